@@ -1,5 +1,6 @@
 import type { JsonValue } from '../qmp/json-value.js';
 import { JsonDouble } from '../qmp/json-double.js';
+import { firstUnvisitedMember } from './ghash-order.js';
 import { qdictOrder } from './qdict-order.js';
 import type { AlternateSpec, ArraySpec, BuiltinTypeName, EnumSpec, ObjectSpec, TypeSpec, TypeTable } from './type-table.js';
 import { BUILTIN_TYPES } from './type-table.js';
@@ -90,8 +91,8 @@ function integerOf(value: JsonValue): bigint | undefined {
  * Checks QMP arguments against the generated type table and returns a fresh
  * value holding only schema members, the way QEMU's generated visitors fill a
  * C struct: members in schema order, missing / wrong-type errors in that
- * order, then the first unvisited member (in QEMU's QDict order) as
- * "unexpected".
+ * order, then an unvisited member as "unexpected" (the one QEMU would pick,
+ * see ghash-order.ts).
  */
 export class InputValidator {
   readonly #linked = new Map<string, Linked>();
@@ -167,15 +168,15 @@ export class InputValidator {
 
   #visitObject(type: LinkedObject, value: { [key: string]: JsonValue }, path: Path | undefined): unknown {
     const out: { [key: string]: unknown } = {};
-    const visited = new Set<string>();
+    const visited: string[] = [];
     this.#visitMembers(type.members, value, path, out, visited);
     if (type.tag !== undefined) {
       const branch = type.variants.get(out[type.tag] as string);
       if (branch !== undefined) this.#visitMembers(branch.members, value, path, out, visited);
     }
     const keys = Object.keys(value);
-    if (keys.length > visited.size) {
-      const unexpected = qdictOrder(keys).find((k) => !visited.has(k))!;
+    if (keys.length > visited.length) {
+      const unexpected = firstUnvisitedMember(qdictOrder(keys), visited)!;
       throw new QapiInputError(`Parameter '${fullName(path, unexpected)}' is unexpected`);
     }
     return out;
@@ -186,7 +187,7 @@ export class InputValidator {
     value: { [key: string]: JsonValue },
     path: Path | undefined,
     out: { [key: string]: unknown },
-    visited: Set<string>,
+    visited: string[],
   ): void {
     for (const member of members) {
       const memberValue = Object.hasOwn(value, member.name) ? value[member.name] : undefined;
@@ -194,7 +195,7 @@ export class InputValidator {
         if (member.optional) continue;
         throw new QapiInputError(`Parameter '${fullName(path, member.name)}' is missing`);
       }
-      visited.add(member.name);
+      visited.push(member.name);
       out[member.name] = this.#visit(member.type, memberValue, member.name, path);
     }
   }

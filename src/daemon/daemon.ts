@@ -1,0 +1,83 @@
+import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
+import { qmpCommandSpecs } from '../generated/qapi-commands.gen.js';
+import { sendShutdownEvent } from '../generated/qapi-events.gen.js';
+import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
+import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
+import { InputValidator } from '../qapi-runtime/index.js';
+import type { DaemonControl, QmpContext } from '../qmp/context.js';
+import { QmpDispatcher } from '../qmp/dispatch.js';
+import { controlHandlers, OFFERED_CAPABILITIES } from '../qmp/handlers/control.js';
+import type { JsonValue } from '../qmp/json-value.js';
+import { type QmpListenAddress, QmpServer } from '../qmp/server.js';
+import type { QmpOption } from './qmp-option.js';
+import { chardevdVersion } from './version.js';
+
+export interface DaemonOptions {
+  readonly qmp: readonly { readonly option: QmpOption; readonly pretty: boolean }[];
+  /** Where the daemon's own messages go (stderr in the CLI). */
+  readonly log: (message: string) => void;
+}
+
+/** Every command's handler; leaving one out is a compile error. */
+const handlers: QmpCommandHandlers<QmpContext> = {
+  ...controlHandlers,
+};
+
+/**
+ * The composition root: builds the dispatcher from the generated tables,
+ * starts the QMP listeners and owns shutdown.
+ */
+export class Daemon implements DaemonControl {
+  readonly version: VersionInfo = chardevdVersion();
+  readonly server: QmpServer<QmpContext>;
+  /** Bound addresses of the QMP listeners, in the order given (real ports for port 0). */
+  readonly listening: QmpListenAddress[] = [];
+  /** Settles once everything is closed after shutdown(). */
+  readonly stopped: Promise<void>;
+  #stop!: () => void;
+  #shuttingDown = false;
+
+  constructor(private readonly options: DaemonOptions) {
+    const dispatcher = new QmpDispatcher<QmpContext>(qmpCommandSpecs, handlers, new InputValidator(qapiTypeTable), (command, error) =>
+      options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    );
+    this.server = new QmpServer<QmpContext>({
+      dispatcher,
+      greeting: { QMP: { version: this.version as unknown as JsonValue, capabilities: [...OFFERED_CAPABILITIES] } },
+      contextFor: (session) => ({ session, server: this.server, dispatcher, daemon: this }),
+      log: options.log,
+    });
+    this.stopped = new Promise((resolve) => {
+      this.#stop = resolve;
+    });
+  }
+
+  /** Opens every listener; a listener with wait=on holds startup until its first client connects. */
+  async start(): Promise<void> {
+    for (const { option, pretty } of this.options.qmp) {
+      const bound = await this.server.listen(option.address, { pretty });
+      this.listening.push(bound);
+      const where = describeAddress(bound);
+      this.options.log(`QMP listening on ${where}`);
+      if (option.wait) {
+        this.options.log(`waiting for connection on: ${where},server=on`);
+        await this.server.nextSession();
+      }
+    }
+  }
+
+  shutdown(reason: ShutdownCause): void {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    sendShutdownEvent(this.server, { guest: false, reason });
+    // Let the command that asked for it send its reply first (QEMU replies to quit, then closes).
+    setImmediate(() => {
+      void this.server.close().then(() => this.#stop());
+    });
+  }
+}
+
+export function describeAddress(address: QmpListenAddress): string {
+  if (address.type === 'unix') return `unix:${address.path}`;
+  return `tcp:${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+}

@@ -1,0 +1,60 @@
+import type { QmpListenAddress } from '../qmp/server.js';
+import { parseOnOff, parseQemuOpts, QemuOptsError, splitQemuOpts } from '../options/qemu-opts.js';
+
+/** A parsed `-qmp` argument. */
+export interface QmpOption {
+  readonly address: QmpListenAddress;
+  /** Startup waits for the first client before going on (`wait=on`, QEMU's default for servers). */
+  readonly wait: boolean;
+}
+
+/** Options the listener understands; QEMU's other socket options do not apply to a QMP listener. */
+const KNOWN_OPTIONS = new Set(['server', 'wait', 'nowait', 'ipv4', 'ipv6']);
+
+/**
+ * Parses QEMU's `-qmp` value: `unix:PATH[,server=on][,wait=off]` or
+ * `tcp:[HOST]:PORT[,server=on][,wait=off][,ipv4=on|ipv6=on]`, with QemuOpts
+ * escaping (a comma in PATH is written twice). Warnings for deprecated
+ * spellings go to `warn`, as QEMU prints them.
+ */
+export function parseQmpOption(text: string, warn: (message: string) => void): QmpOption {
+  const [target = '', ...rest] = splitQemuOpts(text);
+  let server = false;
+  let wait: boolean | undefined;
+  let ipv6Only = false;
+  for (const { key, value } of parseQemuOpts(rest)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new QemuOptsError(`Invalid parameter '${key}'`);
+    // Short forms `server` and `nowait` still work in QEMU with a deprecation warning (6.0).
+    if (value === undefined) {
+      const replacement = key === 'nowait' ? 'wait=off' : `${key}=on`;
+      warn(`warning: short-form boolean option '${key}' deprecated\nPlease use ${replacement} instead`);
+    }
+    const on = value === undefined ? key !== 'nowait' : parseOnOff(key, value);
+    if (key === 'server') server = on;
+    else if (key === 'wait' || key === 'nowait') wait = key === 'nowait' ? !on : on;
+    else if (key === 'ipv6') ipv6Only = on;
+  }
+  if (!server) {
+    throw new QemuOptsError('chardevd serves QMP as a listener only: add server=on (connecting out to a client is not supported)');
+  }
+  return { address: parseAddress(target, ipv6Only), wait: wait ?? true };
+}
+
+function parseAddress(target: string, ipv6Only: boolean): QmpListenAddress {
+  if (target.startsWith('unix:')) {
+    const path = target.slice('unix:'.length);
+    if (path === '') throw new QemuOptsError('unix socket path missing after unix:');
+    return { type: 'unix', path };
+  }
+  if (target.startsWith('tcp:')) {
+    const hostPort = target.slice('tcp:'.length);
+    const match = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(hostPort);
+    if (!match) throw new QemuOptsError(`error parsing address '${hostPort}'`);
+    const port = Number(match[3]);
+    if (port > 65535) throw new QemuOptsError(`error parsing port in address '${hostPort}'`);
+    // An empty host listens on every address, as QEMU does.
+    const host = match[1] ?? match[2] ?? '';
+    return { type: 'inet', host: host === '' ? '::' : host, port, ipv6Only };
+  }
+  throw new QemuOptsError(`'${target.split(':')[0]}' is not a valid QMP listener: use unix:PATH or tcp:HOST:PORT`);
+}

@@ -1,0 +1,24 @@
+import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
+import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
+import type { QmpDispatcher } from './dispatch.js';
+import type { QmpServer } from './server.js';
+import type { QmpSession } from './session.js';
+
+/** What the daemon offers command handlers. */
+export interface DaemonControl {
+  readonly version: VersionInfo;
+  /** Sends SHUTDOWN now, then stops the daemon once the current reply is out. */
+  shutdown(reason: ShutdownCause): void;
+}
+
+/** What every command handler receives besides its arguments. */
+export interface QmpContext {
+  /** The connection the command came from. */
+  readonly session: QmpSession<QmpContext>;
+  readonly server: QmpServer<QmpContext>;
+  readonly dispatcher: QmpDispatcher<QmpContext>;
+  readonly daemon: DaemonControl;
+}
+
+/** Handlers of the commands a module implements; the daemon joins them into the full table. */
+export type HandlersOf<K extends keyof QmpCommandHandlers<QmpContext>> = Pick<QmpCommandHandlers<QmpContext>, K>;

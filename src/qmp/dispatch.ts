@@ -1,0 +1,136 @@
+import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
+import { type CommandSpec, firstUnvisitedMember, type InputValidator, QapiInputError, qdictOrder } from '../qapi-runtime/index.js';
+import { JsonDouble } from './json-double.js';
+import { CommandNotFoundError, GenericError, QmpError } from './errors.js';
+import type { JsonObject, JsonValue } from './json-value.js';
+
+/** What decides, per connection, how a request is dispatched. */
+export interface DispatchMode {
+  /** The `oob` capability is enabled: `exec-oob` is a valid member. */
+  readonly oobEnabled: boolean;
+  /** Commands of the connection's current command table (only qmp_capabilities before negotiation). */
+  readonly isAvailable: (command: string) => boolean;
+}
+
+/** A handler threw something that is not a QmpError: a bug, reported and answered as GenericError. */
+export type InternalErrorReporter = (command: string, error: unknown) => void;
+
+function isObject(value: JsonValue): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof JsonDouble);
+}
+
+/**
+ * Turns one parsed request into its response, following QEMU 7.2's
+ * qmp_dispatch() step by step: the envelope check walks members in QDict
+ * order, then command lookup, OOB permission, argument validation (before
+ * the handler runs, so a bad request has no side effect), the handler, and
+ * the `id` echo on everything but non-object input.
+ */
+export class QmpDispatcher<Context> {
+  readonly #specs = new Map<string, CommandSpec>();
+
+  constructor(
+    specs: readonly CommandSpec[],
+    private readonly handlers: QmpCommandHandlers<Context>,
+    private readonly validator: InputValidator,
+    private readonly reportInternalError: InternalErrorReporter,
+  ) {
+    for (const spec of specs) this.#specs.set(spec.name, spec);
+  }
+
+  /** Names of every command, in schema order. */
+  get commandNames(): string[] {
+    return [...this.#specs.keys()];
+  }
+
+  /** Whether a parsed request is to run out of band (qmp_is_oob: `exec-oob` and no `execute`). */
+  static isOob(request: JsonValue): boolean {
+    return isObject(request) && Object.hasOwn(request, 'exec-oob') && !Object.hasOwn(request, 'execute');
+  }
+
+  dispatch(request: JsonValue, mode: DispatchMode, context: Context): JsonObject | Promise<JsonObject> {
+    if (!isObject(request)) return errorResponse(new GenericError('QMP input must be a JSON object'), undefined);
+    const id = Object.hasOwn(request, 'id') ? request['id'] : undefined;
+    let command: string;
+    let args: JsonObject | undefined;
+    let spec: CommandSpec;
+    try {
+      ({ command, args } = checkEnvelope(request, mode.oobEnabled));
+      const found = mode.isAvailable(command) ? this.#specs.get(command) : undefined;
+      if (found === undefined) throw new CommandNotFoundError(`The command ${command} has not been found`);
+      spec = found;
+      if (!Object.hasOwn(request, 'execute') && !spec.allowOob) throw new GenericError(`The command ${command} does not support OOB`);
+    } catch (error: unknown) {
+      return errorResponse(asQmpError(error), id);
+    }
+    return this.#run(spec, args, id, context);
+  }
+
+  #run(spec: CommandSpec, args: JsonObject | undefined, id: JsonValue | undefined, context: Context): JsonObject | Promise<JsonObject> {
+    let result: unknown;
+    try {
+      const validated = spec.argType === undefined ? checkNoArguments(args) : this.validator.validateArguments(spec.argType, args);
+      const handler = this.handlers[spec.name as keyof QmpCommandHandlers<Context>] as (args: unknown, context: Context) => unknown;
+      result = handler(validated, context);
+    } catch (error: unknown) {
+      return errorResponse(this.#toQmpError(spec.name, error), id);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value: unknown) => returnResponse(value, id),
+        (error: unknown) => errorResponse(this.#toQmpError(spec.name, error), id),
+      );
+    }
+    return returnResponse(result, id);
+  }
+
+  #toQmpError(command: string, error: unknown): QmpError {
+    if (error instanceof QmpError) return error;
+    if (error instanceof QapiInputError) return new GenericError(error.message);
+    this.reportInternalError(command, error);
+    return new GenericError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+/** qmp_dispatch_check_obj(): members in QDict order, first offence wins. */
+function checkEnvelope(request: JsonObject, oobEnabled: boolean): { command: string; args: JsonObject | undefined } {
+  let execKey: string | undefined;
+  for (const key of qdictOrder(Object.keys(request))) {
+    const value = request[key]!;
+    if (key === 'execute' || (key === 'exec-oob' && oobEnabled)) {
+      if (typeof value !== 'string') throw new GenericError(`QMP input member '${key}' must be a string`);
+      if (execKey !== undefined) throw new GenericError(`QMP input member '${key}' clashes with '${execKey}'`);
+      execKey = key;
+    } else if (key === 'arguments') {
+      if (!isObject(value)) throw new GenericError("QMP input member 'arguments' must be an object");
+    } else if (key !== 'id') {
+      throw new GenericError(`QMP input member '${key}' is unexpected`);
+    }
+  }
+  if (execKey === undefined) throw new GenericError("QMP input lacks member 'execute'");
+  return { command: request[execKey] as string, args: request['arguments'] as JsonObject | undefined };
+}
+
+/** A command without arguments still refuses any it is given, as QEMU's q_empty visitor does. */
+function checkNoArguments(args: JsonObject | undefined): undefined {
+  const unexpected = args === undefined ? undefined : firstUnvisitedMember(qdictOrder(Object.keys(args)), []);
+  if (unexpected !== undefined) throw new GenericError(`Parameter '${unexpected}' is unexpected`);
+  return undefined;
+}
+
+function asQmpError(error: unknown): QmpError {
+  if (error instanceof QmpError) return error;
+  throw error;
+}
+
+function returnResponse(value: unknown, id: JsonValue | undefined): JsonObject {
+  const response: JsonObject = { return: (value ?? {}) as JsonValue };
+  if (id !== undefined) response['id'] = id;
+  return response;
+}
+
+export function errorResponse(error: QmpError, id: JsonValue | undefined): JsonObject {
+  const response: JsonObject = { error: { class: error.errorClass, desc: error.desc } };
+  if (id !== undefined) response['id'] = id;
+  return response;
+}

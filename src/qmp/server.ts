@@ -1,0 +1,145 @@
+import { unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+import type { QmpEvents } from '../generated/qapi-events.gen.js';
+import type { EventSink } from '../qapi-runtime/index.js';
+import type { QmpDispatcher } from './dispatch.js';
+import type { JsonObject, JsonValue } from './json-value.js';
+import { formatQmpJson } from './json-writer.js';
+import { QMP_SESSION_DEFAULTS, QmpSession, type QmpSessionHost, type QmpSessionLimits } from './session.js';
+
+/** How long close() lets clients read their last replies before cutting them off. */
+const CLOSE_GRACE_MS = 1000;
+
+/** Where a QMP listener accepts connections. */
+export type QmpListenAddress =
+  | { readonly type: 'unix'; readonly path: string }
+  | { readonly type: 'inet'; readonly host: string; readonly port: number; readonly ipv6Only?: boolean };
+
+export interface QmpListenOptions {
+  /** Multi-line replies, as QEMU's `-qmp-pretty`. */
+  readonly pretty?: boolean;
+}
+
+export interface QmpServerOptions<Context> {
+  readonly dispatcher: QmpDispatcher<Context>;
+  /** The `{"QMP": ...}` greeting sent to each new connection. */
+  readonly greeting: JsonObject;
+  /** The context handlers of a session's commands receive. */
+  readonly contextFor: (session: QmpSession<Context>) => Context;
+  readonly log: (message: string) => void;
+  readonly limits?: QmpSessionLimits;
+}
+
+/**
+ * QMP listeners and their connections. Unlike QEMU, where a monitor serves
+ * one client at a time and the rest wait in the backlog, every listener
+ * serves any number of connections at once, each with its own session.
+ * Events go to every session that finished negotiation (monitor_qapi_event_emit).
+ */
+export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<Context> {
+  readonly sessions = new Set<QmpSession<Context>>();
+  readonly #listeners: { server: Server; unlinkPath: string | undefined }[] = [];
+  readonly #sessionWaiters: ((session: QmpSession<Context>) => void)[] = [];
+
+  constructor(private readonly options: QmpServerOptions<Context>) {}
+
+  get dispatcher(): QmpDispatcher<Context> {
+    return this.options.dispatcher;
+  }
+
+  get greeting(): JsonObject {
+    return this.options.greeting;
+  }
+
+  contextFor(session: QmpSession<Context>): Context {
+    return this.options.contextFor(session);
+  }
+
+  log(message: string): void {
+    this.options.log(message);
+  }
+
+  sessionClosed(session: QmpSession<Context>): void {
+    this.sessions.delete(session);
+  }
+
+  /** Starts listening; resolves with the bound address (the real port when port 0 was asked). */
+  async listen(address: QmpListenAddress, options: QmpListenOptions = {}): Promise<QmpListenAddress> {
+    const server = createServer((socket) => this.accept(socket, options));
+    if (address.type === 'unix') {
+      // A server socket replaces whatever is at its path, as QEMU does.
+      removeStaleSocket(address.path);
+      server.listen(address.path);
+    } else {
+      server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only ?? false });
+    }
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
+    server.on('error', (error) => this.log(`QMP listener error: ${error.message}`));
+    this.#listeners.push({ server, unlinkPath: address.type === 'unix' ? address.path : undefined });
+    const bound = server.address();
+    if (address.type === 'inet' && bound !== null && typeof bound === 'object') return { ...address, port: bound.port };
+    return address;
+  }
+
+  /** Serves an already connected socket as a QMP session. */
+  accept(socket: Socket, options: QmpListenOptions = {}): QmpSession<Context> {
+    socket.setNoDelay(true);
+    const session = new QmpSession<Context>(this, socket, options.pretty ?? false, this.options.limits ?? QMP_SESSION_DEFAULTS);
+    this.sessions.add(session);
+    for (const resolve of this.#sessionWaiters.splice(0)) resolve(session);
+    return session;
+  }
+
+  /** Resolves with the next connection accepted. */
+  nextSession(): Promise<QmpSession<Context>> {
+    return new Promise((resolve) => this.#sessionWaiters.push(resolve));
+  }
+
+  /** Broadcasts an event to every negotiated session. */
+  emit<K extends keyof QmpEvents & string>(name: K, data: QmpEvents[K]): void {
+    const now = performance.timeOrigin + performance.now();
+    const event: JsonObject = {
+      event: name,
+      timestamp: { seconds: Math.floor(now / 1000), microseconds: Math.floor((now % 1000) * 1000) },
+    };
+    // Events without members carry no `data` at all (QEMU omits it).
+    if (data !== undefined) event['data'] = data as unknown as JsonValue;
+    const formatted = new Map<boolean, string>();
+    for (const session of this.sessions) {
+      if (!session.negotiated) continue;
+      let line = formatted.get(session.pretty);
+      if (line === undefined) {
+        line = formatQmpJson(event, session.pretty);
+        formatted.set(session.pretty, line);
+      }
+      session.sendLine(line);
+    }
+  }
+
+  /** Stops accepting, flushes what each session has to say, and ends every connection. */
+  async close(): Promise<void> {
+    const closing = this.#listeners.splice(0).map(({ server, unlinkPath }) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (unlinkPath !== undefined) removeStaleSocket(unlinkPath);
+      return closed;
+    });
+    const ended = [...this.sessions].map((session) => {
+      session.end();
+      return session.closed;
+    });
+    // A client that never closes its end must not hold the daemon up.
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+    await Promise.race([Promise.all(ended), timeout]);
+    for (const session of this.sessions) session.close();
+    await Promise.all(closing);
+  }
+}
+
+function removeStaleSocket(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
