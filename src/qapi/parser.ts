@@ -155,9 +155,10 @@ class FileParser {
   }
 
   #error(message: string): QapiSchemaError {
-    // Column as QEMU counts it: tabs advance to the next multiple of 8.
+    // 1-based column with tab stops every 8 columns, as QEMU's
+    // QAPIParseError reports it (QEMU's own tab arithmetic is off by a stop).
     let col = 1;
-    for (let i = this.#lineStart; i < this.#pos; i++) col = this.#src[i] === '\t' ? ((col + 7) % 8) + 1 : col + 1;
+    for (let i = this.#lineStart; i < this.#pos; i++) col = this.#src[i] === '\t' ? (Math.floor((col - 1) / 8) + 1) * 8 + 1 : col + 1;
     return new QapiSchemaError(this.#info(), message, col);
   }
 
