@@ -133,15 +133,16 @@ function docLine(raw: RawDocLine): string {
 /**
  * Parses the lines between the opening and closing `##` of one block. A
  * free-form block with several `=` headings becomes several blocks.
+ * `legacy` picks QEMU <= 9.0's reading where the two differ.
  */
-export function parseDocBlock(info: QapiSourceInfo, raw: readonly RawDocLine[]): DocBlock[] {
+export function parseDocBlock(info: QapiSourceInfo, raw: readonly RawDocLine[], legacy = false): DocBlock[] {
   const firstRaw = raw[0];
   const first = firstRaw === undefined ? undefined : docLine(firstRaw);
   if (firstRaw !== undefined && first !== undefined && first.startsWith('@')) {
     if (!first.endsWith(':')) throw new QapiSchemaError(firstRaw.info, "line should end with ':'", 1);
     const symbol = first.slice(1, -1);
     if (symbol === '') throw new QapiSchemaError(firstRaw.info, "name required after '@'", 1);
-    return [new DefinitionDocReader(new DocBlock(info, symbol)).read(raw.slice(1))];
+    return [new DefinitionDocReader(new DocBlock(info, symbol), legacy).read(raw.slice(1))];
   }
   return readFreeform(info, raw);
 }
@@ -167,6 +168,7 @@ function readFreeform(info: QapiSourceInfo, raw: readonly RawDocLine[]): DocBloc
 
 class DefinitionDocReader {
   readonly #doc: DocBlock;
+  readonly #legacy: boolean;
   #current: DocSection;
   #prevBlank = false;
   /** A description may no longer start: a tagged section, features or a paragraph followed the descriptions. */
@@ -176,8 +178,9 @@ class DefinitionDocReader {
   /** Right after `Features:`, before its first description. */
   #expectFeature = false;
 
-  constructor(doc: DocBlock) {
+  constructor(doc: DocBlock, legacy: boolean) {
     this.#doc = doc;
+    this.#legacy = legacy;
     this.#current = doc.body;
   }
 
@@ -212,12 +215,20 @@ class DefinitionDocReader {
     const cur = this.#current;
     if (this.#expectFeature) return false;
     const indent = leadingSpaces(line);
-    if (indent === 0 && (AT_NAME.test(line) || TAG.test(line) || line === 'Features:' || line.startsWith('='))) {
-      return false;
-    }
     if (cur.kind === 'body' || cur.kind === 'plain') {
+      // Within a paragraph QEMU 9.1+ reads a tag as text ("text.\n# Returns:
+      // ..." stays in the paragraph), QEMU <= 9.0 as a new section. A
+      // description starts one in both: QEMU 7.2's body text may run
+      // straight into "@arg:".
+      const sectionStart = TAG.test(line) || line === 'Features:' || line.startsWith('=');
+      if (indent === 0 && (AT_NAME.test(line) || (sectionStart && (this.#prevBlank || this.#legacy || cur.empty)))) {
+        return false;
+      }
       cur.lines.push(line);
       return true;
+    }
+    if (indent === 0 && (AT_NAME.test(line) || TAG.test(line) || line === 'Features:' || line.startsWith('='))) {
+      return false;
     }
     if (cur.legacy) {
       cur.lines.push(line);

@@ -8,7 +8,6 @@ import type {
   QapiBuiltinType,
   QapiCommand,
   QapiDoc,
-  QapiEntity,
   QapiEnumMember,
   QapiEnumType,
   QapiEvent,
@@ -18,7 +17,6 @@ import type {
   QapiObjectMember,
   QapiObjectType,
   QapiSourceInfo,
-  QapiType,
   QapiVariant,
 } from './model.js';
 
@@ -46,8 +44,12 @@ export interface SchemaContext {
   /** Looks a type up; throws "WHAT uses unknown type 'NAME'" when there is none. */
   resolveType(name: string, where: Where, what: string): SchemaType;
   lookupType(name: string): SchemaType | undefined;
-  /** QEMU >= 9.1 documentation rules (every member documented unless the pragma excepts it). */
-  readonly strictDocs: boolean;
+  /**
+   * QEMU 9.1+'s rules: every member of a documented definition documented
+   * unless pragma documentation-exceptions lists it, no unboxed conditional
+   * arguments. False for schemas written for older QEMU.
+   */
+  readonly currentRules: boolean;
   readonly documentationExceptions: readonly string[];
   readonly commandReturnsExceptions: readonly string[];
 }
@@ -90,7 +92,7 @@ function connectMember(doc: DocBlock | undefined, role: string, name: string, wh
     section.connected = true;
     return;
   }
-  if (ctx.strictDocs && !ctx.documentationExceptions.includes(doc.symbol ?? '')) {
+  if (ctx.currentRules && !ctx.documentationExceptions.includes(doc.symbol ?? '')) {
     fail(where, `${role} '${name}' lacks documentation`);
   }
 }
@@ -612,7 +614,7 @@ abstract class Invocable extends Definition {
     argType.check(ctx);
     // An unboxed C function takes one parameter per member: it cannot have
     // parameters that exist only in some builds.
-    if (ctx.strictDocs && argType.hasConditionalMembers() && !this.boxed) {
+    if (ctx.currentRules && argType.hasConditionalMembers() && !this.boxed) {
       fail(where, `conditional ${meta} arguments require 'boxed': true`);
     }
     this.#argType = argType;
@@ -686,9 +688,7 @@ export class Event extends Invocable implements QapiEvent {
   protected readonly meta = 'event';
 }
 
-/** Narrows a model entity to a checked type. */
+/** Narrows an entity to a type. */
 export function isSchemaType(entity: SchemaEntity | undefined): entity is SchemaType {
   return entity !== undefined && entity.kind !== 'command' && entity.kind !== 'event';
 }
-
-export type { QapiEntity, QapiType };

@@ -99,8 +99,8 @@ export type DefinitionExpr = EnumExpr | StructExpr | UnionExpr | AlternateExpr |
 export type Meta = DefinitionExpr['meta'];
 
 export interface CheckExprOptions {
-  /** QEMU >= 9.1's `Returns:` rule: only for commands that return something. */
-  readonly strictDocs: boolean;
+  /** QEMU 9.1+'s rules; with them `Returns:` is only for commands that return something. */
+  readonly currentRules: boolean;
 }
 
 const METAS: readonly Meta[] = ['enum', 'struct', 'union', 'alternate', 'command', 'event'];
@@ -423,7 +423,7 @@ class ExprChecker {
     if (meta === 'command') {
       // QEMU 7.2's schema documents "Returns: nothing on success" on
       // commands without 'returns'; QEMU >= 9.1 rejects that.
-      if (this.#options.strictDocs && returns !== undefined && !this.#expr.has('returns')) {
+      if (this.#options.currentRules && returns !== undefined && !this.#expr.has('returns')) {
         throw new QapiSchemaError(returns.info, "'Returns' section, but command doesn't return anything");
       }
     } else {

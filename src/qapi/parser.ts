@@ -60,6 +60,13 @@ export interface ParsedSchemaSource {
 export interface ParseSourceOptions {
   /** Directory relative paths are read from; the paths in messages stay as given. Default: process.cwd(). */
   readonly cwd?: string;
+  /**
+   * Which generation of QEMU's rules to follow (see ParseSchemaOptions).
+   * Here it decides one doc comment detail: whether a tag line such as
+   * `Returns:` inside a paragraph starts a section ('legacy', QEMU <= 9.0)
+   * or is text ('current', QEMU 9.1+).
+   */
+  readonly rules?: 'current' | 'legacy';
 }
 
 /** Reads the main file and everything it includes. Throws QapiSchemaError on the first error. */
@@ -67,6 +74,7 @@ export function parseSchemaSource(mainFile: string, options: ParseSourceOptions 
   const cwd = options.cwd ?? process.cwd();
   const state: ParseState = {
     cwd,
+    legacy: options.rules === 'legacy',
     items: [],
     docs: [],
     files: [],
@@ -91,6 +99,7 @@ export function parseSchemaSource(mainFile: string, options: ParseSourceOptions 
 
 interface ParseState {
   readonly cwd: string;
+  readonly legacy: boolean;
   readonly items: (ParsedExpr | ParsedFreeform)[];
   readonly docs: DocBlock[];
   readonly files: string[];
@@ -416,7 +425,7 @@ class FileParser {
       }
       lines.push({ text, info: this.#info() });
     }
-    const blocks = parseDocBlock(info, lines);
+    const blocks = parseDocBlock(info, lines, this.#state.legacy);
     this.#accept();
     return blocks;
   }

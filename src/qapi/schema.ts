@@ -36,8 +36,9 @@ export interface ParseSchemaOptions extends ParseSourceOptions {
    * documented unless pragma `documentation-exceptions` lists the
    * definition, `Returns:` only on commands that return something, and
    * conditional arguments only with `'boxed': true`. 'legacy' drops these
-   * three rules so that schemas written for QEMU 7.x/8.x (QEMU 7.2's
-   * qapi/ among them) load unchanged.
+   * three rules, and reads a tag line inside a paragraph as a new section,
+   * so that schemas written for QEMU 7.x-9.0 (QEMU 7.2's qapi/ among
+   * them) load unchanged and their doc comments read as QEMU read them.
    */
   readonly rules?: 'current' | 'legacy';
 }
@@ -70,12 +71,12 @@ const MAX_FEATURES = 64;
  * includes. Throws QapiSchemaError on the first error, as QEMU does.
  */
 export function parseSchema(mainFile: string, options: ParseSchemaOptions = {}): QapiSchema {
-  const strict = (options.rules ?? 'current') === 'current';
+  const current = (options.rules ?? 'current') === 'current';
   const source = parseSchemaSource(mainFile, options);
   const parsed = source.items.filter((item): item is ParsedExpr => item.kind === 'expr');
-  const exprs = checkExprs(parsed, source.pragma, { strictDocs: strict });
+  const exprs = checkExprs(parsed, source.pragma, { currentRules: current });
   const builder = new SchemaBuilder({
-    strict,
+    currentRules: current,
     documentationExceptions: source.pragma.documentationExceptions,
     commandReturnsExceptions: source.pragma.commandReturnsExceptions,
   });
@@ -118,7 +119,7 @@ export function parseSchema(mainFile: string, options: ParseSchemaOptions = {}):
 }
 
 interface BuilderOptions {
-  readonly strict: boolean;
+  readonly currentRules: boolean;
   readonly documentationExceptions: readonly string[];
   readonly commandReturnsExceptions: readonly string[];
 }
@@ -126,7 +127,7 @@ interface BuilderOptions {
 class SchemaBuilder implements SchemaContext {
   readonly entities: SchemaEntity[] = [];
   readonly byName = new Map<string, SchemaEntity>();
-  readonly strictDocs: boolean;
+  readonly currentRules: boolean;
   readonly documentationExceptions: readonly string[];
   readonly commandReturnsExceptions: readonly string[];
   /** Every feature name, first use first; the special ones lead, as in QEMU. */
@@ -136,7 +137,7 @@ class SchemaBuilder implements SchemaContext {
   ]);
 
   constructor(options: BuilderOptions) {
-    this.strictDocs = options.strict;
+    this.currentRules = options.currentRules;
     this.documentationExceptions = options.documentationExceptions;
     this.commandReturnsExceptions = options.commandReturnsExceptions;
   }

@@ -5,13 +5,13 @@ import { QapiSchemaError } from '../../../src/qapi/error.js';
 import type { QapiDoc } from '../../../src/qapi/model.js';
 
 /** Parses the inside of a `##` block given as its comment lines (without the `##` lines). */
-function blocks(text: string): QapiDoc[] {
+function blocks(text: string, legacy = false): QapiDoc[] {
   const lines = (text === '' ? [] : text.split('\n')).map((line, i) => ({ text: line, info: { file: 'doc.json', line: i + 2 } }));
-  return parseDocBlock({ file: 'doc.json', line: 1 }, lines).map((b) => b.toModel());
+  return parseDocBlock({ file: 'doc.json', line: 1 }, lines, legacy).map((b) => b.toModel());
 }
 
-function doc(text: string): QapiDoc {
-  const [only, ...rest] = blocks(text);
+function doc(text: string, legacy = false): QapiDoc {
+  const [only, ...rest] = blocks(text, legacy);
   assert.equal(rest.length, 0);
   return only!;
 }
@@ -148,6 +148,23 @@ suite('QAPI doc comments', () => {
     const d = doc('# @cmd:\n# Does it.\n# @arg: text');
     assert.equal(d.body, 'Does it.');
     assert.equal(d.args.get('arg'), 'text');
+  });
+
+  test('a tag inside a paragraph is text under the current rules and a new section under the legacy ones', () => {
+    const text = '# @cmd:\n#\n# Lists things.\n# Returns: the list\n#\n# Since: 7.1';
+    const current = doc(text);
+    assert.equal(current.body, 'Lists things.\nReturns: the list');
+    assert.deepEqual(sections(current), [['Since', '7.1']]);
+    const legacy = doc(text, true);
+    assert.equal(legacy.body, 'Lists things.');
+    assert.deepEqual(sections(legacy), [
+      ['Returns', 'the list'],
+      ['Since', '7.1'],
+    ]);
+  });
+
+  test('a tag right after the @NAME: line starts a section', () => {
+    assert.deepEqual(sections(doc('# @cmd:\n# Since: 1.0')), [['Since', '1.0']]);
   });
 
   test('"#" alone is a blank line and trailing blanks are dropped', () => {
