@@ -1,4 +1,4 @@
-import type { JsonValue } from '../qmp/json-value.js';
+import { isJsonObject, type JsonValue } from '../qmp/json-value.js';
 import { JsonDouble } from '../qmp/json-double.js';
 import { firstUnvisitedMember } from './ghash-order.js';
 import { qdictOrder } from './qdict-order.js';
@@ -74,10 +74,6 @@ interface LinkedAlternate {
   readonly kind: 'alternate';
   readonly name: string;
   readonly branches: Linked[];
-}
-
-function isObject(value: JsonValue): value is { [key: string]: JsonValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof JsonDouble);
 }
 
 /** The JSON integer a QEMU QNum holds as int64/uint64, or undefined for doubles. */
@@ -158,7 +154,7 @@ export class InputValidator {
         return value.map((element, index) => this.#visit(type.element, element, null, { parent: listPath, segment: `[${index}]` }));
       }
       case 'object': {
-        if (!isObject(value)) throw invalidType(path, name, 'object');
+        if (!isJsonObject(value)) throw invalidType(path, name, 'object');
         return this.#visitObject(type, value, name === null ? path : { parent: path, segment: name });
       }
       case 'alternate':
@@ -279,7 +275,7 @@ function acceptsJsonType(type: Linked, value: JsonValue): boolean {
     case 'array':
       return Array.isArray(value);
     case 'object':
-      return isObject(value);
+      return isJsonObject(value);
     case 'alternate':
       return false;
     case 'builtin':

@@ -23,9 +23,10 @@ import type {
 /**
  * The entities of the resolved schema and their semantic checks, after
  * QEMU's QAPISchema*Type/Member classes (scripts/qapi/schema.py). Each class
- * implements its model.ts interface; what only checking needs (unresolved
- * type names, where a member was defined) stays in private fields, so the
- * generators see exactly the model.
+ * implements its model.ts interface with plain own properties (resolved
+ * references are filled in by check()); what only checking needs
+ * (unresolved type names, where a member was defined) stays in private
+ * fields, so the generators, JSON.stringify and deepEqual see just the model.
  */
 
 /**
@@ -108,23 +109,20 @@ function connectFeatures(doc: DocBlock | undefined, features: readonly Feature[]
 
 abstract class Definition {
   readonly name: string;
+  readonly info: QapiSourceInfo | undefined;
+  /** The doc block is complete once parsed; checking only marks what members claim. */
+  readonly doc: QapiDoc | undefined;
+  readonly features: readonly Feature[];
   readonly #where: Where | undefined;
   readonly #doc: DocBlock | undefined;
-  readonly features: readonly Feature[];
 
   constructor(name: string, where: Where | undefined, doc: DocBlock | undefined, features: readonly Feature[]) {
     this.name = name;
+    this.info = where?.info;
+    this.doc = doc?.toModel();
+    this.features = features;
     this.#where = where;
     this.#doc = doc;
-    this.features = features;
-  }
-
-  get info(): QapiSourceInfo | undefined {
-    return this.#where?.info;
-  }
-
-  get doc(): QapiDoc | undefined {
-    return this.#doc?.toModel();
   }
 
   get where(): Where | undefined {
@@ -240,22 +238,16 @@ export class ArrayType extends TypeDefinition implements QapiArrayType {
   readonly kind = 'array';
   readonly jsonType = 'array';
   readonly implicit = true;
+  /** Set by check(). */
+  elementType!: SchemaType;
+  /** An array is compiled in exactly when its element type is; set by check(). */
+  ifcond: QapiIfCond | undefined = undefined;
   readonly #elementName: string;
-  #elementType: SchemaType | undefined;
+  #checked = false;
 
   constructor(name: string, where: Where | undefined, elementName: string) {
     super(name, where, undefined, []);
     this.#elementName = elementName;
-  }
-
-  get elementType(): SchemaType {
-    if (this.#elementType === undefined) throw new Error(`array type ${this.name} used before it was checked`);
-    return this.#elementType;
-  }
-
-  /** An array is compiled in exactly when its element type is. */
-  get ifcond(): QapiIfCond | undefined {
-    return this.#elementType?.ifcond;
   }
 
   describe(): string {
@@ -264,49 +256,53 @@ export class ArrayType extends TypeDefinition implements QapiArrayType {
 
   override check(ctx: SchemaContext): void {
     // Also called on demand by a command's 'returns' check; once is enough.
-    if (this.#elementType !== undefined) return;
+    if (this.#checked) return;
+    this.#checked = true;
     super.check(ctx);
     const where = this.where;
     const element = where === undefined ? ctx.lookupType(this.#elementName) : ctx.resolveType(this.#elementName, where, where.defnMeta);
     if (element === undefined) throw new Error(`built-in element type ${this.#elementName} missing`);
     // `['intList']` would be an array of arrays; QEMU asserts on it.
     if (element.kind === 'array') fail(where, `${where?.defnMeta ?? 'array'} uses array type '${element.name}' as an array element`);
-    this.#elementType = element;
+    this.elementType = element;
+    this.ifcond = element.ifcond;
   }
 }
 
 /** A struct/union member; also the base of union branches and alternate branches. */
 export class ObjectMember implements QapiObjectMember {
   readonly name: string;
+  /** Set by check(). */
+  type!: SchemaType;
   readonly optional: boolean;
   readonly ifcond: QapiIfCond | undefined;
   readonly features: readonly Feature[];
+  readonly info: QapiSourceInfo;
   readonly #where: Where;
   readonly #typeName: string;
-  #type: SchemaType | undefined;
-  /** Name of the type that declares the member (q_obj_* for inline members). */
-  definedIn = '';
+  #definedIn = '';
 
   constructor(name: string, where: Where, typeName: string, optional: boolean, ifcond: QapiIfCond | undefined, features: readonly Feature[]) {
     this.name = name;
-    this.#where = where;
-    this.#typeName = typeName;
     this.optional = optional;
     this.ifcond = ifcond;
     this.features = features;
-  }
-
-  get info(): QapiSourceInfo {
-    return this.#where.info;
+    this.info = where.info;
+    this.#where = where;
+    this.#typeName = typeName;
   }
 
   get where(): Where {
     return this.#where;
   }
 
-  get type(): SchemaType {
-    if (this.#type === undefined) throw new Error(`member ${this.name} used before it was checked`);
-    return this.#type;
+  /** Name of the type that declares the member (q_obj_* for inline members). */
+  get definedIn(): string {
+    return this.#definedIn;
+  }
+
+  set definedIn(name: string) {
+    this.#definedIn = name;
   }
 
   get role(): string {
@@ -314,7 +310,7 @@ export class ObjectMember implements QapiObjectMember {
   }
 
   check(ctx: SchemaContext): void {
-    this.#type = ctx.resolveType(this.#typeName, this.#where, this.describe(this.#where));
+    this.type = ctx.resolveType(this.#typeName, this.#where, this.describe(this.#where));
     checkFeatureClash(this.features, this.#where);
   }
 
@@ -372,12 +368,13 @@ export class ObjectType extends TypeDefinition implements QapiObjectType {
   readonly ifcond: QapiIfCond | undefined;
   readonly implicit: boolean;
   readonly localMembers: readonly ObjectMember[];
+  /** The following three are set by check(). */
+  base: ObjectType | undefined = undefined;
+  members: readonly ObjectMember[] = [];
+  variants: { readonly tagMember: ObjectMember; readonly variants: readonly Variant[] } | undefined = undefined;
   readonly #baseName: string | undefined;
   readonly #tagName: string | undefined;
   readonly #branches: Variant[] | undefined;
-  #base: ObjectType | undefined;
-  #members: ObjectMember[] | undefined;
-  #tagMember: ObjectMember | undefined;
   #state: 'new' | 'checking' | 'done' = 'new';
 
   constructor(
@@ -399,20 +396,6 @@ export class ObjectType extends TypeDefinition implements QapiObjectType {
     this.#tagName = union?.tagName;
     this.#branches = union?.branches;
     for (const v of union?.branches ?? []) v.definedIn = name;
-  }
-
-  get base(): ObjectType | undefined {
-    return this.#base;
-  }
-
-  get members(): readonly ObjectMember[] {
-    if (this.#members === undefined) throw new Error(`object type ${this.name} used before it was checked`);
-    return this.#members;
-  }
-
-  get variants(): { readonly tagMember: ObjectMember; readonly variants: readonly Variant[] } | undefined {
-    if (this.#branches === undefined || this.#tagMember === undefined) return undefined;
-    return { tagMember: this.#tagMember, variants: this.#branches };
   }
 
   get isUnion(): boolean {
@@ -437,7 +420,7 @@ export class ObjectType extends TypeDefinition implements QapiObjectType {
       if (!(base instanceof ObjectType) || base.isUnion) fail(where, `'base' requires a struct type, ${base.describe()} isn't`);
       base.check(ctx);
       base.checkClash(where, seen);
-      this.#base = base;
+      this.base = base;
     }
     for (const m of this.localMembers) {
       m.check(ctx);
@@ -451,7 +434,7 @@ export class ObjectType extends TypeDefinition implements QapiObjectType {
         (v.type as ObjectType).checkClash(where, new Map(seen));
       }
     }
-    this.#members = members;
+    this.members = members;
     this.#state = 'done';
   }
 
@@ -466,7 +449,7 @@ export class ObjectType extends TypeDefinition implements QapiObjectType {
     if (!(tagType instanceof EnumType)) fail(where, `discriminator member '${tagName}' of ${base} must be of enum type`);
     if (tag.optional) fail(where, `discriminator member '${tagName}' of ${base} must not be optional`);
     if (tag.ifcond !== undefined) fail(where, `discriminator member '${tagName}' of ${base} must not be conditional`);
-    this.#tagMember = tag;
+    this.variants = { tagMember: tag, variants: branches };
     // Values without a branch get the empty type, appended in enum order (as QEMU does).
     const cases = new Set(branches.map((v) => v.name));
     for (const m of tagType.members) {
@@ -497,7 +480,7 @@ export class ObjectType extends TypeDefinition implements QapiObjectType {
 
   override connectDoc(ctx: SchemaContext, doc: DocBlock | undefined = this.docBlock): void {
     super.connectDoc(ctx, doc);
-    if (this.#base !== undefined && this.#base.implicit) this.#base.connectDoc(ctx, doc);
+    if (this.base !== undefined && this.base.implicit) this.base.connectDoc(ctx, doc);
     for (const m of this.localMembers) m.connectDoc(ctx, doc);
   }
 }
@@ -575,8 +558,9 @@ abstract class Invocable extends Definition {
   readonly ifcond: QapiIfCond | undefined;
   readonly implicit = false;
   readonly boxed: boolean;
+  /** Set by check(). */
+  argType: ObjectType | undefined = undefined;
   readonly #argTypeName: string | undefined;
-  #argType: ObjectType | undefined;
 
   constructor(
     name: string,
@@ -591,10 +575,6 @@ abstract class Invocable extends Definition {
     this.ifcond = ifcond;
     this.#argTypeName = argTypeName;
     this.boxed = boxed;
-  }
-
-  get argType(): ObjectType | undefined {
-    return this.#argType;
   }
 
   protected abstract readonly meta: 'command' | 'event';
@@ -617,13 +597,13 @@ abstract class Invocable extends Definition {
     if (ctx.currentRules && argType.hasConditionalMembers() && !this.boxed) {
       fail(where, `conditional ${meta} arguments require 'boxed': true`);
     }
-    this.#argType = argType;
+    this.argType = argType;
   }
 
   override connectDoc(ctx: SchemaContext, doc: DocBlock | undefined = this.docBlock): void {
     super.connectDoc(ctx, doc);
     // Members of a named type are documented with that type.
-    if (this.#argType !== undefined && this.#argType.implicit) this.#argType.connectDoc(ctx, doc);
+    if (this.argType !== undefined && this.argType.implicit) this.argType.connectDoc(ctx, doc);
   }
 }
 

@@ -2,9 +2,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { QmpCommandMethods } from '../generated/qapi-client.gen.js';
 import type { CallOptions } from '../qapi-runtime/index.js';
 import { BadReplyError, ConnectError, ExecInterruptedError, ExecuteError, GreetingError, NegotiationError, ProtocolError, StateError } from './client-errors.js';
-import { JsonDouble } from './json-double.js';
 import { JsonStreamParser } from './json-stream-parser.js';
-import type { JsonObject, JsonValue } from './json-value.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 
 /** A unix socket path, or a TCP host and port. */
 export type QmpAddress = string | { readonly host: string; readonly port: number };
@@ -165,7 +164,7 @@ export class QmpClient extends QmpCommandMethods {
     try {
       const greeting = await withTimeout(client.#waitGreeting(), timeoutMs, `no greeting from ${where}`);
       const qmp = greeting['QMP'];
-      if (typeof qmp !== 'object' || qmp === null || Array.isArray(qmp) || !Array.isArray(qmp['capabilities']) || typeof qmp['version'] !== 'object') {
+      if (!isJsonObject(qmp) || !Array.isArray(qmp['capabilities']) || !isJsonObject(qmp['version'])) {
         throw new GreetingError(`Did not understand Greeting: ${JSON.stringify(greeting)}`);
       }
       client.greeting = greeting;
@@ -242,11 +241,11 @@ export class QmpClient extends QmpCommandMethods {
   }
 
   #received(value: JsonValue): void {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof JsonDouble) {
+    if (!isJsonObject(value)) {
       this.#fail(new BadReplyError(`QMP message is not an object: ${String(value)}`));
       return;
     }
-    const message = value as JsonObject;
+    const message = value;
     if (this.#greetingWaiter !== undefined) {
       const waiter = this.#greetingWaiter;
       this.#greetingWaiter = undefined;
@@ -270,7 +269,7 @@ export class QmpClient extends QmpCommandMethods {
       return;
     }
     const error = message['error'];
-    if (typeof error === 'object' && error !== null && !Array.isArray(error) && typeof error['class'] === 'string' && typeof error['desc'] === 'string') {
+    if (isJsonObject(error) && typeof error['class'] === 'string' && typeof error['desc'] === 'string') {
       pending.reject(new ExecuteError(pending.command, error['class'], error['desc']));
       return;
     }
@@ -281,8 +280,9 @@ export class QmpClient extends QmpCommandMethods {
     if (this.#closed) return;
     this.#closed = true;
     this.socket.destroy();
-    const interrupted = reason ?? new ExecInterruptedError('Disconnected');
-    for (const pending of [...this.#pending.values()]) pending.reject(interrupted instanceof ExecInterruptedError ? interrupted : new ExecInterruptedError(interrupted.message, { cause: interrupted }));
+    const interrupted =
+      reason === undefined ? new ExecInterruptedError('Disconnected') : reason instanceof ExecInterruptedError ? reason : new ExecInterruptedError(reason.message, { cause: reason });
+    for (const pending of [...this.#pending.values()]) pending.reject(interrupted);
     for (const subscription of [...this.#subscriptions]) subscription.close();
     this.#greetingWaiter?.reject(new GreetingError('the server closed the connection before its greeting'));
     this.#greetingWaiter = undefined;

@@ -1,8 +1,7 @@
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import { type CommandSpec, firstUnvisitedMember, type InputValidator, QapiInputError, qdictOrder } from '../qapi-runtime/index.js';
-import { JsonDouble } from './json-double.js';
 import { CommandNotFoundError, GenericError, QmpError } from './errors.js';
-import type { JsonObject, JsonValue } from './json-value.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 
 /** What decides, per connection, how a request is dispatched. */
 export interface DispatchMode {
@@ -14,10 +13,6 @@ export interface DispatchMode {
 
 /** A handler threw something that is not a QmpError: a bug, reported and answered as GenericError. */
 export type InternalErrorReporter = (command: string, error: unknown) => void;
-
-function isObject(value: JsonValue): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof JsonDouble);
-}
 
 /**
  * Turns one parsed request into its response, following QEMU 7.2's
@@ -45,11 +40,11 @@ export class QmpDispatcher<Context> {
 
   /** Whether a parsed request is to run out of band (qmp_is_oob: `exec-oob` and no `execute`). */
   static isOob(request: JsonValue): boolean {
-    return isObject(request) && Object.hasOwn(request, 'exec-oob') && !Object.hasOwn(request, 'execute');
+    return isJsonObject(request) && Object.hasOwn(request, 'exec-oob') && !Object.hasOwn(request, 'execute');
   }
 
   dispatch(request: JsonValue, mode: DispatchMode, context: Context): JsonObject | Promise<JsonObject> {
-    if (!isObject(request)) return errorResponse(new GenericError('QMP input must be a JSON object'), undefined);
+    if (!isJsonObject(request)) return errorResponse(new GenericError('QMP input must be a JSON object'), undefined);
     const id = Object.hasOwn(request, 'id') ? request['id'] : undefined;
     let command: string;
     let args: JsonObject | undefined;
@@ -102,7 +97,7 @@ function checkEnvelope(request: JsonObject, oobEnabled: boolean): { command: str
       if (execKey !== undefined) throw new GenericError(`QMP input member '${key}' clashes with '${execKey}'`);
       execKey = key;
     } else if (key === 'arguments') {
-      if (!isObject(value)) throw new GenericError("QMP input member 'arguments' must be an object");
+      if (!isJsonObject(value)) throw new GenericError("QMP input member 'arguments' must be an object");
     } else if (key !== 'id') {
       throw new GenericError(`QMP input member '${key}' is unexpected`);
     }

@@ -3,7 +3,7 @@ import { DisposableStore } from '../lifecycle.js';
 import { type DispatchMode, errorResponse, QmpDispatcher } from './dispatch.js';
 import { GenericError } from './errors.js';
 import { JsonStreamParser, type JsonStreamParserLimits } from './json-stream-parser.js';
-import type { JsonObject, JsonValue } from './json-value.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 import { formatQmpJson } from './json-writer.js';
 
 /** Limits of one QMP connection; every one has a default (see QMP_SESSION_DEFAULTS). */
@@ -184,7 +184,7 @@ export class QmpSession<Context> implements DispatchMode {
       return;
     }
     const error = response['error'];
-    if (!this.#negotiated && typeof error === 'object' && error !== null && !Array.isArray(error) && error['class'] === 'CommandNotFound') {
+    if (!this.#negotiated && isJsonObject(error) && error['class'] === 'CommandNotFound') {
       // monitor_qmp_dispatch(): before negotiation every unknown or unavailable
       // command gets the same, more helpful, description.
       error['desc'] = "Expecting capabilities negotiation with 'qmp_capabilities'";

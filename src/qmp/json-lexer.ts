@@ -1,0 +1,269 @@
+/**
+ * QEMU 7.2's JSON lexer (qobject/json-lexer.c) as a byte-at-a-time state
+ * machine: the same token classes, the same extensions (single-quoted
+ * strings, `\'`), the same notion of an error token (everything since the
+ * token began, including the offending byte) and the same recovery (after an
+ * error, skip to a structural character, a control character or 0xFE/0xFF).
+ * Strings are not decoded here; the parser does that, as QEMU's does.
+ */
+
+export const enum TokenType {
+  LCurly,
+  RCurly,
+  LSquare,
+  RSquare,
+  Colon,
+  Comma,
+  Integer,
+  Float,
+  Keyword,
+  String,
+  /** A byte sequence that cannot start or continue a token. */
+  Error,
+  /** A single token grew beyond the size limit (QEMU passes its lexer state). */
+  Oversized,
+}
+
+export interface JsonTokenSink {
+  /** `text` holds the raw token bytes; for Error, everything up to and including the bad byte. */
+  token(type: TokenType, text: Buffer): void;
+}
+
+const enum State {
+  Start,
+  Recovery,
+  DqString,
+  DqEscape,
+  SqString,
+  SqEscape,
+  Zero,
+  Sign,
+  Digits,
+  Mantissa,
+  MantissaDigits,
+  ExpE,
+  ExpSign,
+  ExpDigits,
+  Keyword,
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
+}
+
+export class JsonLexer {
+  #state = State.Start;
+  /** Bytes of the current token from earlier chunks. */
+  #carry: Buffer[] = [];
+  #carryBytes = 0;
+
+  constructor(
+    private readonly sink: JsonTokenSink,
+    /** MAX_TOKEN_SIZE in json-lexer.c: one token may not exceed 64 MiB. */
+    private readonly maxTokenBytes: number,
+  ) {}
+
+  /** Drops a partial token (the connection was reset). */
+  reset(): void {
+    this.#state = State.Start;
+    this.#carry = [];
+    this.#carryBytes = 0;
+  }
+
+  feed(chunk: Buffer): void {
+    let start = 0; // where the current token begins in this chunk
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      const b = chunk[i]!;
+      switch (this.#state) {
+        case State.Start:
+          start = i;
+          switch (b) {
+            case 0x20:
+            case 0x09:
+            case 0x0d:
+            case 0x0a:
+              i++;
+              continue;
+            case 0x7b:
+              this.#emit(TokenType.LCurly, chunk, i, ++i);
+              continue;
+            case 0x7d:
+              this.#emit(TokenType.RCurly, chunk, i, ++i);
+              continue;
+            case 0x5b:
+              this.#emit(TokenType.LSquare, chunk, i, ++i);
+              continue;
+            case 0x5d:
+              this.#emit(TokenType.RSquare, chunk, i, ++i);
+              continue;
+            case 0x3a:
+              this.#emit(TokenType.Colon, chunk, i, ++i);
+              continue;
+            case 0x2c:
+              this.#emit(TokenType.Comma, chunk, i, ++i);
+              continue;
+            case 0x22:
+              this.#state = State.DqString;
+              break;
+            case 0x27:
+              this.#state = State.SqString;
+              break;
+            case 0x30:
+              this.#state = State.Zero;
+              break;
+            case 0x2d:
+              this.#state = State.Sign;
+              break;
+            default:
+              if (b >= 0x31 && b <= 0x39) this.#state = State.Digits;
+              else if (b >= 0x61 && b <= 0x7a) this.#state = State.Keyword;
+              else {
+                this.#error(chunk, start, i);
+                i++;
+                continue;
+              }
+          }
+          i++;
+          break;
+        case State.Recovery:
+          // Skip until something that can start a fresh token; that byte is
+          // then read again in the start state.
+          if ((b < 0x20 && b !== 0x09) || b >= 0xfe || b === 0x5b || b === 0x5d || b === 0x7b || b === 0x7d || b === 0x3a || b === 0x2c) {
+            this.#state = State.Start;
+          } else {
+            i++;
+          }
+          break;
+        case State.DqString:
+        case State.SqString: {
+          // Fast path through the body of a string.
+          const quote = this.#state === State.DqString ? 0x22 : 0x27;
+          while (i < n) {
+            const c = chunk[i]!;
+            if (c === quote || c === 0x5c || c < 0x20 || c >= 0xfe) break;
+            i++;
+          }
+          if (i === n) break;
+          const c = chunk[i]!;
+          if (c === quote) {
+            this.#emit(TokenType.String, chunk, start, ++i);
+          } else if (c === 0x5c) {
+            this.#state = quote === 0x22 ? State.DqEscape : State.SqEscape;
+            i++;
+          } else {
+            this.#error(chunk, start, i);
+            i++;
+          }
+          break;
+        }
+        case State.DqEscape:
+        case State.SqEscape:
+          if (b >= 0x20 && b <= 0xfd) {
+            this.#state = this.#state === State.DqEscape ? State.DqString : State.SqString;
+            i++;
+          } else {
+            this.#error(chunk, start, i);
+            i++;
+          }
+          break;
+        case State.Zero:
+          if (isDigit(b)) {
+            this.#error(chunk, start, i);
+            i++;
+          } else if (b === 0x2e) {
+            this.#state = State.Mantissa;
+            i++;
+          } else {
+            this.#emit(TokenType.Integer, chunk, start, i);
+          }
+          break;
+        case State.Sign:
+          if (b === 0x30) this.#state = State.Zero;
+          else if (b >= 0x31 && b <= 0x39) this.#state = State.Digits;
+          else {
+            this.#error(chunk, start, i);
+          }
+          i++;
+          break;
+        case State.Digits:
+          if (isDigit(b)) i++;
+          else if (b === 0x65 || b === 0x45) {
+            this.#state = State.ExpE;
+            i++;
+          } else if (b === 0x2e) {
+            this.#state = State.Mantissa;
+            i++;
+          } else this.#emit(TokenType.Integer, chunk, start, i);
+          break;
+        case State.Mantissa:
+          if (isDigit(b)) this.#state = State.MantissaDigits;
+          else this.#error(chunk, start, i);
+          i++;
+          break;
+        case State.MantissaDigits:
+          if (isDigit(b)) i++;
+          else if (b === 0x65 || b === 0x45) {
+            this.#state = State.ExpE;
+            i++;
+          } else this.#emit(TokenType.Float, chunk, start, i);
+          break;
+        case State.ExpE:
+          if (b === 0x2d || b === 0x2b) this.#state = State.ExpSign;
+          else if (isDigit(b)) this.#state = State.ExpDigits;
+          else this.#error(chunk, start, i);
+          i++;
+          break;
+        case State.ExpSign:
+          if (isDigit(b)) this.#state = State.ExpDigits;
+          else this.#error(chunk, start, i);
+          i++;
+          break;
+        case State.ExpDigits:
+          if (isDigit(b)) i++;
+          else this.#emit(TokenType.Float, chunk, start, i);
+          break;
+        case State.Keyword:
+          if (b >= 0x61 && b <= 0x7a) i++;
+          else this.#emit(TokenType.Keyword, chunk, start, i);
+          break;
+      }
+      if (this.#carryBytes + (i - start) > this.maxTokenBytes && this.#state !== State.Start && this.#state !== State.Recovery) {
+        // json_lexer_feed_char(): a token this large is handed on as is and
+        // the lexer starts afresh; the streamer refuses it for its size.
+        const text = this.#take(chunk, start, i);
+        this.#state = State.Start;
+        start = i;
+        this.sink.token(TokenType.Oversized, text);
+      }
+    }
+    // Keep the unfinished token's bytes for the next chunk.
+    if (this.#state !== State.Start && this.#state !== State.Recovery && start < n) {
+      this.#carry.push(chunk.subarray(start, n));
+      this.#carryBytes += n - start;
+    }
+  }
+
+  #take(chunk: Buffer, start: number, end: number): Buffer {
+    if (this.#carryBytes === 0) return chunk.subarray(start, end);
+    this.#carry.push(chunk.subarray(start, end));
+    const text = Buffer.concat(this.#carry);
+    this.#carry = [];
+    this.#carryBytes = 0;
+    return text;
+  }
+
+  #emit(type: TokenType, chunk: Buffer, start: number, end: number): void {
+    this.#state = State.Start;
+    this.sink.token(type, start === end && this.#carryBytes === 0 ? EMPTY : this.#take(chunk, start, end));
+  }
+
+  /** The error token includes the byte at `bad`; then recovery starts after it. */
+  #error(chunk: Buffer, start: number, bad: number): void {
+    this.#state = State.Recovery;
+    this.sink.token(TokenType.Error, this.#take(chunk, start, bad + 1));
+  }
+}
