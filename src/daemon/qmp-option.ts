@@ -9,7 +9,7 @@ export interface QmpOption {
 }
 
 /** Options the listener understands; QEMU's other socket options do not apply to a QMP listener. */
-const KNOWN_OPTIONS = new Set(['server', 'wait', 'nowait', 'ipv4', 'ipv6']);
+const KNOWN_OPTIONS = new Set(['server', 'wait', 'ipv4', 'ipv6']);
 
 /**
  * Parses QEMU's `-qmp` value: `unix:PATH[,server=on][,wait=off]` or
@@ -22,16 +22,18 @@ export function parseQmpOption(text: string, warn: (message: string) => void): Q
   let server = false;
   let wait: boolean | undefined;
   let ipv6Only = false;
-  for (const { key, value } of parseQemuOpts(rest)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new QemuOptsError(`Invalid parameter '${key}'`);
-    // Short forms `server` and `nowait` still work in QEMU with a deprecation warning (6.0).
-    if (value === undefined) {
-      const replacement = key === 'nowait' ? 'wait=off' : `${key}=on`;
-      warn(`warning: short-form boolean option '${key}' deprecated\nPlease use ${replacement} instead`);
+  for (const opt of parseQemuOpts(rest)) {
+    // Short forms (QemuOpts): bare `server` is server=on, bare `nowait` is
+    // wait=off; QEMU still takes them with a deprecation warning (6.0).
+    const negated = opt.value === undefined && opt.key.startsWith('no') && KNOWN_OPTIONS.has(opt.key.slice(2));
+    const key = negated ? opt.key.slice(2) : opt.key;
+    if (!KNOWN_OPTIONS.has(key)) throw new QemuOptsError(`Invalid parameter '${opt.key}'`);
+    if (opt.value === undefined) {
+      warn(`warning: short-form boolean option '${opt.key}' deprecated\nPlease use ${key}=${negated ? 'off' : 'on'} instead`);
     }
-    const on = value === undefined ? key !== 'nowait' : parseOnOff(key, value);
+    const on = opt.value === undefined ? !negated : parseOnOff(key, opt.value);
     if (key === 'server') server = on;
-    else if (key === 'wait' || key === 'nowait') wait = key === 'nowait' ? !on : on;
+    else if (key === 'wait') wait = on;
     else if (key === 'ipv6') ipv6Only = on;
   }
   if (!server) {

@@ -615,8 +615,9 @@ export class Command extends Invocable implements QapiCommand {
   readonly allowOob: boolean;
   readonly allowPreconfig: boolean;
   readonly coroutine: boolean;
+  /** Set by check(). */
+  retType: SchemaType | undefined = undefined;
   readonly #retTypeName: string | undefined;
-  #retType: SchemaType | undefined;
 
   constructor(
     name: string,
@@ -644,10 +645,6 @@ export class Command extends Invocable implements QapiCommand {
     this.coroutine = flags.coroutine;
   }
 
-  get retType(): SchemaType | undefined {
-    return this.#retType;
-  }
-
   override check(ctx: SchemaContext): void {
     super.check(ctx);
     const where = this.where!;
@@ -659,7 +656,7 @@ export class Command extends Invocable implements QapiCommand {
       const element = retType instanceof ArrayType ? retType.elementType : retType;
       if (!(element instanceof ObjectType)) fail(where, `command's 'returns' cannot take ${retType.describe()}`);
     }
-    this.#retType = retType;
+    this.retType = retType;
   }
 }
 
