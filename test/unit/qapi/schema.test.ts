@@ -27,6 +27,7 @@ function get<K extends QapiEntity['kind']>(schema: QapiSchema, name: string, kin
 }
 
 const UNION = `
+{ 'struct': 'UsesKinds', 'data': { 'kinds': [ 'Kind' ] } }
 { 'enum': 'Kind', 'data': [ 'a', 'b', { 'name': 'c', 'if': 'CONFIG_C' }, 'd' ] }
 { 'struct': 'BranchC', 'data': { 'z': 'int' } }
 { 'struct': 'BranchA', 'data': { 'x': 'int' } }
@@ -194,6 +195,15 @@ suite('QAPI schema model', () => {
     assert.deepEqual(s.info, { file: 'sub/types.json', line: 3 });
     assert.deepEqual(s.members[0]!.info, { file: 'sub/types.json', line: 3 });
     assert.deepEqual(schema.files, ['main.json', 'sub/types.json']);
+  });
+
+  test('exposes the model as own properties, without checking internals', () => {
+    const schema = load(UNION);
+    const u = get(schema, 'Uni', 'object');
+    assert.deepEqual(Object.keys(u.members[0]!).sort(), ['features', 'ifcond', 'info', 'name', 'optional', 'type']);
+    assert.equal({ ...u }.variants?.tagMember.name, 'kind');
+    assert.equal({ ...get(schema, 'KindList', 'array') }.elementType.name, 'Kind');
+    assert.ok(!('definedIn' in { ...u.members[0]! }));
   });
 
   test('the current rules require every member of a documented definition to be documented', () => {
