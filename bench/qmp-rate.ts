@@ -6,7 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { startChardevd, startQemu, type ServerProcess } from './support/servers.js';
+import { startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, window: { type: 'string', default: '256' } } });
 const SECONDS = Number(values.seconds);

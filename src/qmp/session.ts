@@ -52,6 +52,8 @@ export class QmpSession<Context> implements DispatchMode {
   #closed = false;
   readonly #queue: QueuedRequest[] = [];
   #busy = false;
+  /** Output collected while one chunk of input is processed, written at once afterwards. */
+  #batch: string[] | undefined;
   readonly #parser: JsonStreamParser;
 
   constructor(
@@ -73,9 +75,11 @@ export class QmpSession<Context> implements DispatchMode {
     );
     socket.on('data', (chunk: Buffer) => {
       // Replies to every request in this chunk leave in one write.
-      socket.cork();
+      this.#batch = [];
       this.#parser.feed(chunk);
-      process.nextTick(() => socket.uncork());
+      const batch = this.#batch;
+      this.#batch = undefined;
+      if (batch.length > 0) this.#write(batch.join(''));
     });
     socket.on('drain', () => this.#updateFlow());
     socket.on('error', () => this.close());
@@ -113,7 +117,13 @@ export class QmpSession<Context> implements DispatchMode {
   sendLine(json: string): void {
     if (this.#closed) return;
     // The monitor turns every "\n" into "\r\n" (monitor_puts), pretty output included.
-    this.socket.write(`${this.pretty ? json.replace(/\n/g, '\r\n') : json}\r\n`);
+    const line = `${this.pretty ? json.replace(/\n/g, '\r\n') : json}\r\n`;
+    if (this.#batch !== undefined) this.#batch.push(line);
+    else this.#write(line);
+  }
+
+  #write(text: string): void {
+    this.socket.write(text);
     if (this.socket.writableLength > this.limits.maxOutputBytes) {
       this.host.log(`QMP client ${this.#peer()} reads nothing; ${this.socket.writableLength} bytes of output waiting: disconnecting it`);
       this.close();

@@ -1,4 +1,4 @@
-/** Starts the servers a benchmark compares: chardevd and QEMU 7.2, each with a QMP unix socket. */
+/** Starts chardevd and QEMU 7.2, each with a QMP unix socket in a fresh temporary directory, for tests and benchmarks. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,12 +7,24 @@ import { fileURLToPath } from 'node:url';
 
 export interface ServerProcess {
   readonly qmpPath: string;
+  /** A temporary directory removed by stop(). */
+  readonly dir: string;
   readonly pid: number;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
+  /** Settles when the process has exited. */
+  readonly exited: Promise<void>;
   stop(): Promise<void>;
 }
 
 const STARTUP_TIMEOUT_MS = 10_000;
 const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
+
+/** Why QEMU-based tests cannot run here, or undefined when they can. */
+export function qemuSkipReason(): string | undefined {
+  const found = (process.env['PATH'] ?? '').split(':').some((dir) => existsSync(join(dir, 'qemu-system-x86_64')));
+  return found ? undefined : 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
+}
 
 export function startQemu(extraArgs: readonly string[] = []): Promise<ServerProcess> {
   return start('qemu-system-x86_64', (qmp) => ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', qmp, ...extraArgs]);
@@ -25,17 +37,21 @@ export function startChardevd(extraArgs: readonly string[] = []): Promise<Server
 async function start(command: string, args: (qmp: string) => string[]): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'chardevd-bench-'));
   const qmpPath = join(dir, 'qmp.sock');
-  const child = spawn(command, args(`unix:${qmpPath},server=on,wait=off`), { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(command, args(`unix:${qmpPath},server=on,wait=off`), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (!existsSync(qmpPath)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${command} did not create its QMP socket within ${STARTUP_TIMEOUT_MS} ms`);
+      throw new Error(`${command} did not create its QMP socket within ${STARTUP_TIMEOUT_MS} ms: ${stderr}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { qmpPath, pid: child.pid!, stop: () => stop(child, exited, dir) };
+  return { qmpPath, dir, pid: child.pid!, stderr: () => stderr, exited, stop: () => stop(child, exited, dir) };
 }
 
 async function stop(child: ChildProcess, exited: Promise<void>, dir: string): Promise<void> {

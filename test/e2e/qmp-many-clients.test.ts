@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, suite, test } from 'node:test';
+import { ExecuteError, QmpClient } from '../../src/index.js';
+import { type ServerProcess, startChardevd } from '../support/servers.js';
+
+/** Bound for every wait in this file. */
+const WAIT_MS = 10_000;
+
+function rawConnect(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    socket.once('connect', () => resolve(socket)).once('error', reject);
+  });
+}
+
+/** Reads lines until `count` have arrived. */
+function readLines(socket: Socket, count: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`only got ${JSON.stringify(text)} of ${count} lines`)), WAIT_MS);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      const lines = text.split('\r\n');
+      if (lines.length > count) {
+        clearTimeout(timer);
+        resolve(lines.slice(0, count));
+      }
+    });
+  });
+}
+
+suite('chardevd with many QMP clients at once', () => {
+  let daemon: ServerProcess;
+
+  before(async () => {
+    daemon = await startChardevd();
+  });
+
+  after(async () => {
+    await daemon.stop();
+  });
+
+  test('ten clients negotiate and run pipelined commands independently', async () => {
+    const clients = await Promise.all(Array.from({ length: 10 }, () => QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS })));
+    try {
+      const replies = await Promise.all(clients.map((client) => Promise.all(Array.from({ length: 50 }, () => client.queryVersion({ timeoutMs: WAIT_MS })))));
+      for (const perClient of replies) {
+        assert.equal(perClient.length, 50);
+        for (const version of perClient) assert.match(version.package, /^chardevd-/);
+      }
+      // Negotiation is per connection: each one's second attempt is refused on its own.
+      for (const client of clients) {
+        await assert.rejects(client.qmpCapabilities({}, { timeoutMs: WAIT_MS }), (error: unknown) => error instanceof ExecuteError && error.errorClass === 'CommandNotFound');
+      }
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+
+  test('a client that has not negotiated stays in negotiation mode while others run commands', async () => {
+    const negotiated = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+    const raw = await rawConnect(daemon.qmpPath);
+    try {
+      const lines = readLines(raw, 2);
+      raw.write('{"execute":"query-version","id":1}');
+      const [greeting, reply] = await lines;
+      assert.match(greeting!, /^\{"QMP": /);
+      assert.equal(reply, '{"id": 1, "error": {"class": "CommandNotFound", "desc": "Expecting capabilities negotiation with \'qmp_capabilities\'"}}');
+      assert.match((await negotiated.queryVersion()).package, /^chardevd-/);
+    } finally {
+      raw.destroy();
+      negotiated.close();
+    }
+  });
+
+  test('garbage, a half-sent request and a mid-command disconnect on other connections affect nobody', async () => {
+    const bystander = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+    try {
+      const garbage = await rawConnect(daemon.qmpPath);
+      const errors = readLines(garbage, 3);
+      garbage.write('\xff\x01{"execute": nul}]');
+      const [, first, second] = await errors;
+      assert.match(first!, /JSON parse error/);
+      assert.match(second!, /JSON parse error/);
+      garbage.write('{"execute":"query-vers'); // never finished
+      garbage.destroy();
+
+      const quitter = await rawConnect(daemon.qmpPath);
+      quitter.write('{"execute":"qmp_capabilities"}{"execute":"query-qmp-schema"}');
+      quitter.destroy(); // gone before its replies
+
+      // A client that sends and never reads its replies.
+      const deaf = await rawConnect(daemon.qmpPath);
+      deaf.pause();
+      deaf.write('{"execute":"qmp_capabilities"}');
+      deaf.write('{"execute":"query-qmp-schema"}'.repeat(2000));
+
+      const versions = await Promise.all(Array.from({ length: 20 }, () => bystander.queryVersion({ timeoutMs: WAIT_MS })));
+      assert.equal(versions.length, 20);
+      deaf.destroy();
+    } finally {
+      bystander.close();
+    }
+  });
+
+  test('quit sends SHUTDOWN to every negotiated client, then its reply, then closes all and exits', async () => {
+    const watcher = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+    const events = watcher.events({ names: ['SHUTDOWN'] });
+    const unnegotiated = await rawConnect(daemon.qmpPath);
+    const unnegotiatedText: string[] = [];
+    unnegotiated.setEncoding('utf8').on('data', (t: string) => unnegotiatedText.push(t));
+    const unnegotiatedClosed = new Promise<void>((resolve) => unnegotiated.once('close', () => resolve()));
+    const quitting = await rawConnect(daemon.qmpPath);
+    const lines = readLines(quitting, 4);
+    quitting.write('{"execute":"qmp_capabilities"}{"execute":"quit","id":"q"}');
+    const [, , shutdown, reply] = await lines;
+    assert.match(shutdown!, /^\{"timestamp": \{"seconds": \d+, "microseconds": \d+\}, "event": "SHUTDOWN", "data": \{"guest": false, "reason": "host-qmp-quit"\}\}$/);
+    assert.equal(reply, '{"return": {}, "id": "q"}');
+
+    const event = await events.next();
+    assert.equal(event?.event, 'SHUTDOWN');
+    assert.deepEqual({ ...event?.data }, { guest: false, reason: 'host-qmp-quit' });
+    assert.equal(await watcher.disconnected, undefined);
+    await unnegotiatedClosed;
+    assert.ok(!unnegotiatedText.join('').includes('SHUTDOWN'), 'an unnegotiated client gets no events');
+    await daemon.exited;
+  });
+});
