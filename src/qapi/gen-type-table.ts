@@ -10,6 +10,84 @@ import { GeneratedFile } from './printer.js';
 export function generateTypeTable(schema: QapiSchema, defines: Defines, source: string): GeneratedFile {
   const file = new GeneratedFile('qapi-type-table.gen.ts', source);
   file.import('../qapi-runtime/index.js', 'TypeTable');
+  const roots: QapiType[] = [];
+  for (const entity of schema.entities) {
+    if (entity.kind === 'command' && entity.argType !== undefined && evalIfCond(entity.ifcond, defines)) roots.push(entity.argType);
+  }
+  const reached = reachableTypes(roots, defines);
+  file.print('/** Argument types of every command, for the input visitor. */', 'export const qapiTypeTable: TypeTable = {');
+  for (const [name, spec] of Object.entries(typeTableOf(reached, defines))) file.print(`  '${name}': ${printSpec(spec)},`);
+  file.print('};');
+  return file;
+}
+
+/** The runtime's TypeSpec (src/qapi-runtime/type-table.ts), as plain data. */
+type TableEntry =
+  | { kind: 'enum'; values: string[] }
+  | { kind: 'array'; element: string }
+  | { kind: 'object'; members: { name: string; type: string; optional?: true }[]; tag?: string; variants?: { [value: string]: string } }
+  | { kind: 'alternate'; branches: string[] };
+
+/** The input visitor's table for `types`, by QAPI name. */
+export function typeTableOf(types: readonly QapiType[], defines: Defines): { [name: string]: TableEntry } {
+  const table: { [name: string]: TableEntry } = {};
+  for (const type of types) {
+    switch (type.kind) {
+      case 'enum':
+        table[type.name] = { kind: 'enum', values: type.members.filter((m) => evalIfCond(m.ifcond, defines)).map((m) => m.name) };
+        break;
+      case 'array':
+        table[type.name] = { kind: 'array', element: type.elementType.name };
+        break;
+      case 'alternate':
+        table[type.name] = { kind: 'alternate', branches: type.variants.filter((v) => evalIfCond(v.ifcond, defines)).map((v) => v.type.name) };
+        break;
+      case 'object': {
+        const entry: TableEntry = {
+          kind: 'object',
+          members: type.members.filter((m) => evalIfCond(m.ifcond, defines)).map((m) => (m.optional ? { name: m.name, type: m.type.name, optional: true } : { name: m.name, type: m.type.name })),
+        };
+        if (type.variants !== undefined) {
+          entry.tag = type.variants.tagMember.name;
+          entry.variants = {};
+          for (const v of type.variants.variants) if (evalIfCond(v.ifcond, defines) && v.type.name !== 'q_empty') entry.variants[v.name] = v.type.name;
+        }
+        table[type.name] = entry;
+        break;
+      }
+      case 'builtin':
+        break;
+    }
+  }
+  return table;
+}
+
+function printSpec(spec: TableEntry): string {
+  const list = (items: readonly string[]): string => `[${items.map((i) => `'${i}'`).join(', ')}]`;
+  switch (spec.kind) {
+    case 'enum':
+      return `{ kind: 'enum', values: ${list(spec.values)} }`;
+    case 'array':
+      return `{ kind: 'array', element: '${spec.element}' }`;
+    case 'alternate':
+      return `{ kind: 'alternate', branches: ${list(spec.branches)} }`;
+    case 'object': {
+      const lines = ['{', "    kind: 'object',", '    members: ['];
+      for (const m of spec.members) lines.push(`      { name: '${m.name}', type: '${m.type}'${m.optional ? ', optional: true' : ''} },`);
+      lines.push('    ],');
+      if (spec.tag !== undefined) {
+        lines.push(`    tag: '${spec.tag}',`, '    variants: {');
+        for (const [value, type] of Object.entries(spec.variants ?? {})) lines.push(`      '${value}': '${type}',`);
+        lines.push('    },');
+      }
+      lines.push('  }');
+      return lines.join('\n');
+    }
+  }
+}
+
+/** Every non-builtin type reachable from `roots`, in order of first use. */
+export function reachableTypes(roots: readonly QapiType[], defines: Defines): QapiType[] {
   const reached: QapiType[] = [];
   const seen = new Set<string>();
   const reach = (type: QapiType): void => {
@@ -23,48 +101,6 @@ export function generateTypeTable(schema: QapiSchema, defines: Defines, source: 
       for (const v of type.variants?.variants ?? []) if (evalIfCond(v.ifcond, defines)) reach(v.type);
     }
   };
-  for (const entity of schema.entities) {
-    if (entity.kind === 'command' && entity.argType !== undefined && evalIfCond(entity.ifcond, defines)) reach(entity.argType);
-  }
-
-  file.print('/** Argument types of every command, for the input visitor. */', 'export const qapiTypeTable: TypeTable = {');
-  for (const type of reached) {
-    const key = `  '${type.name}': `;
-    switch (type.kind) {
-      case 'enum': {
-        const values = type.members.filter((m) => evalIfCond(m.ifcond, defines)).map((m) => `'${m.name}'`);
-        file.print(`${key}{ kind: 'enum', values: [${values.join(', ')}] },`);
-        break;
-      }
-      case 'array':
-        file.print(`${key}{ kind: 'array', element: '${type.elementType.name}' },`);
-        break;
-      case 'alternate': {
-        const branches = type.variants.filter((v) => evalIfCond(v.ifcond, defines)).map((v) => `'${v.type.name}'`);
-        file.print(`${key}{ kind: 'alternate', branches: [${branches.join(', ')}] },`);
-        break;
-      }
-      case 'object': {
-        file.print(`${key}{`, "    kind: 'object',", '    members: [');
-        for (const m of type.members) {
-          if (!evalIfCond(m.ifcond, defines)) continue;
-          file.print(`      { name: '${m.name}', type: '${m.type.name}'${m.optional ? ', optional: true' : ''} },`);
-        }
-        file.print('    ],');
-        if (type.variants !== undefined) {
-          file.print(`    tag: '${type.variants.tagMember.name}',`, '    variants: {');
-          for (const v of type.variants.variants) {
-            if (evalIfCond(v.ifcond, defines) && v.type.name !== 'q_empty') file.print(`      '${v.name}': '${v.type.name}',`);
-          }
-          file.print('    },');
-        }
-        file.print('  },');
-        break;
-      }
-      case 'builtin':
-        break;
-    }
-  }
-  file.print('};');
-  return file;
+  for (const root of roots) reach(root);
+  return reached;
 }

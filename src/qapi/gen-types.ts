@@ -60,7 +60,14 @@ function printStruct(file: GeneratedFile, type: QapiObjectType, defines: Defines
 
 function printUnion(file: GeneratedFile, type: QapiObjectType, defines: Defines): void {
   const { tagMember, variants } = type.variants!;
-  const base = type.base !== undefined ? tsDeclName(type.base.name) : undefined;
+  // Unions rebuilt from introspection have their base members inline.
+  const inline = type.members.filter((m) => m !== tagMember && evalIfCond(m.ifcond, defines));
+  const base =
+    type.base !== undefined
+      ? tsDeclName(type.base.name)
+      : inline.length > 0
+        ? `{ ${inline.map((m) => `${propertyKey(m.name)}${m.optional ? '?' : ''}: ${tsTypeRef(m.type)}`).join('; ')} }`
+        : undefined;
   const branches = variants
     .filter((v) => evalIfCond(v.ifcond, defines))
     .map((v) => {
