@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, suite, test } from 'node:test';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+
+/**
+ * The same QMP byte streams sent to QEMU 7.2 and to chardevd must get the
+ * same bytes back. Normalised are only what legitimately differs: version
+ * numbers and package strings, timestamps, and the content of the
+ * command lists (each server lists its own commands).
+ */
+
+const WAIT_MS = 10_000;
+
+interface Transcript {
+  readonly name: string;
+  /**
+   * Raw input, as Latin-1 strings so that any byte can be written. Each step
+   * is followed by a sync request, except those marked `{ partial }` (the
+   * first pieces of a message split across writes).
+   */
+  readonly steps: readonly (string | { readonly partial: string })[];
+}
+
+const NEGOTIATE = '{"execute":"qmp_capabilities"}';
+
+const transcripts: Transcript[] = [
+  {
+    name: 'a normal session: commands before negotiation, negotiation twice, query-version, query-commands, query-qmp-schema',
+    steps: [
+      '{"execute":"query-version"}',
+      '{"execute":"nonexistent","id":1}',
+      '{"execute":"qmp_capabilities","arguments":{"enable":["bogus"]}}',
+      '{"execute":"qmp_capabilities","arguments":{"enable":"oob"}}',
+      '{"execute":"qmp_capabilities","arguments":{"enable":[1]}}',
+      '{"execute":"qmp_capabilities","arguments":{"zzz":1,"aaa":2}}',
+      '{"execute":"qmp_capabilities","id":"neg"}',
+      '{"execute":"qmp_capabilities","id":"again"}',
+      '{"execute":"query-version","id":"v"}',
+      '{"execute":"query-commands","id":"list-commands"}',
+      '{"execute":"query-qmp-schema","id":"list-schema"}',
+      '{"execute":"nonexistent","id":2}',
+      '{"execute":"query-version","arguments":{"x":1},"id":3}',
+    ],
+  },
+  {
+    name: 'oob negotiation and exec-oob',
+    steps: [
+      '{"exec-oob":"qmp_capabilities"}',
+      '{"execute":"qmp_capabilities","arguments":{"enable":["oob"]}}',
+      '{"exec-oob":"query-version","id":"o1"}',
+      '{"exec-oob":"nonexistent","id":"o2"}',
+      '{"exec-oob":"query-version","execute":"query-version","id":"o3"}',
+      '{"execute":"query-version","control":{"run-oob":true},"id":"o4"}',
+    ],
+  },
+  {
+    name: 'malformed JSON of every kind, and recovery',
+    steps: [
+      NEGOTIATE,
+      '{"execute": nul}',
+      '{"execute":"query-version" "id":1}',
+      '{1:2}',
+      '{"a":}',
+      '[1,]',
+      '[1 2]',
+      '{"a":1,"a":2}',
+      '"\\x"',
+      '"\\ud800"',
+      '"\xed\xa0\x80"',
+      '"\xc3"',
+      '\x01',
+      '\xff',
+      '\x00',
+      '01',
+      // A newline ends the broken number so that the next request starts clean.
+      '-\n',
+      '1.e5\n',
+      '"unterminated\x0a',
+      '{"execute":"query-version","id":"after-newline-in-string"}',
+      ']',
+      '}}',
+      '{"execute":"query-version","id":1} trailing ',
+      `${'['.repeat(1024)}${']'.repeat(1024)}`,
+      `${'['.repeat(1025)}${']'.repeat(1025)}`,
+    ],
+  },
+  {
+    name: 'non-object input and envelope errors',
+    steps: [
+      NEGOTIATE,
+      '[1]',
+      '"string"',
+      '42 ',
+      'true',
+      'null',
+      '{}',
+      '{"id":5}',
+      '{"execute":1,"id":6}',
+      '{"execute":["x"]}',
+      '{"execute":"query-version","exec-oob":"query-version"}',
+      '{"execute":"query-version","arguments":[]}',
+      '{"execute":"query-version","arguments":null}',
+      '{"execute":"query-version","arguments":"x"}',
+      '{"execute":"query-version","foo":1,"bar":2}',
+      '{"execute":"query-version","control":{}}',
+      '{"exec-oob":"query-version","id":7}',
+    ],
+  },
+  {
+    name: 'ids of every JSON type are echoed verbatim',
+    steps: [
+      NEGOTIATE,
+      '{"execute":"query-version","id":"s"}',
+      '{"execute":"query-version","id":-17}',
+      '{"execute":"query-version","id":12345678901234567890}',
+      '{"execute":"query-version","id":-9223372036854775808}',
+      '{"execute":"query-version","id":123456789012345678901234}',
+      '{"execute":"query-version","id":0.1}',
+      '{"execute":"query-version","id":1.5e3}',
+      '{"execute":"query-version","id":-0.0}',
+      '{"execute":"query-version","id":1e400}',
+      '{"execute":"query-version","id":{"b":1,"a":[true,false,null],"zz":{"y":1,"x":2}}}',
+      '{"execute":"query-version","id":[]}',
+      '{"execute":"query-version","id":{}}',
+      '{"execute":"query-version","id":null}',
+      '{"execute":"query-version","id":"caf\xc3\xa9 \xf0\x9f\x98\x80 \\u0001\\u007f\\u0000 \\"\\\\\\/"}',
+      '{"execute":"nonexistent","id":{"k":"v"}}',
+    ],
+  },
+  {
+    name: 'framing: several objects per write, one object split across writes, quotes and whitespace',
+    steps: [
+      '{"execute":"qmp_capabilities"}{"execute":"query-version","id":1}{"execute":"query-version","id":2}',
+      { partial: '{"exec' },
+      { partial: 'ute":"query-ver' },
+      'sion","id":3}',
+      "{'execute':'query-version','id':'single \\' quote'}",
+      ' \t\r\n{ "execute" : "query-version" ,\r\n "id" : 4 }\r\n\r\n',
+    ],
+  },
+];
+
+/** One connection that collects CRLF-terminated lines. */
+class Connection {
+  readonly lines: string[] = [];
+  #buffer = '';
+  #waiter: (() => void) | undefined;
+  closed = false;
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (text: string) => {
+      this.#buffer += text;
+      const parts = this.#buffer.split('\r\n');
+      this.#buffer = parts.pop()!;
+      this.lines.push(...parts);
+      this.#waiter?.();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.#waiter?.();
+    });
+    socket.on('error', () => {});
+  }
+
+  static open(path: string): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(path);
+      socket.once('connect', () => resolve(new Connection(socket))).once('error', reject);
+    });
+  }
+
+  /** Waits until a line satisfies `done`, or the connection closes; bounded. */
+  async until(done: (lines: readonly string[]) => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (!done(this.lines) && !this.closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.lines.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+}
+
+/** Sends every step, each followed by a sync request, and returns every line received. */
+async function play(path: string, transcript: Transcript): Promise<string[]> {
+  const connection = await Connection.open(path);
+  try {
+    await connection.until((lines) => lines.length >= 1, 'the greeting');
+    for (const [i, step] of transcript.steps.entries()) {
+      if (typeof step !== 'string') {
+        connection.socket.write(Buffer.from(step.partial, 'latin1'));
+        continue;
+      }
+      connection.socket.write(Buffer.from(step, 'latin1'));
+      const sync = `"id": "sync-${i}"`;
+      // Answered in either mode: before negotiation as CommandNotFound, with the id.
+      connection.socket.write(`{"execute":"query-version","id":"sync-${i}"}`);
+      await connection.until((lines) => lines.some((l) => l.includes(sync)), `the reply to sync-${i} after ${JSON.stringify(step.slice(0, 60))}`);
+    }
+    return connection.lines.slice();
+  } finally {
+    connection.socket.destroy();
+  }
+}
+
+function normalise(line: string): string {
+  return line
+    .replace(/\{"qemu": \{"micro": \d+, "minor": \d+, "major": \d+\}, "package": "[^"]*"\}/g, '<version>')
+    .replace(/"timestamp": \{"seconds": \d+, "microseconds": \d+\}/g, '"timestamp": <time>')
+    .replace(/^\{"return": \[.*\], "id": "(list-[a-z]+)"\}$/, '{"return": <list>, "id": "$1"}');
+}
+
+function compare(ours: readonly string[], theirs: readonly string[]): void {
+  const a = ours.map(normalise);
+  const b = theirs.map(normalise);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] === b[i]) continue;
+    const sameMembers = a[i] !== undefined && b[i] !== undefined && [...a[i]!].sort().join('') === [...b[i]!].sort().join('');
+    assert.fail(`reply ${i} differs${sameMembers ? ' (only in member order)' : ''}:\n  chardevd: ${a[i]}\n  QEMU:     ${b[i]}`);
+  }
+}
+
+suite('QMP transcripts: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
+  let qemu: ServerProcess;
+  let chardevd: ServerProcess;
+
+  before(async () => {
+    [qemu, chardevd] = await Promise.all([startQemu(), startChardevd()]);
+  });
+
+  after(async () => {
+    await Promise.all([qemu?.stop(), chardevd?.stop()]);
+  });
+
+  for (const transcript of transcripts) {
+    test(transcript.name, async () => {
+      // QEMU serves one client at a time, so the transcripts run one after another.
+      const theirs = await play(qemu.qmpPath, transcript);
+      const ours = await play(chardevd.qmpPath, transcript);
+      compare(ours, theirs);
+    });
+  }
+
+  test('quit: SHUTDOWN, then the reply, then the connection closes', async () => {
+    const results: string[][] = [];
+    for (const server of [chardevd, qemu]) {
+      const connection = await Connection.open(server.qmpPath);
+      connection.socket.write(`${NEGOTIATE}{"execute":"quit","id":"bye"}`);
+      await connection.until(() => false, 'the connection to close');
+      results.push(connection.lines);
+      await server.exited;
+    }
+    compare(results[0]!, results[1]!);
+  });
+});
