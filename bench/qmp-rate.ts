@@ -3,8 +3,18 @@
  * same run: `query-version` answered sequentially (send, wait, send) and
  * pipelined (a window of requests in flight). Prints a table with the
  * ratio. Run: npm run bench:qmp-rate [-- --seconds N]
+ *
+ * The sequential driver is a small C program (bench/native/qmp-sequential.c,
+ * compiled here with cc) so that the client's own latency distorts the
+ * comparison as little as possible; it also measures a bare Node.js echo
+ * server, the floor for any Node.js server's round trip on this machine.
  */
-import { connect, type Socket } from 'node:net';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
 
@@ -53,17 +63,35 @@ class RawQmp {
   }
 }
 
-async function sequential(raw: RawQmp, seconds: number): Promise<number> {
-  const end = performance.now() + seconds * 1000;
-  const start = performance.now();
-  let done = 0;
-  while (performance.now() < end) {
-    const target = raw.lines + 1;
-    raw.socket.write(REQUEST);
-    await raw.until(target);
-    done++;
+const scratch = mkdtempSync(join(tmpdir(), 'chardevd-bench-'));
+const SEQUENTIAL_CLIENT = join(scratch, 'qmp-sequential');
+execFileSync('cc', ['-O2', '-o', SEQUENTIAL_CLIENT, fileURLToPath(new URL('../../bench/native/qmp-sequential.c', import.meta.url))]);
+
+function sequentialNative(path: string, seconds: number): number {
+  return Number(execFileSync(SEQUENTIAL_CLIENT, [path, String(seconds)], { encoding: 'utf8' }).trim());
+}
+
+/** A server that answers every read with one reply line and does nothing else. */
+async function echoFloor(seconds: number): Promise<number> {
+  const path = join(scratch, 'echo.sock');
+  const server = createServer((socket) => {
+    socket.write('{"QMP": {}}\r\n');
+    socket.on('data', () => socket.write('{"return": {}}\r\n'));
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  try {
+    // The client runs in its own process; this one must stay free to serve it.
+    return await new Promise<number>((resolve, reject) =>
+      execFile(SEQUENTIAL_CLIENT, [path, String(seconds)], (error, stdout) => (error ? reject(error) : resolve(Number(stdout.trim())))),
+    );
+  } finally {
+    server.close();
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
   }
-  return done / ((performance.now() - start) / 1000);
 }
 
 async function pipelined(raw: RawQmp, seconds: number): Promise<number> {
@@ -84,12 +112,14 @@ async function pipelined(raw: RawQmp, seconds: number): Promise<number> {
 
 async function measure(server: ServerProcess): Promise<{ sequential: number; pipelined: number }> {
   const raw = await RawQmp.open(server.qmpPath);
+  let rate: number;
   try {
-    await sequential(raw, 0.2); // warm-up
-    return { sequential: await sequential(raw, SECONDS), pipelined: await pipelined(raw, SECONDS) };
+    await pipelined(raw, 0.2); // warm-up
+    rate = await pipelined(raw, SECONDS);
   } finally {
     raw.socket.destroy();
   }
+  return { sequential: sequentialNative(server.qmpPath, SECONDS), pipelined: rate };
 }
 
 const qemu = await startQemu();
@@ -104,6 +134,9 @@ try {
   console.log('|--------------------------|-----------:|-----------:|-------:|');
   console.log(row('sequential', ours.sequential, theirs.sequential));
   console.log(row('pipelined', ours.pipelined, theirs.pipelined));
+  const floor = await echoFloor(SECONDS);
+  console.log(`floor: a bare Node.js echo server answers ${floor.toFixed(0)} sequential round trips per second with the same client`);
 } finally {
   await Promise.all([qemu.stop(), chardevd.stop()]);
+  rmSync(scratch, { recursive: true, force: true });
 }
