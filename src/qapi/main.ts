@@ -29,6 +29,8 @@ const USAGE = `usage: qapi-gen [--schema FILE] [--output-dir DIR] [--docs FILE] 
   --title TEXT        title of the reference (default "chardevd QMP reference")
   --define SYMBOL     a config symbol that 'if' conditions may test (repeatable)
   --all-conditions    keep every definition whatever its 'if' says
+  --rules RULES       'current' (default) or 'legacy': QEMU 7.2's schema predates three
+                      documentation and boxing rules added in QEMU 9.1
 `;
 
 function main(argv: string[]): number {
@@ -41,6 +43,7 @@ function main(argv: string[]): number {
       title: { type: 'string', default: 'chardevd QMP reference' },
       define: { type: 'string', multiple: true, default: [] },
       'all-conditions': { type: 'boolean', default: false },
+      rules: { type: 'string', default: 'current' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -49,7 +52,8 @@ function main(argv: string[]): number {
     return 0;
   }
   const defines: Defines = values['all-conditions'] ? 'all' : new Set(values.define);
-  const schema = parseSchema(values.schema);
+  if (values.rules !== 'current' && values.rules !== 'legacy') throw new QapiUsageError(`--rules must be 'current' or 'legacy', not '${values.rules}'`);
+  const schema = parseSchema(values.schema, { rules: values.rules });
   const source = relative(process.cwd(), values.schema).split('\\').join('/');
   const outDir = values['output-dir'];
   mkdirSync(outDir, { recursive: true });
@@ -80,10 +84,13 @@ function writeIfChanged(path: string, text: string): void {
   if (old !== text) writeFileSync(path, text);
 }
 
+/** A command-line mistake. */
+class QapiUsageError extends Error {}
+
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (error: unknown) {
-  if (error instanceof QapiSchemaError) {
+  if (error instanceof QapiSchemaError || error instanceof QapiUsageError) {
     process.stderr.write(`${error.message}\n`);
     process.exitCode = 1;
   } else {
