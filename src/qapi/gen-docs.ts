@@ -71,7 +71,8 @@ function printDefinition(out: string[], entity: QapiEntity, defines: Defines): v
     if (section.tag !== undefined && /^Examples?$/.test(section.tag)) {
       out.push(`**${section.tag}**`, '', '```', text, '```', '');
     } else if (section.tag !== undefined) {
-      out.push(`**${section.tag}**: ${text}`, '');
+      // A one-line section reads as a field; a longer one (a list of errors) gets its own paragraph.
+      out.push(...(text.includes('\n') ? [`**${section.tag}**`, '', text] : [`**${section.tag}**: ${text}`]), '');
     } else {
       out.push(text, '');
     }
