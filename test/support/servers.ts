@@ -12,8 +12,8 @@ export interface ServerProcess {
   readonly pid: number;
   /** What the process wrote to stderr so far. */
   stderr(): string;
-  /** Settles when the process has exited. */
-  readonly exited: Promise<void>;
+  /** Settles with the exit status (null when killed by a signal) once the process has exited. */
+  readonly exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -26,23 +26,27 @@ export function qemuSkipReason(): string | undefined {
   return found ? undefined : 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
 }
 
-export function startQemu(extraArgs: readonly string[] = []): Promise<ServerProcess> {
-  return start('qemu-system-x86_64', (qmp) => ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', qmp, ...extraArgs]);
+/** More arguments, possibly naming files in the server's temporary directory. */
+export type ExtraArgs = readonly string[] | ((dir: string) => string[]);
+
+export function startQemu(extraArgs: ExtraArgs = []): Promise<ServerProcess> {
+  return start('qemu-system-x86_64', (qmp) => ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', qmp], extraArgs);
 }
 
-export function startChardevd(extraArgs: readonly string[] = []): Promise<ServerProcess> {
-  return start(process.execPath, (qmp) => [CHARDEVD, '-qmp', qmp, ...extraArgs]);
+export function startChardevd(extraArgs: ExtraArgs = []): Promise<ServerProcess> {
+  return start(process.execPath, (qmp) => [CHARDEVD, '-qmp', qmp], extraArgs);
 }
 
-async function start(command: string, args: (qmp: string) => string[]): Promise<ServerProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'chardevd-bench-'));
+async function start(command: string, args: (qmp: string) => string[], extraArgs: ExtraArgs): Promise<ServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'chardevd-test-'));
   const qmpPath = join(dir, 'qmp.sock');
-  const child = spawn(command, args(`unix:${qmpPath},server=on,wait=off`), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const extra = typeof extraArgs === 'function' ? extraArgs(dir) : extraArgs;
+  const child = spawn(command, [...args(`unix:${qmpPath},server=on,wait=off`), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => {
     stderr += text;
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (!existsSync(qmpPath)) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -54,7 +58,7 @@ async function start(command: string, args: (qmp: string) => string[]): Promise<
   return { qmpPath, dir, pid: child.pid!, stderr: () => stderr, exited, stop: () => stop(child, exited, dir) };
 }
 
-async function stop(child: ChildProcess, exited: Promise<void>, dir: string): Promise<void> {
+async function stop(child: ChildProcess, exited: Promise<number | null>, dir: string): Promise<void> {
   if (child.exitCode === null) child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
   await exited;
