@@ -4,6 +4,7 @@ import type { CallOptions } from '../qapi-runtime/index.js';
 import { BadReplyError, ConnectError, ExecInterruptedError, ExecuteError, GreetingError, NegotiationError, ProtocolError, StateError } from './client-errors.js';
 import { JsonStreamParser } from './json-stream-parser.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
+import { formatQmpJson } from './json-writer.js';
 
 /** A unix socket path, or a TCP host and port. */
 export type QmpAddress = string | { readonly host: string; readonly port: number };
@@ -208,7 +209,8 @@ export class QmpClient extends QmpCommandMethods {
         signal.addEventListener('abort', onAbort, { once: true });
         cleanups.push(() => signal.removeEventListener('abort', onAbort));
       }
-      this.socket.write(JSON.stringify(request));
+      // QEMU's own serialisation: 64-bit integers (bigint) survive, absent members are left out.
+      this.socket.write(formatQmpJson(request as unknown as JsonObject));
     });
   }
 
