@@ -75,11 +75,14 @@ export class QmpSession<Context> implements DispatchMode {
     );
     socket.on('data', (chunk: Buffer) => {
       // Replies to every request in this chunk leave in one write.
-      this.#batch = [];
-      this.#parser.feed(chunk);
-      const batch = this.#batch;
-      this.#batch = undefined;
-      if (batch.length > 0) this.#write(batch.join(''));
+      const batch: string[] = [];
+      this.#batch = batch;
+      try {
+        this.#parser.feed(chunk);
+      } finally {
+        this.#batch = undefined;
+        if (batch.length > 0) this.#write(batch.join(''));
+      }
     });
     socket.on('drain', () => this.#updateFlow());
     socket.on('error', () => this.close());
