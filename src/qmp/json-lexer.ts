@@ -47,8 +47,6 @@ const enum State {
   Keyword,
 }
 
-const EMPTY = Buffer.alloc(0);
-
 function isDigit(b: number): boolean {
   return b >= 0x30 && b <= 0x39;
 }
@@ -258,7 +256,7 @@ export class JsonLexer {
 
   #emit(type: TokenType, chunk: Buffer, start: number, end: number): void {
     this.#state = State.Start;
-    this.sink.token(type, start === end && this.#carryBytes === 0 ? EMPTY : this.#take(chunk, start, end));
+    this.sink.token(type, this.#take(chunk, start, end));
   }
 
   /** The error token includes the byte at `bad`; then recovery starts after it. */
