@@ -3,9 +3,11 @@ import { qmpCommandSpecs } from '../generated/qapi-commands.gen.js';
 import { sendShutdownEvent } from '../generated/qapi-events.gen.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
 import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
+import { ChardevRegistry } from '../chardev/registry.js';
 import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, QmpContext } from '../qmp/context.js';
 import { QmpDispatcher } from '../qmp/dispatch.js';
+import { charHandlers } from '../qmp/handlers/char.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../qmp/handlers/control.js';
 import type { JsonValue } from '../qmp/json-value.js';
 import { type QmpListenAddress, QmpServer } from '../qmp/server.js';
@@ -21,6 +23,7 @@ export interface DaemonOptions {
 /** Every command's handler; leaving one out is a compile error. */
 const handlers: QmpCommandHandlers<QmpContext> = {
   ...controlHandlers,
+  ...charHandlers,
 };
 
 /**
@@ -29,6 +32,7 @@ const handlers: QmpCommandHandlers<QmpContext> = {
  */
 export class Daemon implements DaemonControl {
   readonly version: VersionInfo = chardevdVersion();
+  readonly chardevs: ChardevRegistry;
   readonly server: QmpServer<QmpContext>;
   /** Bound addresses of the QMP listeners, in the order given (real ports for port 0). */
   readonly listening: QmpListenAddress[] = [];
@@ -38,6 +42,7 @@ export class Daemon implements DaemonControl {
   #shuttingDown = false;
 
   constructor(private readonly options: DaemonOptions) {
+    this.chardevs = new ChardevRegistry({ log: options.log });
     const dispatcher = new QmpDispatcher<QmpContext>(qmpCommandSpecs, handlers, new InputValidator(qapiTypeTable), (command, error) =>
       options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     );
@@ -72,7 +77,7 @@ export class Daemon implements DaemonControl {
     sendShutdownEvent(this.server, { guest: false, reason });
     // Let the command that asked for it send its reply first (QEMU replies to quit, then closes).
     setImmediate(() => {
-      void this.server.close().then(() => this.#stop());
+      void Promise.allSettled([this.server.close(), this.chardevs.closeAll()]).then(() => this.#stop());
     });
   }
 }

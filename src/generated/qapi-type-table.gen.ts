@@ -12,4 +12,376 @@ export const qapiTypeTable: TypeTable = {
   },
   'QMPCapabilityList': { kind: 'array', element: 'QMPCapability' },
   'QMPCapability': { kind: 'enum', values: ['oob'] },
+  'q_obj_ringbuf-write-arg': {
+    kind: 'object',
+    members: [
+      { name: 'device', type: 'str' },
+      { name: 'data', type: 'str' },
+      { name: 'format', type: 'DataFormat', optional: true },
+    ],
+  },
+  'DataFormat': { kind: 'enum', values: ['utf8', 'base64'] },
+  'q_obj_ringbuf-read-arg': {
+    kind: 'object',
+    members: [
+      { name: 'device', type: 'str' },
+      { name: 'size', type: 'int' },
+      { name: 'format', type: 'DataFormat', optional: true },
+    ],
+  },
+  'q_obj_chardev-add-arg': {
+    kind: 'object',
+    members: [
+      { name: 'id', type: 'str' },
+      { name: 'backend', type: 'ChardevBackend' },
+    ],
+  },
+  'ChardevBackend': {
+    kind: 'object',
+    members: [
+      { name: 'type', type: 'ChardevBackendKind' },
+    ],
+    tag: 'type',
+    variants: {
+      'file': 'ChardevFileWrapper',
+      'serial': 'ChardevHostdevWrapper',
+      'parallel': 'ChardevHostdevWrapper',
+      'pipe': 'ChardevHostdevWrapper',
+      'socket': 'ChardevSocketWrapper',
+      'udp': 'ChardevUdpWrapper',
+      'pty': 'ChardevCommonWrapper',
+      'null': 'ChardevCommonWrapper',
+      'mux': 'ChardevMuxWrapper',
+      'msmouse': 'ChardevCommonWrapper',
+      'wctablet': 'ChardevCommonWrapper',
+      'braille': 'ChardevCommonWrapper',
+      'testdev': 'ChardevCommonWrapper',
+      'stdio': 'ChardevStdioWrapper',
+      'console': 'ChardevCommonWrapper',
+      'spicevmc': 'ChardevSpiceChannelWrapper',
+      'spiceport': 'ChardevSpicePortWrapper',
+      'qemu-vdagent': 'ChardevQemuVDAgentWrapper',
+      'dbus': 'ChardevDBusWrapper',
+      'vc': 'ChardevVCWrapper',
+      'ringbuf': 'ChardevRingbufWrapper',
+      'memory': 'ChardevRingbufWrapper',
+    },
+  },
+  'ChardevBackendKind': { kind: 'enum', values: ['file', 'serial', 'parallel', 'pipe', 'socket', 'udp', 'pty', 'null', 'mux', 'msmouse', 'wctablet', 'braille', 'testdev', 'stdio', 'console', 'spicevmc', 'spiceport', 'qemu-vdagent', 'dbus', 'vc', 'ringbuf', 'memory'] },
+  'ChardevFileWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevFile' },
+    ],
+  },
+  'ChardevFile': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'in', type: 'str', optional: true },
+      { name: 'out', type: 'str' },
+      { name: 'append', type: 'bool', optional: true },
+    ],
+  },
+  'ChardevHostdevWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevHostdev' },
+    ],
+  },
+  'ChardevHostdev': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'device', type: 'str' },
+    ],
+  },
+  'ChardevSocketWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevSocket' },
+    ],
+  },
+  'ChardevSocket': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'addr', type: 'SocketAddressLegacy' },
+      { name: 'tls-creds', type: 'str', optional: true },
+      { name: 'tls-authz', type: 'str', optional: true },
+      { name: 'server', type: 'bool', optional: true },
+      { name: 'wait', type: 'bool', optional: true },
+      { name: 'nodelay', type: 'bool', optional: true },
+      { name: 'telnet', type: 'bool', optional: true },
+      { name: 'tn3270', type: 'bool', optional: true },
+      { name: 'websocket', type: 'bool', optional: true },
+      { name: 'reconnect', type: 'int', optional: true },
+      { name: 'reconnect-ms', type: 'int', optional: true },
+      { name: 'clients', type: 'uint32', optional: true },
+    ],
+  },
+  'SocketAddressLegacy': {
+    kind: 'object',
+    members: [
+      { name: 'type', type: 'SocketAddressType' },
+    ],
+    tag: 'type',
+    variants: {
+      'inet': 'InetSocketAddressWrapper',
+      'unix': 'UnixSocketAddressWrapper',
+      'vsock': 'VsockSocketAddressWrapper',
+      'fd': 'StringWrapper',
+    },
+  },
+  'SocketAddressType': { kind: 'enum', values: ['inet', 'unix', 'vsock', 'fd'] },
+  'InetSocketAddressWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'InetSocketAddress' },
+    ],
+  },
+  'InetSocketAddress': {
+    kind: 'object',
+    members: [
+      { name: 'host', type: 'str' },
+      { name: 'port', type: 'str' },
+      { name: 'numeric', type: 'bool', optional: true },
+      { name: 'to', type: 'uint16', optional: true },
+      { name: 'ipv4', type: 'bool', optional: true },
+      { name: 'ipv6', type: 'bool', optional: true },
+      { name: 'keep-alive', type: 'bool', optional: true },
+      { name: 'mptcp', type: 'bool', optional: true },
+    ],
+  },
+  'UnixSocketAddressWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'UnixSocketAddress' },
+    ],
+  },
+  'UnixSocketAddress': {
+    kind: 'object',
+    members: [
+      { name: 'path', type: 'str' },
+      { name: 'abstract', type: 'bool', optional: true },
+      { name: 'tight', type: 'bool', optional: true },
+    ],
+  },
+  'VsockSocketAddressWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'VsockSocketAddress' },
+    ],
+  },
+  'VsockSocketAddress': {
+    kind: 'object',
+    members: [
+      { name: 'cid', type: 'str' },
+      { name: 'port', type: 'str' },
+    ],
+  },
+  'StringWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'String' },
+    ],
+  },
+  'String': {
+    kind: 'object',
+    members: [
+      { name: 'str', type: 'str' },
+    ],
+  },
+  'ChardevUdpWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevUdp' },
+    ],
+  },
+  'ChardevUdp': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'remote', type: 'SocketAddressLegacy' },
+      { name: 'local', type: 'SocketAddressLegacy', optional: true },
+    ],
+  },
+  'ChardevCommonWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevCommon' },
+    ],
+  },
+  'ChardevCommon': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+    ],
+  },
+  'ChardevMuxWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevMux' },
+    ],
+  },
+  'ChardevMux': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'chardev', type: 'str' },
+    ],
+  },
+  'ChardevStdioWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevStdio' },
+    ],
+  },
+  'ChardevStdio': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'signal', type: 'bool', optional: true },
+    ],
+  },
+  'ChardevSpiceChannelWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevSpiceChannel' },
+    ],
+  },
+  'ChardevSpiceChannel': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'type', type: 'str' },
+    ],
+  },
+  'ChardevSpicePortWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevSpicePort' },
+    ],
+  },
+  'ChardevSpicePort': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'fqdn', type: 'str' },
+    ],
+  },
+  'ChardevQemuVDAgentWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevQemuVDAgent' },
+    ],
+  },
+  'ChardevQemuVDAgent': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'mouse', type: 'bool', optional: true },
+      { name: 'clipboard', type: 'bool', optional: true },
+    ],
+  },
+  'ChardevDBusWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevDBus' },
+    ],
+  },
+  'ChardevDBus': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'name', type: 'str' },
+    ],
+  },
+  'ChardevVCWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevVC' },
+    ],
+  },
+  'ChardevVC': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'width', type: 'int', optional: true },
+      { name: 'height', type: 'int', optional: true },
+      { name: 'cols', type: 'int', optional: true },
+      { name: 'rows', type: 'int', optional: true },
+    ],
+  },
+  'ChardevRingbufWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevRingbuf' },
+    ],
+  },
+  'ChardevRingbuf': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'size', type: 'int', optional: true },
+    ],
+  },
+  'q_obj_chardev-change-arg': {
+    kind: 'object',
+    members: [
+      { name: 'id', type: 'str' },
+      { name: 'backend', type: 'ChardevBackend' },
+    ],
+  },
+  'q_obj_chardev-remove-arg': {
+    kind: 'object',
+    members: [
+      { name: 'id', type: 'str' },
+    ],
+  },
+  'q_obj_chardev-send-break-arg': {
+    kind: 'object',
+    members: [
+      { name: 'id', type: 'str' },
+    ],
+  },
 };

@@ -297,3 +297,744 @@ export interface SchemaInfoEvent {
    */
   'arg-type': string;
 }
+
+/**
+ * A single string, boxed so that it can be a union branch.
+ *
+ * Since: 0.1
+ */
+export interface String {
+  /**
+   * the string.
+   */
+  str: string;
+}
+
+/**
+ * Host and port of an IP socket.
+ *
+ * Since: 0.1
+ */
+export interface InetSocketAddressBase {
+  /**
+   * a host name or a numeric IPv4 or IPv6 address.
+   */
+  host: string;
+  /**
+   * a port number or a service name, as a string.
+   */
+  port: string;
+}
+
+/**
+ * An IP socket address with the options that control how it is
+ * resolved and used.
+ *
+ * Since: 0.1
+ */
+export interface InetSocketAddress extends InetSocketAddressBase {
+  /**
+   * true if host and port are numeric and must not be looked
+   * up (default false).
+   */
+  numeric?: boolean;
+  /**
+   * a listening socket tries every port from @port up to this one
+   * until one is free.
+   */
+  to?: number;
+  /**
+   * whether IPv4 may be used (default: either family).
+   */
+  ipv4?: boolean;
+  /**
+   * whether IPv6 may be used (default: either family).
+   */
+  ipv6?: boolean;
+  /**
+   * enable TCP keep-alive on the connection (default
+   * false).
+   */
+  'keep-alive'?: boolean;
+  /**
+   * use multipath TCP.  Accepted for compatibility; chardevd
+   * refuses true because Node.js cannot open such sockets.
+   */
+  mptcp?: boolean;
+}
+
+/**
+ * A Unix domain socket address.
+ *
+ * Since: 0.1
+ */
+export interface UnixSocketAddress {
+  /**
+   * the file system path, or the name in the abstract namespace
+   * when @abstract is true.
+   */
+  path: string;
+  /**
+   * use Linux's abstract socket namespace instead of the
+   * file system (default false).
+   */
+  abstract?: boolean;
+  /**
+   * with @abstract, the address length covers only the name, as
+   * most programs expect; false pads it to the full size of
+   * sun_path (default true).
+   */
+  tight?: boolean;
+}
+
+/**
+ * A virtio vsock address.  Part of the address union for
+ * compatibility; chardevd refuses it.
+ *
+ * Since: 0.1
+ */
+export interface VsockSocketAddress {
+  /**
+   * the context identifier.
+   */
+  cid: string;
+  /**
+   * the port.
+   */
+  port: string;
+}
+
+/**
+ * The inet branch of SocketAddressLegacy.
+ *
+ * Since: 0.1
+ */
+export interface InetSocketAddressWrapper {
+  /**
+   * the address.
+   */
+  data: InetSocketAddress;
+}
+
+/**
+ * The unix branch of SocketAddressLegacy.
+ *
+ * Since: 0.1
+ */
+export interface UnixSocketAddressWrapper {
+  /**
+   * the address.
+   */
+  data: UnixSocketAddress;
+}
+
+/**
+ * The vsock branch of SocketAddressLegacy.
+ *
+ * Since: 0.1
+ */
+export interface VsockSocketAddressWrapper {
+  /**
+   * the address.
+   */
+  data: VsockSocketAddress;
+}
+
+/**
+ * The fd branch of SocketAddressLegacy.
+ *
+ * Since: 0.1
+ */
+export interface StringWrapper {
+  /**
+   * the name of a file descriptor passed earlier, or its number.
+   */
+  data: String;
+}
+
+/**
+ * The kinds of socket address.
+ *
+ * Since: 0.1
+ */
+export type SocketAddressType = 'inet' | 'unix' | 'vsock' | 'fd';
+
+export interface SocketAddressLegacyBase {
+  type: SocketAddressType;
+}
+
+/**
+ * A socket address in the wrapped shape QEMU keeps for chardevs: the
+ * address members sit one level down, under `data`.
+ *
+ * Since: 0.1
+ *
+ * Example: { "type": "unix", "data": { "path": "/run/vm1/serial.sock" } }
+ * { "type": "inet", "data": { "host": "127.0.0.1", "port": "4555" } }
+ */
+export type SocketAddressLegacy =
+  | (SocketAddressLegacyBase & { type: 'inet' } & InetSocketAddressWrapper)
+  | (SocketAddressLegacyBase & { type: 'unix' } & UnixSocketAddressWrapper)
+  | (SocketAddressLegacyBase & { type: 'vsock' } & VsockSocketAddressWrapper)
+  | (SocketAddressLegacyBase & { type: 'fd' } & StringWrapper);
+
+/**
+ * What query-chardev reports about one chardev.
+ *
+ * Since: 0.1
+ */
+export interface ChardevInfo {
+  /**
+   * the chardev's id.
+   */
+  label: string;
+  /**
+   * where the chardev's bytes go, in QEMU's notation, e.g.
+   * `pty:/dev/pts/3`, `unix:/run/s.sock,server=on` or
+   * `disconnected:tcp:127.0.0.1:4555,server=on`.
+   */
+  filename: string;
+  /**
+   * true when a frontend (a link, a console, a viewer)
+   * is attached and has declared itself open.
+   */
+  'frontend-open': boolean;
+}
+
+/**
+ * One backend kind that chardev-add accepts.
+ *
+ * Since: 0.1
+ */
+export interface ChardevBackendInfo {
+  /**
+   * the backend's name, as used in `type` and on the command
+   * line.
+   */
+  name: string;
+}
+
+/**
+ * How ring buffer data is carried in a JSON string.
+ *
+ * Since: 0.1
+ */
+export type DataFormat = 'utf8' | 'base64';
+
+export interface RingbufWriteArguments {
+  device: string;
+  data: string;
+  format?: DataFormat;
+}
+
+export interface RingbufReadArguments {
+  device: string;
+  size: number;
+  format?: DataFormat;
+}
+
+/**
+ * Options every backend takes.
+ *
+ * Since: 0.1
+ */
+export interface ChardevCommon {
+  /**
+   * also write every byte the frontend sends to this file.
+   */
+  logfile?: string;
+  /**
+   * append to @logfile instead of truncating it when the
+   * chardev is created (default false).
+   */
+  logappend?: boolean;
+  /**
+   * rotate @logfile when it would grow beyond this many
+   * bytes: the file is renamed to `LOGFILE.1` (older copies move up
+   * one number) and a new one is started, as virtlogd does.  Default
+   * 0: never rotate, as QEMU.
+   *
+   * Feature `chardevd-extension`
+   */
+  logsize?: number;
+  /**
+   * how many rotated copies to keep besides the live file
+   * (default 0 when @logsize is unset; 3 when it is set).  Zero with
+   * a @logsize truncates the file instead of keeping a copy.
+   *
+   * Feature `chardevd-extension`
+   */
+  logbackups?: number;
+}
+
+/**
+ * Options of the file backend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevFile extends ChardevCommon {
+  /**
+   * a file (usually a FIFO) to read the chardev's input from.
+   * Without it the chardev has no input.
+   */
+  in?: string;
+  /**
+   * the file the chardev's output goes to; created if missing.
+   */
+  out: string;
+  /**
+   * append to @out instead of truncating it (default false).
+   */
+  append?: boolean;
+}
+
+/**
+ * Options of backends that open a host device: serial (a tty such as
+ * /dev/ttyUSB0), pipe (PATH.in and PATH.out, or PATH for both) and
+ * parallel.
+ *
+ * Since: 0.1
+ */
+export interface ChardevHostdev extends ChardevCommon {
+  /**
+   * the device's path.
+   */
+  device: string;
+}
+
+/**
+ * Options of the socket backend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevSocket extends ChardevCommon {
+  /**
+   * the address to listen on (server) or connect to (client).
+   */
+  addr: SocketAddressLegacy;
+  /**
+   * the id of a TLS credentials object.  chardevd has no
+   * such objects yet, so giving one fails as it does in QEMU when
+   * the object is missing.
+   */
+  'tls-creds'?: string;
+  /**
+   * the id of an authorization object; needs @tls-creds.
+   */
+  'tls-authz'?: string;
+  /**
+   * listen for connections instead of connecting (default
+   * true).
+   */
+  server?: boolean;
+  /**
+   * with @server, hold chardev-add until the first client
+   * connects (default false).
+   */
+  wait?: boolean;
+  /**
+   * disable Nagle's algorithm on TCP connections (default
+   * false).
+   */
+  nodelay?: boolean;
+  /**
+   * speak the telnet protocol: negotiate character mode on
+   * connect and strip telnet commands from the input (default
+   * false).
+   */
+  telnet?: boolean;
+  /**
+   * speak telnet for IBM 3270 terminals (default false).
+   */
+  tn3270?: boolean;
+  /**
+   * accept WebSocket connections; the bytes travel in
+   * binary frames (default false; server only).
+   */
+  websocket?: boolean;
+  /**
+   * a client whose connection fails or drops tries again
+   * after this many seconds (default 0: never).
+   */
+  reconnect?: number;
+  /**
+   * like @reconnect, in milliseconds (QEMU 9.2's
+   * spelling).  At most one of the two may be given.
+   *
+   * Feature `chardevd-extension`
+   */
+  'reconnect-ms'?: number;
+  /**
+   * how many clients a server serves at once (default 1, as
+   * QEMU, where later clients wait in the backlog).  With more than
+   * one, output goes to every connected client and input from any of
+   * them reaches the frontend.
+   *
+   * Feature `chardevd-extension`
+   */
+  clients?: number;
+}
+
+/**
+ * Options of the udp backend: each write is one datagram to @remote;
+ * datagrams that arrive are the chardev's input.
+ *
+ * Since: 0.1
+ */
+export interface ChardevUdp extends ChardevCommon {
+  /**
+   * where datagrams are sent.
+   */
+  remote: SocketAddressLegacy;
+  /**
+   * the address to bind to (default: any address, any port).
+   */
+  local?: SocketAddressLegacy;
+}
+
+/**
+ * Options of the mux backend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevMux extends ChardevCommon {
+  /**
+   * the id of the chardev to multiplex.
+   */
+  chardev: string;
+}
+
+/**
+ * Options of the stdio backend (the daemon's own standard input and
+ * output).
+ *
+ * Since: 0.1
+ */
+export interface ChardevStdio extends ChardevCommon {
+  /**
+   * let Ctrl-C on the terminal stop the daemon (default true).
+   */
+  signal?: boolean;
+}
+
+/**
+ * Options of the spicevmc backend (emulator only).
+ *
+ * Since: 0.1
+ */
+export interface ChardevSpiceChannel extends ChardevCommon {
+  /**
+   * the Spice channel kind.
+   */
+  type: string;
+}
+
+/**
+ * Options of the spiceport backend (emulator only).
+ *
+ * Since: 0.1
+ */
+export interface ChardevSpicePort extends ChardevCommon {
+  /**
+   * the port's name.
+   */
+  fqdn: string;
+}
+
+/**
+ * Options of the dbus backend (emulator only).
+ *
+ * Since: 0.1
+ */
+export interface ChardevDBus extends ChardevCommon {
+  /**
+   * the channel's name.
+   */
+  name: string;
+}
+
+/**
+ * Options of the vc backend (an emulator's text console; emulator
+ * only).
+ *
+ * Since: 0.1
+ */
+export interface ChardevVC extends ChardevCommon {
+  /**
+   * width in pixels.
+   */
+  width?: number;
+  /**
+   * height in pixels.
+   */
+  height?: number;
+  /**
+   * width in characters.
+   */
+  cols?: number;
+  /**
+   * height in characters.
+   */
+  rows?: number;
+}
+
+/**
+ * Options of the ringbuf backend: a buffer in memory that keeps the
+ * most recent output, overwriting the oldest bytes when full.
+ *
+ * Since: 0.1
+ */
+export interface ChardevRingbuf extends ChardevCommon {
+  /**
+   * the capacity in bytes, a power of two (default 65536).
+   */
+  size?: number;
+}
+
+/**
+ * Options of the qemu-vdagent backend (emulator only).
+ *
+ * Since: 0.1
+ */
+export interface ChardevQemuVDAgent extends ChardevCommon {
+  /**
+   * relay mouse events.
+   */
+  mouse?: boolean;
+  /**
+   * share the clipboard.
+   */
+  clipboard?: boolean;
+}
+
+/**
+ * The backend kinds.  The list is QEMU's, so that any QEMU request
+ * parses; query-chardev-backends says which ones chardevd can create.
+ *
+ * Since: 0.1
+ */
+export type ChardevBackendKind = 'file' | 'serial' | 'parallel' | 'pipe' | 'socket' | 'udp' | 'pty' | 'null' | 'mux' | 'msmouse' | 'wctablet' | 'braille' | 'testdev' | 'stdio' | 'console' | 'spicevmc' | 'spiceport' | 'qemu-vdagent' | 'dbus' | 'vc' | 'ringbuf' | 'memory';
+
+/**
+ * The file branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevFileWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevFile;
+}
+
+/**
+ * The serial, parallel and pipe branches of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevHostdevWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevHostdev;
+}
+
+/**
+ * The socket branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevSocketWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevSocket;
+}
+
+/**
+ * The udp branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevUdpWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevUdp;
+}
+
+/**
+ * The branches of ChardevBackend that take only the common options.
+ *
+ * Since: 0.1
+ */
+export interface ChardevCommonWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevCommon;
+}
+
+/**
+ * The mux branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevMuxWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevMux;
+}
+
+/**
+ * The stdio branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevStdioWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevStdio;
+}
+
+/**
+ * The spicevmc branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevSpiceChannelWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevSpiceChannel;
+}
+
+/**
+ * The spiceport branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevSpicePortWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevSpicePort;
+}
+
+/**
+ * The qemu-vdagent branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevQemuVDAgentWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevQemuVDAgent;
+}
+
+/**
+ * The dbus branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevDBusWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevDBus;
+}
+
+/**
+ * The vc branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevVCWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevVC;
+}
+
+/**
+ * The ringbuf and memory branches of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevRingbufWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevRingbuf;
+}
+
+export interface ChardevBackendBase {
+  type: ChardevBackendKind;
+}
+
+/**
+ * A backend and its options, in QEMU's wrapped shape: the options sit
+ * under `data`, which must be present even when empty.
+ *
+ * Since: 0.1
+ *
+ * Example: { "type": "ringbuf", "data": { "size": 1048576 } }
+ * { "type": "null", "data": {} }
+ */
+export type ChardevBackend =
+  | (ChardevBackendBase & { type: 'file' } & ChardevFileWrapper)
+  | (ChardevBackendBase & { type: 'serial' } & ChardevHostdevWrapper)
+  | (ChardevBackendBase & { type: 'parallel' } & ChardevHostdevWrapper)
+  | (ChardevBackendBase & { type: 'pipe' } & ChardevHostdevWrapper)
+  | (ChardevBackendBase & { type: 'socket' } & ChardevSocketWrapper)
+  | (ChardevBackendBase & { type: 'udp' } & ChardevUdpWrapper)
+  | (ChardevBackendBase & { type: 'pty' } & ChardevCommonWrapper)
+  | (ChardevBackendBase & { type: 'null' } & ChardevCommonWrapper)
+  | (ChardevBackendBase & { type: 'mux' } & ChardevMuxWrapper)
+  | (ChardevBackendBase & { type: 'msmouse' } & ChardevCommonWrapper)
+  | (ChardevBackendBase & { type: 'wctablet' } & ChardevCommonWrapper)
+  | (ChardevBackendBase & { type: 'braille' } & ChardevCommonWrapper)
+  | (ChardevBackendBase & { type: 'testdev' } & ChardevCommonWrapper)
+  | (ChardevBackendBase & { type: 'stdio' } & ChardevStdioWrapper)
+  | (ChardevBackendBase & { type: 'console' } & ChardevCommonWrapper)
+  | (ChardevBackendBase & { type: 'spicevmc' } & ChardevSpiceChannelWrapper)
+  | (ChardevBackendBase & { type: 'spiceport' } & ChardevSpicePortWrapper)
+  | (ChardevBackendBase & { type: 'qemu-vdagent' } & ChardevQemuVDAgentWrapper)
+  | (ChardevBackendBase & { type: 'dbus' } & ChardevDBusWrapper)
+  | (ChardevBackendBase & { type: 'vc' } & ChardevVCWrapper)
+  | (ChardevBackendBase & { type: 'ringbuf' } & ChardevRingbufWrapper)
+  | (ChardevBackendBase & { type: 'memory' } & ChardevRingbufWrapper);
+
+/**
+ * What chardev-add and chardev-change return.
+ *
+ * Since: 0.1
+ */
+export interface ChardevReturn {
+  /**
+   * the path of the new pseudo-terminal's peer, for the pty
+   * backend only.
+   */
+  pty?: string;
+}
+
+export interface ChardevAddArguments {
+  id: string;
+  backend: ChardevBackend;
+}
+
+export interface ChardevChangeArguments {
+  id: string;
+  backend: ChardevBackend;
+}
+
+export interface ChardevRemoveArguments {
+  id: string;
+}
+
+export interface ChardevSendBreakArguments {
+  id: string;
+}

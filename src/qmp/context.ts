@@ -1,3 +1,4 @@
+import type { ChardevRegistry } from '../chardev/registry.js';
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import type { QmpDispatcher } from './dispatch.js';
@@ -7,6 +8,7 @@ import type { QmpSession } from './session.js';
 /** What the daemon offers command handlers. */
 export interface DaemonControl {
   readonly version: VersionInfo;
+  readonly chardevs: ChardevRegistry;
   /** Sends SHUTDOWN now, then stops the daemon once the current reply is out. */
   shutdown(reason: ShutdownCause): void;
 }

@@ -1,6 +1,5 @@
-import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { after, before, suite, test } from 'node:test';
+import { compare, Connection, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
 
 /**
@@ -9,20 +8,6 @@ import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '..
  * numbers and package strings, timestamps, and the content of the
  * command lists (each server lists its own commands).
  */
-
-const WAIT_MS = 10_000;
-
-interface Transcript {
-  readonly name: string;
-  /**
-   * Raw input, as Latin-1 strings so that any byte can be written. Each step
-   * is followed by a sync request, except those marked `{ partial }` (the
-   * first pieces of a message split across writes).
-   */
-  readonly steps: readonly (string | { readonly partial: string })[];
-}
-
-const NEGOTIATE = '{"execute":"qmp_capabilities"}';
 
 const transcripts: Transcript[] = [
   {
@@ -140,92 +125,6 @@ const transcripts: Transcript[] = [
     ],
   },
 ];
-
-/** One connection that collects CRLF-terminated lines. */
-class Connection {
-  readonly lines: string[] = [];
-  #buffer = '';
-  #waiter: (() => void) | undefined;
-  closed = false;
-
-  private constructor(readonly socket: Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (text: string) => {
-      this.#buffer += text;
-      const parts = this.#buffer.split('\r\n');
-      this.#buffer = parts.pop()!;
-      this.lines.push(...parts);
-      this.#waiter?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.#waiter?.();
-    });
-    socket.on('error', () => {});
-  }
-
-  static open(path: string): Promise<Connection> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(path);
-      socket.once('connect', () => resolve(new Connection(socket))).once('error', reject);
-    });
-  }
-
-  /** Waits until a line satisfies `done`, or the connection closes; bounded. */
-  async until(done: (lines: readonly string[]) => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
-    while (!done(this.lines) && !this.closed) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.lines.slice(-5))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-}
-
-/** Sends every step, each followed by a sync request, and returns every line received. */
-async function play(path: string, transcript: Transcript): Promise<string[]> {
-  const connection = await Connection.open(path);
-  try {
-    await connection.until((lines) => lines.length >= 1, 'the greeting');
-    for (const [i, step] of transcript.steps.entries()) {
-      if (typeof step !== 'string') {
-        connection.socket.write(Buffer.from(step.partial, 'latin1'));
-        continue;
-      }
-      connection.socket.write(Buffer.from(step, 'latin1'));
-      const sync = `"id": "sync-${i}"`;
-      // Answered in either mode: before negotiation as CommandNotFound, with the id.
-      connection.socket.write(`{"execute":"query-version","id":"sync-${i}"}`);
-      await connection.until((lines) => lines.some((l) => l.includes(sync)), `the reply to sync-${i} after ${JSON.stringify(step.slice(0, 60))}`);
-    }
-    return connection.lines.slice();
-  } finally {
-    connection.socket.destroy();
-  }
-}
-
-function normalise(line: string): string {
-  return line
-    .replace(/\{"qemu": \{"micro": \d+, "minor": \d+, "major": \d+\}, "package": "[^"]*"\}/g, '<version>')
-    .replace(/"timestamp": \{"seconds": \d+, "microseconds": \d+\}/g, '"timestamp": <time>')
-    .replace(/^\{"return": \[.*\], "id": "(list-[a-z]+)"\}$/, '{"return": <list>, "id": "$1"}');
-}
-
-function compare(ours: readonly string[], theirs: readonly string[]): void {
-  const a = ours.map(normalise);
-  const b = theirs.map(normalise);
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    if (a[i] === b[i]) continue;
-    const sameMembers = a[i] !== undefined && b[i] !== undefined && [...a[i]!].sort().join('') === [...b[i]!].sort().join('');
-    assert.fail(`reply ${i} differs${sameMembers ? ' (only in member order)' : ''}:\n  chardevd: ${a[i]}\n  QEMU:     ${b[i]}`);
-  }
-}
 
 suite('QMP transcripts: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
   let qemu: ServerProcess;

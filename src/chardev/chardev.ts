@@ -1,0 +1,222 @@
+import type { ChardevBackendKind } from '../generated/qapi-types.gen.js';
+import type { ChardevLog } from './chardev-log.js';
+import { ChardevError } from './chardev-error.js';
+
+/**
+ * What a chardev tells its frontend besides data (QEMU's QEMUChrEvent):
+ * `opened`/`closed` follow the backend's connection (a socket client
+ * arriving or leaving), `break` is a serial break (telnet IAC BREAK,
+ * chardev-send-break), `mux-in`/`mux-out` are focus changes on a mux.
+ */
+export type ChardevEvent = 'opened' | 'closed' | 'break' | 'mux-in' | 'mux-out';
+
+/**
+ * The user of a chardev: in QEMU a guest device, in chardevd a link, a
+ * console or a viewer. A chardev has at most one (QEMU's CharBackend).
+ */
+export interface ChardevFrontend {
+  /**
+   * How many bytes the frontend takes now (QEMU's can_read). At zero the
+   * chardev stops reading its source until the frontend calls
+   * `chardev.acceptInput()`, so input waits in the kernel, not in memory.
+   */
+  receiveCapacity(): number;
+  /** Input from the backend, never more than the last `receiveCapacity()`. */
+  receive(data: Buffer): void;
+  event(event: ChardevEvent): void;
+  /** Called after `write()` returned false, once the backend can take more. */
+  drain?(): void;
+  /** Whether the frontend declared itself open (query-chardev's frontend-open). */
+  readonly frontendOpen: boolean;
+  /**
+   * Re-points the frontend at a new chardev during chardev-change; false
+   * refuses the change. Frontends without it refuse every change.
+   */
+  changeBackend?(chardev: Chardev): boolean;
+}
+
+/** How a chardev is told about the world around it when created. */
+export interface ChardevContext {
+  /** Messages for the daemon's log (stderr), e.g. a reconnecting client's failures. */
+  readonly log: (message: string) => void;
+}
+
+/**
+ * The base of every backend (QEMU's Chardev). It owns the frontend link,
+ * the open state, input flow control and the log file; subclasses only
+ * move bytes.
+ *
+ * Input: a backend pushes what it read with `receive()`. Bytes beyond what
+ * the frontend can take are held (at most one read's worth) and the
+ * backend is told to pause its source; `acceptInput()` hands them over
+ * and resumes it. Without a frontend the source stays paused, as QEMU
+ * stops polling a chardev nobody reads.
+ *
+ * Output: `write()` takes every byte and returns false when the backend's
+ * queue is above its mark; the frontend then waits for `drain()`.
+ */
+export abstract class Chardev {
+  /** The backend kind as requested (`memory` stays `memory`). */
+  abstract readonly kind: ChardevBackendKind;
+  #frontend: ChardevFrontend | undefined;
+  #open = false;
+  #held: Buffer | undefined;
+  #paused = true;
+  #closed = false;
+  #log: ChardevLog | undefined;
+
+  constructor(readonly id: string) {}
+
+  /** What query-chardev shows as `filename`, in QEMU's notation. */
+  abstract get filename(): string;
+
+  /** Whether the backend is connected (QEMU's be_open). */
+  get isOpen(): boolean {
+    return this.#open;
+  }
+
+  get frontend(): ChardevFrontend | undefined {
+    return this.#frontend;
+  }
+
+  /** Whether a frontend holds this chardev, so that it cannot be removed (QEMU's qemu_chr_is_busy). */
+  get busy(): boolean {
+    return this.#frontend !== undefined;
+  }
+
+  /**
+   * Starts the backend: opens files, binds sockets. Throws a ChardevError
+   * with QEMU's text on failure. Called once, before anything else.
+   */
+  abstract open(): Promise<void>;
+
+  /** Sets the log every frontend write is copied to (ChardevCommon logfile). */
+  setLog(log: ChardevLog): void {
+    this.#log = log;
+  }
+
+  /**
+   * Attaches `frontend`. As in QEMU, a frontend that arrives on an open
+   * backend is told `opened` at once.
+   */
+  attach(frontend: ChardevFrontend): void {
+    if (this.#frontend !== undefined) throw new ChardevError(`Device '${this.id}' is in use`);
+    this.#frontend = frontend;
+    if (this.#open) frontend.event('opened');
+    this.acceptInput();
+  }
+
+  /** Detaches `frontend` (no event, as clearing QEMU's handlers sends none). */
+  detach(frontend: ChardevFrontend): void {
+    if (this.#frontend !== frontend) return;
+    this.#frontend = undefined;
+    this.#pause();
+  }
+
+  /**
+   * Writes `data` to the backend and the log. Returns false when the
+   * caller should wait for its frontend's `drain()` before writing more.
+   */
+  write(data: Buffer): boolean {
+    if (this.#closed) return true;
+    const more = this.writeToBackend(data);
+    this.#log?.write(data);
+    return more;
+  }
+
+  /** The backend's share of `write()`: take all of `data`, false when its queue is full. */
+  protected abstract writeToBackend(data: Buffer): boolean;
+
+  /** Tells the frontend that it may write again. */
+  protected drained(): void {
+    this.#frontend?.drain?.();
+  }
+
+  /** Sends a serial break to the frontend (chardev-send-break, telnet IAC BREAK). */
+  sendBreak(): void {
+    this.#frontend?.event('break');
+  }
+
+  /**
+   * Marks the backend connected or not; the frontend hears `opened`, or
+   * `closed` if it had been open (QEMU's qemu_chr_be_event bookkeeping).
+   */
+  protected setOpen(open: boolean): void {
+    if (open === this.#open) return;
+    this.#open = open;
+    this.#frontend?.event(open ? 'opened' : 'closed');
+  }
+
+  /** Input from the backend's source, for the frontend. */
+  protected receive(data: Buffer): void {
+    if (data.length === 0) return;
+    this.#held = this.#held === undefined ? data : Buffer.concat([this.#held, data]);
+    this.#deliver();
+  }
+
+  /** Bytes read but not yet taken by the frontend. */
+  protected get heldInput(): number {
+    return this.#held?.length ?? 0;
+  }
+
+  /** The frontend has room again (QEMU's qemu_chr_fe_accept_input). */
+  acceptInput(): void {
+    this.#deliver();
+  }
+
+  #deliver(): void {
+    const frontend = this.#frontend;
+    while (frontend !== undefined && this.#held !== undefined && this.#frontend === frontend) {
+      const room = frontend.receiveCapacity();
+      if (room <= 0) break;
+      const chunk = this.#held.length <= room ? this.#held : this.#held.subarray(0, room);
+      this.#held = chunk === this.#held ? undefined : this.#held.subarray(room);
+      frontend.receive(chunk);
+    }
+    if (this.#frontend !== undefined && this.#held === undefined && this.#frontend.receiveCapacity() > 0) this.#resume();
+    else this.#pause();
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.pauseInput();
+  }
+
+  #resume(): void {
+    if (!this.#paused || this.#closed) return;
+    this.#paused = false;
+    this.resumeInput();
+  }
+
+  /** Whether the backend should be reading its source now. */
+  protected get inputPaused(): boolean {
+    return this.#paused;
+  }
+
+  /** Stop reading the source (default: the backend has none). */
+  protected pauseInput(): void {}
+
+  /** Start or continue reading the source. */
+  protected resumeInput(): void {}
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Releases everything the backend holds. The frontend must be gone. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#held = undefined;
+    this.#paused = true;
+    try {
+      await this.closeBackend();
+    } finally {
+      this.#log?.close();
+    }
+  }
+
+  /** The backend's share of `close()`. */
+  protected abstract closeBackend(): Promise<void>;
+}

@@ -1,0 +1,66 @@
+import * as fs from 'node:fs';
+import type { ChardevFile } from '../generated/qapi-types.gen.js';
+import type { ChardevContext } from './chardev.js';
+import { ChardevError, describeSystemError } from './chardev-error.js';
+import { FdChardev } from './fd-chardev.js';
+import { readableFromFd, writableFromFd } from './stream-io.js';
+
+/**
+ * Output to a file, optional input from another (chardev/char-file.c).
+ * The output file is created with mode 0666 (less umask) and truncated
+ * unless `append`.
+ */
+export class FileChardev extends FdChardev {
+  readonly kind = 'file';
+
+  constructor(
+    id: string,
+    private readonly options: ChardevFile,
+    context: ChardevContext,
+  ) {
+    super(id, context);
+  }
+
+  get filename(): string {
+    return 'file';
+  }
+
+  async open(): Promise<void> {
+    const { in: inPath, out, append } = this.options;
+    const outFd = openOrThrow(out, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NONBLOCK | (append === true ? fs.constants.O_APPEND : fs.constants.O_TRUNC));
+    let inFd: number | undefined;
+    if (inPath !== undefined) {
+      try {
+        inFd = openInput(inPath);
+      } catch (error: unknown) {
+        fs.closeSync(outFd);
+        throw error;
+      }
+    }
+    this.useStreams(inFd === undefined ? undefined : readableFromFd(inFd), writableFromFd(outFd));
+  }
+}
+
+/**
+ * Opens the input file. QEMU opens it read-only, which for a FIFO blocks
+ * until a writer appears; chardevd opens a FIFO read-write and
+ * non-blocking so that the daemon never stalls (docs/compatibility.md).
+ */
+function openInput(path: string): number {
+  let fifo = false;
+  try {
+    fifo = fs.statSync(path).isFIFO();
+  } catch {
+    // Let the open below report the error in QEMU's words.
+  }
+  return openOrThrow(path, fifo ? fs.constants.O_RDWR | fs.constants.O_NONBLOCK : fs.constants.O_RDONLY);
+}
+
+/** Opens `path` or throws QEMU's qemu_open error text. */
+export function openOrThrow(path: string, flags: number): number {
+  try {
+    return fs.openSync(path, flags, 0o666);
+  } catch (error: unknown) {
+    throw new ChardevError(`Could not open '${path}': ${describeSystemError(error)}`);
+  }
+}

@@ -1,0 +1,56 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { ChardevContext } from './chardev.js';
+import { FdChardev } from './fd-chardev.js';
+import { openOrThrow } from './file.js';
+import { readableFromFd, writableFromFd } from './stream-io.js';
+
+/**
+ * A pair of named pipes (chardev/char-pipe.c): input from PATH.in and
+ * output to PATH.out, or PATH alone for both when either is missing.
+ * Like QEMU, chardevd never creates the FIFOs, and opens them read-write
+ * so that opening never waits for the other end.
+ */
+export class PipeChardev extends FdChardev {
+  readonly kind = 'pipe';
+
+  constructor(
+    id: string,
+    private readonly device: string,
+    context: ChardevContext,
+  ) {
+    super(id, context);
+  }
+
+  get filename(): string {
+    return 'pipe';
+  }
+
+  async open(): Promise<void> {
+    const flags = fs.constants.O_RDWR | fs.constants.O_NONBLOCK;
+    const inFd = tryOpen(`${this.device}.in`, flags);
+    const outFd = tryOpen(`${this.device}.out`, flags);
+    if (inFd !== undefined && outFd !== undefined) {
+      this.useStreams(readableFromFd(inFd), writableFromFd(outFd));
+      return;
+    }
+    if (inFd !== undefined) fs.closeSync(inFd);
+    if (outFd !== undefined) fs.closeSync(outFd);
+    const fd = openOrThrow(this.device, flags);
+    if (fs.fstatSync(fd).isFIFO()) {
+      const both = new net.Socket({ fd, readable: true, writable: true });
+      this.useStreams(both, both);
+    } else {
+      // A regular file as "pipe": read it and append to it through separate descriptors.
+      this.useStreams(readableFromFd(fd), writableFromFd(openOrThrow(this.device, fs.constants.O_WRONLY | fs.constants.O_APPEND)));
+    }
+  }
+}
+
+function tryOpen(path: string, flags: number): number | undefined {
+  try {
+    return fs.openSync(path, flags);
+  } catch {
+    return undefined;
+  }
+}

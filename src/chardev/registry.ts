@@ -1,0 +1,117 @@
+import type { ChardevBackend } from '../generated/qapi-types.gen.js';
+import type { Chardev, ChardevContext } from './chardev.js';
+import { ChardevError } from './chardev-error.js';
+import { createChardev } from './create.js';
+
+/**
+ * Every chardev by id (QEMU's /chardevs container) and the operations
+ * behind chardev-add, chardev-change and chardev-remove, with QEMU's
+ * order of checks and texts (chardev/char.c qmp_chardev_*).
+ *
+ * Opening a backend can take time (a server with wait=on holds until a
+ * client comes), and other connections keep running meanwhile, so an id
+ * is reserved before its backend opens: a second add of the same id gets
+ * the duplicate error even while the first is still opening.
+ */
+export class ChardevRegistry {
+  readonly #chardevs = new Map<string, Chardev>();
+  readonly #pending = new Set<string>();
+
+  constructor(private readonly context: ChardevContext) {}
+
+  get(id: string): Chardev | undefined {
+    return this.#chardevs.get(id);
+  }
+
+  /** Every chardev, in creation order. */
+  list(): Chardev[] {
+    return [...this.#chardevs.values()];
+  }
+
+  /** chardev-add: creates, opens and registers a chardev. */
+  async add(id: string, backend: ChardevBackend): Promise<Chardev> {
+    if (this.#chardevs.has(id) || this.#pending.has(id)) throw new ChardevError(`Chardev with id '${id}' already exists`);
+    this.#pending.add(id);
+    try {
+      const chardev = await createChardev(id, backend, this.context).catch((error: unknown) => {
+        throw prefixed(`Failed to add chardev '${id}': `, error);
+      });
+      this.#chardevs.set(id, chardev);
+      return chardev;
+    } finally {
+      this.#pending.delete(id);
+    }
+  }
+
+  /**
+   * chardev-change: gives the chardev a new backend. A frontend stays
+   * attached, moved to the new chardev; if it refuses the move the old
+   * backend stays. Without a frontend QEMU removes the old chardev first
+   * and then adds the new one, so the id can be reused by the new
+   * backend (a server on the same port); chardevd does the same.
+   */
+  async change(id: string, backend: ChardevBackend): Promise<Chardev> {
+    const old = this.#chardevs.get(id);
+    if (old === undefined || this.#pending.has(id)) throw new ChardevError(`Chardev '${id}' does not exist`);
+    const frontend = old.frontend;
+    if (frontend === undefined) {
+      this.#chardevs.delete(id);
+      await old.close();
+      return this.add(id, backend);
+    }
+    if (frontend.changeBackend === undefined) throw new ChardevError('Chardev user does not support chardev hotswap');
+    this.#pending.add(id);
+    try {
+      const replacement = await createChardev(id, backend, this.context);
+      const closedSent = old.isOpen && !replacement.isOpen;
+      if (closedSent) frontend.event('closed');
+      old.detach(frontend);
+      replacement.attach(frontend);
+      if (!frontend.changeBackend(replacement)) {
+        replacement.detach(frontend);
+        old.attach(frontend);
+        await replacement.close();
+        throw new ChardevError(`Chardev '${id}' change failed`);
+      }
+      this.#chardevs.set(id, replacement);
+      await old.close();
+      return replacement;
+    } finally {
+      this.#pending.delete(id);
+    }
+  }
+
+  /** chardev-remove. */
+  async remove(id: string): Promise<void> {
+    const chardev = this.#find(id);
+    if (chardev.busy) throw new ChardevError(`Chardev '${id}' is busy`);
+    this.#chardevs.delete(id);
+    await chardev.close();
+  }
+
+  /** chardev-send-break. */
+  sendBreak(id: string): void {
+    this.#find(id).sendBreak();
+  }
+
+  #find(id: string): Chardev {
+    const chardev = this.#chardevs.get(id);
+    if (chardev === undefined) throw new ChardevError(`Chardev '${id}' not found`);
+    return chardev;
+  }
+
+  /** Closes every chardev (daemon shutdown), frontends first detached. */
+  async closeAll(): Promise<void> {
+    const all = [...this.#chardevs.values()];
+    this.#chardevs.clear();
+    for (const chardev of all) {
+      const frontend = chardev.frontend;
+      if (frontend !== undefined) chardev.detach(frontend);
+    }
+    await Promise.allSettled(all.map((chardev) => chardev.close()));
+  }
+}
+
+function prefixed(prefix: string, error: unknown): unknown {
+  return error instanceof ChardevError ? new ChardevError(prefix + error.message) : error;
+}

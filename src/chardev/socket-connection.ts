@@ -1,0 +1,181 @@
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { StreamOutput } from './stream-io.js';
+import { TELNET_INIT, TelnetInputFilter, TN3270_INIT } from './telnet.js';
+
+/** What a connection reports to its socket chardev. */
+export interface ConnectionHandlers {
+  data(chunk: Buffer): void;
+  /** A telnet IAC BREAK arrived. */
+  break(): void;
+  drain(): void;
+  /** The connection ended, whatever the reason. */
+  closed(): void;
+}
+
+/** One connected peer of a socket chardev, after any handshake. */
+export interface SocketConnection {
+  /** The TCP or Unix socket underneath (for addresses and TCP options). */
+  readonly socket: net.Socket;
+  write(data: Buffer): boolean;
+  pause(): void;
+  resume(): void;
+  close(): void;
+  /** Bytes dropped because the peer did not read. */
+  readonly dropped: number;
+}
+
+export interface TelnetOptions {
+  readonly telnet: boolean;
+  readonly tn3270: boolean;
+}
+
+/**
+ * A plain stream connection, with QEMU's telnet negotiation when asked
+ * for: the greeting goes out before anything else and commands are
+ * stripped from the input.
+ */
+export class StreamConnection implements SocketConnection {
+  readonly #output: StreamOutput;
+  readonly #filter: TelnetInputFilter | undefined;
+
+  constructor(
+    readonly socket: net.Socket,
+    telnet: TelnetOptions | undefined,
+    handlers: ConnectionHandlers,
+  ) {
+    this.#output = new StreamOutput(socket, () => handlers.drain());
+    if (telnet !== undefined && (telnet.telnet || telnet.tn3270)) {
+      this.#filter = new TelnetInputFilter(telnet.tn3270, () => handlers.break());
+      socket.write(telnet.tn3270 ? TN3270_INIT : TELNET_INIT);
+    }
+    socket.pause();
+    socket.on('data', (chunk: Buffer) => {
+      const data = this.#filter === undefined ? chunk : this.#filter.filter(chunk);
+      if (data.length > 0) handlers.data(data);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => handlers.closed());
+  }
+
+  get dropped(): number {
+    return this.#output.dropped;
+  }
+
+  write(data: Buffer): boolean {
+    return this.#output.write(data);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.socket.destroyed) this.socket.resume();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Output a WebSocket peer may leave unread before further output is dropped (see OUTPUT_QUEUE_LIMIT). */
+const WEBSOCKET_QUEUE_LIMIT = 1 << 20;
+/** Above this much unsent output, write() asks the frontend to wait. */
+const WEBSOCKET_HIGH_WATER_MARK = 64 * 1024;
+
+/**
+ * A WebSocket peer (QEMU's io/channel-websock.c as a chardev transport):
+ * the bytes travel in binary frames; pings are answered; a close frame is
+ * answered with a close frame.
+ */
+export class WebSocketConnection implements SocketConnection {
+  dropped = 0;
+  #waitingForDrain = false;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly ws: WebSocket,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    ws.pause();
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary || data.length > 0) handlers.data(data);
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => handlers.closed());
+  }
+
+  write(data: Buffer): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) {
+      this.dropped += data.length;
+      return true;
+    }
+    if (this.ws.bufferedAmount + data.length > WEBSOCKET_QUEUE_LIMIT) {
+      this.dropped += data.length;
+      return false;
+    }
+    this.ws.send(data, { binary: true }, () => this.#checkDrain());
+    const below = this.ws.bufferedAmount < WEBSOCKET_HIGH_WATER_MARK;
+    if (!below) this.#waitingForDrain = true;
+    return below;
+  }
+
+  #checkDrain(): void {
+    if (this.#waitingForDrain && this.ws.bufferedAmount < WEBSOCKET_HIGH_WATER_MARK) {
+      this.#waitingForDrain = false;
+      this.handlers.drain();
+    }
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/**
+ * Runs the HTTP upgrade on freshly accepted sockets (QEMU's websocket
+ * handshake): the client must offer the `binary` subprotocol, and the
+ * reply names the server as QEMU's does, so clients that check see the
+ * same headers.
+ */
+export class WebSocketAcceptor {
+  readonly #http = http.createServer((_request, response) => {
+    response.writeHead(400, { Connection: 'close' }).end();
+  });
+  readonly #wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
+  });
+
+  constructor() {
+    this.#wss.on('headers', (headers) => headers.push('Server: QEMU VNC'));
+    this.#http.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  /** Calls `ready` with the WebSocket once `socket` completed the upgrade; refused handshakes close the socket. */
+  accept(socket: net.Socket, ready: (ws: WebSocket) => void): void {
+    const onUpgrade = (request: http.IncomingMessage, upgraded: net.Socket, head: Buffer): void => {
+      if (upgraded !== socket) return;
+      this.#http.off('upgrade', onUpgrade);
+      this.#wss.handleUpgrade(request, socket, head, ready);
+    };
+    this.#http.on('upgrade', onUpgrade);
+    socket.once('close', () => this.#http.off('upgrade', onUpgrade));
+    this.#http.emit('connection', socket);
+  }
+
+  close(): void {
+    this.#wss.close();
+    this.#http.close();
+  }
+}

@@ -1,0 +1,391 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { ChardevSocket, InetSocketAddress, SocketAddressLegacy, UnixSocketAddress } from '../generated/qapi-types.gen.js';
+import { Chardev, type ChardevContext } from './chardev.js';
+import { ChardevError, describeSystemError } from './chardev-error.js';
+import { type SocketConnection, StreamConnection, WebSocketAcceptor, WebSocketConnection } from './socket-connection.js';
+
+/**
+ * Clients a single-client server holds, unserved, while another is
+ * connected. QEMU leaves them in the kernel's backlog (of 1); Node accepts
+ * every connection, so chardevd parks them, unread, up to this many, and
+ * closes any beyond.
+ */
+export const MAX_WAITING_CLIENTS = 16;
+
+/** The longest Unix socket path (sizeof sun_path), as QEMU checks it. */
+const UNIX_PATH_MAX = 108;
+
+type Address = { readonly type: 'inet'; readonly inet: InetSocketAddress } | { readonly type: 'unix'; readonly unix: UnixSocketAddress };
+
+/**
+ * A stream socket, server or client (chardev/char-socket.c): unix or TCP,
+ * telnet and tn3270 negotiation, WebSocket servers, reconnecting clients.
+ * Open while a peer is connected. As in QEMU a server serves one client
+ * at a time and later ones wait; chardevd's `clients=N` serves N at once,
+ * output going to all and input coming from any.
+ */
+export class SocketChardev extends Chardev {
+  readonly kind = 'socket';
+  readonly #isServer: boolean;
+  readonly #telnet: boolean;
+  readonly #tn3270: boolean;
+  readonly #websocket: boolean;
+  readonly #nodelay: boolean;
+  readonly #wait: boolean;
+  readonly #reconnectMs: number;
+  readonly #maxClients: number;
+  readonly #address: Address;
+  /** The address as bound (real port for port 0), for filenames. */
+  #bound: Address;
+  #server: net.Server | undefined;
+  #acceptor: WebSocketAcceptor | undefined;
+  readonly #connections = new Set<SocketConnection>();
+  readonly #waiting: net.Socket[] = [];
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #connectFailureReported = false;
+  #firstClient: (() => void) | undefined;
+
+  constructor(
+    id: string,
+    options: ChardevSocket,
+    private readonly context: ChardevContext,
+  ) {
+    super(id);
+    this.#isServer = options.server ?? true;
+    this.#telnet = options.telnet ?? false;
+    this.#tn3270 = options.tn3270 ?? false;
+    this.#websocket = options.websocket ?? false;
+    this.#nodelay = options.nodelay ?? false;
+    this.#wait = options.wait ?? false;
+    validate(options, this.#isServer);
+    this.#reconnectMs = options['reconnect-ms'] ?? (options.reconnect ?? 0) * 1000;
+    this.#maxClients = options.clients ?? 1;
+    if (this.#maxClients < 1) throw new ChardevError("'clients' must be at least 1");
+    if (this.#maxClients > 1 && !this.#isServer) throw new ChardevError("'clients' option is incompatible with socket in client connect mode");
+    this.#address = this.#bound = supportedAddress(options.addr);
+  }
+
+  get filename(): string {
+    const connection = this.#connections.values().next().value as SocketConnection | undefined;
+    if (connection !== undefined) return this.#connectedName(connection.socket);
+    return `disconnected:${this.#addressName()}`;
+  }
+
+  /** The peers served now. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** qemu_chr_socket_address: the address in QEMU's notation. */
+  #addressName(): string {
+    const server = this.#isServer ? ',server=on' : '';
+    if (this.#bound.type === 'inet') return `${this.#protocol()}:${this.#bound.inet.host}:${this.#bound.inet.port}${server}`;
+    const unix = this.#bound.unix;
+    const abstract = unix.abstract === true ? `,abstract=on${unix.tight !== false ? ',tight=on' : ''}` : '';
+    return `unix:${unix.path}${abstract}${server}`;
+  }
+
+  #protocol(): string {
+    if (this.#telnet) return 'telnet';
+    return this.#websocket ? 'websocket' : 'tcp';
+  }
+
+  /** qemu_chr_compute_filename: local and peer address of a live connection. */
+  #connectedName(socket: net.Socket): string {
+    const server = this.#isServer ? ',server=on' : '';
+    // A client's own end of a Unix socket has no name, and an abstract name starts with NUL, so QEMU prints nothing for either.
+    if (this.#bound.type === 'unix') return `unix:${this.#isServer && this.#bound.unix.abstract !== true ? this.#bound.unix.path : ''}${server}`;
+    const host = (h: string | undefined): string => (h?.includes(':') === true ? `[${h}]` : (h ?? ''));
+    return `${this.#protocol()}:${host(socket.localAddress)}:${socket.localPort ?? ''}${server} <-> ${host(socket.remoteAddress)}:${socket.remotePort ?? ''}`;
+  }
+
+  async open(): Promise<void> {
+    if (this.#isServer) {
+      await this.#listen();
+      if (this.#wait) {
+        this.context.log(`QEMU waiting for connection on: ${this.filename}`);
+        await new Promise<void>((resolve) => {
+          this.#firstClient = resolve;
+        });
+      }
+    } else if (this.#reconnectMs > 0) {
+      this.#connectInBackground();
+    } else {
+      this.#adopt(await this.#connect());
+    }
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#websocket) this.#acceptor = new WebSocketAcceptor();
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#accepted(socket));
+    this.#server = server;
+    const address = this.#address;
+    if (address.type === 'unix') {
+      const listenPath = unixPath(address.unix);
+      if (address.unix.abstract !== true) {
+        try {
+          fs.unlinkSync(address.unix.path);
+        } catch (error: unknown) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+            throw new ChardevError(`Failed to unlink socket ${address.unix.path}: ${describeSystemError(error)}`);
+          }
+        }
+      }
+      await listenOn(server, { path: listenPath }).catch((error: unknown) => {
+        throw new ChardevError(`Failed to bind socket to ${address.unix.path}: ${describeSystemError(bindError(error, address.unix))}`);
+      });
+      return;
+    }
+    const { host, port } = address.inet;
+    const first = Number(port);
+    const last = address.inet.to ?? first;
+    if (!/^\d+$/.test(port) || first > 65535) throw new ChardevError(`can't convert to a number: ${port}`);
+    let lastError: unknown;
+    for (let p = first; p <= Math.max(first, last); p++) {
+      try {
+        await listenOn(server, { host: host === '' ? undefined : host, port: p, ipv6Only: address.inet.ipv4 === false });
+        const bound = server.address() as net.AddressInfo;
+        this.#bound = { type: 'inet', inet: { ...address.inet, host: bound.address, port: String(bound.port) } };
+        return;
+      } catch (error: unknown) {
+        lastError = error;
+        if ((error as NodeJS.ErrnoException).code === 'ENOTFOUND' || (error as NodeJS.ErrnoException).code === 'EAI_AGAIN') {
+          throw new ChardevError(`address resolution failed for ${host}:${port}: Name or service not known`);
+        }
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+          throw new ChardevError(`Failed to bind socket: ${describeSystemError(error)}`);
+        }
+      }
+    }
+    throw new ChardevError(`Failed to find an available port: ${describeSystemError(lastError)}`);
+  }
+
+  #accepted(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    if (this.#connections.size >= this.#maxClients) {
+      if (this.#waiting.length >= MAX_WAITING_CLIENTS) {
+        socket.destroy();
+        return;
+      }
+      this.#waiting.push(socket);
+      socket.once('close', () => {
+        const index = this.#waiting.indexOf(socket);
+        if (index >= 0) this.#waiting.splice(index, 1);
+      });
+      return;
+    }
+    this.#adopt(socket);
+  }
+
+  /** Serves a connected socket: handshakes first, then data; opened when the first peer is ready. */
+  #adopt(socket: net.Socket): void {
+    socket.on('error', () => socket.destroy());
+    if (this.#address.type === 'inet') {
+      socket.setNoDelay(this.#nodelay);
+      if (this.#address.inet['keep-alive'] === true) socket.setKeepAlive(true);
+    }
+    const handlers = {
+      data: (chunk: Buffer) => this.receive(chunk),
+      break: () => this.sendBreak(),
+      drain: () => this.drained(),
+      closed: () => this.#lost(connection),
+    };
+    let connection: SocketConnection;
+    if (this.#acceptor !== undefined) {
+      this.#acceptor.accept(socket, (ws) => {
+        connection = new WebSocketConnection(socket, ws, handlers);
+        this.#ready(connection);
+      });
+      socket.resume();
+      return;
+    }
+    connection = new StreamConnection(socket, this.#isServer ? { telnet: this.#telnet, tn3270: this.#tn3270 } : undefined, handlers);
+    this.#ready(connection);
+  }
+
+  #ready(connection: SocketConnection): void {
+    if (this.closed) {
+      connection.close();
+      return;
+    }
+    this.#connections.add(connection);
+    if (!this.inputPaused) connection.resume();
+    this.setOpen(true);
+    this.#firstClient?.();
+    this.#firstClient = undefined;
+  }
+
+  #lost(connection: SocketConnection): void {
+    if (!this.#connections.delete(connection)) return;
+    if (this.#connections.size === 0) this.setOpen(false);
+    if (this.closed) return;
+    const next = this.#waiting.shift();
+    if (next !== undefined) this.#adopt(next);
+    else if (!this.#isServer && this.#reconnectMs > 0) this.#scheduleReconnect();
+  }
+
+  #connect(): Promise<net.Socket> {
+    const address = this.#address;
+    return new Promise((resolve, reject) => {
+      const socket =
+        address.type === 'unix'
+          ? net.connect({ path: unixPath(address.unix) })
+          : net.connect({ host: address.inet.host, port: Number(address.inet.port), family: family(address.inet) });
+      const failed = (error: Error): void => {
+        socket.destroy();
+        const where = address.type === 'unix' ? address.unix.path : `${address.inet.host}:${address.inet.port}`;
+        reject(new ChardevError(`Failed to connect to '${where}': ${describeSystemError(error)}`));
+      };
+      socket.once('error', failed);
+      socket.once('connect', () => {
+        socket.off('error', failed);
+        socket.pause();
+        resolve(socket);
+      });
+    });
+  }
+
+  /** A reconnecting client: connects in the background and retries, reporting a failure once until a success. */
+  #connectInBackground(): void {
+    this.#connect().then(
+      (socket) => {
+        if (this.closed) {
+          socket.destroy();
+          return;
+        }
+        this.#connectFailureReported = false;
+        this.#adopt(socket);
+      },
+      (error: unknown) => {
+        if (this.closed) return;
+        if (!this.#connectFailureReported) {
+          this.#connectFailureReported = true;
+          this.context.log(`Unable to connect character device ${this.id}: ${(error as Error).message}`);
+        }
+        this.#scheduleReconnect();
+      },
+    );
+  }
+
+  #scheduleReconnect(): void {
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => this.#connectInBackground(), this.#reconnectMs);
+  }
+
+  protected writeToBackend(data: Buffer): boolean {
+    // QEMU discards output while nobody is connected (write gives EIO).
+    let more = true;
+    for (const connection of this.#connections) if (!connection.write(data)) more = false;
+    return more;
+  }
+
+  protected override pauseInput(): void {
+    for (const connection of this.#connections) connection.pause();
+  }
+
+  protected override resumeInput(): void {
+    for (const connection of this.#connections) connection.resume();
+  }
+
+  protected async closeBackend(): Promise<void> {
+    clearTimeout(this.#reconnectTimer);
+    this.#firstClient?.();
+    for (const socket of this.#waiting.splice(0)) socket.destroy();
+    for (const connection of this.#connections) connection.close();
+    this.#acceptor?.close();
+    const server = this.#server;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.#address.type === 'unix' && this.#isServer && this.#address.unix.abstract !== true) {
+      fs.rmSync(this.#address.unix.path, { force: true });
+    }
+  }
+}
+
+/**
+ * The checks of QEMU's qmp_chardev_open_socket and
+ * qmp_chardev_validate_socket, in their order and with their texts.
+ */
+function validate(options: ChardevSocket, isServer: boolean): void {
+  const tlsCreds = options['tls-creds'];
+  // chardevd has no objects, so every TLS credentials id is unknown, as in a QEMU without it.
+  if (tlsCreds !== undefined) throw new ChardevError(`No TLS credentials with id '${tlsCreds}'`);
+  const hasReconnect = options.reconnect !== undefined || options['reconnect-ms'] !== undefined;
+  if (options.addr.type === 'fd' && hasReconnect) throw new ChardevError("'reconnect' option is incompatible with 'fd' address type");
+  if (options['tls-authz'] !== undefined) throw new ChardevError("'tls_authz' option requires 'tls_creds' option");
+  if (options.reconnect !== undefined && options['reconnect-ms'] !== undefined) {
+    throw new ChardevError("'reconnect' and 'reconnect-ms' are mutually exclusive");
+  }
+  if (isServer) {
+    if (hasReconnect) throw new ChardevError("'reconnect' option is incompatible with socket in server listen mode");
+  } else {
+    if (options.websocket === true) throw new ChardevError('Websocket client is not implemented');
+    if (options.wait === true) throw new ChardevError("'wait' option is incompatible with socket in client connect mode");
+  }
+}
+
+/** The addresses chardevd can serve; fd and vsock are refused with the reason. */
+function supportedAddress(addr: SocketAddressLegacy): Address {
+  switch (addr.type) {
+    case 'inet':
+      if (addr.data.mptcp === true) throw new ChardevError('multipath TCP is not supported');
+      if (addr.data.ipv4 === false && addr.data.ipv6 === false) throw new ChardevError('Cannot disable IPv4 and IPv6 at same time');
+      return { type: 'inet', inet: addr.data };
+    case 'unix': {
+      const max = addr.data.abstract === true ? UNIX_PATH_MAX - 1 : UNIX_PATH_MAX;
+      if (Buffer.byteLength(addr.data.path) > max) throw new ChardevError(`UNIX socket path '${addr.data.path}' is too long`);
+      if (addr.data.abstract === true && addr.data.tight === false) {
+        throw new ChardevError('abstract Unix sockets padded to the full address length (tight=off) are not supported');
+      }
+      return { type: 'unix', unix: addr.data };
+    }
+    case 'fd':
+      // chardevd has no getfd yet, so no descriptor name can be known (QEMU's text for an unknown name).
+      throw new ChardevError(`File descriptor named '${addr.data.str}' has not been found`);
+    case 'vsock':
+      throw new ChardevError('socket family AF_VSOCK unsupported');
+  }
+}
+
+/**
+ * libuv reports a Unix bind into a missing directory as EACCES (for
+ * Windows' sake); QEMU reports bind's own ENOENT.
+ */
+function bindError(error: unknown, unix: UnixSocketAddress): unknown {
+  if ((error as NodeJS.ErrnoException).code === 'EACCES' && unix.abstract !== true && !fs.existsSync(path.dirname(unix.path))) {
+    return Object.assign(new Error('missing directory'), { code: 'ENOENT' });
+  }
+  return error;
+}
+
+/** Node names an abstract socket by a leading NUL; its length is then "tight", QEMU's default. */
+function unixPath(unix: UnixSocketAddress): string {
+  return unix.abstract === true ? `\0${unix.path}` : unix.path;
+}
+
+function family(inet: InetSocketAddress): number | undefined {
+  if (inet.ipv4 === true && inet.ipv6 !== true) return 4;
+  if (inet.ipv6 === true && inet.ipv4 !== true) return 6;
+  return undefined;
+}
+
+function listenOn(server: net.Server, options: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (error: Error): void => {
+      server.off('listening', done);
+      reject(error);
+    };
+    const done = (): void => {
+      server.off('error', failed);
+      resolve();
+    };
+    server.once('error', failed);
+    server.once('listening', done);
+    // QEMU listens with a backlog of 1: a single-client server's next clients queue in the kernel.
+    server.listen({ ...options, backlog: 1 });
+  });
+}

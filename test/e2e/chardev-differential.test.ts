@@ -1,0 +1,169 @@
+import { after, before, suite, test } from 'node:test';
+import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+
+/**
+ * Chardev commands sent to QEMU 7.2 and to chardevd must get the same
+ * replies, errors included. Normalised besides versions and timestamps:
+ * each server's temporary directory (`$DIR`), TCP port numbers and pty
+ * numbers (assigned by the kernel), the order of query-chardev (QEMU's is
+ * a hash order) without QEMU's own monitor chardev, and the list of
+ * backends (each lists what it can create).
+ */
+
+const add = (id: string, backend: string, extra = ''): string => `{"execute":"chardev-add","arguments":{"id":"${id}","backend":${backend}}${extra}}`;
+const ringbuf = (size?: number): string => `{"type":"ringbuf","data":{${size === undefined ? '' : `"size":${size}`}}}`;
+const write = (device: string, data: string, format = 'utf8'): string => `{"execute":"ringbuf-write","arguments":{"device":"${device}","data":"${data}","format":"${format}"}}`;
+const read = (device: string, size: number | string, format = 'utf8'): string => `{"execute":"ringbuf-read","arguments":{"device":"${device}","size":${size},"format":"${format}"}}`;
+const QUERY = '{"execute":"query-chardev","id":"query"}';
+
+const transcripts: Transcript[] = [
+  {
+    name: 'ringbuf: create, duplicate, sizes, write and read in both formats, overflow, remove',
+    steps: [
+      NEGOTIATE,
+      add('r0', ringbuf()),
+      add('r0', ringbuf()),
+      add('r1', ringbuf(5)),
+      add('r1', ringbuf(-4)),
+      add('r2', ringbuf(8)),
+      add('m0', '{"type":"memory","data":{}}'),
+      add('r3', '{"type":"ringbuf"}'),
+      add('r3', '{"type":"ringbuf","data":{"size":"big"}}'),
+      add('r3', '{"type":"bogus","data":{}}'),
+      add('r3', '{"data":{}}'),
+      add('r3', ringbuf(), ',"extra":1'),
+      QUERY,
+      write('r2', 'hello'),
+      read('r2', 3),
+      read('r2', 100),
+      read('r2', 1),
+      write('r2', 'abcdefghijklmnopqrstuvwxyz'),
+      read('r2', 100),
+      write('r2', 'caf\xc3\xa9 \xe2\x82\xac'),
+      read('r2', 4),
+      read('r2', 1),
+      read('r2', 100),
+      write('r2', 'aGVsbG8gd29ybGQ=', 'base64'),
+      read('r2', 100, 'base64'),
+      write('r2', 'QUJD\\nREVG', 'base64'),
+      read('r2', 100),
+      write('r2', 'QQ', 'base64'),
+      write('r2', 'QQ==', 'base64'),
+      read('r2', 100),
+      write('r2', 'not base64!', 'base64'),
+      write('r2', 'x', 'hex'),
+      read('r2', 0),
+      read('r2', -5),
+      read('r2', 1.5),
+      read('r2', '"1"'),
+      read('r2', 99999999999999999999),
+      read('nope', 1),
+      write('nope', 'x'),
+      '{"execute":"chardev-send-break","arguments":{"id":"r2"}}',
+      '{"execute":"chardev-send-break","arguments":{"id":"nope"}}',
+      '{"execute":"chardev-remove","arguments":{"id":"r2"}}',
+      '{"execute":"chardev-remove","arguments":{"id":"r2"}}',
+      '{"execute":"chardev-remove","arguments":{}}',
+      QUERY,
+    ],
+  },
+  {
+    name: 'null, file and pipe: creation, missing paths, log files',
+    steps: [
+      NEGOTIATE,
+      add('n0', '{"type":"null","data":{}}'),
+      read('n0', 1),
+      write('n0', 'x'),
+      add('f0', '{"type":"file","data":{"out":"$DIR/f0.log"}}'),
+      add('f1', '{"type":"file","data":{"out":"$DIR/missing/f1.log"}}'),
+      add('f2', '{"type":"file","data":{"out":"$DIR/f2.log","in":"$DIR/missing-input"}}'),
+      add('f3', '{"type":"file","data":{}}'),
+      add('f4', '{"type":"file","data":{"out":"$DIR/f4.log","append":true,"logfile":"$DIR/f4.txt","logappend":true}}'),
+      add('l0', '{"type":"null","data":{"logfile":"$DIR/missing/l0.txt"}}'),
+      add('l1', '{"type":"ringbuf","data":{"logfile":"$DIR/missing/l1.txt","size":3}}'),
+      add('p0', '{"type":"pipe","data":{"device":"$DIR/no-such-pipe"}}'),
+      add('s0', '{"type":"serial","data":{"device":"$DIR/no-such-tty"}}'),
+      QUERY,
+      '{"execute":"chardev-change","arguments":{"id":"nope","backend":{"type":"null","data":{}}}}',
+      '{"execute":"chardev-change","arguments":{"id":"n0","backend":{"type":"ringbuf","data":{"size":16}}}}',
+      write('n0', 'now a ringbuf'),
+      read('n0', 100),
+      '{"execute":"chardev-change","arguments":{"id":"n0","backend":{"type":"ringbuf","data":{"size":3}}}}',
+      QUERY,
+    ],
+  },
+  {
+    name: 'socket: servers, clients, and every option conflict',
+    steps: [
+      NEGOTIATE,
+      add('u0', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/u0.sock"}},"server":true,"wait":false}}'),
+      add('u1', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/u1.sock"}}}}'),
+      add('t0', '{"type":"socket","data":{"addr":{"type":"inet","data":{"host":"127.0.0.1","port":"0"}},"server":true,"wait":false,"telnet":true}}'),
+      add('t1', '{"type":"socket","data":{"addr":{"type":"inet","data":{"host":"127.0.0.1","port":"0"}},"websocket":true,"wait":false}}'),
+      QUERY,
+      add('c0', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"server":false}}'),
+      add('c1', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"server":false,"wait":true}}'),
+      add('c2', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"server":false,"websocket":true}}'),
+      add('c3', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"reconnect":1}}'),
+      add('c4', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"tls-creds":"tls0"}}'),
+      add('c5', '{"type":"socket","data":{"addr":{"type":"inet","data":{"host":"127.0.0.1","port":"0"}},"tls-authz":"authz0"}}'),
+      add('c6', '{"type":"socket","data":{"addr":{"type":"fd","data":{"str":"myfd"}},"reconnect":1}}'),
+      add('c7', '{"type":"socket","data":{"addr":{"type":"fd","data":{"str":"myfd"}}}}'),
+      add('c8', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/missing/x.sock"}}}}'),
+      add('c9', '{"type":"socket","data":{"addr":{"type":"unix","data":{}}}}'),
+      add('c10', '{"type":"socket","data":{"addr":{"type":"inet","data":{"host":"127.0.0.1"}}}}'),
+      add('c11', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"server":false,"reconnect":1}}'),
+      add('u2', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/u0.sock"}},"server":false}}'),
+      QUERY,
+      '{"execute":"chardev-remove","arguments":{"id":"c11"}}',
+      '{"execute":"chardev-remove","arguments":{"id":"u2"}}',
+      '{"execute":"chardev-remove","arguments":{"id":"u0"}}',
+      QUERY,
+    ],
+  },
+  {
+    name: 'udp and pty',
+    steps: [
+      NEGOTIATE,
+      add('d0', '{"type":"udp","data":{"remote":{"type":"inet","data":{"host":"127.0.0.1","port":"9"}}}}'),
+      add('d1', '{"type":"udp","data":{"remote":{"type":"unix","data":{"path":"$DIR/d.sock"}}}}'),
+      add('y0', '{"type":"pty","data":{}}'),
+      QUERY,
+      '{"execute":"chardev-remove","arguments":{"id":"y0"}}',
+    ],
+  },
+];
+
+/** Replaces what differs between any two runs: kernel-chosen ports and pty numbers, and list orders. */
+function normaliseRun(lines: readonly string[]): string[] {
+  return lines.map((line) => {
+    const text = line.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>').replace(/\/dev\/pts\/\d+/g, '/dev/pts/<n>');
+    const query = /^\{"return": (\[.*\]), "id": "query"\}$/.exec(text);
+    if (query === null) return text;
+    const entries = (JSON.parse(query[1]!) as { label: string }[]).filter((entry) => !entry.label.startsWith('compat_monitor'));
+    entries.sort((a, b) => (a.label < b.label ? -1 : 1));
+    return `{"return": ${JSON.stringify(entries.map((e) => Object.fromEntries(Object.entries(e).sort())))}, "id": "query"}`;
+  });
+}
+
+suite('chardev transcripts: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
+  let qemu: ServerProcess;
+  let chardevd: ServerProcess;
+
+  before(async () => {
+    [qemu, chardevd] = await Promise.all([startQemu(), startChardevd()]);
+  });
+
+  after(async () => {
+    await Promise.all([qemu?.stop(), chardevd?.stop()]);
+  });
+
+  for (const transcript of transcripts) {
+    test(transcript.name, async () => {
+      const theirs = await play(qemu.qmpPath, transcript, qemu.dir);
+      const ours = await play(chardevd.qmpPath, transcript, chardevd.dir);
+      compare(normaliseRun(ours), normaliseRun(theirs));
+    });
+  }
+});
