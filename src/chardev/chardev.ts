@@ -32,7 +32,7 @@ export interface ChardevFrontend {
    * Re-points the frontend at a new chardev during chardev-change; false
    * refuses the change. Frontends without it refuse every change.
    */
-  changeBackend?(chardev: Chardev): boolean;
+  changeBackend?: ((chardev: Chardev) => boolean) | undefined;
 }
 
 /** How a chardev is told about the world around it when created. */

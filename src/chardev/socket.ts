@@ -133,7 +133,7 @@ export class SocketChardev extends Chardev {
           }
         }
       }
-      await listenOn(server, { path: listenPath }).catch((error: unknown) => {
+      await listenOn(server, { path: listenPath }, this.#maxClients).catch((error: unknown) => {
         throw new ChardevError(`Failed to bind socket to ${address.unix.path}: ${describeSystemError(bindError(error, address.unix))}`);
       });
       return;
@@ -145,7 +145,7 @@ export class SocketChardev extends Chardev {
     let lastError: unknown;
     for (let p = first; p <= Math.max(first, last); p++) {
       try {
-        await listenOn(server, { host: host === '' ? undefined : host, port: p, ipv6Only: address.inet.ipv4 === false });
+        await listenOn(server, { host: host === '' ? undefined : host, port: p, ipv6Only: address.inet.ipv4 === false }, this.#maxClients);
         const bound = server.address() as net.AddressInfo;
         this.#bound = { type: 'inet', inet: { ...address.inet, host: bound.address, port: String(bound.port) } };
         return;
@@ -373,7 +373,7 @@ function family(inet: InetSocketAddress): number | undefined {
   return undefined;
 }
 
-function listenOn(server: net.Server, options: net.ListenOptions): Promise<void> {
+function listenOn(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const failed = (error: Error): void => {
       server.off('listening', done);
@@ -385,7 +385,7 @@ function listenOn(server: net.Server, options: net.ListenOptions): Promise<void>
     };
     server.once('error', failed);
     server.once('listening', done);
-    // QEMU listens with a backlog of 1: a single-client server's next clients queue in the kernel.
-    server.listen({ ...options, backlog: 1 });
+    // QEMU listens with a backlog of 1; a server for N clients needs room for N connecting at once.
+    server.listen({ ...options, backlog });
   });
 }

@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, suite, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { ChardevError } from '../../../src/chardev/chardev-error.js';
+import { SocketChardev } from '../../../src/chardev/socket.js';
+import type { ChardevSocket } from '../../../src/generated/qapi-types.gen.js';
+import { TestFrontend } from '../../support/test-frontend.js';
+
+const WAIT_MS = 5_000;
+const dir = mkdtempSync(join(tmpdir(), 'chardevd-socket-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const messages: string[] = [];
+const context = { log: (message: string) => messages.push(message) };
+
+let serial = 0;
+function unixAddress(): ChardevSocket['addr'] {
+  return { type: 'unix', data: { path: join(dir, `s${serial++}.sock`) } };
+}
+const tcpAddress: ChardevSocket['addr'] = { type: 'inet', data: { host: '127.0.0.1', port: '0' } };
+
+/** Where each server chardev listens, read from its filename after open() as a user would. */
+const listening = new WeakMap<SocketChardev, string>();
+
+async function openChardev(options: ChardevSocket): Promise<{ chardev: SocketChardev; frontend: TestFrontend }> {
+  const chardev = new SocketChardev('sock', options, context);
+  await chardev.open();
+  listening.set(chardev, chardev.filename);
+  const frontend = new TestFrontend();
+  chardev.attach(frontend);
+  return { chardev, frontend };
+}
+
+function connectTo(chardev: SocketChardev): net.Socket {
+  const filename = listening.get(chardev) ?? '';
+  const unix = /^disconnected:unix:([^,]+),server=on$/.exec(filename);
+  if (unix !== null) return net.connect(unix[1]!);
+  const tcp = /^disconnected:[a-z]+:127\.0\.0\.1:(\d+),server=on$/.exec(filename);
+  assert.ok(tcp, `a listening filename, got ${filename}`);
+  return net.connect(Number(tcp[1]), '127.0.0.1');
+}
+
+/** A peer socket that collects what it receives. */
+class Peer {
+  received = Buffer.alloc(0);
+  closed = false;
+  constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
+    });
+    socket.on('close', () => {
+      this.closed = true;
+    });
+    socket.on('error', () => {});
+  }
+  async until(done: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; peer got ${JSON.stringify(this.received.toString('latin1'))}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+}
+
+suite('socket chardev: servers (test-char /char/socket/server/*)', () => {
+  for (const [kind, address] of [
+    ['unix', unixAddress],
+    ['tcp', () => tcpAddress],
+  ] as const) {
+    test(`a ${kind} server serves a client: opened, bytes both ways, closed, and again for the next client`, async () => {
+      const { chardev, frontend } = await openChardev({ addr: address(), server: true, wait: false });
+      try {
+        assert.equal(chardev.isOpen, false);
+        assert.match(chardev.filename, /^disconnected:(unix|tcp):.*,server=on$/);
+        for (const round of [1, 2]) {
+          const peer = new Peer(connectTo(chardev));
+          await frontend.until(() => frontend.events.filter((e) => e === 'opened').length === round, `opened #${round}`);
+          assert.equal(chardev.isOpen, true);
+          if (kind === 'tcp') assert.match(chardev.filename, /^tcp:127\.0\.0\.1:\d+,server=on <-> 127\.0\.0\.1:\d+$/);
+          else assert.match(chardev.filename, /^unix:.*\.sock,server=on$/);
+          chardev.write(Buffer.from('Hello\0'));
+          await peer.until(() => peer.received.toString('latin1') === 'Hello\0', 'Hello');
+          peer.socket.write('World\0');
+          await frontend.until(() => frontend.text === 'World\0'.repeat(round), 'World');
+          peer.socket.end();
+          await frontend.until(() => frontend.events.filter((e) => e === 'closed').length === round, `closed #${round}`);
+          assert.equal(chardev.isOpen, false);
+          assert.match(chardev.filename, /^disconnected:/);
+        }
+      } finally {
+        chardev.detach(frontend);
+        await chardev.close();
+      }
+    });
+  }
+
+  test('a second client waits, unserved, until the first leaves (QEMU serves one at a time)', async () => {
+    const { chardev, frontend } = await openChardev({ addr: unixAddress(), wait: false });
+    try {
+      const first = new Peer(connectTo(chardev));
+      await frontend.until(() => frontend.events.includes('opened'), 'the first client');
+      const second = new Peer(connectTo(chardev));
+      second.socket.write('from-second');
+      chardev.write(Buffer.from('to-first'));
+      await first.until(() => first.received.toString() === 'to-first', 'output to the first client');
+      assert.equal(second.received.length, 0, 'the waiting client gets nothing');
+      assert.equal(frontend.text, '', 'input of the waiting client is not read');
+      first.socket.end();
+      await frontend.until(() => frontend.text === 'from-second', 'the second client served after the first left');
+      assert.deepEqual(frontend.events, ['opened', 'closed', 'opened']);
+      chardev.write(Buffer.from('to-second'));
+      await second.until(() => second.received.toString() === 'to-second', 'output to the second client');
+      second.socket.destroy();
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
+  test('clients=3 serves three at once: output to all, input from any, closed when the last leaves', async () => {
+    const { chardev, frontend } = await openChardev({ addr: tcpAddress, wait: false, clients: 3 });
+    try {
+      const peers = [new Peer(connectTo(chardev)), new Peer(connectTo(chardev)), new Peer(connectTo(chardev))];
+      await frontend.until(() => chardev.connectionCount === 3, 'three connections');
+      assert.deepEqual(frontend.events, ['opened']);
+      chardev.write(Buffer.from('to-all'));
+      for (const peer of peers) await peer.until(() => peer.received.toString() === 'to-all', 'output to every client');
+      peers[1]!.socket.write('B');
+      await frontend.until(() => frontend.text === 'B', 'input from the second client');
+      peers[2]!.socket.write('C');
+      await frontend.until(() => frontend.text === 'BC', 'input from the third client');
+      peers[0]!.socket.destroy();
+      peers[1]!.socket.destroy();
+      await frontend.until(() => chardev.connectionCount === 1, 'two clients gone');
+      assert.deepEqual(frontend.events, ['opened']);
+      peers[2]!.socket.destroy();
+      await frontend.until(() => frontend.events.length === 2, 'closed');
+      assert.deepEqual(frontend.events, ['opened', 'closed']);
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
+  test('input waits in the socket while the frontend takes none, and flows after acceptInput', async () => {
+    const { chardev, frontend } = await openChardev({ addr: unixAddress(), wait: false });
+    try {
+      frontend.capacity = 0;
+      const peer = new Peer(connectTo(chardev));
+      await frontend.until(() => frontend.events.includes('opened'), 'opened');
+      peer.socket.write('0123456789');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(frontend.text, '', 'nothing is read while the frontend takes nothing');
+      frontend.capacity = 4;
+      chardev.acceptInput();
+      await frontend.until(() => frontend.text === '0123', 'as much input as the frontend takes');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(frontend.text, '0123', 'the rest is held, not delivered');
+      frontend.capacity = 100;
+      chardev.acceptInput();
+      await frontend.until(() => frontend.text === '0123456789', 'the rest of the input');
+      peer.socket.destroy();
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
+  test('wait=on holds open() until the first client connects', async () => {
+    const address = unixAddress();
+    const chardev = new SocketChardev('w', { addr: address, wait: true }, context);
+    let opened = false;
+    const opening = chardev.open().then(() => {
+      opened = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(opened, false);
+    const peer = new Peer(net.connect((address.data as { path: string }).path));
+    await opening;
+    assert.equal(chardev.isOpen, true);
+    assert.ok(messages.some((m) => m.startsWith('QEMU waiting for connection on: disconnected:unix:')));
+    peer.socket.destroy();
+    await chardev.close();
+  });
+});
+
+suite('socket chardev: telnet and websocket', () => {
+  test('a telnet server negotiates as QEMU, strips commands, unescapes IAC IAC and turns IAC BREAK into a break', async () => {
+    const { chardev, frontend } = await openChardev({ addr: tcpAddress, wait: false, telnet: true });
+    try {
+      assert.match(chardev.filename, /^disconnected:telnet:127\.0\.0\.1:\d+,server=on$/);
+      const peer = new Peer(connectTo(chardev));
+      await peer.until(() => peer.received.length >= 12, 'the telnet greeting');
+      assert.deepEqual([...peer.received], [0xff, 0xfb, 0x01, 0xff, 0xfb, 0x03, 0xff, 0xfb, 0x00, 0xff, 0xfd, 0x00]);
+      peer.socket.write(Buffer.from([0x61, 0xff, 0xff, 0x62, 0xff, 0xf3, 0x63, 0xff, 0xfd]));
+      peer.socket.write(Buffer.from([0x01, 0x64]));
+      await frontend.until(() => frontend.input.length >= 4, 'filtered input');
+      assert.deepEqual([...frontend.input], [0x61, 0xff, 0x62, 0x63, 0x64]);
+      assert.deepEqual(frontend.events, ['opened', 'break']);
+      peer.socket.destroy();
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
+  test('a tn3270 server sends the 21-byte greeting', async () => {
+    const { chardev, frontend } = await openChardev({ addr: tcpAddress, wait: false, tn3270: true });
+    try {
+      const peer = new Peer(connectTo(chardev));
+      await peer.until(() => peer.received.length >= 21, 'the tn3270 greeting');
+      assert.equal(peer.received.toString('hex'), 'fffd19fffb19fffd00fffb00fffd18fffa1801fff0');
+      peer.socket.destroy();
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
+  test('a websocket server answers the upgrade like QEMU and carries bytes in binary frames (test-char /char/websocket)', async () => {
+    const { chardev, frontend } = await openChardev({ addr: tcpAddress, wait: false, websocket: true });
+    try {
+      const port = /:(\d+),server=on$/.exec(chardev.filename)![1];
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, 'binary');
+      let headers: Record<string, string | string[] | undefined> = {};
+      ws.once('upgrade', (response) => {
+        headers = response.headers;
+      });
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      assert.equal(headers['server'], 'QEMU VNC');
+      assert.equal(headers['sec-websocket-protocol'], 'binary');
+      await frontend.until(() => frontend.events.includes('opened'), 'opened');
+      const pong = new Promise<Buffer>((resolve) => ws.once('pong', resolve));
+      ws.ping(Buffer.from('hello'));
+      assert.equal((await pong).toString(), 'hello');
+      ws.send(Buffer.from('world'));
+      await frontend.until(() => frontend.text === 'world', 'a binary frame as input');
+      const message = new Promise<{ data: Buffer; binary: boolean }>((resolve) => ws.once('message', (data: Buffer, binary: boolean) => resolve({ data, binary })));
+      chardev.write(Buffer.from('output'));
+      const got = await message;
+      assert.equal(got.data.toString(), 'output');
+      assert.equal(got.binary, true);
+      const closed = new Promise((resolve) => ws.once('close', resolve));
+      ws.close();
+      await closed;
+      await frontend.until(() => frontend.events.includes('closed'), 'closed');
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+});
+
+suite('socket chardev: clients (test-char /char/socket/client/*)', () => {
+  async function testServer(path: string): Promise<{ server: net.Server; peers: Peer[] }> {
+    const peers: Peer[] = [];
+    const server = net.createServer((socket) => peers.push(new Peer(socket)));
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    return { server, peers };
+  }
+
+  test('a client connects at creation, talks, and reports closed when the server hangs up', async () => {
+    const path = join(dir, `server${serial++}.sock`);
+    const { server, peers } = await testServer(path);
+    const { chardev, frontend } = await openChardev({ addr: { type: 'unix', data: { path } }, server: false });
+    try {
+      assert.equal(chardev.isOpen, true);
+      assert.deepEqual(frontend.events, ['opened']);
+      assert.equal(chardev.filename, 'unix:');
+      await frontend.until(() => peers.length === 1, 'the server to see the client');
+      chardev.write(Buffer.from('ping'));
+      await peers[0]!.until(() => peers[0]!.received.toString() === 'ping', 'ping');
+      peers[0]!.socket.write('pong');
+      await frontend.until(() => frontend.text === 'pong', 'pong');
+      peers[0]!.socket.destroy();
+      await frontend.until(() => frontend.events.includes('closed'), 'closed');
+      assert.equal(chardev.filename, `disconnected:unix:${path}`);
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+      server.close();
+    }
+  });
+
+  test('a client without reconnect fails to open when nobody listens, with QEMU text', async () => {
+    const path = join(dir, 'nobody.sock');
+    const chardev = new SocketChardev('c', { addr: { type: 'unix', data: { path } }, server: false }, context);
+    await assert.rejects(chardev.open(), new ChardevError(`Failed to connect to '${path}': No such file or directory`));
+    await chardev.close();
+  });
+
+  test('a reconnecting client opens at once, connects when a server appears, and reconnects after a hang-up, logging the failure once', async () => {
+    const path = join(dir, `late${serial++}.sock`);
+    messages.length = 0;
+    const { chardev, frontend } = await openChardev({ addr: { type: 'unix', data: { path } }, server: false, 'reconnect-ms': 50 });
+    try {
+      assert.equal(chardev.isOpen, false);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(messages.filter((m) => m.startsWith('Unable to connect character device sock:')).length, 1);
+      const { server, peers } = await testServer(path);
+      await frontend.until(() => frontend.events.includes('opened'), 'connected to the late server');
+      await frontend.until(() => peers.length === 1, 'the server to see the client');
+      peers[0]!.socket.destroy();
+      await frontend.until(() => frontend.events.length === 3, 'closed and opened again');
+      assert.deepEqual(frontend.events, ['opened', 'closed', 'opened']);
+      await frontend.until(() => peers.length === 2, 'the second connection');
+      chardev.write(Buffer.from('again'));
+      await peers[1]!.until(() => peers[1]!.received.toString() === 'again', 'output on the new connection');
+      server.close();
+      for (const peer of peers) peer.socket.destroy();
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+});
