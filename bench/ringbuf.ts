@@ -1,0 +1,141 @@
+/**
+ * Ring buffer benchmarks, chardevd against QEMU 7.2 in the same run:
+ *  - alternating ringbuf-write / ringbuf-read commands over one
+ *    connection, pipelined (a window in flight) and sequential;
+ *  - resident memory per ringbuf: 1,000 ringbufs of 64 KiB, each filled.
+ * Run: npm run bench:ringbuf [-- --seconds N --count N]
+ */
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { parseArgs } from 'node:util';
+import { startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
+
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '2' }, window: { type: 'string', default: '256' }, count: { type: 'string', default: '1000' } },
+});
+const SECONDS = Number(values.seconds);
+const WINDOW = Number(values.window);
+const COUNT = Number(values.count);
+const RING_SIZE = 65536;
+
+const WRITE = Buffer.from(`{"execute":"ringbuf-write","arguments":{"device":"bench","data":"${'x'.repeat(64)}"}}`);
+const READ = Buffer.from('{"execute":"ringbuf-read","arguments":{"device":"bench","size":64}}');
+
+/** Counts reply lines on a negotiated connection. */
+class RawQmp {
+  #lines = 0;
+  #waiters: { count: number; resolve: () => void }[] = [];
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) this.#lines++;
+      this.#waiters = this.#waiters.filter((w) => {
+        if (this.#lines < w.count) return true;
+        w.resolve();
+        return false;
+      });
+    });
+  }
+
+  static async open(path: string): Promise<RawQmp> {
+    const socket = connect(path);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    socket.setNoDelay(true);
+    const raw = new RawQmp(socket);
+    await raw.until(1);
+    await raw.send(Buffer.from('{"execute":"qmp_capabilities"}'));
+    return raw;
+  }
+
+  get lines(): number {
+    return this.#lines;
+  }
+
+  until(count: number): Promise<void> {
+    if (this.#lines >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
+  }
+
+  /** Sends one request and waits for its reply. */
+  send(request: Buffer): Promise<void> {
+    const target = this.#lines + 1;
+    this.socket.write(request);
+    return this.until(target);
+  }
+}
+
+async function pipelined(raw: RawQmp, seconds: number): Promise<number> {
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  const base = raw.lines;
+  const batch = Buffer.concat(Array.from({ length: WINDOW / 4 }, () => [WRITE, READ]).flat());
+  let sent = 0;
+  while (performance.now() < end) {
+    raw.socket.write(batch);
+    sent += WINDOW / 2;
+    await raw.until(base + sent - WINDOW / 2);
+  }
+  await raw.until(base + sent);
+  return sent / ((performance.now() - start) / 1000);
+}
+
+async function sequential(raw: RawQmp, seconds: number): Promise<number> {
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let done = 0;
+  while (performance.now() < end) {
+    await raw.send(WRITE);
+    await raw.send(READ);
+    done += 2;
+  }
+  return done / ((performance.now() - start) / 1000);
+}
+
+function residentKiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? NaN);
+}
+
+/** Resident memory added per ringbuf by COUNT filled ringbufs of RING_SIZE bytes. */
+async function memoryPerRingbuf(server: ServerProcess, raw: RawQmp): Promise<number> {
+  const fill = Buffer.alloc(RING_SIZE, 'chardevd ').toString('base64');
+  const before = residentKiB(server.pid);
+  for (let i = 0; i < COUNT; i++) {
+    await raw.send(Buffer.from(`{"execute":"chardev-add","arguments":{"id":"m${i}","backend":{"type":"ringbuf","data":{"size":${RING_SIZE}}}}}`));
+    await raw.send(Buffer.from(`{"execute":"ringbuf-write","arguments":{"device":"m${i}","data":"${fill}","format":"base64"}}`));
+  }
+  // Let a garbage-collected runtime settle before reading its resident size.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return (residentKiB(server.pid) - before) / COUNT;
+}
+
+async function measure(server: ServerProcess): Promise<{ pipelined: number; sequential: number; kib: number }> {
+  const raw = await RawQmp.open(server.qmpPath);
+  try {
+    await raw.send(Buffer.from(`{"execute":"chardev-add","arguments":{"id":"bench","backend":{"type":"ringbuf","data":{"size":${RING_SIZE}}}}}`));
+    await pipelined(raw, 0.2);
+    const rate = await pipelined(raw, SECONDS);
+    const seq = await sequential(raw, SECONDS);
+    const kib = await memoryPerRingbuf(server, raw);
+    return { pipelined: rate, sequential: seq, kib };
+  } finally {
+    raw.socket.destroy();
+  }
+}
+
+const qemu = await startQemu();
+const chardevd = await startChardevd();
+try {
+  const theirs = await measure(qemu);
+  const ours = await measure(chardevd);
+  const row = (name: string, a: number, b: number, digits = 0): string =>
+    `| ${name.padEnd(40)} | ${a.toFixed(digits).padStart(10)} | ${b.toFixed(digits).padStart(10)} | ${(a / b).toFixed(2).padStart(6)}x |`;
+  console.log(`ringbuf-write (64 bytes) and ringbuf-read (64) alternating over one connection, ${SECONDS} s each; ${COUNT} ringbufs of ${RING_SIZE} bytes`);
+  console.log('| measure                                  |   chardevd |   QEMU 7.2 |  ratio |');
+  console.log('|------------------------------------------|-----------:|-----------:|-------:|');
+  console.log(row(`commands/s, pipelined (window ${WINDOW})`, ours.pipelined, theirs.pipelined));
+  console.log(row('commands/s, sequential', ours.sequential, theirs.sequential));
+  console.log(row('resident KiB per filled 64 KiB ringbuf', ours.kib, theirs.kib, 1));
+} finally {
+  await Promise.all([qemu.stop(), chardevd.stop()]);
+}
