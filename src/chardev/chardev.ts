@@ -35,6 +35,17 @@ export interface ChardevFrontend {
   changeBackend?: ((chardev: Chardev) => boolean) | undefined;
 }
 
+/**
+ * Input a chardev holds for its frontend. QEMU reads no more than the
+ * frontend's can_read, so it holds nothing; a Node source stops only
+ * after the read in progress, so the chardev keeps what came after its
+ * frontend filled up (one read of each source: 64 KiB for a socket, one
+ * WebSocket message) and pauses the source. Beyond this limit a source
+ * that goes on delivering while paused loses the excess, counted in
+ * `droppedInput`.
+ */
+export const INPUT_HOLD_LIMIT = 2 << 20;
+
 /** How a chardev is told about the world around it when created. */
 export interface ChardevContext {
   /** Messages for the daemon's log (stderr), e.g. a reconnecting client's failures. */
@@ -47,10 +58,11 @@ export interface ChardevContext {
  * move bytes.
  *
  * Input: a backend pushes what it read with `receive()`. Bytes beyond what
- * the frontend can take are held (at most one read's worth) and the
+ * the frontend can take are held (at most INPUT_HOLD_LIMIT) and the
  * backend is told to pause its source; `acceptInput()` hands them over
  * and resumes it. Without a frontend the source stays paused, as QEMU
- * stops polling a chardev nobody reads.
+ * stops polling a chardev nobody reads. A closed chardev reads nothing
+ * and delivers nothing.
  *
  * Output: `write()` takes every byte and returns false when the backend's
  * queue is above its mark; the frontend then waits for `drain()`.
@@ -63,6 +75,7 @@ export abstract class Chardev {
   #held: Buffer | undefined;
   #paused = true;
   #closed = false;
+  #droppedInput = 0;
   #log: ChardevLog | undefined;
 
   constructor(readonly id: string) {}
@@ -116,6 +129,8 @@ export abstract class Chardev {
   /**
    * Writes `data` to the backend and the log. Returns false when the
    * caller should wait for its frontend's `drain()` before writing more.
+   * A closed chardev drops `data` and returns true: there is nothing to
+   * wait for (QEMU's write to a gone backend fails and the bytes are lost).
    */
   write(data: Buffer): boolean {
     if (this.#closed) return true;
@@ -147,16 +162,27 @@ export abstract class Chardev {
     this.#frontend?.event(open ? 'opened' : 'closed');
   }
 
-  /** Input from the backend's source, for the frontend. */
+  /** Input from the backend's source, for the frontend; ignored once closed. */
   protected receive(data: Buffer): void {
-    if (data.length === 0) return;
+    if (this.#closed || data.length === 0) return;
     this.#held = this.#held === undefined ? data : Buffer.concat([this.#held, data]);
     this.#deliver();
+    const held = this.#held;
+    if (held !== undefined && held.length > INPUT_HOLD_LIMIT) {
+      this.#droppedInput += held.length - INPUT_HOLD_LIMIT;
+      // A copy, so that the rest of a large chunk is not kept alive by the slice.
+      this.#held = Buffer.from(held.subarray(0, INPUT_HOLD_LIMIT));
+    }
   }
 
   /** Bytes read but not yet taken by the frontend. */
   protected get heldInput(): number {
     return this.#held?.length ?? 0;
+  }
+
+  /** Bytes a source delivered beyond INPUT_HOLD_LIMIT while paused, and lost. */
+  get droppedInput(): number {
+    return this.#droppedInput;
   }
 
   /** The frontend has room again (QEMU's qemu_chr_fe_accept_input). */
@@ -204,12 +230,16 @@ export abstract class Chardev {
     return this.#closed;
   }
 
-  /** Releases everything the backend holds. The frontend must be gone. */
+  /**
+   * Releases everything the backend holds. The frontend should be gone;
+   * one still attached gets no more input. The source is paused first,
+   * so nothing is read while the backend closes.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#pause();
     this.#closed = true;
     this.#held = undefined;
-    this.#paused = true;
     try {
       await this.closeBackend();
     } finally {

@@ -22,8 +22,10 @@ export abstract class FdChardev extends Chardev {
   /** Connects the streams once the subclass opened them; either may be absent. */
   protected useStreams(input: Readable | undefined, output: Writable | undefined): void {
     if (output !== undefined) {
-      this.#output = new StreamOutput(output, () => this.drained());
+      const streamOutput = new StreamOutput(output, () => this.drained());
+      this.#output = streamOutput;
       output.on('error', (error) => this.context.log(`chardev '${this.id}': write failed: ${error.message}`));
+      output.on('close', () => streamOutput.streamClosed());
     }
     if (input !== undefined) {
       this.#input = new StreamInput(input, {
@@ -57,19 +59,19 @@ export abstract class FdChardev extends Chardev {
   }
 
   protected async closeBackend(): Promise<void> {
-    const streams = new Set<Readable | Writable>();
-    if (this.#input !== undefined) streams.add(this.#input.stream);
-    if (this.#output !== undefined) streams.add(this.#output.stream);
-    await Promise.all([...streams].map((stream) => closeStream(stream)));
+    const input = this.#input?.stream;
+    const output = this.#output;
+    // A FIFO used both ways is one duplex stream, closed with the output.
+    const duplex = (output?.stream as unknown) === input;
+    await Promise.all([output?.close(), input === undefined || duplex ? undefined : destroyStream(input)]);
   }
 }
 
-/** Flushes what a writable still queues, then releases the stream and its descriptor. */
-async function closeStream(stream: Readable | Writable): Promise<void> {
-  if (stream.destroyed) return;
+/** Releases an input stream and its descriptor. */
+async function destroyStream(stream: Readable): Promise<void> {
+  if (stream.closed) return;
   await new Promise<void>((resolve) => {
     stream.once('close', () => resolve());
-    if ('end' in stream && stream.writable) stream.end();
-    else stream.destroy();
+    stream.destroy();
   });
 }

@@ -55,8 +55,12 @@ export class StreamConnection implements SocketConnection {
       const data = this.#filter === undefined ? chunk : this.#filter.filter(chunk);
       if (data.length > 0) handlers.data(data);
     });
+    // A reset or a failed write (ECONNRESET, EPIPE) ends the connection like a hang-up.
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => handlers.closed());
+    socket.on('close', () => {
+      handlers.closed();
+      this.#output.streamClosed();
+    });
   }
 
   get dropped(): number {
@@ -84,6 +88,12 @@ export class StreamConnection implements SocketConnection {
 const WEBSOCKET_QUEUE_LIMIT = 1 << 20;
 /** Above this much unsent output, write() asks the frontend to wait. */
 const WEBSOCKET_HIGH_WATER_MARK = 64 * 1024;
+/**
+ * The largest message a WebSocket peer may send. QEMU decodes frames as
+ * they arrive; ws assembles each message in memory first, so its size is
+ * capped (a longer one closes the connection with 1009, message too big).
+ */
+export const WEBSOCKET_MAX_MESSAGE = 1 << 20;
 
 /**
  * A WebSocket peer (QEMU's io/channel-websock.c as a chardev transport):
@@ -104,7 +114,14 @@ export class WebSocketConnection implements SocketConnection {
       if (isBinary || data.length > 0) handlers.data(data);
     });
     ws.on('error', () => ws.terminate());
-    ws.on('close', () => handlers.closed());
+    ws.on('close', () => {
+      handlers.closed();
+      // A frontend told to wait is woken, and finds its writes dropped (see StreamOutput.streamClosed).
+      if (this.#waitingForDrain) {
+        this.#waitingForDrain = false;
+        handlers.drain();
+      }
+    });
   }
 
   write(data: Buffer): boolean {
@@ -112,8 +129,11 @@ export class WebSocketConnection implements SocketConnection {
       this.dropped += data.length;
       return true;
     }
-    if (this.ws.bufferedAmount + data.length > WEBSOCKET_QUEUE_LIMIT) {
+    // Refused only while a drain is owed, so the frontend is woken again;
+    // below the mark a write is taken whole, however large.
+    if (this.ws.bufferedAmount >= WEBSOCKET_HIGH_WATER_MARK && this.ws.bufferedAmount + data.length > WEBSOCKET_QUEUE_LIMIT) {
       this.dropped += data.length;
+      this.#waitingForDrain = true;
       return false;
     }
     this.ws.send(data, { binary: true }, () => this.#checkDrain());
@@ -154,6 +174,7 @@ export class WebSocketAcceptor {
   });
   readonly #wss = new WebSocketServer({
     noServer: true,
+    maxPayload: WEBSOCKET_MAX_MESSAGE,
     handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
   });
 

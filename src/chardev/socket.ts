@@ -42,7 +42,11 @@ export class SocketChardev extends Chardev {
   #server: net.Server | undefined;
   #acceptor: WebSocketAcceptor | undefined;
   readonly #connections = new Set<SocketConnection>();
+  /** Accepted sockets still in the WebSocket handshake; each takes a client's place, as QEMU stops accepting meanwhile. */
+  readonly #handshaking = new Set<net.Socket>();
   readonly #waiting: net.Socket[] = [];
+  /** A connect in flight, destroyed by close(). */
+  #connecting: net.Socket | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #connectFailureReported = false;
   #firstClient: (() => void) | undefined;
@@ -76,6 +80,16 @@ export class SocketChardev extends Chardev {
   /** The peers served now. */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Accepted peers still in the WebSocket handshake; each holds a place, as a served peer does. */
+  get handshakeCount(): number {
+    return this.#handshaking.size;
+  }
+
+  /** Accepted peers waiting, unread, for a place. */
+  get waitingCount(): number {
+    return this.#waiting.length;
   }
 
   /** qemu_chr_socket_address: the address in QEMU's notation. */
@@ -121,6 +135,10 @@ export class SocketChardev extends Chardev {
     if (this.#websocket) this.#acceptor = new WebSocketAcceptor();
     const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#accepted(socket));
     this.#server = server;
+    // After listen, a failing accept (EMFILE) is reported here; the listener keeps going.
+    server.on('error', (error) => {
+      if (server.listening) this.context.log(`chardev '${this.id}': accept failed: ${describeSystemError(error)}`);
+    });
     const address = this.#address;
     if (address.type === 'unix') {
       const listenPath = unixPath(address.unix);
@@ -167,12 +185,13 @@ export class SocketChardev extends Chardev {
       socket.destroy();
       return;
     }
-    if (this.#connections.size >= this.#maxClients) {
+    if (this.#connections.size + this.#handshaking.size >= this.#maxClients) {
       if (this.#waiting.length >= MAX_WAITING_CLIENTS) {
         socket.destroy();
         return;
       }
       this.#waiting.push(socket);
+      socket.on('error', () => socket.destroy());
       socket.once('close', () => {
         const index = this.#waiting.indexOf(socket);
         if (index >= 0) this.#waiting.splice(index, 1);
@@ -197,7 +216,15 @@ export class SocketChardev extends Chardev {
     };
     let connection: SocketConnection;
     if (this.#acceptor !== undefined) {
+      this.#handshaking.add(socket);
+      const failed = (): void => {
+        // The peer left or was refused before the upgrade: its place goes to the next one waiting.
+        if (this.#handshaking.delete(socket)) this.#serveNext();
+      };
+      socket.once('close', failed);
       this.#acceptor.accept(socket, (ws) => {
+        socket.off('close', failed);
+        this.#handshaking.delete(socket);
         connection = new WebSocketConnection(socket, ws, handlers);
         this.#ready(connection);
       });
@@ -224,9 +251,15 @@ export class SocketChardev extends Chardev {
     if (!this.#connections.delete(connection)) return;
     if (this.#connections.size === 0) this.setOpen(false);
     if (this.closed) return;
+    if (this.#isServer) this.#serveNext();
+    else if (this.#reconnectMs > 0) this.#scheduleReconnect();
+  }
+
+  /** Serves the longest-waiting client, if a place is free. */
+  #serveNext(): void {
+    if (this.closed || this.#connections.size + this.#handshaking.size >= this.#maxClients) return;
     const next = this.#waiting.shift();
     if (next !== undefined) this.#adopt(next);
-    else if (!this.#isServer && this.#reconnectMs > 0) this.#scheduleReconnect();
   }
 
   #connect(): Promise<net.Socket> {
@@ -236,14 +269,21 @@ export class SocketChardev extends Chardev {
         address.type === 'unix'
           ? net.connect({ path: unixPath(address.unix) })
           : net.connect({ host: address.inet.host, port: Number(address.inet.port), family: family(address.inet) });
+      this.#connecting = socket;
       const failed = (error: Error): void => {
+        if (this.#connecting === socket) this.#connecting = undefined;
         socket.destroy();
         const where = address.type === 'unix' ? address.unix.path : `${address.inet.host}:${address.inet.port}`;
         reject(new ChardevError(`Failed to connect to '${where}': ${describeSystemError(error)}`));
       };
       socket.once('error', failed);
+      // close() gave up on it: no error follows a plain destroy.
+      socket.once('close', () => reject(new ChardevError('Failed to connect: the chardev was closed')));
       socket.once('connect', () => {
+        if (this.#connecting === socket) this.#connecting = undefined;
         socket.off('error', failed);
+        // Until the chardev adopts it (or drops it, closed meanwhile).
+        socket.on('error', () => socket.destroy());
         socket.pause();
         resolve(socket);
       });
@@ -294,8 +334,13 @@ export class SocketChardev extends Chardev {
 
   protected async closeBackend(): Promise<void> {
     clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
     this.#firstClient?.();
+    this.#connecting?.destroy();
+    this.#connecting = undefined;
     for (const socket of this.#waiting.splice(0)) socket.destroy();
+    for (const socket of this.#handshaking) socket.destroy();
+    this.#handshaking.clear();
     for (const connection of this.#connections) connection.close();
     this.#acceptor?.close();
     const server = this.#server;
@@ -324,7 +369,8 @@ function validate(options: ChardevSocket, isServer: boolean): void {
     if (hasReconnect) throw new ChardevError("'reconnect' option is incompatible with socket in server listen mode");
   } else {
     if (options.websocket === true) throw new ChardevError('Websocket client is not implemented');
-    if (options.wait === true) throw new ChardevError("'wait' option is incompatible with socket in client connect mode");
+    // QEMU 7.2 refuses `wait` on a client whatever its value (qmp_chardev_validate_socket checks has_wait).
+    if (options.wait !== undefined) throw new ChardevError("'wait' option is incompatible with socket in client connect mode");
   }
 }
 

@@ -11,17 +11,37 @@ import type { Readable, Writable } from 'node:stream';
 export const OUTPUT_QUEUE_LIMIT = 1 << 20;
 
 /**
+ * How long closing a stream backend waits for queued output to reach a
+ * peer that does not read. QEMU queues nothing, so its close loses
+ * nothing it had accepted; chardevd gives the queue this long to flush
+ * and then drops the rest, so that a stuck reader cannot hold up
+ * chardev-remove or the daemon's exit.
+ */
+export const CLOSE_FLUSH_TIMEOUT_MS = 1000;
+
+/**
  * The writing side of a stream backend: Node's write/drain, a hard cap
  * on what is queued, and a count of what the cap dropped.
+ *
+ * The cap refuses a write only while Node owes a 'drain' (the queue is
+ * above the stream's high-water mark), so a refused frontend is always
+ * woken again: by 'drain', or by `streamClosed()` when the stream dies
+ * first. A write arriving below the mark is taken whole whatever its
+ * size, so one larger than the cap still goes out.
  */
 export class StreamOutput {
   /** Bytes discarded because the queue was full or the stream gone. */
   dropped = 0;
+  readonly #onDrain: () => void;
+  /** write() returned false and the frontend has not been woken yet. */
+  #owed = false;
 
   constructor(
     readonly stream: Writable,
     onDrain: () => void,
   ) {
+    this.#onDrain = onDrain;
+    // Registered as given, so that an owner can remove it by reference.
     stream.on('drain', onDrain);
   }
 
@@ -32,12 +52,60 @@ export class StreamOutput {
       this.dropped += data.length;
       return true;
     }
-    if (stream.writableLength + data.length > OUTPUT_QUEUE_LIMIT) {
+    if (stream.writableNeedDrain && stream.writableLength + data.length > OUTPUT_QUEUE_LIMIT) {
       this.dropped += data.length;
+      this.#owe();
       return false;
     }
-    return stream.write(data);
+    if (stream.write(data)) return true;
+    this.#owe();
+    return false;
   }
+
+  /**
+   * The stream closed (the peer went away, a write failed): a frontend
+   * told to wait hears drain now and finds its writes dropped, as QEMU
+   * wakes a frontend's G_IO_OUT|G_IO_HUP watch on a hang-up.
+   */
+  streamClosed(): void {
+    if (!this.#owed) return;
+    this.#owed = false;
+    this.stream.off('drain', this.#paid);
+    this.#onDrain();
+  }
+
+  /**
+   * Ends the stream after what is queued was written, waiting at most
+   * CLOSE_FLUSH_TIMEOUT_MS, and releases its descriptor. The read side of
+   * a duplex stream (a FIFO used both ways) is closed as well.
+   */
+  async close(): Promise<void> {
+    const stream = this.stream;
+    if (stream.closed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.dropped += stream.writableLength;
+        stream.destroy();
+      }, CLOSE_FLUSH_TIMEOUT_MS);
+      stream.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (stream.writable) stream.end(() => stream.destroy());
+      else stream.destroy();
+    });
+  }
+
+  #owe(): void {
+    if (this.#owed) return;
+    this.#owed = true;
+    // Ahead of the owner's listener, which may be refused again and owe anew.
+    this.stream.prependOnceListener('drain', this.#paid);
+  }
+
+  readonly #paid = (): void => {
+    this.#owed = false;
+  };
 }
 
 /** What a backend wants to hear from its input stream. */

@@ -114,6 +114,13 @@ const transcripts: Transcript[] = [
       add('c9', '{"type":"socket","data":{"addr":{"type":"unix","data":{}}}}'),
       add('c10', '{"type":"socket","data":{"addr":{"type":"inet","data":{"host":"127.0.0.1"}}}}'),
       add('c11', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"server":false,"reconnect":1}}'),
+      // QEMU 7.2 refuses `wait` on a client whatever its value, ahead of reconnect and a websocket=false.
+      add('c12', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/nonexistent.sock"}},"server":false,"wait":false}}'),
+      add('c13', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/u0.sock"}},"server":false,"wait":false}}'),
+      add('c14', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"server":false,"wait":false,"reconnect":1}}'),
+      add('c15', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"server":false,"wait":true,"websocket":false}}'),
+      add('c16', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/none.sock"}},"server":false,"wait":false,"websocket":true}}'),
+      add('c17', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/c17.sock"}},"server":true,"wait":false,"reconnect":0}}'),
       add('u2', '{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"$DIR/u0.sock"}},"server":false}}'),
       QUERY,
       '{"execute":"chardev-remove","arguments":{"id":"c11"}}',

@@ -9,6 +9,7 @@ import { FileChardev } from '../../../src/chardev/file.js';
 import { NullChardev } from '../../../src/chardev/null.js';
 import { PipeChardev } from '../../../src/chardev/pipe.js';
 import { RingbufChardev } from '../../../src/chardev/ringbuf.js';
+import { CLOSE_FLUSH_TIMEOUT_MS, OUTPUT_QUEUE_LIMIT } from '../../../src/chardev/stream-io.js';
 import { TestFrontend } from '../../support/test-frontend.js';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'chardevd-fd-'));
@@ -17,6 +18,21 @@ const context = { log: () => {} };
 const mkfifo = (path: string): void => {
   execFileSync('mkfifo', [path]);
 };
+
+/** Fails instead of hanging when `promise` does not settle within `ms`. */
+async function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 suite('null, ringbuf, file and pipe chardevs (test-char /char/null, ringbuf, file, pipe, file-fifo)', () => {
   test('null discards writes, never opens, and takes one frontend at a time', async () => {
@@ -109,6 +125,71 @@ suite('null, ringbuf, file and pipe chardevs (test-char /char/null, ringbuf, fil
     fs.closeSync(reader);
     chardev.detach(frontend);
     await chardev.close();
+  });
+
+  test('a pipe on one FIFO (no PATH.in and PATH.out) reads back what it writes, and closes, its read side included', async () => {
+    const fifo = join(dir, 'both.fifo');
+    mkfifo(fifo);
+    const chardev = new PipeChardev('p', fifo, context);
+    await chardev.open();
+    const frontend = new TestFrontend();
+    chardev.attach(frontend);
+    chardev.write(Buffer.from('loop'));
+    await frontend.until(() => frontend.text === 'loop', 'the bytes back through the FIFO');
+    chardev.detach(frontend);
+    await bounded(chardev.close(), 5_000, 'close()');
+  });
+
+  test('a pipe whose output nobody reads closes after CLOSE_FLUSH_TIMEOUT_MS, counting the output it could not deliver', async () => {
+    const base = join(dir, 'stuck');
+    mkfifo(`${base}.in`);
+    mkfifo(`${base}.out`);
+    const chardev = new PipeChardev('p', base, context);
+    await chardev.open();
+    const frontend = new TestFrontend();
+    chardev.attach(frontend);
+    // PATH.out is open read-write, so writes never fail; the kernel's pipe buffer fills and the rest queues.
+    for (let i = 0; i < 64 && chardev.write(Buffer.alloc(64 * 1024)); i++);
+    chardev.detach(frontend);
+    const started = Date.now();
+    await bounded(chardev.close(), CLOSE_FLUSH_TIMEOUT_MS + 5_000, 'close()');
+    assert.ok(Date.now() - started >= CLOSE_FLUSH_TIMEOUT_MS - 50);
+    assert.ok(chardev.droppedOutput > 0, 'what never left is counted');
+  });
+
+  test('a pipe takes a single write larger than OUTPUT_QUEUE_LIMIT whole and tells the frontend when it drained', async () => {
+    const base = join(dir, 'large');
+    mkfifo(`${base}.in`);
+    mkfifo(`${base}.out`);
+    const chardev = new PipeChardev('p', base, context);
+    await chardev.open();
+    const frontend = new TestFrontend();
+    chardev.attach(frontend);
+    const reader = fs.openSync(`${base}.out`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      const data = Buffer.alloc(OUTPUT_QUEUE_LIMIT * 2 + 1);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
+      assert.equal(chardev.write(data), false);
+      const got = Buffer.alloc(data.length);
+      let n = 0;
+      const deadline = Date.now() + 5_000;
+      while (n < data.length) {
+        assert.ok(Date.now() < deadline, `timed out reading the output, got ${n} of ${data.length}`);
+        try {
+          n += fs.readSync(reader, got, n, got.length - n, null);
+        } catch (error: unknown) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      assert.ok(got.equals(data));
+      await frontend.until(() => frontend.drains > 0, 'drain');
+      assert.equal(chardev.droppedOutput, 0);
+    } finally {
+      fs.closeSync(reader);
+      chardev.detach(frontend);
+      await chardev.close();
+    }
   });
 
   test('a missing pipe gives QEMU\'s error text', async () => {

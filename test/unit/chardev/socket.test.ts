@@ -7,6 +7,7 @@ import { after, suite, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { ChardevError } from '../../../src/chardev/chardev-error.js';
 import { SocketChardev } from '../../../src/chardev/socket.js';
+import { OUTPUT_QUEUE_LIMIT } from '../../../src/chardev/stream-io.js';
 import type { ChardevSocket } from '../../../src/generated/qapi-types.gen.js';
 import { TestFrontend } from '../../support/test-frontend.js';
 
@@ -316,5 +317,150 @@ suite('socket chardev: clients (test-char /char/socket/client/*)', () => {
       chardev.detach(frontend);
       await chardev.close();
     }
+  });
+});
+
+suite('socket chardev: option checks of QEMU 7.2 (qmp_chardev_validate_socket)', () => {
+  for (const wait of [true, false]) {
+    test(`a client with wait=${wait} is refused before connecting: 7.2 refuses the option itself, whatever its value`, async () => {
+      const path = join(dir, `listening${serial++}.sock`);
+      const server = net.createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => server.listen(path, resolve));
+      try {
+        const expected = new ChardevError("'wait' option is incompatible with socket in client connect mode");
+        assert.throws(() => new SocketChardev('c', { addr: { type: 'unix', data: { path } }, server: false, wait }, context), expected);
+        // The client check comes before reconnect and websocket are looked at, as in QEMU.
+        assert.throws(() => new SocketChardev('c', { addr: { type: 'unix', data: { path } }, server: false, wait, reconnect: 1 }, context), expected);
+        assert.throws(() => new SocketChardev('c', { addr: { type: 'unix', data: { path } }, server: false, wait, websocket: false }, context), expected);
+      } finally {
+        server.close();
+      }
+    });
+  }
+
+  test('a client with websocket=on is refused before its wait is looked at; servers take wait either way', async () => {
+    assert.throws(
+      () => new SocketChardev('c', { addr: unixAddress(), server: false, wait: false, websocket: true }, context),
+      new ChardevError('Websocket client is not implemented'),
+    );
+    for (const wait of [true, false, undefined]) {
+      assert.doesNotThrow(() => new SocketChardev('s', { addr: unixAddress(), server: true, ...(wait === undefined ? {} : { wait }) }, context));
+    }
+  });
+});
+
+suite('socket chardev: dead peers, large writes, closing', () => {
+  /** A client of `chardev` that reads nothing until told to. */
+  async function silentClient(chardev: SocketChardev, frontend: TestFrontend): Promise<net.Socket> {
+    const socket = connectTo(chardev);
+    socket.on('error', () => {});
+    socket.pause();
+    const opened = frontend.events.filter((e) => e === 'opened').length;
+    await frontend.until(() => frontend.events.filter((e) => e === 'opened').length > opened, 'the client to be served');
+    return socket;
+  }
+
+  /** Writes until the chardev asks its frontend to wait. */
+  function fill(chardev: SocketChardev): void {
+    const chunk = Buffer.alloc(64 * 1024, 0x5a);
+    for (let i = 0; i < 10_000; i++) if (!chardev.write(chunk)) return;
+    throw new Error('the chardev never asked to wait');
+  }
+
+  test('a client that resets while output is queued shows as closed, and the frontend waiting for drain is woken', async () => {
+    const { chardev, frontend } = await openChardev({ addr: tcpAddress, wait: false });
+    try {
+      const client = await silentClient(chardev, frontend);
+      fill(chardev);
+      const drains = frontend.drains;
+      client.resetAndDestroy();
+      await frontend.until(() => frontend.events.includes('closed'), 'closed after the reset');
+      await frontend.until(() => frontend.drains > drains, 'drain for the frontend told to wait');
+      assert.equal(chardev.isOpen, false);
+      assert.equal(chardev.write(Buffer.from('nobody')), true, 'output with nobody connected is dropped, as QEMU drops it (EIO)');
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
+  test('a client chardev whose server resets mid-write (EPIPE or ECONNRESET) reports closed, not an error', async () => {
+    const path = join(dir, `resetting${serial++}.sock`);
+    const accepted: net.Socket[] = [];
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      socket.on('error', () => {});
+      accepted.push(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const { chardev, frontend } = await openChardev({ addr: { type: 'unix', data: { path } }, server: false });
+    try {
+      await frontend.until(() => accepted.length === 1, 'the server to accept');
+      fill(chardev);
+      accepted[0]!.destroy();
+      await frontend.until(() => frontend.events.includes('closed'), 'closed');
+      await frontend.until(() => frontend.drains > 0, 'drain');
+      for (let i = 0; i < 4; i++) assert.equal(chardev.write(Buffer.alloc(OUTPUT_QUEUE_LIMIT)), true);
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+      server.close();
+    }
+  });
+
+  test('a single write larger than OUTPUT_QUEUE_LIMIT reaches the client whole, and drain follows', async () => {
+    const { chardev, frontend } = await openChardev({ addr: unixAddress(), wait: false });
+    try {
+      const client = await silentClient(chardev, frontend);
+      const data = Buffer.alloc(OUTPUT_QUEUE_LIMIT * 16 + 3);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+      assert.equal(chardev.write(data), false, 'the frontend is told to wait');
+      const peer = new Peer(client);
+      client.resume();
+      await peer.until(() => peer.received.length >= data.length, 'the whole write');
+      assert.ok(peer.received.equals(data), 'the bytes arrive unchanged');
+      await frontend.until(() => frontend.drains > 0, 'drain');
+      client.destroy();
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
+  test('a WebSocket client in its handshake holds the place: the next one waits, and is served when the first leaves', async () => {
+    const { chardev, frontend } = await openChardev({ addr: tcpAddress, wait: false, websocket: true });
+    try {
+      const port = /:(\d+),server=on$/.exec(chardev.filename)![1];
+      const stalled = net.connect(Number(port), '127.0.0.1');
+      stalled.on('error', () => {});
+      stalled.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      await frontend.until(() => chardev.handshakeCount === 1, 'the first client in its handshake');
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, 'binary');
+      ws.on('error', () => {});
+      const open = new Promise((resolve) => ws.once('open', resolve));
+      await frontend.until(() => chardev.waitingCount === 1, 'the second client to wait');
+      assert.equal(chardev.connectionCount, 0);
+      stalled.destroy();
+      await open;
+      await frontend.until(() => frontend.events.includes('opened'), 'opened for the second client');
+      assert.equal(chardev.connectionCount, 1);
+      assert.equal(chardev.handshakeCount, 0);
+      ws.terminate();
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
+  test('close() ends clients in the WebSocket handshake and waiting clients, and returns', async () => {
+    const { chardev, frontend } = await openChardev({ addr: tcpAddress, wait: false, websocket: true });
+    const port = Number(/:(\d+),server=on$/.exec(chardev.filename)![1]);
+    const clients = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')].map((client) => new Peer(client));
+    clients[0]!.socket.write('GET / HTTP/1.1\r\n');
+    await frontend.until(() => chardev.handshakeCount === 1 && chardev.waitingCount === 1, 'one client in the handshake, one waiting');
+    chardev.detach(frontend);
+    await chardev.close();
+    for (const client of clients) await client.until(() => client.closed, 'the client to be closed');
+    assert.equal(chardev.handshakeCount, 0);
+    assert.equal(chardev.waitingCount, 0);
   });
 });
