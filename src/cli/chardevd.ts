@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The chardevd daemon. */
 import { constants } from 'node:os';
+import { ChardevHelpRequest } from '../chardev/options.js';
+import { ConfigError } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { chardevdVersion } from '../daemon/version.js';
 import { parseDaemonArgs, USAGE, UsageError } from './daemon-args.js';
@@ -14,7 +16,7 @@ async function main(): Promise<number> {
   try {
     args = parseDaemonArgs(process.argv.slice(2), log);
   } catch (error: unknown) {
-    if (!(error instanceof UsageError)) throw error;
+    if (!(error instanceof UsageError || error instanceof ConfigError)) throw error;
     log(error.message);
     return 1;
   }
@@ -26,21 +28,34 @@ async function main(): Promise<number> {
     process.stdout.write(`chardevd version ${chardevdVersion().package.replace(/^chardevd-/, '')}\n`);
     return 0;
   }
-  if (args.qmp.length === 0) log('no -qmp listener given: nothing can manage this daemon (see --help)');
+  if (args.action === 'chardev-help') {
+    process.stdout.write(args.text);
+    return args.exitStatus;
+  }
 
-  const daemon = new Daemon({ qmp: args.qmp, log });
+  const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, log });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       log(`terminating on signal ${constants.signals[signal]}`);
       daemon.shutdown('host-signal');
     });
   }
+  // A signal during startup (a socket waiting for its first client) ends
+  // the daemon without waiting for startup to finish.
+  const starting = daemon.start();
+  starting.catch(() => undefined);
   try {
-    await daemon.start();
+    await Promise.race([starting, daemon.stopped]);
   } catch (error: unknown) {
+    if (error instanceof ChardevHelpRequest) {
+      process.stdout.write(`${error.message}\n`);
+      return error.exitStatus;
+    }
+    // A StartupChardevError reads "ORIGIN: QEMU's text"; other errors are listeners that could not open.
     log(error instanceof Error ? error.message : String(error));
     return 1;
   }
+  if (args.qmp.length === 0) log('no -qmp listener given: nothing can manage this daemon (see --help)');
   await daemon.stopped;
   return 0;
 }

@@ -1,11 +1,22 @@
+import { ChardevHelpRequest, ChardevOptionError } from '../chardev/options.js';
+import { checkChardevOption, MUX_UNSUPPORTED_MESSAGE, type StartupChardev } from '../daemon/config-chardev.js';
+import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
 import { QemuOptsError } from '../options/qemu-opts.js';
-import { parseQmpOption, type QmpOption } from '../daemon/qmp-option.js';
+import { parseQmpOption } from '../daemon/qmp-option.js';
 
 /** What the chardevd command line asks for. */
 export type DaemonArgs =
-  | { readonly action: 'run'; readonly qmp: readonly { readonly option: QmpOption; readonly pretty: boolean }[] }
+  | {
+      readonly action: 'run';
+      /** Config files' listeners first, then the command line's, each in the order given. */
+      readonly qmp: readonly QmpListenerConfig[];
+      /** Config files' chardevs first, then the command line's, each in the order given. */
+      readonly chardevs: readonly StartupChardev[];
+    }
   | { readonly action: 'help' }
-  | { readonly action: 'version' };
+  | { readonly action: 'version' }
+  /** `-chardev BACKEND,help`: print `text` on standard output and exit with `exitStatus`, as QEMU does. */
+  | { readonly action: 'chardev-help'; readonly text: string; readonly exitStatus: number };
 
 /** A command-line mistake; the message is what the user sees after "chardevd: ". */
 export class UsageError extends Error {
@@ -19,16 +30,34 @@ Options (QEMU's spellings; one or two leading dashes):
   -qmp tcp:[HOST]:PORT,server=on[,wait=off][,ipv4=on|ipv6=on]
                                           QMP listener on TCP (port 0: any free port)
   -qmp-pretty DEV                         the same, with multi-line replies
+  -chardev BACKEND,id=ID[,OPTION=VALUE...]
+                                          create a chardev at startup, as QEMU's -chardev
+                                          (e.g. ringbuf,id=console0,size=64K)
+  -chardev help                           list the backends
+  -chardev BACKEND,help                   list the options
+  -config FILE                            read listeners and chardevs from a YAML or
+                                          JSON file (keys: qmp, chardevs)
   -h, -help                               print this help
   -version                                print the version
 
+Config files come first, then the command line, each in the order given.
+Chardevs are created in that order before any QMP listener opens; if one
+cannot be created, chardevd says why and exits with status 1.
 Every listener serves any number of clients at once. Without wait=off,
 startup waits for the first client of that listener, as QEMU does.
 `;
 
-/** Parses QEMU-style options (`-qmp X` or `--qmp X`, `--qmp=X`). */
+/**
+ * Parses QEMU-style options (`-qmp X` or `--qmp X`, `--qmp=X`). A
+ * `-chardev` gets QEMU's command-line checks here (option names and
+ * values, duplicate ids) with QEMU's texts and warnings; the rest of it is
+ * checked when the daemon creates the chardev, as QEMU does.
+ */
 export function parseDaemonArgs(argv: readonly string[], warn: (message: string) => void): DaemonArgs {
-  const qmp: { option: QmpOption; pretty: boolean }[] = [];
+  const configs: DaemonConfig[] = [];
+  const qmp: QmpListenerConfig[] = [];
+  const chardevs: StartupChardev[] = [];
+  const chardevIds = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-')) throw new UsageError(`${arg}: invalid option (options start with '-')`);
@@ -57,9 +86,43 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
         }
         break;
       }
+      case 'chardev': {
+        const text = value();
+        const origin = `-chardev ${text}`;
+        let checked;
+        try {
+          checked = checkChardevOption(text);
+        } catch (error: unknown) {
+          if (!(error instanceof ChardevOptionError)) throw error;
+          for (const warning of error.warnings) warn(`${origin}: ${warning}`);
+          // QEMU prints the option list and exits right away (status 1).
+          if (error instanceof ChardevHelpRequest) return { action: 'chardev-help', text: `${error.message}\n`, exitStatus: error.exitStatus };
+          throw new UsageError(`${origin}: ${error.message}`);
+        }
+        if (checked.id !== undefined) {
+          // QEMU checks the id before the options, so a duplicate prints no warnings of its own.
+          if (chardevIds.has(checked.id)) throw new UsageError(`${origin}: Duplicate ID '${checked.id}' for chardev`);
+          chardevIds.add(checked.id);
+        }
+        for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
+        if (checked.mux) throw new UsageError(`${origin}: ${MUX_UNSUPPORTED_MESSAGE}`);
+        chardevs.push({ form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length });
+        break;
+      }
+      case 'config':
+        configs.push(readConfigFile(value(), warn));
+        break;
       default:
         throw new UsageError(`-${name}: invalid option`);
     }
   }
-  return { action: 'run', qmp };
+  const all = [...configs.flatMap((config) => config.chardevs), ...chardevs];
+  const firstOrigin = new Map<string, string>();
+  for (const item of all) {
+    if (item.id === undefined) continue;
+    const first = firstOrigin.get(item.id);
+    if (first !== undefined) throw new UsageError(`${item.origin}: Duplicate ID '${item.id}' for chardev (first defined by ${first})`);
+    firstOrigin.set(item.id, item.origin);
+  }
+  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all };
 }

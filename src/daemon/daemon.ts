@@ -3,6 +3,7 @@ import { qmpCommandSpecs } from '../generated/qapi-commands.gen.js';
 import { sendShutdownEvent } from '../generated/qapi-events.gen.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
 import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
+import { ChardevError } from '../chardev/chardev-error.js';
 import { ChardevRegistry } from '../chardev/registry.js';
 import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, QmpContext } from '../qmp/context.js';
@@ -11,11 +12,14 @@ import { charHandlers } from '../qmp/handlers/char.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../qmp/handlers/control.js';
 import type { JsonValue } from '../qmp/json-value.js';
 import { type QmpListenAddress, QmpServer } from '../qmp/server.js';
+import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
 import type { QmpOption } from './qmp-option.js';
 import { chardevdVersion } from './version.js';
 
 export interface DaemonOptions {
   readonly qmp: readonly { readonly option: QmpOption; readonly pretty: boolean }[];
+  /** Chardevs to create at startup, in this order, before the listeners open. */
+  readonly chardevs?: readonly StartupChardev[];
   /** Where the daemon's own messages go (stderr in the CLI). */
   readonly log: (message: string) => void;
 }
@@ -57,10 +61,35 @@ export class Daemon implements DaemonControl {
     });
   }
 
-  /** Opens every listener; a listener with wait=on holds startup until its first client connects. */
+  /**
+   * Creates the startup chardevs, then opens every listener, as QEMU
+   * creates its chardevs before its monitors. A chardev that cannot be
+   * created rejects with StartupChardevError (its origin, then QEMU's
+   * text) after closing the ones created before it; `-chardev help`
+   * rejects with ChardevHelpRequest, as QEMU prints that list when it
+   * reaches it. A socket server without wait=off holds startup until its
+   * first client, and so does a listener with wait=on.
+   */
   async start(): Promise<void> {
+    try {
+      await this.#createChardevs();
+      await this.#openListeners();
+    } catch (error: unknown) {
+      // Nothing half-started stays behind: sockets closed, their files removed.
+      await Promise.allSettled([this.server.close(), this.chardevs.closeAll()]);
+      throw error;
+    }
+  }
+
+  async #openListeners(): Promise<void> {
     for (const { option, pretty } of this.options.qmp) {
+      if (this.#shuttingDown) return;
       const bound = await this.server.listen(option.address, { pretty });
+      // shutdown() came while it opened: close it too (that removes its socket file).
+      if (this.#shuttingDown) {
+        await this.server.close();
+        return;
+      }
       this.listening.push(bound);
       const where = describeAddress(bound);
       this.options.log(`QMP listening on ${where}`);
@@ -68,6 +97,23 @@ export class Daemon implements DaemonControl {
         this.options.log(`waiting for connection on: ${where},server=on`);
         await this.server.nextSession();
       }
+    }
+  }
+
+  async #createChardevs(): Promise<void> {
+    // QEMU warns about a deprecated backend alias once per process.
+    const warnedAliases = new Set<string>();
+    for (const item of this.options.chardevs ?? []) {
+      if (this.#shuttingDown) return;
+      const { id, backend } = resolveStartupChardev(item, warnedAliases, this.options.log);
+      try {
+        await this.chardevs.add(id, backend);
+      } catch (error: unknown) {
+        if (error instanceof ChardevError) throw new StartupChardevError(creationErrorMessage(item, id, error.message));
+        throw error;
+      }
+      // shutdown() came while it opened (a socket waiting for its client): close what exists now.
+      if (this.#shuttingDown) await this.chardevs.closeAll();
     }
   }
 

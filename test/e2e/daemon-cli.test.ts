@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
+import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SUPPORTED_KINDS } from '../../src/chardev/create.js';
 import { QmpClient } from '../../src/qmp/client.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
 
@@ -111,6 +114,335 @@ suite('the chardevd command', () => {
       assert.equal(await server.exited, 0);
       client.close();
       await server.stop();
+    }
+  });
+});
+
+/** A fresh temporary directory, removed by the returned function. */
+function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'chardevd-cli-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs chardevd to its end (bounded by WAIT_MS). */
+function runChardevd(args: readonly string[], cwd?: string): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CHARDEVD, ...args], { encoding: 'utf8', timeout: WAIT_MS, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs QEMU 7.2 without a machine to its end (bounded by WAIT_MS). */
+function runQemu(args: readonly string[], cwd?: string): SpawnSyncReturns<string> {
+  return spawnSync('qemu-system-x86_64', ['-machine', 'none', '-nodefaults', '-display', 'none', ...args], {
+    encoding: 'utf8',
+    timeout: WAIT_MS,
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** stderr with each program's name at the start of a line removed, so that the two compare. */
+function withoutProgramName(stderr: string): string {
+  return stderr.replace(/^(chardevd|qemu-system-x86_64): /gm, '');
+}
+
+/** A chardevd that keeps running, with its stderr collected. */
+interface RunningDaemon {
+  readonly child: ChildProcess;
+  stderr(): string;
+  readonly exited: Promise<number | null>;
+  /** SIGTERM, then the exit status (SIGKILL after WAIT_MS). */
+  stop(): Promise<number | null>;
+}
+
+function spawnChardevd(args: readonly string[], cwd?: string): RunningDaemon {
+  const child = spawn(process.execPath, [CHARDEVD, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    stderr: () => stderr,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS);
+      const status = await exited;
+      clearTimeout(timer);
+      return status;
+    },
+  };
+}
+
+/** Polls `condition` every 20 ms until it holds, failing after WAIT_MS with `what`. */
+async function until(condition: () => boolean, what: () => string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Connects to a unix socket (bounded). */
+function connectUnix(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connecting to ${path} timed out`));
+    }, WAIT_MS);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+const CALL = { timeoutMs: WAIT_MS };
+
+suite('chardevd -chardev and --config', () => {
+  /**
+   * Each case runs under both programs in the same fresh directory
+   * (chardevd first, which must leave the directory as it found it);
+   * stderr after the program name and the exit status must be the same.
+   */
+  const sameAsQemu: readonly { readonly name: string; readonly args: (dir: string) => string[] }[] = [
+    { name: 'a ringbuf size that is not a power of two', args: () => ['-chardev', 'ringbuf,id=x,size=3'] },
+    {
+      name: 'short-form warnings, then a later chardev failing after a socket server was created',
+      args: (dir) => ['-chardev', `socket,id=s,path=${dir}/s.sock,server,nowait`, '-chardev', 'ringbuf,id=r,size=3'],
+    },
+    { name: 'a creation error before a later chardev\'s missing id', args: () => ['-chardev', 'ringbuf,id=a,size=3', '-chardev', 'null'] },
+    { name: 'a warning, then a later option\'s bad parameter', args: () => ['-chardev', 'null,server', '-chardev', 'null,id=x,bogus=1'] },
+    { name: 'a duplicate id', args: () => ['-chardev', 'null,id=a', '-chardev', 'ringbuf,id=a'] },
+    { name: 'an id that is not an identifier (two lines)', args: () => ['-chardev', 'ringbuf,id=1x'] },
+    { name: 'a deprecated alias and a missing path', args: () => ['-chardev', 'tty,id=t'] },
+    { name: 'a file that cannot be opened', args: (dir) => ['-chardev', `file,id=f,path=${dir}/missing/f.log`] },
+    { name: 'a hex size with a suffix, then an unknown parameter', args: () => ['-chardev', 'ringbuf,id=x,size=0x1k,bogus=2'] },
+    { name: 'an unknown backend', args: () => ['-chardev', 'bogus,id=b'] },
+    { name: 'a udp chardev without a port', args: () => ['-chardev', 'udp,id=u'] },
+    { name: 'a socket server that cannot bind', args: (dir) => ['-chardev', `socket,id=s,path=${dir}/missing/s.sock,server=on,wait=off`] },
+  ];
+
+  for (const { name, args } of sameAsQemu) {
+    test(`fails as QEMU does: ${name}`, { skip: qemuSkipReason() }, () => {
+      const { dir, remove } = tempDir();
+      try {
+        const ours = runChardevd(args(dir));
+        assert.deepEqual(readdirSync(dir), [], 'chardevd left files behind');
+        const theirs = runQemu(args(dir));
+        assert.equal(theirs.status, 1, theirs.stderr);
+        assert.equal(ours.status, 1, ours.stderr);
+        assert.equal(withoutProgramName(ours.stderr), withoutProgramName(theirs.stderr));
+      } finally {
+        remove();
+      }
+    });
+  }
+
+  test('lists the backends it creates for -chardev help and exits 0, as QEMU lists its own', { skip: qemuSkipReason() }, () => {
+    const ours = runChardevd(['-chardev', 'help']);
+    const theirs = runQemu(['-chardev', 'help']);
+    assert.equal(ours.status, 0);
+    assert.equal(theirs.status, 0);
+    assert.equal(ours.stdout, `Available chardev backend types: ${SUPPORTED_KINDS.map((kind) => `\n  ${kind}`).join('')}\n`);
+    assert.equal(ours.stdout.split('\n')[0], theirs.stdout.split('\n')[0]);
+    assert.equal(ours.stderr, '');
+  });
+
+  test('lists the options for -chardev BACKEND,help and exits 1, as QEMU does (plus its extensions)', { skip: qemuSkipReason() }, () => {
+    const ours = runChardevd(['-chardev', 'ringbuf,help']);
+    const theirs = runQemu(['-chardev', 'ringbuf,help']);
+    assert.equal(ours.status, 1);
+    assert.equal(theirs.status, 1);
+    const ourLines = new Set(ours.stdout.split('\n'));
+    for (const line of theirs.stdout.split('\n')) assert.ok(ourLines.has(line), `missing: ${line}`);
+    assert.ok(ourLines.has('  logsize=<size>'));
+  });
+
+  test('creates every -chardev before serving QMP, and query-chardev lists them', async () => {
+    const daemon = await startChardevd((dir) => [
+      '-chardev',
+      'ringbuf,id=rb,size=1K',
+      '-chardev',
+      `socket,id=viewer,path=${join(dir, 'viewer.sock')},server=on,wait=off`,
+      '-chardev',
+      `file,id=log,path=${join(dir, 'out.log')}`,
+      '-chardev',
+      'null,id=nothing',
+    ]);
+    try {
+      const client = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+      try {
+        const chardevs = await client.queryChardev(CALL);
+        assert.deepEqual(
+          chardevs.map((c) => [c.label, c.filename]).sort(),
+          [
+            ['log', 'file'],
+            ['nothing', 'null'],
+            ['rb', 'ringbuf'],
+            ['viewer', `disconnected:unix:${join(daemon.dir, 'viewer.sock')},server=on`],
+          ],
+        );
+        // size=1K took effect: of 2000 bytes written, the last 1024 are kept.
+        await client.ringbufWrite({ device: 'rb', data: 'x'.repeat(976) + 'y'.repeat(1024) }, CALL);
+        assert.equal(await client.ringbufRead({ device: 'rb', size: 4096 }, CALL), 'y'.repeat(1024));
+        assert.ok(existsSync(join(daemon.dir, 'out.log')));
+      } finally {
+        client.close();
+      }
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test('holds startup at a socket chardev without wait=off until its client comes, before any QMP listener opens', async () => {
+    const { dir, remove } = tempDir();
+    const qmpPath = join(dir, 'qmp.sock');
+    const chardevPath = join(dir, 'guest.sock');
+    const daemon = spawnChardevd(['-qmp', `unix:${qmpPath},server=on,wait=off`, '-chardev', `socket,id=guest,path=${chardevPath},server=on`]);
+    let peer: Socket | undefined;
+    try {
+      await until(
+        () => daemon.stderr().includes(`QEMU waiting for connection on: disconnected:unix:${chardevPath},server=on`),
+        () => `the waiting message; stderr: ${daemon.stderr()}`,
+      );
+      assert.equal(existsSync(qmpPath), false, 'the QMP listener opened before the chardev was ready');
+      peer = await connectUnix(chardevPath);
+      await until(
+        () => existsSync(qmpPath),
+        () => `the QMP socket after the chardev's client came; stderr: ${daemon.stderr()}`,
+      );
+      const client = await QmpClient.connect(qmpPath, { connectTimeoutMs: WAIT_MS });
+      try {
+        const [guest] = await client.queryChardev(CALL);
+        assert.equal(guest?.label, 'guest');
+        assert.equal(guest?.filename, `unix:${chardevPath},server=on`);
+      } finally {
+        client.close();
+      }
+      assert.equal(await daemon.stop(), 0);
+      assert.deepEqual(readdirSync(dir), [], 'sockets left behind after exit');
+    } finally {
+      peer?.destroy();
+      await daemon.stop();
+      remove();
+    }
+  });
+
+  test('exits 1 on a chardev it cannot create, closing the ones before it and leaving no socket files', () => {
+    const { dir, remove } = tempDir();
+    try {
+      const result = runChardevd([
+        '-qmp',
+        `unix:${join(dir, 'qmp.sock')},server=on,wait=off`,
+        '-chardev',
+        `socket,id=s,path=${join(dir, 's.sock')},server=on,wait=off`,
+        '-chardev',
+        `file,id=f,path=${join(dir, 'f.log')}`,
+        '-chardev',
+        'ringbuf,id=r,size=3',
+      ]);
+      assert.equal(result.status, 1);
+      assert.equal(result.stderr, 'chardevd: -chardev ringbuf,id=r,size=3: size of ringbuf chardev must be power of two\n');
+      // The file chardev's log was created (as QEMU creates it); no socket is left.
+      assert.deepEqual(readdirSync(dir), ['f.log']);
+    } finally {
+      remove();
+    }
+  });
+
+  test('refuses mux=on as not supported yet, before creating anything', () => {
+    const { dir, remove } = tempDir();
+    try {
+      const result = runChardevd(['-chardev', `socket,id=s,path=${join(dir, 's.sock')},server=on,wait=off`, '-chardev', 'stdio,id=con,mux=on']);
+      assert.equal(result.status, 1);
+      assert.equal(result.stderr, 'chardevd: -chardev stdio,id=con,mux=on: mux=on is not supported yet: chardevd has no mux backend so far (create the backend without mux)\n');
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      remove();
+    }
+  });
+
+  test('takes listeners and chardevs from --config, config first, then the command line', async () => {
+    const { dir, remove } = tempDir();
+    writeFileSync(
+      join(dir, 'chardevd.yaml'),
+      [
+        '# paths are relative to where chardevd starts',
+        'qmp:',
+        '  - unix:cfg-qmp.sock,server=on,wait=off',
+        'chardevs:',
+        '  - id: console0',
+        '    backend: { type: ringbuf, data: { size: 1024 } }',
+        '  - socket,id=viewer,path=viewer.sock,server=on,wait=off',
+        '',
+      ].join('\n'),
+    );
+    const daemon = spawnChardevd(['--config', 'chardevd.yaml', '-chardev', 'ringbuf,id=cli'], dir);
+    try {
+      await until(
+        () => existsSync(join(dir, 'cfg-qmp.sock')),
+        () => `the config's QMP socket; stderr: ${daemon.stderr()}`,
+      );
+      const client = await QmpClient.connect(join(dir, 'cfg-qmp.sock'), { connectTimeoutMs: WAIT_MS });
+      try {
+        const chardevs = await client.queryChardev(CALL);
+        assert.deepEqual(chardevs.map((c) => c.label).sort(), ['cli', 'console0', 'viewer']);
+        await client.ringbufWrite({ device: 'console0', data: 'a'.repeat(1000) + 'b'.repeat(1024) }, CALL);
+        assert.equal(await client.ringbufRead({ device: 'console0', size: 4096 }, CALL), 'b'.repeat(1024));
+      } finally {
+        client.close();
+      }
+      // A listener from the config counts: no complaint about a missing -qmp.
+      assert.doesNotMatch(daemon.stderr(), /no -qmp listener/);
+      assert.equal(await daemon.stop(), 0);
+      assert.deepEqual(readdirSync(dir), ['chardevd.yaml'], 'sockets left behind after exit');
+    } finally {
+      await daemon.stop();
+      remove();
+    }
+  });
+
+  test('exits 1 on a config chardev it cannot create, naming the file, line and id, and leaves no socket files', () => {
+    const { dir, remove } = tempDir();
+    try {
+      writeFileSync(
+        join(dir, 'c.yaml'),
+        'qmp: [ "unix:q.sock,server=on,wait=off" ]\nchardevs:\n  - socket,id=s,path=s.sock,server=on,wait=off\n  - { id: small, backend: { type: ringbuf, data: { size: 3 } } }\n',
+      );
+      const result = runChardevd(['--config', 'c.yaml'], dir);
+      assert.equal(result.status, 1);
+      assert.equal(result.stderr, "chardevd: c.yaml:4: chardevs[1] (id 'small'): Failed to add chardev 'small': size of ringbuf chardev must be power of two\n");
+      assert.deepEqual(readdirSync(dir), ['c.yaml']);
+    } finally {
+      remove();
+    }
+  });
+
+  test('refuses a bad config file on one line with exit status 1', () => {
+    const { dir, remove } = tempDir();
+    try {
+      writeFileSync(join(dir, 'syntax.yaml'), 'chardevs:\n  - [ringbuf\n');
+      writeFileSync(join(dir, 'shape.yaml'), 'chardevs:\n  - { id: x, backend: { type: ringbuf, data: { size: "64K" } } }\n');
+      writeFileSync(join(dir, 'key.yaml'), 'listeners: []\n');
+      const cases: [string, string][] = [
+        ['missing.yaml', 'chardevd: missing.yaml: cannot read config file: No such file or directory\n'],
+        ['syntax.yaml', 'chardevd: syntax.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]\n'],
+        ['shape.yaml', "chardevd: shape.yaml:2: chardevs[0] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer\n"],
+        ['key.yaml', "chardevd: key.yaml:1: unknown key 'listeners' (the keys are qmp, chardevs)\n"],
+      ];
+      for (const [file, message] of cases) {
+        const result = runChardevd(['--config', file], dir);
+        assert.equal(result.status, 1, file);
+        assert.equal(result.stderr, message);
+      }
+    } finally {
+      remove();
     }
   });
 });

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite, test } from 'node:test';
-import { parseDaemonArgs, UsageError } from '../../../src/cli/daemon-args.js';
+import { type DaemonArgs, parseDaemonArgs, UsageError } from '../../../src/cli/daemon-args.js';
+import type { StartupChardev } from '../../../src/daemon/config-chardev.js';
+import { ConfigError } from '../../../src/daemon/config.js';
 
 const quiet = (): void => {};
 
@@ -31,5 +36,154 @@ suite('parseDaemonArgs', () => {
   test('refuses unknown options and missing values', () => {
     assert.throws(() => parseDaemonArgs(['-foo'], quiet), new UsageError('-foo: invalid option'));
     assert.throws(() => parseDaemonArgs(['-qmp'], quiet), new UsageError('-qmp: requires an argument'));
+  });
+});
+
+/** Runs parseDaemonArgs, collecting what it prints as warnings. */
+function parseWithWarnings(argv: readonly string[]): { args: DaemonArgs; warnings: string[] } {
+  const warnings: string[] = [];
+  return { args: parseDaemonArgs(argv, (w) => warnings.push(w)), warnings };
+}
+
+/** The chardevs of a 'run' answer. */
+function chardevsOf(args: DaemonArgs): readonly StartupChardev[] {
+  assert.equal(args.action, 'run');
+  return args.action === 'run' ? args.chardevs : [];
+}
+
+suite('parseDaemonArgs: -chardev', () => {
+  test('takes -chardev any number of times, keeping the command-line order', () => {
+    const args = parseDaemonArgs(['-chardev', 'ringbuf,id=a', '--chardev', 'null,id=b', '--chardev=file,id=c,path=c.log'], quiet);
+    assert.deepEqual(chardevsOf(args), [
+      { form: 'option', origin: '-chardev ringbuf,id=a', text: 'ringbuf,id=a', id: 'a', checkedWarnings: 0 },
+      { form: 'option', origin: '-chardev null,id=b', text: 'null,id=b', id: 'b', checkedWarnings: 0 },
+      { form: 'option', origin: '-chardev file,id=c,path=c.log', text: 'file,id=c,path=c.log', id: 'c', checkedWarnings: 0 },
+    ]);
+  });
+
+  test('refuses a bad option at once with QEMU\'s text after "-chardev TEXT: "', () => {
+    assert.throws(() => parseDaemonArgs(['-chardev', 'ringbuf,id=a,bogus=1'], quiet), new UsageError("-chardev ringbuf,id=a,bogus=1: Invalid parameter 'bogus'"));
+    assert.throws(
+      () => parseDaemonArgs(['-chardev', 'ringbuf,id=1x'], quiet),
+      new UsageError("-chardev ringbuf,id=1x: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter."),
+    );
+  });
+
+  test('prints QEMU\'s warnings with the option they are about, before an error', () => {
+    const warnings: string[] = [];
+    assert.throws(
+      () => parseDaemonArgs(['-chardev', 'null,id=a,server', '-chardev', 'ringbuf,id=x,size=0x1k,bogus=2'], (w) => warnings.push(w)),
+      new UsageError("-chardev ringbuf,id=x,size=0x1k,bogus=2: Invalid parameter 'bogus'"),
+    );
+    assert.deepEqual(warnings, [
+      "-chardev null,id=a,server: warning: short-form boolean option 'server' deprecated\nPlease use server=on instead",
+      '-chardev ringbuf,id=x,size=0x1k,bogus=2: warning: Using a multiplier suffix on hex numbers is deprecated: 0x1k',
+    ]);
+  });
+
+  test('refuses a duplicate id as QEMU does, without the duplicate\'s warnings', () => {
+    const warnings: string[] = [];
+    assert.throws(
+      () => parseDaemonArgs(['-chardev', 'null,id=x', '-chardev', 'null,id=x,server'], (w) => warnings.push(w)),
+      new UsageError("-chardev null,id=x,server: Duplicate ID 'x' for chardev"),
+    );
+    assert.deepEqual(warnings, []);
+  });
+
+  test('leaves a missing id, an unknown backend and backend options for creation time, as QEMU does', () => {
+    const { args, warnings } = parseWithWarnings(['-chardev', 'null', '-chardev', 'bogus,id=b', '-chardev', 'tty,id=t', '-chardev', 'help']);
+    assert.deepEqual(
+      chardevsOf(args).map((c) => c.id),
+      [undefined, 'b', 't', undefined],
+    );
+    // The alias warning belongs to creation time too.
+    assert.deepEqual(warnings, []);
+  });
+
+  test('answers BACKEND,help with the option list and exit status 1, as QEMU does', () => {
+    const args = parseDaemonArgs(['-chardev', 'ringbuf,id=a', '-chardev', 'ringbuf,help', '-chardev', 'bogus=1'], quiet);
+    assert.equal(args.action, 'chardev-help');
+    if (args.action !== 'chardev-help') return;
+    assert.equal(args.exitStatus, 1);
+    assert.match(args.text, /^chardev options:\n {2}abstract=<bool \(on\/off\)>\n/);
+    assert.match(args.text, /\n {2}size=<size>\n/);
+    assert.ok(args.text.endsWith('\n'));
+  });
+
+  test('refuses mux=on as not supported yet', () => {
+    assert.throws(
+      () => parseDaemonArgs(['-chardev', 'stdio,id=s,mux=on'], quiet),
+      new UsageError('-chardev stdio,id=s,mux=on: mux=on is not supported yet: chardevd has no mux backend so far (create the backend without mux)'),
+    );
+  });
+
+  test('requires a value', () => {
+    assert.throws(() => parseDaemonArgs(['-chardev'], quiet), new UsageError('-chardev: requires an argument'));
+  });
+});
+
+suite('parseDaemonArgs: --config', () => {
+  /** Runs `body` with config files written in a fresh directory, then removes it. */
+  function withFiles(files: { [name: string]: string }, body: (path: (name: string) => string) => void): void {
+    const dir = mkdtempSync(join(tmpdir(), 'chardevd-args-'));
+    try {
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+      body((name) => join(dir, name));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('puts the config first, then the command line, wherever --config stands', () => {
+    withFiles({ 'c.yaml': 'qmp: [ "unix:from-config.sock,server=on,wait=off" ]\nchardevs:\n  - ringbuf,id=cfg\n' }, (path) => {
+      for (const spelling of [['--config', path('c.yaml')], ['-config', path('c.yaml')], [`--config=${path('c.yaml')}`]]) {
+        const args = parseDaemonArgs(['-qmp', 'unix:from-cli.sock,server=on,wait=off', '-chardev', 'null,id=cli', ...spelling], quiet);
+        assert.equal(args.action, 'run');
+        if (args.action !== 'run') return;
+        assert.deepEqual(
+          args.qmp.map((q) => q.option.address),
+          [
+            { type: 'unix', path: 'from-config.sock' },
+            { type: 'unix', path: 'from-cli.sock' },
+          ],
+        );
+        assert.deepEqual(
+          args.chardevs.map((c) => [c.id, c.origin]),
+          [
+            ['cfg', `${path('c.yaml')}:3: chardevs[0] (id 'cfg')`],
+            ['cli', '-chardev null,id=cli'],
+          ],
+        );
+      }
+    });
+  });
+
+  test('reads several config files in order', () => {
+    withFiles({ 'a.yaml': 'chardevs: [ "null,id=a" ]\n', 'b.yaml': 'chardevs: [ "null,id=b" ]\n' }, (path) => {
+      const args = parseDaemonArgs(['--config', path('a.yaml'), '--config', path('b.yaml')], quiet);
+      assert.deepEqual(
+        chardevsOf(args).map((c) => c.id),
+        ['a', 'b'],
+      );
+    });
+  });
+
+  test('refuses an id that the config already defines, naming where', () => {
+    withFiles({ 'c.yaml': 'chardevs:\n  - { id: x, backend: { type: ringbuf, data: {} } }\n' }, (path) => {
+      assert.throws(
+        () => parseDaemonArgs(['-chardev', 'null,id=x', '--config', path('c.yaml')], quiet),
+        new UsageError(`-chardev null,id=x: Duplicate ID 'x' for chardev (first defined by ${path('c.yaml')}:2: chardevs[0] (id 'x'))`),
+      );
+    });
+  });
+
+  test('reports a config file\'s problem as it is', () => {
+    withFiles({ 'bad.yaml': 'chardevs:\n  - { id: x, backend: { type: ringbuf, data: { size: "big" } } }\n' }, (path) => {
+      assert.throws(
+        () => parseDaemonArgs(['--config', path('bad.yaml')], quiet),
+        new ConfigError(`${path('bad.yaml')}:2: chardevs[0] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer`),
+      );
+      assert.throws(() => parseDaemonArgs(['--config', path('missing.yaml')], quiet), new ConfigError(`${path('missing.yaml')}: cannot read config file: No such file or directory`));
+    });
   });
 });

@@ -1,0 +1,221 @@
+import { readFileSync, statSync } from 'node:fs';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
+import { describeSystemError } from '../chardev/chardev-error.js';
+import { ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../chardev/options.js';
+import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
+import type { ChardevAddArguments } from '../generated/qapi-types.gen.js';
+import { InputValidator, QapiInputError } from '../qapi-runtime/index.js';
+import { QemuOptsError } from '../options/qemu-opts.js';
+import { JsonDouble } from '../qmp/json-double.js';
+import type { JsonObject, JsonValue } from '../qmp/json-value.js';
+import { checkChardevOption, MUX_UNSUPPORTED_MESSAGE, type StartupChardev } from './config-chardev.js';
+import { parseQmpOption, type QmpOption } from './qmp-option.js';
+
+/**
+ * The daemon's config file: YAML (and so JSON, which YAML contains), with
+ * the same objects as the command line and QMP, read by the same parsers:
+ *
+ *   qmp:                 # QMP listeners, each in -qmp syntax
+ *     - unix:chardevd-qmp.sock,server=on,wait=off
+ *   chardevs:            # created in this order, before the listeners open
+ *     - ringbuf,id=log0,size=1M                      # -chardev syntax, or
+ *     - { id: console0, backend: { type: ringbuf, data: { size: 65536 } } }   # chardev-add's arguments
+ *
+ * Every message names the file, the line and the item, then gives the
+ * text the same input gets from the command line or from chardev-add.
+ */
+
+/** A QMP listener as the daemon takes it (DaemonOptions.qmp). */
+export interface QmpListenerConfig {
+  readonly option: QmpOption;
+  readonly pretty: boolean;
+}
+
+export interface DaemonConfig {
+  readonly qmp: readonly QmpListenerConfig[];
+  readonly chardevs: readonly StartupChardev[];
+}
+
+/** A config file the daemon cannot use; the message is what the user sees after "chardevd: ". */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The largest config file read; a bigger one is refused before it is read. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+const TOP_LEVEL_KEYS = ['qmp', 'chardevs'] as const;
+
+/** Built on first use: linking the type table is work a command line without a config file does not need. */
+let validator: InputValidator | undefined;
+
+/** Reads and checks a config file; warnings (deprecated option spellings) go to `warn`. */
+export function readConfigFile(path: string, warn: (message: string) => void): DaemonConfig {
+  let text: string;
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError(`${path}: config file too large (${size} bytes; the limit is ${MAX_CONFIG_BYTES})`);
+    text = readFileSync(path, 'utf8');
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`${path}: cannot read config file: ${describeSystemError(error)}`);
+  }
+  return parseConfig(text, path, warn);
+}
+
+/** Checks a config file's text; `fileName` starts every message. */
+export function parseConfig(text: string, fileName: string, warn: (message: string) => void): DaemonConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { intAsBigInt: true, prettyErrors: false, lineCounter: lines, uniqueKeys: true });
+  const where = (node: Node | null | undefined): string => {
+    const offset = node?.range?.[0];
+    return offset === undefined ? fileName : `${fileName}:${lines.linePos(offset).line}`;
+  };
+  // Warnings too (an unknown tag, a YAML version directive): a config file must say one thing only.
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem !== undefined) {
+    const pos = lines.linePos(problem.pos[0]);
+    throw new ConfigError(`${fileName}:${pos.line}:${pos.col}: ${problem.message}`);
+  }
+  const root = doc.contents;
+  // An empty file (or one with comments only) configures nothing.
+  if (root === null || (isScalar(root) && root.value === null)) return { qmp: [], chardevs: [] };
+  if (!isMap(root)) throw new ConfigError(`${where(root)}: expected a mapping with the keys ${TOP_LEVEL_KEYS.join(', ')}`);
+
+  let qmpNode: Node | undefined;
+  let chardevsNode: Node | undefined;
+  for (const pair of root.items) {
+    const keyNode = pair.key as Node | null;
+    const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+    if (key === 'qmp') qmpNode = resolved(pair.value as Node | null, doc);
+    else if (key === 'chardevs') chardevsNode = resolved(pair.value as Node | null, doc);
+    else throw new ConfigError(`${where(keyNode)}: unknown key '${key}' (the keys are ${TOP_LEVEL_KEYS.join(', ')})`);
+  }
+
+  const qmp = listItems(qmpNode, 'qmp', doc, where).map(({ node, line }, index) => {
+    const location = `${line}: qmp[${index}]`;
+    if (!isScalar(node) || typeof node.value !== 'string') {
+      throw new ConfigError(`${location}: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off"`);
+    }
+    try {
+      return { option: parseQmpOption(node.value, (message) => warn(`${location}: ${message}`)), pretty: false };
+    } catch (error: unknown) {
+      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}`);
+      throw error;
+    }
+  });
+
+  const ids = new Set<string>();
+  const chardevs = listItems(chardevsNode, 'chardevs', doc, where).map(({ node, line }, index) => {
+    const item = chardevItem(node, doc, `${line}: chardevs[${index}]`, warn);
+    if (item.id !== undefined) {
+      // The command line's word for it (QEMU's QemuOpts); QMP would say "Chardev with id 'ID' already exists".
+      if (ids.has(item.id)) throw new ConfigError(`${item.origin}: Duplicate ID '${item.id}' for chardev`);
+      ids.add(item.id);
+    }
+    return item;
+  });
+  return { qmp, chardevs };
+}
+
+/** The items of a top-level list, aliases resolved, each with where it is written; an absent or empty value is an empty list. */
+function listItems(node: Node | undefined, key: string, doc: Document, where: (node: Node | null | undefined) => string): { node: Node; line: string }[] {
+  if (node === undefined || (isScalar(node) && node.value === null)) return [];
+  if (!isSeq(node)) throw new ConfigError(`${where(node)}: '${key}' must be a list`);
+  return (node.items as Node[]).map((item) => ({ node: resolved(item, doc) ?? item, line: where(item) }));
+}
+
+/** The node an alias (`*name`) stands for; other nodes as they are. */
+function resolved(node: Node | null, doc: Document): Node | undefined {
+  if (node === null) return undefined;
+  return isAlias(node) ? ((node.resolve(doc) as Node | undefined) ?? node) : node;
+}
+
+/** One item of `chardevs`: a `-chardev` string or chardev-add's arguments. */
+function chardevItem(node: Node, doc: Document, location: string, warn: (message: string) => void): StartupChardev {
+  if (isScalar(node) && typeof node.value === 'string') {
+    const text = node.value;
+    let checked;
+    try {
+      checked = checkChardevOption(text);
+    } catch (error: unknown) {
+      if (error instanceof ChardevHelpRequest) throw new ConfigError(`${location}: help is for the command line: run chardevd -chardev help`);
+      if (!(error instanceof ChardevOptionError)) throw error;
+      for (const warning of error.warnings) warn(`${location}: ${warning}`);
+      throw new ConfigError(`${location}: ${error.message}`);
+    }
+    if (checked.id === undefined && isBackendHelp(text)) throw new ConfigError(`${location}: help is for the command line: run chardevd -chardev help`);
+    const origin = checked.id === undefined ? location : `${location} (id '${checked.id}')`;
+    for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
+    if (checked.mux) throw new ConfigError(`${origin}: ${MUX_UNSUPPORTED_MESSAGE}`);
+    return { form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length };
+  }
+  if (isMap(node)) {
+    const js: unknown = node.toJS(doc);
+    const rawId = (js as { id?: unknown }).id;
+    const origin = typeof rawId === 'string' ? `${location} (id '${rawId}')` : location;
+    const value = toJsonValue(js, (what) => {
+      throw new ConfigError(`${origin}: ${what} has no JSON form, and chardev-add's arguments are JSON`);
+    });
+    let args: ChardevAddArguments;
+    try {
+      validator ??= new InputValidator(qapiTypeTable);
+      args = validator.validateArguments('q_obj_chardev-add-arg', value as JsonObject) as ChardevAddArguments;
+    } catch (error: unknown) {
+      if (error instanceof QapiInputError) throw new ConfigError(`${origin}: ${error.message}${nullTypeHint(value)}`);
+      throw error;
+    }
+    return { form: 'object', origin, id: args.id, backend: args.backend };
+  }
+  // YAML reads a bare `null` or `~` (and an empty item) as no value at all.
+  const nothing = isScalar(node) && node.value === null ? ' (YAML reads this item as null: quote a string)' : '';
+  throw new ConfigError(`${location}: expected a -chardev string (ringbuf,id=console0) or chardev-add's arguments ({ id: console0, backend: { type: ringbuf, data: {} } })${nothing}`);
+}
+
+/** `type: null` is YAML's null, not the backend named "null": say so next to QMP's type error. */
+function nullTypeHint(value: JsonValue): string {
+  const backend = (value as JsonObject)['backend'];
+  const isNullType = backend !== undefined && backend !== null && typeof backend === 'object' && !Array.isArray(backend) && (backend as JsonObject)['type'] === null;
+  return isNullType ? " (YAML reads a bare null as no value: write type: 'null')" : '';
+}
+
+/** `help` as the backend: the list of backends, which QEMU prints only when it reaches that -chardev. */
+function isBackendHelp(text: string): boolean {
+  try {
+    parseChardevOption(text);
+    return false;
+  } catch (error: unknown) {
+    return error instanceof ChardevHelpRequest && error.topic === 'backends';
+  }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * YAML's JavaScript value as QMP's JSON parser would give it, so that the
+ * QAPI validator answers as for chardev-add: integers exact (YAML is read
+ * with integers as bigints), an integral float such as `1.0` a double,
+ * which an integer member refuses, and an integer beyond 64 bits a double
+ * too, as QEMU's parser makes it.
+ */
+function toJsonValue(value: unknown, unsupported: (what: string) => never): JsonValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') {
+    if (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+    if (value >= INT64_MIN && value <= UINT64_MAX) return value;
+    return new JsonDouble(Number(value));
+  }
+  if (typeof value === 'number') return Number.isInteger(value) ? new JsonDouble(value) : value;
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.map((element) => toJsonValue(element, unsupported));
+  const prototype: unknown = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  if (prototype === Object.prototype || prototype === null) {
+    // A null prototype, so that a `__proto__` key is an ordinary member, as in QMP.
+    const object: JsonObject = Object.create(null) as JsonObject;
+    for (const [key, member] of Object.entries(value as object)) object[key] = toJsonValue(member, unsupported);
+    return object;
+  }
+  // What a YAML tag such as !!set or !!binary makes.
+  return unsupported(value instanceof Set ? 'a YAML set' : value instanceof Uint8Array ? 'YAML binary data' : `a YAML ${typeof value}`);
+}

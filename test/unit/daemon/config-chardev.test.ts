@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { suite, test } from 'node:test';
+import { SUPPORTED_KINDS } from '../../../src/chardev/create.js';
+import { chardevBackendHelp, ChardevHelpRequest, ChardevOptionError } from '../../../src/chardev/options.js';
+import {
+  checkChardevOption,
+  creationErrorMessage,
+  resolveStartupChardev,
+  type StartupChardev,
+  StartupChardevError,
+} from '../../../src/daemon/config-chardev.js';
+
+/** A command-line item as parseDaemonArgs builds it. */
+function cliItem(text: string): StartupChardev {
+  const checked = checkChardevOption(text);
+  return { form: 'option', origin: `-chardev ${text}`, text, id: checked.id, checkedWarnings: checked.warnings.length };
+}
+
+function resolve(item: StartupChardev, warnedAliases = new Set<string>()): { result: ReturnType<typeof resolveStartupChardev>; warnings: string[] } {
+  const warnings: string[] = [];
+  return { result: resolveStartupChardev(item, warnedAliases, (w) => warnings.push(w)), warnings };
+}
+
+suite('checkChardevOption (what QEMU checks while reading its command line)', () => {
+  test('returns the id and the short-form warnings of a good option', () => {
+    assert.deepEqual(checkChardevOption('socket,id=s0,path=/run/s.sock,server,nowait'), {
+      id: 's0',
+      mux: false,
+      warnings: [
+        "warning: short-form boolean option 'server' deprecated\nPlease use server=on instead",
+        "warning: short-form boolean option 'nowait' deprecated\nPlease use wait=off instead",
+      ],
+    });
+  });
+
+  test('refuses a bad id, an unknown option and a bad value with QEMU\'s texts', () => {
+    assert.throws(
+      () => checkChardevOption('ringbuf,id=1x'),
+      new ChardevOptionError("Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter."),
+    );
+    assert.throws(() => checkChardevOption('ringbuf,id=a,bogus=1'), new ChardevOptionError("Invalid parameter 'bogus'"));
+    assert.throws(() => checkChardevOption('socket,id=a,server=maybe'), new ChardevOptionError("Parameter 'server' expects 'on' or 'off'"));
+    assert.throws(() => checkChardevOption('ringbuf,id=a,size=-1'), /Parameter 'size' expects a non-negative number below 2\^64/);
+  });
+
+  test('keeps the warnings printed before a bad option', () => {
+    assert.throws(
+      () => checkChardevOption('ringbuf,id=x,size=0x1k,bogus=2'),
+      (error: unknown) =>
+        error instanceof ChardevOptionError &&
+        error.message === "Invalid parameter 'bogus'" &&
+        error.warnings.join('|') === 'warning: Using a multiplier suffix on hex numbers is deprecated: 0x1k',
+    );
+  });
+
+  test('leaves what QEMU checks at creation for later: missing id, missing or unknown backend, backend options', () => {
+    assert.deepEqual(checkChardevOption('null'), { id: undefined, mux: false, warnings: [] });
+    assert.equal(checkChardevOption('id=x').id, 'x');
+    assert.equal(checkChardevOption('bogus,id=b').id, 'b');
+    assert.equal(checkChardevOption('file,id=f').id, 'f');
+    assert.equal(checkChardevOption('udp,id=u').id, 'u');
+    assert.equal(checkChardevOption('tty,id=t').id, 't');
+    assert.equal(checkChardevOption('help').id, undefined);
+  });
+
+  test('answers BACKEND,help at once, as QEMU does while reading the command line (exit status 1)', () => {
+    assert.throws(
+      () => checkChardevOption('ringbuf,help'),
+      (error: unknown) => error instanceof ChardevHelpRequest && error.topic === 'options' && error.exitStatus === 1 && error.message.startsWith('chardev options:\n'),
+    );
+  });
+
+  test('reads trailing and doubled commas as QEMU does', () => {
+    // A single trailing comma ends the last value; a doubled one is a comma in it.
+    assert.equal(checkChardevOption('ringbuf,id=a,').id, 'a');
+    assert.equal(checkChardevOption('ringbuf,size=64K,id=a,').id, 'a');
+    assert.equal(checkChardevOption('file,path=x,,,id=a').id, 'a');
+    assert.equal(checkChardevOption('file,id=a,path=x,,').id, 'a');
+    assert.equal(checkChardevOption('file,id=a,path=x,,,').id, 'a');
+    assert.equal(checkChardevOption('ringbuf,id=a,server,').id, 'a');
+    assert.throws(() => checkChardevOption('ringbuf,id=a,,'), /Parameter 'id' expects an identifier/);
+  });
+
+  test('reports mux=on', () => {
+    assert.equal(checkChardevOption('stdio,id=s,mux=on').mux, true);
+  });
+});
+
+suite('resolveStartupChardev (what QEMU does when it creates the chardev)', () => {
+  test('gives chardev-add\'s arguments as QEMU\'s -chardev parser builds them, without repeating the command-line warnings', () => {
+    const { result, warnings } = resolve(cliItem('socket,id=s0,path=/run/s.sock,server,nowait'));
+    assert.equal(result.id, 's0');
+    assert.deepEqual(result.backend, {
+      type: 'socket',
+      data: { logappend: false, addr: { type: 'unix', data: { path: '/run/s.sock', abstract: false, tight: true } }, server: true, wait: false },
+    });
+    assert.deepEqual(warnings, []);
+  });
+
+  test('passes an object item through unchanged', () => {
+    const backend = { type: 'ringbuf', data: { size: 1024 } } as const;
+    assert.deepEqual(resolve({ form: 'object', origin: 'c.yaml:3: chardevs[0]', id: 'r', backend }).result, { id: 'r', backend });
+  });
+
+  test('warns about a deprecated backend alias once per process, prefixed with the origin', () => {
+    const seen = new Set<string>();
+    assert.deepEqual(resolve(cliItem('tty,id=t,path=/dev/null'), seen).warnings, ["-chardev tty,id=t,path=/dev/null: warning: The alias 'tty' is deprecated, use 'serial' instead"]);
+    assert.deepEqual(resolve(cliItem('tty,id=u,path=/dev/null'), seen).warnings, []);
+  });
+
+  test('refuses with the origin and QEMU\'s text', () => {
+    const fails = (text: string, message: string): void => {
+      assert.throws(() => resolve(cliItem(text)), new StartupChardevError(`-chardev ${text}: ${message}`));
+    };
+    fails('null', 'chardev: no id specified');
+    fails('id=x', 'chardev: "x" missing backend');
+    fails('bogus,id=b', "'bogus' is not a valid char driver name");
+    fails('file,id=f', 'chardev: file: no filename given');
+    fails('udp,id=u', 'chardev: udp: remote port not specified');
+  });
+
+  test('prints the alias warning before the error it leads to, as QEMU does', () => {
+    const warnings: string[] = [];
+    assert.throws(
+      () => resolveStartupChardev(cliItem('tty,id=t'), new Set(), (w) => warnings.push(w)),
+      new StartupChardevError('-chardev tty,id=t: chardev: serial/tty: no device path given'),
+    );
+    assert.deepEqual(warnings, ["-chardev tty,id=t: warning: The alias 'tty' is deprecated, use 'serial' instead"]);
+  });
+
+  test('lists the backends chardevd creates for -chardev help (exit status 0)', () => {
+    assert.throws(
+      () => resolve(cliItem('help')),
+      (error: unknown) => error instanceof ChardevHelpRequest && error.exitStatus === 0 && error.message === chardevBackendHelp(SUPPORTED_KINDS),
+    );
+    assert.ok(chardevBackendHelp(SUPPORTED_KINDS).startsWith('Available chardev backend types: \n  '));
+  });
+
+  test('refuses mux=on as not supported yet', () => {
+    const item: StartupChardev = { form: 'option', origin: '-chardev stdio,id=s,mux=on', text: 'stdio,id=s,mux=on', id: 's', checkedWarnings: 0 };
+    assert.throws(() => resolve(item), /^StartupChardevError: -chardev stdio,id=s,mux=on: mux=on is not supported yet/);
+  });
+});
+
+suite('creationErrorMessage', () => {
+  test('drops chardev-add\'s prefix for a -chardev string, as QEMU prints the backend\'s message alone', () => {
+    assert.equal(
+      creationErrorMessage(cliItem('ringbuf,id=x,size=3'), 'x', "Failed to add chardev 'x': size of ringbuf chardev must be power of two"),
+      '-chardev ringbuf,id=x,size=3: size of ringbuf chardev must be power of two',
+    );
+  });
+
+  test('keeps chardev-add\'s wording for an object item', () => {
+    const item: StartupChardev = { form: 'object', origin: "c.yaml:4: chardevs[1] (id 'x')", id: 'x', backend: { type: 'ringbuf', data: { size: 3 } } };
+    assert.equal(
+      creationErrorMessage(item, 'x', "Failed to add chardev 'x': size of ringbuf chardev must be power of two"),
+      "c.yaml:4: chardevs[1] (id 'x'): Failed to add chardev 'x': size of ringbuf chardev must be power of two",
+    );
+  });
+
+  test('leaves a message without the prefix (a duplicate id) as it is', () => {
+    assert.equal(creationErrorMessage(cliItem('null,id=a'), 'a', "Chardev with id 'a' already exists"), "-chardev null,id=a: Chardev with id 'a' already exists");
+  });
+});

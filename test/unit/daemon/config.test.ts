@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, type DaemonConfig, MAX_CONFIG_BYTES, parseConfig, readConfigFile } from '../../../src/daemon/config.js';
+
+function parse(text: string): { config: DaemonConfig; warnings: string[] } {
+  const warnings: string[] = [];
+  return { config: parseConfig(text, 'c.yaml', (w) => warnings.push(w)), warnings };
+}
+
+/** Asserts that `text` is refused with exactly `message` (what the user sees after "chardevd: "). */
+function refuses(text: string, message: string): void {
+  assert.throws(() => parse(text), new ConfigError(message));
+}
+
+suite('parseConfig', () => {
+  test('reads listeners in -qmp syntax and chardevs in both forms, in file order', () => {
+    const { config, warnings } = parse(`
+qmp:
+  - unix:q.sock,server=on,wait=off
+  - tcp:127.0.0.1:0,server=on
+chardevs:
+  - ringbuf,id=log0,size=1M
+  - id: console0
+    backend: { type: ringbuf, data: { size: 65536 } }
+`);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.qmp, [
+      { option: { address: { type: 'unix', path: 'q.sock' }, wait: false }, pretty: false },
+      { option: { address: { type: 'inet', host: '127.0.0.1', port: 0, ipv6Only: false }, wait: true }, pretty: false },
+    ]);
+    assert.deepEqual(config.chardevs, [
+      { form: 'option', origin: "c.yaml:6: chardevs[0] (id 'log0')", text: 'ringbuf,id=log0,size=1M', id: 'log0', checkedWarnings: 0 },
+      { form: 'object', origin: "c.yaml:7: chardevs[1] (id 'console0')", id: 'console0', backend: { type: 'ringbuf', data: { size: 65536 } } },
+    ]);
+  });
+
+  test('reads JSON, which is YAML too', () => {
+    const { config } = parse('{"chardevs": [{"id": "n", "backend": {"type": "null", "data": {}}}], "qmp": []}');
+    assert.deepEqual(config.chardevs, [{ form: 'object', origin: "c.yaml:1: chardevs[0] (id 'n')", id: 'n', backend: { type: 'null', data: {} } }]);
+  });
+
+  test('takes an empty file, a file of comments and empty lists as configuring nothing', () => {
+    for (const text of ['', '# nothing yet\n', 'qmp:\nchardevs:\n', 'qmp: []\nchardevs: []\n']) {
+      assert.deepEqual(parse(text).config, { qmp: [], chardevs: [] }, JSON.stringify(text));
+    }
+  });
+
+  test('checks chardev objects as chardev-add does, naming the item', () => {
+    const item = (backend: string): string => `chardevs:\n  - ringbuf,id=first\n  - { id: x, backend: ${backend} }\n`;
+    refuses(item('{ type: ringbuf }'), "c.yaml:3: chardevs[1] (id 'x'): Parameter 'backend.data' is missing");
+    refuses(item('{ type: ringbuf, data: { size: "64K" } }'), "c.yaml:3: chardevs[1] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer");
+    // 1.0 is a double in YAML as in JSON, and an integer member refuses a double.
+    refuses(item('{ type: ringbuf, data: { size: 1.0 } }'), "c.yaml:3: chardevs[1] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer");
+    refuses(item('{ type: ringbuf, data: {}, extra: 1 }'), "c.yaml:3: chardevs[1] (id 'x'): Parameter 'backend.extra' is unexpected");
+    refuses(item('{ type: bogus, data: {} }'), "c.yaml:3: chardevs[1] (id 'x'): Parameter 'type' does not accept value 'bogus'");
+    // YAML 1.2 has no yes/on booleans: `on` is a string, refused where QMP wants a boolean.
+    refuses(item('{ type: file, data: { out: f.log, append: on } }'), "c.yaml:3: chardevs[1] (id 'x'): Invalid parameter type for 'backend.data.append', expected: boolean");
+    refuses("chardevs:\n  - { backend: { type: 'null', data: {} } }\n", "c.yaml:2: chardevs[0]: Parameter 'id' is missing");
+    refuses(
+      'chardevs:\n  - { id: n, backend: { type: null, data: {} } }\n',
+      "c.yaml:2: chardevs[0] (id 'n'): Invalid parameter type for 'backend.type', expected: string (YAML reads a bare null as no value: write type: 'null')",
+    );
+  });
+
+  test('keeps integers exact and passes big ones to the validator as QMP\'s parser would', () => {
+    const { config } = parse('chardevs:\n  - { id: x, backend: { type: ringbuf, data: { size: 0x10000 } } }\n');
+    assert.deepEqual(config.chardevs[0], { form: 'object', origin: "c.yaml:2: chardevs[0] (id 'x')", id: 'x', backend: { type: 'ringbuf', data: { size: 65536 } } });
+    refuses(
+      'chardevs:\n  - { id: x, backend: { type: ringbuf, data: { size: 99999999999999999999999 } } }\n',
+      "c.yaml:2: chardevs[0] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer",
+    );
+  });
+
+  test('checks -chardev strings as the command line does, warnings included', () => {
+    refuses('chardevs:\n  - ringbuf,id=a,bogus=1\n', "c.yaml:2: chardevs[0]: Invalid parameter 'bogus'");
+    refuses(
+      "chardevs:\n  - 'ringbuf,id=1x'\n",
+      "c.yaml:2: chardevs[0]: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.",
+    );
+    const { config, warnings } = parse('chardevs:\n  - socket,id=s,path=s.sock,server,nowait\n');
+    assert.deepEqual(warnings, [
+      "c.yaml:2: chardevs[0] (id 's'): warning: short-form boolean option 'server' deprecated\nPlease use server=on instead",
+      "c.yaml:2: chardevs[0] (id 's'): warning: short-form boolean option 'nowait' deprecated\nPlease use wait=off instead",
+    ]);
+    // Printed once: creating the chardev later does not repeat them.
+    assert.equal(config.chardevs[0]?.form === 'option' && config.chardevs[0].checkedWarnings, 2);
+  });
+
+  test('refuses mux=on and help requests in chardev strings', () => {
+    refuses('chardevs:\n  - stdio,id=s,mux=on\n', "c.yaml:2: chardevs[0] (id 's'): mux=on is not supported yet: chardevd has no mux backend so far (create the backend without mux)");
+    refuses('chardevs:\n  - help\n', 'c.yaml:2: chardevs[0]: help is for the command line: run chardevd -chardev help');
+    refuses('chardevs:\n  - ringbuf,help\n', 'c.yaml:2: chardevs[0]: help is for the command line: run chardevd -chardev help');
+  });
+
+  test('refuses a duplicate id with the command line\'s words', () => {
+    refuses("chardevs:\n  - ringbuf,id=a\n  - { id: a, backend: { type: 'null', data: {} } }\n", "c.yaml:3: chardevs[1] (id 'a'): Duplicate ID 'a' for chardev");
+  });
+
+  test('refuses YAML values that JSON cannot hold', () => {
+    refuses(
+      'chardevs:\n  - { id: x, backend: { type: ringbuf, data: !!set { a } } }\n',
+      "c.yaml:2: chardevs[0] (id 'x'): a YAML set has no JSON form, and chardev-add's arguments are JSON",
+    );
+    refuses(
+      'chardevs:\n  - { id: x, backend: { type: ringbuf, data: { size: !!binary aGk= } } }\n',
+      "c.yaml:2: chardevs[0] (id 'x'): YAML binary data has no JSON form, and chardev-add's arguments are JSON",
+    );
+  });
+
+  test('names the line of an alias, not of its anchor', () => {
+    refuses("chardevs:\n  - &r { id: a, backend: { type: 'null', data: {} } }\n  - *r\n", "c.yaml:3: chardevs[1] (id 'a'): Duplicate ID 'a' for chardev");
+  });
+
+  test('refuses items that are neither strings nor objects', () => {
+    const expected = "expected a -chardev string (ringbuf,id=console0) or chardev-add's arguments ({ id: console0, backend: { type: ringbuf, data: {} } })";
+    refuses('chardevs:\n  - 5\n', `c.yaml:2: chardevs[0]: ${expected}`);
+    refuses('chardevs:\n  - [ringbuf]\n', `c.yaml:2: chardevs[0]: ${expected}`);
+    refuses('chardevs:\n  - null\n', `c.yaml:2: chardevs[0]: ${expected} (YAML reads this item as null: quote a string)`);
+  });
+
+  test('checks listeners as -qmp does', () => {
+    refuses('qmp:\n  - unix:q.sock,server=on,bogus=1\n', "c.yaml:2: qmp[0]: Invalid parameter 'bogus'");
+    refuses('qmp:\n  - unix:q.sock\n', 'c.yaml:2: qmp[0]: chardevd serves QMP as a listener only: add server=on (connecting out to a client is not supported)');
+    refuses('qmp:\n  - { path: q.sock }\n', 'c.yaml:2: qmp[0]: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off"');
+  });
+
+  test('refuses a bad shape, naming the key', () => {
+    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are qmp, chardevs)");
+    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are qmp, chardevs)");
+    refuses('qmp: unix:q.sock,server=on\n', "c.yaml:1: 'qmp' must be a list");
+    refuses('chardevs: { id: a }\n', "c.yaml:1: 'chardevs' must be a list");
+    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys qmp, chardevs');
+    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys qmp, chardevs');
+  });
+
+  test('refuses bad YAML with its line and column, on one line', () => {
+    refuses('chardevs:\n  - foo: [1, 2\n', 'c.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]');
+    refuses('qmp: []\nqmp: []\n', 'c.yaml:2:1: Map keys must be unique');
+    refuses('qmp: []\n---\nqmp: []\n', 'c.yaml:2:1: Source contains multiple documents; please use YAML.parseAllDocuments()');
+    refuses('chardevs:\n  - !mine ringbuf,id=a\n', 'c.yaml:2:5: Unresolved tag: !mine');
+  });
+
+  test('reads the chardevd.yaml that npm start uses', () => {
+    const path = fileURLToPath(new URL('../../../../chardevd.yaml', import.meta.url));
+    const config = readConfigFile(path, () => assert.fail('no warnings expected'));
+    assert.deepEqual(
+      config.qmp.map((q) => q.option),
+      [
+        { address: { type: 'unix', path: 'chardevd-qmp.sock' }, wait: false },
+        { address: { type: 'inet', host: '127.0.0.1', port: 4444, ipv6Only: false }, wait: false },
+      ],
+    );
+    assert.deepEqual(
+      config.chardevs.map((c) => (c.form === 'object' ? [c.id, c.backend] : [c.id, c.text])),
+      [['console0', { type: 'ringbuf', data: { size: 65536 } }]],
+    );
+  });
+});
+
+suite('readConfigFile', () => {
+  test('names the file when it cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chardevd-config-'));
+    try {
+      const missing = join(dir, 'missing.yaml');
+      assert.throws(() => readConfigFile(missing, () => {}), new ConfigError(`${missing}: cannot read config file: No such file or directory`));
+      assert.throws(() => readConfigFile(dir, () => {}), new ConfigError(`${dir}: cannot read config file: Is a directory`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses a file above the size limit before reading it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chardevd-config-'));
+    try {
+      const big = join(dir, 'big.yaml');
+      writeFileSync(big, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`); // 3 bytes over the limit
+      assert.throws(() => readConfigFile(big, () => {}), new ConfigError(`${big}: config file too large (${MAX_CONFIG_BYTES + 3} bytes; the limit is ${MAX_CONFIG_BYTES})`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
