@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { suite, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { PtyChardev } from '../../../src/chardev/pty.js';
 import { OUTPUT_QUEUE_LIMIT } from '../../../src/chardev/stream-io.js';
+import { onPath, waitFor } from '../../support/peer-process.js';
+import { terminalProgram } from '../../support/peer-terminal.js';
 import { TestFrontend } from '../../support/test-frontend.js';
 import { TtyPeer } from '../../support/tty-peer.js';
 
@@ -196,33 +197,3 @@ suite('pty chardev (chardev/char-pty.c)', () => {
     await frontend.until(() => frontend.events.includes('closed'), `'closed' once ${program.name} quit`);
   });
 });
-
-interface TerminalProgram {
-  readonly name: string;
-  command(path: string): string;
-  /** What to type to make it quit (tmux send-keys arguments). */
-  readonly quitKeys: readonly string[];
-}
-
-function onPath(name: string): boolean {
-  return (process.env['PATH'] ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, name)));
-}
-
-/** The first terminal program installed, with a command line that opens `path` at 115200 baud. */
-function terminalProgram(): TerminalProgram | undefined {
-  const programs: TerminalProgram[] = [
-    { name: 'tio', command: (path) => `tio -b 115200 ${path}`, quitKeys: ['C-t', 'q'] },
-    { name: 'picocom', command: (path) => `picocom -b 115200 ${path}`, quitKeys: ['C-a', 'C-x'] },
-    { name: 'screen', command: (path) => `screen ${path} 115200`, quitKeys: ['C-a', '\\', 'y'] },
-  ];
-  return programs.find((program) => onPath(program.name));
-}
-
-/** Retries `check` until it holds; fails after a bound. */
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
