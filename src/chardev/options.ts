@@ -9,7 +9,7 @@ import type {
   InetSocketAddress,
   SocketAddressLegacy,
 } from '../generated/qapi-types.gen.js';
-import { parseOnOff, QemuOptsError } from '../options/qemu-opts.js';
+import { ID_ERROR, ID_HINT, isWellFormedId, parseOnOff, QemuOptsError } from '../options/qemu-opts.js';
 import { parseQemuSize } from '../options/qemu-size.js';
 
 /**
@@ -190,7 +190,7 @@ const ABSTRACT_DRIVERS: ReadonlySet<string> = new Set(['fd', 'spice']);
 
 const UINT32_MAX = 0xffffffffn;
 
-const ID_ERROR = "Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.";
+const ID_ERROR_WITH_HINT = `${ID_ERROR}\n${ID_HINT}`;
 
 /** QEMU's help listing for `-chardev help`, given the backend names to list. */
 export function chardevBackendHelp(kinds: readonly string[]): string {
@@ -218,7 +218,7 @@ export function parseChardevOption(text: string, settings: ParseChardevOptionSet
   // the plain tokenizer (no implied backend name, so `ringbuf,,id=a` has id
   // "a" although the backend then swallows ",id=a"); the first `id` wins.
   const id = scanId(text);
-  if (id !== undefined && !/^[A-Za-z][A-Za-z0-9._-]*$/.test(id)) throw fail(ID_ERROR);
+  if (id !== undefined && !isWellFormedId(id)) throw fail(ID_ERROR_WITH_HINT);
 
   const opts = new ParsedOpts();
   let implied: string | undefined = 'backend';

@@ -28,12 +28,12 @@ async function main(): Promise<number> {
     process.stdout.write(`chardevd version ${chardevdVersion().package.replace(/^chardevd-/, '')}\n`);
     return 0;
   }
-  if (args.action === 'chardev-help') {
+  if (args.action === 'print') {
     process.stdout.write(args.text);
     return args.exitStatus;
   }
 
-  const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, log });
+  const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, devices: args.devices, log });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       log(`terminating on signal ${constants.signals[signal]}`);

@@ -3,6 +3,7 @@ import { checkChardevOption, MUX_UNSUPPORTED_MESSAGE, type StartupChardev } from
 import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
 import { QemuOptsError } from '../options/qemu-opts.js';
 import { parseQmpOption } from '../daemon/qmp-option.js';
+import { deviceModelsHelp, linkPropertiesHelp, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
 
 /** What the chardevd command line asks for. */
 export type DaemonArgs =
@@ -12,11 +13,13 @@ export type DaemonArgs =
       readonly qmp: readonly QmpListenerConfig[];
       /** Config files' chardevs first, then the command line's, each in the order given. */
       readonly chardevs: readonly StartupChardev[];
+      /** Config files' devices first, then the command line's, created after every chardev. */
+      readonly devices: readonly StartupDevice[];
     }
   | { readonly action: 'help' }
   | { readonly action: 'version' }
-  /** `-chardev BACKEND,help`: print `text` on standard output and exit with `exitStatus`, as QEMU does. */
-  | { readonly action: 'chardev-help'; readonly text: string; readonly exitStatus: number };
+  /** `-chardev BACKEND,help`, `-device help`: print `text` on standard output and exit with `exitStatus`, as QEMU does. */
+  | { readonly action: 'print'; readonly text: string; readonly exitStatus: number };
 
 /** A command-line mistake; the message is what the user sees after "chardevd: ". */
 export class UsageError extends Error {
@@ -35,14 +38,18 @@ Options (QEMU's spellings; one or two leading dashes):
                                           (e.g. ringbuf,id=console0,size=64K)
   -chardev help                           list the backends
   -chardev BACKEND,help                   list the options
-  -config FILE                            read listeners and chardevs from a YAML or
-                                          JSON file (keys: qmp, chardevs)
+  -device link,id=ID,chardev=A,peer=B     join chardevs A and B back to back: what one
+                                          receives the other sends, both ways
+  -device help                            list the device models
+  -config FILE                            read listeners, chardevs and devices from a
+                                          YAML or JSON file (keys: qmp, chardevs, devices)
   -h, -help                               print this help
   -version                                print the version
 
 Config files come first, then the command line, each in the order given.
-Chardevs are created in that order before any QMP listener opens; if one
-cannot be created, chardevd says why and exits with status 1.
+Chardevs are created in that order, then the devices, before any QMP
+listener opens; if one cannot be created, chardevd says why and exits
+with status 1.
 Every listener serves any number of clients at once. Without wait=off,
 startup waits for the first client of that listener, as QEMU does.
 `;
@@ -58,6 +65,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
   const qmp: QmpListenerConfig[] = [];
   const chardevs: StartupChardev[] = [];
   const chardevIds = new Set<string>();
+  const devices: StartupDevice[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-')) throw new UsageError(`${arg}: invalid option (options start with '-')`);
@@ -96,7 +104,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
           if (!(error instanceof ChardevOptionError)) throw error;
           for (const warning of error.warnings) warn(`${origin}: ${warning}`);
           // QEMU prints the option list and exits right away (status 1).
-          if (error instanceof ChardevHelpRequest) return { action: 'chardev-help', text: `${error.message}\n`, exitStatus: error.exitStatus };
+          if (error instanceof ChardevHelpRequest) return { action: 'print', text: `${error.message}\n`, exitStatus: error.exitStatus };
           throw new UsageError(`${origin}: ${error.message}`);
         }
         if (checked.id !== undefined) {
@@ -107,6 +115,28 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
         for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
         if (checked.mux) throw new UsageError(`${origin}: ${MUX_UNSUPPORTED_MESSAGE}`);
         chardevs.push({ form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length });
+        break;
+      }
+      case 'device': {
+        const text = value();
+        if (text === 'help') return { action: 'print', text: deviceModelsHelp(), exitStatus: 0 };
+        let request;
+        try {
+          request = parseDeviceOption(text);
+        } catch (error: unknown) {
+          if (error instanceof QemuOptsError) throw new UsageError(`-device ${text}: ${error.message}`);
+          throw error;
+        }
+        if (request.properties.get('help') === 'on') {
+          const driver = request.properties.get('driver') ?? '';
+          if (driver !== 'link') throw new UsageError(`-device ${text}: '${driver}' is not a valid device model name`);
+          return { action: 'print', text: linkPropertiesHelp(), exitStatus: 0 };
+        }
+        if (request.id !== undefined) {
+          // QEMU's check while reading the command line, with its text.
+          if (devices.some((device) => device.id === request.id)) throw new UsageError(`-device ${text}: Duplicate ID '${request.id}' for device`);
+        }
+        devices.push({ ...request, origin: `-device ${text}` });
         break;
       }
       case 'config':
@@ -124,5 +154,13 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     if (first !== undefined) throw new UsageError(`${item.origin}: Duplicate ID '${item.id}' for chardev (first defined by ${first})`);
     firstOrigin.set(item.id, item.origin);
   }
-  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all };
+  const allDevices = [...configs.flatMap((config) => config.devices), ...devices];
+  const firstDevice = new Map<string, string>();
+  for (const device of allDevices) {
+    if (device.id === undefined) continue;
+    const first = firstDevice.get(device.id);
+    if (first !== undefined) throw new UsageError(`${device.origin}: Duplicate ID '${device.id}' for device (first defined by ${first})`);
+    firstDevice.set(device.id, device.origin);
+  }
+  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices };
 }

@@ -5,11 +5,12 @@ import { ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../c
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
 import type { ChardevAddArguments } from '../generated/qapi-types.gen.js';
 import { InputValidator, QapiInputError } from '../qapi-runtime/index.js';
-import { QemuOptsError } from '../options/qemu-opts.js';
+import { ID_ERROR, isWellFormedId, QemuOptsError } from '../options/qemu-opts.js';
 import { JsonDouble } from '../qmp/json-double.js';
 import type { JsonObject, JsonValue } from '../qmp/json-value.js';
 import { checkChardevOption, MUX_UNSUPPORTED_MESSAGE, type StartupChardev } from './config-chardev.js';
 import { parseQmpOption, type QmpOption } from './qmp-option.js';
+import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
 
 /**
  * The daemon's config file: YAML (and so JSON, which YAML contains), with
@@ -20,6 +21,9 @@ import { parseQmpOption, type QmpOption } from './qmp-option.js';
  *   chardevs:            # created in this order, before the listeners open
  *     - ringbuf,id=log0,size=1M                      # -chardev syntax, or
  *     - { id: console0, backend: { type: ringbuf, data: { size: 65536 } } }   # chardev-add's arguments
+ *   devices:             # created after the chardevs
+ *     - link,id=l0,chardev=guest0,peer=console0       # -device syntax, or
+ *     - { driver: link, id: l0, chardev: guest0, peer: console0 }   # device_add's arguments
  *
  * Every message names the file, the line and the item, then gives the
  * text the same input gets from the command line or from chardev-add.
@@ -34,6 +38,7 @@ export interface QmpListenerConfig {
 export interface DaemonConfig {
   readonly qmp: readonly QmpListenerConfig[];
   readonly chardevs: readonly StartupChardev[];
+  readonly devices: readonly StartupDevice[];
 }
 
 /** A config file the daemon cannot use; the message is what the user sees after "chardevd: ". */
@@ -44,7 +49,7 @@ export class ConfigError extends Error {
 /** The largest config file read; a bigger one is refused before it is read. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-const TOP_LEVEL_KEYS = ['qmp', 'chardevs'] as const;
+const TOP_LEVEL_KEYS = ['qmp', 'chardevs', 'devices'] as const;
 
 /** Built on first use: linking the type table is work a command line without a config file does not need. */
 let validator: InputValidator | undefined;
@@ -79,16 +84,18 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   }
   const root = doc.contents;
   // An empty file (or one with comments only) configures nothing.
-  if (root === null || (isScalar(root) && root.value === null)) return { qmp: [], chardevs: [] };
+  if (root === null || (isScalar(root) && root.value === null)) return { qmp: [], chardevs: [], devices: [] };
   if (!isMap(root)) throw new ConfigError(`${where(root)}: expected a mapping with the keys ${TOP_LEVEL_KEYS.join(', ')}`);
 
   let qmpNode: Node | undefined;
   let chardevsNode: Node | undefined;
+  let devicesNode: Node | undefined;
   for (const pair of root.items) {
     const keyNode = pair.key as Node | null;
     const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
     if (key === 'qmp') qmpNode = resolved(pair.value as Node | null, doc);
     else if (key === 'chardevs') chardevsNode = resolved(pair.value as Node | null, doc);
+    else if (key === 'devices') devicesNode = resolved(pair.value as Node | null, doc);
     else throw new ConfigError(`${where(keyNode)}: unknown key '${key}' (the keys are ${TOP_LEVEL_KEYS.join(', ')})`);
   }
 
@@ -115,7 +122,30 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     }
     return item;
   });
-  return { qmp, chardevs };
+  const devices = listItems(devicesNode, 'devices', doc, where).map(({ node, line }, index) => deviceItem(node, doc, `${line}: devices[${index}]`));
+  return { qmp, chardevs, devices };
+}
+
+/** One item of `devices`: a `-device` string or device_add's arguments. */
+function deviceItem(node: Node, doc: Document, location: string): StartupDevice {
+  let request: DeviceRequest;
+  if (isScalar(node) && typeof node.value === 'string') {
+    try {
+      request = parseDeviceOption(node.value);
+    } catch (error: unknown) {
+      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}`);
+      throw error;
+    }
+  } else if (isMap(node)) {
+    const value = toJsonValue(node.toJS(doc), (what) => {
+      throw new ConfigError(`${location}: ${what} has no JSON form, and device_add's arguments are JSON`);
+    });
+    request = deviceRequestFromArguments(value as JsonObject);
+    if (request.id !== undefined && !isWellFormedId(request.id)) throw new ConfigError(`${location}: ${ID_ERROR}`);
+  } else {
+    throw new ConfigError(`${location}: expected a -device string (link,id=l0,chardev=guest0,peer=console0) or device_add's arguments ({ driver: link, id: l0, chardev: guest0, peer: console0 })`);
+  }
+  return { ...request, origin: request.id === undefined ? location : `${location} (id '${request.id}')` };
 }
 
 /** The items of a top-level list, aliases resolved, each with where it is written; an absent or empty value is an empty list. */

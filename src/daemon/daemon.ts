@@ -5,11 +5,14 @@ import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
 import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import { ChardevError } from '../chardev/chardev-error.js';
 import { ChardevRegistry } from '../chardev/registry.js';
+import { type StartupDevice, StartupDeviceError } from '../device/device-option.js';
+import { DeviceError, DeviceRegistry } from '../device/registry.js';
 import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, QmpContext } from '../qmp/context.js';
 import { QmpDispatcher } from '../qmp/dispatch.js';
 import { charHandlers } from '../qmp/handlers/char.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../qmp/handlers/control.js';
+import { qdevHandlers } from '../qmp/handlers/qdev.js';
 import type { JsonValue } from '../qmp/json-value.js';
 import { type QmpListenAddress, QmpServer } from '../qmp/server.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
@@ -20,6 +23,8 @@ export interface DaemonOptions {
   readonly qmp: readonly { readonly option: QmpOption; readonly pretty: boolean }[];
   /** Chardevs to create at startup, in this order, before the listeners open. */
   readonly chardevs?: readonly StartupChardev[];
+  /** Devices to create once the chardevs exist, in this order. */
+  readonly devices?: readonly StartupDevice[];
   /** Where the daemon's own messages go (stderr in the CLI). */
   readonly log: (message: string) => void;
 }
@@ -28,15 +33,18 @@ export interface DaemonOptions {
 const handlers: QmpCommandHandlers<QmpContext> = {
   ...controlHandlers,
   ...charHandlers,
+  ...qdevHandlers,
 };
 
 /**
  * The composition root: builds the dispatcher from the generated tables,
- * starts the QMP listeners and owns shutdown.
+ * creates the startup chardevs and devices, starts the QMP listeners and
+ * owns shutdown.
  */
 export class Daemon implements DaemonControl {
   readonly version: VersionInfo = chardevdVersion();
   readonly chardevs: ChardevRegistry;
+  readonly devices: DeviceRegistry;
   readonly server: QmpServer<QmpContext>;
   /** Bound addresses of the QMP listeners, in the order given (real ports for port 0). */
   readonly listening: QmpListenAddress[] = [];
@@ -47,6 +55,7 @@ export class Daemon implements DaemonControl {
 
   constructor(private readonly options: DaemonOptions) {
     this.chardevs = new ChardevRegistry({ log: options.log });
+    this.devices = new DeviceRegistry(this.chardevs);
     const dispatcher = new QmpDispatcher<QmpContext>(qmpCommandSpecs, handlers, new InputValidator(qapiTypeTable), (command, error) =>
       options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     );
@@ -73,9 +82,11 @@ export class Daemon implements DaemonControl {
   async start(): Promise<void> {
     try {
       await this.#createChardevs();
+      this.#createDevices();
       await this.#openListeners();
     } catch (error: unknown) {
       // Nothing half-started stays behind: sockets closed, their files removed.
+      this.devices.removeAll();
       await Promise.allSettled([this.server.close(), this.chardevs.closeAll()]);
       throw error;
     }
@@ -117,12 +128,26 @@ export class Daemon implements DaemonControl {
     }
   }
 
+  /** QEMU creates -device after every -chardev; a failure names the device's origin. */
+  #createDevices(): void {
+    if (this.#shuttingDown) return;
+    for (const device of this.options.devices ?? []) {
+      try {
+        this.devices.add(device);
+      } catch (error: unknown) {
+        if (error instanceof DeviceError) throw new StartupDeviceError(`${device.origin}: ${error.message}`);
+        throw error;
+      }
+    }
+  }
+
   shutdown(reason: ShutdownCause): void {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
     sendShutdownEvent(this.server, { guest: false, reason });
     // Let the command that asked for it send its reply first (QEMU replies to quit, then closes).
     setImmediate(() => {
+      this.devices.removeAll();
       void Promise.allSettled([this.server.close(), this.chardevs.closeAll()]).then(() => this.#stop());
     });
   }

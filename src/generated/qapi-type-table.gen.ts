@@ -384,4 +384,18 @@ export const qapiTypeTable: TypeTable = {
       { name: 'id', type: 'str' },
     ],
   },
+  'q_obj_device_add-arg': {
+    kind: 'object',
+    members: [
+      { name: 'driver', type: 'str' },
+      { name: 'bus', type: 'str', optional: true },
+      { name: 'id', type: 'str', optional: true },
+    ],
+  },
+  'q_obj_device_del-arg': {
+    kind: 'object',
+    members: [
+      { name: 'id', type: 'str' },
+    ],
+  },
 };

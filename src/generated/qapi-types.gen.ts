@@ -1038,3 +1038,50 @@ export interface ChardevRemoveArguments {
 export interface ChardevSendBreakArguments {
   id: string;
 }
+
+export interface DeviceAddArguments {
+  driver: string;
+  bus?: string;
+  id?: string;
+}
+
+export interface DeviceDelArguments {
+  id: string;
+}
+
+export interface DeviceDeletedEventData {
+  device?: string;
+  path: string;
+}
+
+/**
+ * A link device and what it has moved.
+ *
+ * Since: 0.1
+ */
+export interface LinkInfo {
+  /**
+   * the device's id, if it has one.
+   */
+  id?: string;
+  /**
+   * the device's path.
+   */
+  path: string;
+  /**
+   * the id of the link's first chardev.
+   */
+  chardev: string;
+  /**
+   * the id of its second chardev.
+   */
+  peer: string;
+  /**
+   * bytes received from @chardev and written to @peer.
+   */
+  'chardev-to-peer': number;
+  /**
+   * bytes received from @peer and written to @chardev.
+   */
+  'peer-to-chardev': number;
+}

@@ -51,3 +51,12 @@ export function parseOnOff(name: string, value: string): boolean {
   if (value === 'off' || value === 'no' || value === 'false' || value === 'n') return false;
   throw new QemuOptsError(`Parameter '${name}' expects 'on' or 'off'`);
 }
+
+/** QEMU's id_wellformed (util/id.c): a letter, then letters, digits, '-', '.' and '_'. */
+export function isWellFormedId(id: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9._-]*$/.test(id);
+}
+
+/** QemuOpts' error for a bad id; on the command line QEMU adds the rule as a second line (ID_HINT). */
+export const ID_ERROR = "Parameter 'id' expects an identifier";
+export const ID_HINT = "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.";

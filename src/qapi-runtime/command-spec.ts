@@ -5,6 +5,11 @@ export interface CommandSpec {
   readonly argType?: string;
   /** Arguments are one union value rather than members (schema `boxed`). */
   readonly boxed: boolean;
+  /**
+   * `false` for schema `gen: false`: the handler gets the arguments as
+   * sent, unchecked, and checks them itself (QEMU's device_add).
+   */
+  readonly gen?: false;
   /** May run with `exec-oob` (schema `allow-oob`). */
   readonly allowOob: boolean;
   readonly allowPreconfig: boolean;

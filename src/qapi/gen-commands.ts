@@ -16,8 +16,13 @@ export function importTypeRef(file: GeneratedFile, type: QapiType | undefined): 
   if (type.kind !== 'builtin') file.import('./qapi-types.gen.js', tsTypeRef(type));
 }
 
+/**
+ * A `gen: false` command (QEMU's device_add) takes properties beyond its
+ * declared members, so its arguments type admits any other member.
+ */
 export function argumentsTypeRef(command: QapiCommand): string {
-  return command.argType === undefined ? 'undefined' : tsTypeRef(command.argType);
+  if (command.argType === undefined) return 'undefined';
+  return command.gen ? tsTypeRef(command.argType) : `${tsTypeRef(command.argType)} & { readonly [property: string]: unknown }`;
 }
 
 /** A command without `returns` answers `{}` (QEMU's q_empty). */
@@ -52,6 +57,7 @@ export function generateCommands(schema: QapiSchema, defines: Defines, source: s
       `name: '${command.name}'`,
       ...(command.argType !== undefined ? [`argType: '${command.argType.name}'`] : []),
       `boxed: ${command.boxed}`,
+      ...(command.gen ? [] : ['gen: false']),
       `allowOob: ${command.allowOob}`,
       `allowPreconfig: ${command.allowPreconfig}`,
       `features: [${features.join(', ')}]`,
@@ -60,10 +66,17 @@ export function generateCommands(schema: QapiSchema, defines: Defines, source: s
   }
   file.print('];', '');
 
+  const unchecked = commands.filter((command) => !command.gen).map((command) => `'${command.name}'`);
   file.print(
+    '/** Commands whose handler checks its own arguments (schema `gen: false`, as QEMU\'s hand-written marshallers). */',
+    `export type QmpUncheckedCommands = ${unchecked.length === 0 ? 'never' : unchecked.join(' | ')};`,
+    '',
     '/** One handler per command; a server that leaves one out does not compile. */',
     'export type QmpCommandHandlers<Context> = {',
-    "  [K in keyof QmpCommands]: (args: QmpCommands[K]['arguments'], context: Context) => QmpCommands[K]['returns'] | Promise<QmpCommands[K]['returns']>;",
+    '  [K in keyof QmpCommands]: (',
+    "    args: K extends QmpUncheckedCommands ? { readonly [member: string]: unknown } : QmpCommands[K]['arguments'],",
+    '    context: Context,',
+    "  ) => QmpCommands[K]['returns'] | Promise<QmpCommands[K]['returns']>;",
     '};',
   );
   return file;

@@ -1,4 +1,5 @@
 import type { ChardevRegistry } from '../chardev/registry.js';
+import type { DeviceRegistry } from '../device/registry.js';
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import type { QmpDispatcher } from './dispatch.js';
@@ -9,6 +10,7 @@ import type { QmpSession } from './session.js';
 export interface DaemonControl {
   readonly version: VersionInfo;
   readonly chardevs: ChardevRegistry;
+  readonly devices: DeviceRegistry;
   /** Sends SHUTDOWN now, then stops the daemon once the current reply is out. */
   shutdown(reason: ShutdownCause): void;
 }

@@ -64,7 +64,8 @@ export class QmpDispatcher<Context> {
   #run(spec: CommandSpec, args: JsonObject | undefined, id: JsonValue | undefined, context: Context): JsonObject | Promise<JsonObject> {
     let result: unknown;
     try {
-      const validated = spec.argType === undefined ? checkNoArguments(args) : this.validator.validateArguments(spec.argType, args);
+      const validated =
+        spec.gen === false ? (args ?? {}) : spec.argType === undefined ? checkNoArguments(args) : this.validator.validateArguments(spec.argType, args);
       const handler = this.handlers[spec.name as keyof QmpCommandHandlers<Context>] as (args: unknown, context: Context) => unknown;
       result = handler(validated, context);
     } catch (error: unknown) {

@@ -19,6 +19,26 @@ const QUERY = '{"execute":"query-chardev","id":"query"}';
 
 const transcripts: Transcript[] = [
   {
+    name: 'device_add and device_del: the checks before a device model is chosen, and unknown devices',
+    steps: [
+      NEGOTIATE,
+      '{"execute":"device_add"}',
+      '{"execute":"device_add","arguments":{}}',
+      '{"execute":"device_add","arguments":{"id":"d0"}}',
+      '{"execute":"device_add","arguments":{"driver":"nope","id":"d0"}}',
+      '{"execute":"device_add","arguments":{"driver":5}}',
+      '{"execute":"device_add","arguments":{"driver":true,"id":"d0"}}',
+      '{"execute":"device_add","arguments":{"driver":"nope","id":"1bad"}}',
+      '{"execute":"device_add","arguments":{"id":"bad id","extra":[1]}}',
+      '{"execute":"device_add","arguments":{"driver":["link"]}}',
+      '{"execute":"device_add","arguments":{"driver":"nope","bus":"pci.0","id":7}}',
+      '{"execute":"device_del","arguments":{"id":"d0"}}',
+      '{"execute":"device_del","arguments":{"id":"/machine/peripheral-anon/device[0]"}}',
+      '{"execute":"device_del","arguments":{}}',
+      '{"execute":"device_del","arguments":{"id":"d0","force":true}}',
+    ],
+  },
+  {
     name: 'ringbuf: create, duplicate, sizes, write and read in both formats, overflow, remove',
     steps: [
       NEGOTIATE,

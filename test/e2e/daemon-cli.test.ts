@@ -226,6 +226,10 @@ suite('chardevd -chardev and --config', () => {
     { name: 'an unknown backend', args: () => ['-chardev', 'bogus,id=b'] },
     { name: 'a udp chardev without a port', args: () => ['-chardev', 'udp,id=u'] },
     { name: 'a socket server that cannot bind', args: (dir) => ['-chardev', `socket,id=s,path=${dir}/missing/s.sock,server=on,wait=off`] },
+    { name: 'an unknown device model', args: () => ['-chardev', 'null,id=n', '-device', 'nope,id=d0,chardev=n'] },
+    { name: 'a device id that is not an identifier (two lines)', args: () => ['-device', 'link,id=0bad'] },
+    { name: 'a device without a driver', args: () => ['-device', 'id=d0'] },
+    { name: 'a duplicate device id', args: () => ['-device', 'nope,id=d0', '-device', 'nope,id=d0'] },
   ];
 
   for (const { name, args } of sameAsQemu) {
@@ -334,6 +338,50 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
+  test('-device link joins a guest-facing socket to a ringbuf at startup; QMP lists, removes and re-adds links', async () => {
+    const daemon = await startChardevd((dir) => [
+      '-device',
+      'link,id=l0,chardev=guest,peer=console',
+      '-chardev',
+      `socket,id=guest,path=${join(dir, 'guest.sock')},server=on,wait=off`,
+      '-chardev',
+      'ringbuf,id=console,size=4K',
+    ]);
+    try {
+      const guest = await connectUnix(join(daemon.dir, 'guest.sock'));
+      const client = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+      try {
+        guest.write('boot log line\n');
+        let text = '';
+        const deadline = Date.now() + WAIT_MS;
+        while (!text.endsWith('\n')) {
+          assert.ok(Date.now() < deadline, `timed out waiting for the guest's output in the console ringbuf; it has ${JSON.stringify(text)}`);
+          text += await client.ringbufRead({ device: 'console', size: 4096 }, CALL);
+          if (!text.endsWith('\n')) await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.equal(text, 'boot log line\n');
+        const links = await client.queryLinks(CALL);
+        assert.deepEqual(links.map((link) => ({ ...link })), [{ id: 'l0', path: '/machine/peripheral/l0', chardev: 'guest', peer: 'console', 'chardev-to-peer': 14, 'peer-to-chardev': 0 }]);
+        await assert.rejects(client.chardevRemove({ id: 'console' }, CALL), { message: "Chardev 'console' is busy" });
+        await client.deviceDel({ id: 'l0' }, CALL);
+        assert.deepEqual(await client.queryLinks(CALL), []);
+        await client.deviceAdd({ driver: 'link', id: 'l0', chardev: 'guest', peer: 'console' }, CALL);
+        assert.equal((await client.queryLinks(CALL)).length, 1);
+      } finally {
+        client.close();
+        guest.destroy();
+      }
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test('exits 1 on a device it cannot create, after creating the chardevs, naming the -device', () => {
+    const result = runChardevd(['-chardev', 'ringbuf,id=r', '-device', 'link,id=l0,chardev=r,peer=nope']);
+    assert.equal(result.status, 1);
+    assert.equal(result.stderr, "chardevd: -device link,id=l0,chardev=r,peer=nope: Property 'link.peer' can't find value 'nope'\n");
+  });
+
   test('exits 1 on a chardev it cannot create, closing the ones before it and leaving no socket files', () => {
     const { dir, remove } = tempDir();
     try {
@@ -434,7 +482,7 @@ suite('chardevd -chardev and --config', () => {
         ['missing.yaml', 'chardevd: missing.yaml: cannot read config file: No such file or directory\n'],
         ['syntax.yaml', 'chardevd: syntax.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]\n'],
         ['shape.yaml', "chardevd: shape.yaml:2: chardevs[0] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer\n"],
-        ['key.yaml', "chardevd: key.yaml:1: unknown key 'listeners' (the keys are qmp, chardevs)\n"],
+        ['key.yaml', "chardevd: key.yaml:1: unknown key 'listeners' (the keys are qmp, chardevs, devices)\n"],
       ];
       for (const [file, message] of cases) {
         const result = runChardevd(['--config', file], dir);

@@ -38,6 +38,24 @@ chardevs:
     ]);
   });
 
+  test('reads devices in -device syntax and as device_add arguments, numbers and booleans as text', () => {
+    const { config } = parse(`
+devices:
+  - link,id=l0,chardev=guest0,peer=console0
+  - { driver: link, chardev: a, peer: b, extra: 5, flag: true }
+`);
+    assert.deepEqual(
+      config.devices.map((d) => ({ ...d, properties: Object.fromEntries(d.properties) })),
+      [
+        { origin: "c.yaml:3: devices[0] (id 'l0')", id: 'l0', properties: { driver: 'link', chardev: 'guest0', peer: 'console0' } },
+        { origin: 'c.yaml:4: devices[1]', id: undefined, properties: { driver: 'link', chardev: 'a', peer: 'b', extra: '5', flag: 'on' } },
+      ],
+    );
+    refuses('devices:\n  - link,id=9\n', "c.yaml:2: devices[0]: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
+    refuses('devices:\n  - { driver: link, id: 9x }\n', "c.yaml:2: devices[0]: Parameter 'id' expects an identifier");
+    refuses('devices:\n  - 5\n', 'c.yaml:2: devices[0]: expected a -device string (link,id=l0,chardev=guest0,peer=console0) or device_add\'s arguments ({ driver: link, id: l0, chardev: guest0, peer: console0 })');
+  });
+
   test('reads JSON, which is YAML too', () => {
     const { config } = parse('{"chardevs": [{"id": "n", "backend": {"type": "null", "data": {}}}], "qmp": []}');
     assert.deepEqual(config.chardevs, [{ form: 'object', origin: "c.yaml:1: chardevs[0] (id 'n')", id: 'n', backend: { type: 'null', data: {} } }]);
@@ -45,7 +63,7 @@ chardevs:
 
   test('takes an empty file, a file of comments and empty lists as configuring nothing', () => {
     for (const text of ['', '# nothing yet\n', 'qmp:\nchardevs:\n', 'qmp: []\nchardevs: []\n']) {
-      assert.deepEqual(parse(text).config, { qmp: [], chardevs: [] }, JSON.stringify(text));
+      assert.deepEqual(parse(text).config, { qmp: [], chardevs: [], devices: [] }, JSON.stringify(text));
     }
   });
 
@@ -129,12 +147,12 @@ chardevs:
   });
 
   test('refuses a bad shape, naming the key', () => {
-    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are qmp, chardevs)");
-    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are qmp, chardevs)");
+    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are qmp, chardevs, devices)");
+    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are qmp, chardevs, devices)");
     refuses('qmp: unix:q.sock,server=on\n', "c.yaml:1: 'qmp' must be a list");
     refuses('chardevs: { id: a }\n', "c.yaml:1: 'chardevs' must be a list");
-    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys qmp, chardevs');
-    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys qmp, chardevs');
+    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys qmp, chardevs, devices');
+    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys qmp, chardevs, devices');
   });
 
   test('refuses bad YAML with its line and column, on one line', () => {

@@ -1,0 +1,98 @@
+import type { Chardev, ChardevFrontend } from '../chardev/chardev.js';
+
+/**
+ * The most a link takes from one chardev before the write to the other
+ * side reports whether it may go on: one socket read's worth, so a
+ * receiving side that is full stops the sender within one chunk.
+ */
+export const LINK_CHUNK = 64 << 10;
+
+/**
+ * One side of a link: the frontend of one chardev, writing what that
+ * chardev receives to the chardev of the other side. When the other
+ * side's write says "wait", this side takes nothing more (capacity 0),
+ * so its chardev pauses its source and the bytes wait in the kernel; the
+ * other side's drain lets it go on.
+ */
+class LinkEnd implements ChardevFrontend {
+  readonly frontendOpen = true;
+  /** Bytes received from this side's chardev and written to the other side. */
+  forwarded = 0;
+  /** This side's chardev asked the writer to wait; cleared by its drain. */
+  #outputFull = false;
+  #other!: LinkEnd;
+
+  constructor(public chardev: Chardev) {}
+
+  pairWith(other: LinkEnd): void {
+    this.#other = other;
+  }
+
+  receiveCapacity(): number {
+    return this.#other.#outputFull ? 0 : LINK_CHUNK;
+  }
+
+  receive(data: Buffer): void {
+    this.forwarded += data.length;
+    const other = this.#other;
+    if (!other.chardev.write(data)) other.#outputFull = true;
+  }
+
+  /** Open, close and break stay on their side: a link carries bytes, as a null-modem cable without control lines. */
+  event(): void {}
+
+  drain(): void {
+    this.#outputFull = false;
+    this.#other.chardev.acceptInput();
+  }
+
+  /** chardev-change under a link: write to the new backend from now on. */
+  readonly changeBackend = (chardev: Chardev): boolean => {
+    this.chardev = chardev;
+    this.drain();
+    return true;
+  };
+}
+
+/**
+ * The link device: two chardevs back to back, each the other's frontend,
+ * bytes flowing both ways with backpressure. It is how a guest-facing
+ * socket feeds a ringbuf or a hub, and how chardevd relays a serial line
+ * to a TCP port as ser2net or socat do.
+ */
+export class LinkDevice {
+  readonly #ends: readonly [LinkEnd, LinkEnd];
+
+  /** Attaches to both chardevs; the caller has checked that both are free. */
+  constructor(
+    readonly id: string | undefined,
+    readonly path: string,
+    chardev: Chardev,
+    peer: Chardev,
+  ) {
+    const ends = [new LinkEnd(chardev), new LinkEnd(peer)] as const;
+    ends[0].pairWith(ends[1]);
+    ends[1].pairWith(ends[0]);
+    this.#ends = ends;
+    chardev.attach(ends[0]);
+    peer.attach(ends[1]);
+  }
+
+  get chardev(): Chardev {
+    return this.#ends[0].chardev;
+  }
+
+  get peer(): Chardev {
+    return this.#ends[1].chardev;
+  }
+
+  /** Bytes moved from `chardev` to `peer`, and from `peer` to `chardev`. */
+  get forwarded(): { readonly chardevToPeer: number; readonly peerToChardev: number } {
+    return { chardevToPeer: this.#ends[0].forwarded, peerToChardev: this.#ends[1].forwarded };
+  }
+
+  /** Lets go of both chardevs; they stop reading until another frontend comes. */
+  detach(): void {
+    for (const end of this.#ends) end.chardev.detach(end);
+  }
+}
