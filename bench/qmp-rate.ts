@@ -11,11 +11,12 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { RawQmp } from './support/raw-qmp.js';
 import { startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, window: { type: 'string', default: '256' } } });
@@ -23,45 +24,6 @@ const SECONDS = Number(values.seconds);
 /** Requests kept in flight when pipelining. */
 const WINDOW = Number(values.window);
 const REQUEST = Buffer.from('{"execute":"query-version"}');
-
-/** Counts reply lines on a negotiated raw connection. */
-class RawQmp {
-  #lines = 0;
-  #waiters: { count: number; resolve: () => void }[] = [];
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      let n = 0;
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
-      this.#lines += n;
-      this.#waiters = this.#waiters.filter((w) => {
-        if (this.#lines < w.count) return true;
-        w.resolve();
-        return false;
-      });
-    });
-  }
-
-  static async open(path: string): Promise<RawQmp> {
-    const socket = connect(path);
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    socket.setNoDelay(true);
-    const raw = new RawQmp(socket);
-    await raw.until(1); // greeting
-    socket.write('{"execute":"qmp_capabilities"}');
-    await raw.until(2);
-    return raw;
-  }
-
-  get lines(): number {
-    return this.#lines;
-  }
-
-  until(count: number): Promise<void> {
-    if (this.#lines >= count) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
-  }
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'chardevd-bench-'));
 const SEQUENTIAL_CLIENT = join(scratch, 'qmp-sequential');

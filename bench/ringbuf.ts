@@ -6,8 +6,8 @@
  * Run: npm run bench:ringbuf [-- --seconds N --count N]
  */
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
+import { RawQmp } from './support/raw-qmp.js';
 import { startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
 
 const { values } = parseArgs({
@@ -20,49 +20,6 @@ const RING_SIZE = 65536;
 
 const WRITE = Buffer.from(`{"execute":"ringbuf-write","arguments":{"device":"bench","data":"${'x'.repeat(64)}"}}`);
 const READ = Buffer.from('{"execute":"ringbuf-read","arguments":{"device":"bench","size":64}}');
-
-/** Counts reply lines on a negotiated connection. */
-class RawQmp {
-  #lines = 0;
-  #waiters: { count: number; resolve: () => void }[] = [];
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) this.#lines++;
-      this.#waiters = this.#waiters.filter((w) => {
-        if (this.#lines < w.count) return true;
-        w.resolve();
-        return false;
-      });
-    });
-  }
-
-  static async open(path: string): Promise<RawQmp> {
-    const socket = connect(path);
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    socket.setNoDelay(true);
-    const raw = new RawQmp(socket);
-    await raw.until(1);
-    await raw.send(Buffer.from('{"execute":"qmp_capabilities"}'));
-    return raw;
-  }
-
-  get lines(): number {
-    return this.#lines;
-  }
-
-  until(count: number): Promise<void> {
-    if (this.#lines >= count) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
-  }
-
-  /** Sends one request and waits for its reply. */
-  send(request: Buffer): Promise<void> {
-    const target = this.#lines + 1;
-    this.socket.write(request);
-    return this.until(target);
-  }
-}
 
 async function pipelined(raw: RawQmp, seconds: number): Promise<number> {
   const start = performance.now();

@@ -1,6 +1,6 @@
 /** Starts chardevd and QEMU 7.2, each with a QMP unix socket in a fresh temporary directory, for tests and benchmarks. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +48,8 @@ async function start(command: string, args: (qmp: string) => string[], extraArgs
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (!existsSync(qmpPath)) {
+  // The socket file exists from bind() on, but connections are refused until listen(): wait for that.
+  while (!isListening(qmpPath)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${command} did not create its QMP socket within ${STARTUP_TIMEOUT_MS} ms: ${stderr}`);
@@ -56,6 +57,17 @@ async function start(command: string, args: (qmp: string) => string[], extraArgs
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return { qmpPath, dir, pid: child.pid!, stderr: () => stderr, exited, stop: () => stop(child, exited, dir) };
+}
+
+/** Whether a unix socket at `path` is listening (/proc/net/unix flags __SO_ACCEPTCON), without connecting to it. */
+function isListening(path: string): boolean {
+  if (!existsSync(path)) return false;
+  return readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[7] === path && (parseInt(fields[3] ?? '0', 16) & 0x10000) !== 0;
+    });
 }
 
 async function stop(child: ChildProcess, exited: Promise<number | null>, dir: string): Promise<void> {
