@@ -15,6 +15,8 @@ export {
 export { QmpError, GenericError, CommandNotFoundError, DeviceNotFoundError, DeviceNotActiveError } from './qmp/errors.js';
 export { Daemon } from './daemon/daemon.js';
 export type { DaemonOptions } from './daemon/daemon.js';
+export type { StartupChardev, StartupChardevOption, StartupChardevObject } from './daemon/config-chardev.js';
+export type { StartupDevice, DeviceRequest } from './device/device-option.js';
 export type { QmpCommands } from './generated/qapi-commands.gen.js';
 export type { QmpEvents } from './generated/qapi-events.gen.js';
 export type * from './generated/qapi-types.gen.js';

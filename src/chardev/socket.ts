@@ -384,8 +384,10 @@ function supportedAddress(addr: SocketAddressLegacy): Address {
     case 'unix': {
       const max = addr.data.abstract === true ? UNIX_PATH_MAX - 1 : UNIX_PATH_MAX;
       if (Buffer.byteLength(addr.data.path) > max) throw new ChardevError(`UNIX socket path '${addr.data.path}' is too long`);
-      if (addr.data.abstract === true && addr.data.tight === false) {
-        throw new ChardevError('abstract Unix sockets padded to the full address length (tight=off) are not supported');
+      if (addr.data.abstract === true && addr.data.tight !== false && !TIGHT_ABSTRACT_NAMES) {
+        throw new ChardevError(
+          `abstract Unix socket names with tight=on (the default) need Node.js with libuv 1.48 or newer; this one has libuv ${process.versions.uv}, which pads every abstract name (use tight=off for a padded name)`,
+        );
       }
       return { type: 'unix', unix: addr.data };
     }
@@ -408,9 +410,28 @@ function bindError(error: unknown, unix: UnixSocketAddress): unknown {
   return error;
 }
 
-/** Node names an abstract socket by a leading NUL; its length is then "tight", QEMU's default. */
+/**
+ * Whether Node binds and connects "\0NAME" as exactly that name (QEMU's
+ * tight=on). libuv before 1.48 (Node 20 has 1.46) passes the whole
+ * sockaddr_un as the length, so the kernel sees NAME padded with NULs to
+ * 108 bytes instead: another name, which QEMU and socat do not reach
+ * (libuv/libuv#4266, "linux: fix bind/connect for abstract sockets").
+ */
+const TIGHT_ABSTRACT_NAMES = ((): boolean => {
+  const [major = 0, minor = 0] = (process.versions.uv ?? '0.0').split('.').map(Number);
+  return major > 1 || (major === 1 && minor >= 48);
+})();
+
+/**
+ * The name Node binds or connects. An abstract name starts with NUL; with
+ * tight=off QEMU pads it with NULs to the whole of sun_path
+ * (util/qemu-sockets.c uses sizeof(struct sockaddr_un) as the length),
+ * which spelling the padding out reproduces on every libuv.
+ */
 function unixPath(unix: UnixSocketAddress): string {
-  return unix.abstract === true ? `\0${unix.path}` : unix.path;
+  if (unix.abstract !== true) return unix.path;
+  const name = `\0${unix.path}`;
+  return unix.tight === false ? name + '\0'.repeat(UNIX_PATH_MAX - Buffer.byteLength(name)) : name;
 }
 
 function family(inet: InetSocketAddress): number | undefined {

@@ -87,7 +87,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
       case 'qmp-pretty': {
         const text = value();
         try {
-          qmp.push({ option: parseQmpOption(text, warn), pretty: name === 'qmp-pretty' });
+          qmp.push({ option: parseQmpOption(text), pretty: name === 'qmp-pretty' });
         } catch (error: unknown) {
           if (error instanceof QemuOptsError) throw new UsageError(`-${name} ${text}: ${error.message}`);
           throw error;

@@ -105,7 +105,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
       throw new ConfigError(`${location}: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off"`);
     }
     try {
-      return { option: parseQmpOption(node.value, (message) => warn(`${location}: ${message}`)), pretty: false };
+      return { option: parseQmpOption(node.value), pretty: false };
     } catch (error: unknown) {
       if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}`);
       throw error;

@@ -14,23 +14,20 @@ const KNOWN_OPTIONS = new Set(['server', 'wait', 'ipv4', 'ipv6']);
 /**
  * Parses QEMU's `-qmp` value: `unix:PATH[,server=on][,wait=off]` or
  * `tcp:[HOST]:PORT[,server=on][,wait=off][,ipv4=on|ipv6=on]`, with QemuOpts
- * escaping (a comma in PATH is written twice). Warnings for deprecated
- * spellings go to `warn`, as QEMU prints them.
+ * escaping (a comma in PATH is written twice).
  */
-export function parseQmpOption(text: string, warn: (message: string) => void): QmpOption {
+export function parseQmpOption(text: string): QmpOption {
   const [target = '', ...rest] = splitQemuOpts(text);
   let server = false;
   let wait: boolean | undefined;
   let ipv6Only = false;
   for (const opt of parseQemuOpts(rest)) {
-    // Short forms (QemuOpts): bare `server` is server=on, bare `nowait` is
-    // wait=off; QEMU still takes them with a deprecation warning (6.0).
+    // Short forms: bare `server` is server=on, bare `nowait` is wait=off.
+    // QEMU 7.2 reads -qmp with its legacy chardev parser (qemu_chr_parse_compat),
+    // which takes them without the deprecation warning -chardev prints.
     const negated = opt.value === undefined && opt.key.startsWith('no') && KNOWN_OPTIONS.has(opt.key.slice(2));
     const key = negated ? opt.key.slice(2) : opt.key;
     if (!KNOWN_OPTIONS.has(key)) throw new QemuOptsError(`Invalid parameter '${opt.key}'`);
-    if (opt.value === undefined) {
-      warn(`warning: short-form boolean option '${opt.key}' deprecated\nPlease use ${key}=${negated ? 'off' : 'on'} instead`);
-    }
     const on = opt.value === undefined ? !negated : parseOnOff(key, opt.value);
     if (key === 'server') server = on;
     else if (key === 'wait') wait = on;

@@ -241,15 +241,12 @@ const paddedName = (name: string): string => `@${name}${'@'.repeat(108 - 1 - Buf
 
 /**
  * libuv before 1.48 (Node 20 ships 1.46) binds and connects every
- * abstract name with the whole sockaddr_un as its length, so "\0NAME"
- * becomes NAME padded with NULs: QEMU's tight=off, not the tight=on
- * default (fixed in libuv by "linux: fix bind/connect for abstract
- * sockets", libuv/libuv#4266). chardevd passes "\0NAME" to Node
- * (socket.ts unixPath) and so cannot reach, or be reached by, QEMU and
- * socat over tight abstract names on such a Node.
+ * abstract name with the whole sockaddr_un as its length, so a tight name
+ * cannot be made at all (libuv/libuv#4266); chardevd then refuses
+ * tight=on with a message saying so (socket.ts), tested below.
  */
-const TIGHT_BUG = libuvBefore(1, 48)
-  ? `on libuv ${process.versions.uv} (Node ${process.versions.node}) chardevd's abstract=on,tight=on binds and connects the padded name (socket.ts unixPath); libuv < 1.48 pads abstract names`
+const TIGHT_UNAVAILABLE = libuvBefore(1, 48)
+  ? `libuv ${process.versions.uv} (Node ${process.versions.node}) pads every abstract name, so tight=on cannot be bound; needs libuv >= 1.48`
   : undefined;
 
 function libuvBefore(major: number, minor: number): boolean {
@@ -283,7 +280,7 @@ suite('socket chardev with socat as the peer', { skip: SOCAT }, () => {
     await exchange(chardev, frontend, peer);
   });
 
-  test('abstract unix server, tight=on: the kernel lists exactly @NAME, socat (tight by default) connects and talks, and a padded name does not reach it', { todo: TIGHT_BUG }, async (t) => {
+  test('abstract unix server, tight=on: the kernel lists exactly @NAME, socat (tight by default) connects and talks, and a padded name does not reach it', { skip: TIGHT_UNAVAILABLE }, async (t) => {
     const name = abstractName('tight');
     const { chardev, frontend } = await openChardev(t, `socket,id=abstract-server,path=${name},abstract=on,tight=on,server=on,wait=off`);
     assert.deepEqual(abstractNames(name), [`@${name}`]);
@@ -298,7 +295,7 @@ suite('socket chardev with socat as the peer', { skip: SOCAT }, () => {
     await exchange(chardev, frontend, peer);
   });
 
-  test('abstract unix client, tight=on: chardevd reaches socat listening on the same name', { todo: TIGHT_BUG }, async (t) => {
+  test('abstract unix client, tight=on: chardevd reaches socat listening on the same name', { skip: TIGHT_UNAVAILABLE }, async (t) => {
     const name = abstractName('tight-client');
     const peer = socat(t, `ABSTRACT-LISTEN:${name}`);
     await socatListening(peer);
@@ -310,12 +307,15 @@ suite('socket chardev with socat as the peer', { skip: SOCAT }, () => {
 
   // QEMU 7.2 binds tight=off names padded with NULs to all of sun_path
   // (util/qemu-sockets.c unix_listen_saddr: addrlen = sizeof(un)); socat's
-  // unix-tightsocklen=0 means the same. chardevd refuses the option
-  // instead (src/chardev/socket.ts supportedAddress), although Node can
-  // bind such a name: a path of "\0NAME" padded with "\0" to 108 bytes.
-  const tightOff = 'chardevd refuses abstract=on,tight=off (socket.ts supportedAddress), which QEMU 7.2 supports; not listed in docs/compatibility.md';
+  // unix-tightsocklen=0 means the same.
+  test('abstract unix, tight=on on a libuv that pads every abstract name: refused, saying why and what works', { skip: TIGHT_UNAVAILABLE === undefined ? 'this libuv binds tight abstract names' : undefined }, async () => {
+    const options = parseChardevOption(`socket,id=tight,path=${abstractName('refused')},abstract=on,server=on,wait=off`);
+    await assert.rejects(createChardev(options.id, options.backend, { log: () => {} }), {
+      message: new RegExp(`^abstract Unix socket names with tight=on \\(the default\\) need Node.js with libuv 1.48 or newer; this one has libuv ${process.versions.uv.replaceAll('.', '\\.')}, which pads every abstract name \\(use tight=off for a padded name\\)$`),
+    });
+  });
 
-  test('abstract unix server, tight=off: the name is padded to the full sun_path as QEMU pads it, and socat with unix-tightsocklen=0 connects', { todo: tightOff }, async (t) => {
+  test('abstract unix server, tight=off: the name is padded to the full sun_path as QEMU pads it, and socat with unix-tightsocklen=0 connects', async (t) => {
     const name = abstractName('padded');
     const { chardev, frontend } = await openChardev(t, `socket,id=padded-server,path=${name},abstract=on,tight=off,server=on,wait=off`);
     assert.deepEqual(abstractNames(name), [paddedName(name)]);
@@ -325,7 +325,7 @@ suite('socket chardev with socat as the peer', { skip: SOCAT }, () => {
     await exchange(chardev, frontend, peer);
   });
 
-  test('abstract unix client, tight=off: chardevd reaches socat listening on the padded name', { todo: tightOff }, async (t) => {
+  test('abstract unix client, tight=off: chardevd reaches socat listening on the padded name', async (t) => {
     const name = abstractName('padded-client');
     const peer = socat(t, `ABSTRACT-LISTEN:${name},unix-tightsocklen=0`);
     await socatListening(peer);

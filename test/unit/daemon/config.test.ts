@@ -174,7 +174,14 @@ devices:
     );
     assert.deepEqual(
       config.chardevs.map((c) => (c.form === 'object' ? [c.id, c.backend] : [c.id, c.text])),
-      [['console0', { type: 'ringbuf', data: { size: 65536 } }]],
+      [
+        ['console0', { type: 'ringbuf', data: { size: 65536 } }],
+        ['guest0', 'socket,id=guest0,path=chardevd-console.sock,server=on,wait=off'],
+      ],
+    );
+    assert.deepEqual(
+      config.devices.map((d) => [d.id, Object.fromEntries(d.properties)]),
+      [['console0-link', { driver: 'link', chardev: 'guest0', peer: 'console0' }]],
     );
   });
 });
