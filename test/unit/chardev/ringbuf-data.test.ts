@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { suite, test } from 'node:test';
+import { qemuBase64Bytes } from '../../../src/chardev/ringbuf-data.js';
+
+suite("qemuBase64Bytes: ringbuf-write's base64 as QEMU 7.2 decodes it", () => {
+  test('what an encoder writes comes back byte for byte, with newlines anywhere (every length 0..300)', () => {
+    for (let length = 0; length <= 300; length++) {
+      const bytes = randomBytes(length);
+      const text = bytes.toString('base64');
+      assert.deepEqual(qemuBase64Bytes(text), bytes);
+      const wrapped = text.replace(/(.{7})/g, '$1\n');
+      assert.deepEqual(qemuBase64Bytes(wrapped), bytes, JSON.stringify(wrapped));
+    }
+  });
+
+  // Each expected value is what QEMU 7.2 stores for the same ringbuf-write (checked with ringbuf-read in base64).
+  test("GLib's leniency: an incomplete last group is dropped, '=' inside a group counts as zero bits", () => {
+    assert.deepEqual(qemuBase64Bytes('QQ'), Buffer.alloc(0));
+    assert.deepEqual(qemuBase64Bytes('QUJDRA'), Buffer.from('ABC'));
+    assert.deepEqual(qemuBase64Bytes('QUI='), Buffer.from('AB'));
+    assert.deepEqual(qemuBase64Bytes('QQ=A'), Buffer.from([0x41, 0x00]));
+    assert.deepEqual(qemuBase64Bytes('=QUJ'), Buffer.from([1, 5, 9]));
+    assert.deepEqual(qemuBase64Bytes('QR=='), Buffer.from('A'));
+    assert.deepEqual(qemuBase64Bytes('\n\n'), Buffer.alloc(0));
+  });
+
+  test('any other character is refused with QEMU\'s message', () => {
+    for (const text of ['QUJD!', 'QU JD', 'QUJD\r\n', 'Q\u00e9']) {
+      assert.throws(() => qemuBase64Bytes(text), { message: 'Base64 data contains invalid characters' });
+    }
+  });
+});
