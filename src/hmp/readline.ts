@@ -50,6 +50,14 @@ export class LineEditor {
   /** Bytes of a UTF-8 sequence not yet complete. */
   #utf8: number[] = [];
   #utf8Needed = 0;
+  /**
+   * Redraw once per call of refresh() instead of after every byte. QEMU
+   * redraws after every byte, which costs the length of the line per byte:
+   * a pasted line of a few thousand characters would send megabytes. The
+   * session sets this for large input chunks only, so typing looks exactly
+   * as with QEMU.
+   */
+  deferUpdates = false;
 
   constructor(
     private readonly host: LineEditorHost,
@@ -87,12 +95,17 @@ export class LineEditor {
     this.#lastWasCr = byte === 13;
     if (byte >= 0x80 || this.#utf8Needed > 0) {
       this.#feedUtf8(byte);
-      this.#update();
+      if (!this.deferUpdates) this.#update();
       return undefined;
     }
     const line = this.#key(byte, wasCr);
-    if (line === undefined) this.#update();
+    if (line === undefined && !this.deferUpdates) this.#update();
     return line;
+  }
+
+  /** Brings the screen up to date (after input fed with deferUpdates). */
+  refresh(): void {
+    this.#update();
   }
 
   #key(byte: number, afterCr: boolean): string | undefined {
@@ -142,6 +155,7 @@ export class LineEditor {
         }
         break;
       case 9:
+        this.#update();
         this.#completion();
         break;
       case 10:
@@ -265,6 +279,8 @@ export class LineEditor {
   }
 
   #enter(): string {
+    // The line as typed is on screen before the newline.
+    this.#update();
     const line = this.text;
     this.#addHistory(line);
     this.host.output('\n');

@@ -17,6 +17,8 @@ export const HMP_PROMPT = '(chardevd) ';
 export const OUTPUT_PAUSE_BYTES = 64 * 1024;
 /** In console mode, chardev output waiting for the client beyond which the chardev is asked to hold on. */
 export const CONSOLE_WINDOW_BYTES = 64 * 1024;
+/** Input chunks larger than this are pasted text: the line is redrawn once per chunk, not once per byte. */
+export const PASTE_BYTES = 64;
 
 /** The byte stream a monitor session runs on: a socket connection, or a chardev (-mon). */
 export interface MonitorTerminal {
@@ -155,6 +157,7 @@ export class HmpSession implements InteractiveMonitor {
   #process(): void {
     while (!this.#busy && !this.#closed && !this.#consoleBlocked && this.#queue.length > 0) {
       const chunk = this.#queue.shift()!;
+      this.#editor.deferUpdates = chunk.length > PASTE_BYTES;
       let i = 0;
       while (i < chunk.length && !this.#busy && !this.#consoleBlocked) {
         const console = this.#console;
@@ -176,6 +179,8 @@ export class HmpSession implements InteractiveMonitor {
         if (line !== undefined) this.#run(line);
       }
       if (i < chunk.length) this.#queue.unshift(chunk.subarray(i));
+      if (this.#editor.deferUpdates && this.#console === undefined && !this.#busy) this.#editor.refresh();
+      this.#editor.deferUpdates = false;
     }
     this.#updateFlow();
     if (this.#onInputDone !== undefined && !this.#busy && this.#queue.length === 0) {
