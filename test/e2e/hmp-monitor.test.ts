@@ -41,7 +41,7 @@ async function waitFor(done: () => boolean, what: string, state: () => string): 
   const deadline = Date.now() + 5000;
   while (!done()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; have ${JSON.stringify(state())}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -213,6 +213,42 @@ suite('human monitor connections', () => {
     peer.write('and back\r\n');
     await other.until(() => other.received.endsWith('and back\r\n'), 'output through s0 after the drop');
     await other.keys(ESCAPE);
+  });
+
+  test('a console passes chardev output at the pace its client reads, losing nothing', async () => {
+    const client = await open();
+    assert.match(await consoleCommand(client, 's0'), /^Connected to chardev 's0'/);
+    // The client stops reading while the far end of s0 sends far more than every buffer on the way holds.
+    client.socket.pause();
+    const total = 8 << 20;
+    const pattern = Buffer.alloc(total);
+    for (let i = 0; i < total; i++) pattern[i] = 0x20 + (i % 90);
+    const start = client.received.length;
+    let flushed = false;
+    const writing = new Promise<void>((resolve) => {
+      flushed = peer.write(pattern, () => resolve());
+    });
+    // The daemon stops taking s0's input once the console's window is full, so the sender is held
+    // back: wait until the sender's backlog stops moving, then it must still hold most of the data.
+    let last = -1;
+    let still = 0;
+    await waitFor(
+      () => {
+        const now = peer.writableLength;
+        still = now === last ? still + 1 : 0;
+        last = now;
+        return still >= 10;
+      },
+      'the sender to stop moving',
+      () => `${peer.writableLength} bytes waiting`,
+    );
+    assert.equal(flushed, false);
+    assert.ok(peer.writableLength > total / 2, `${peer.writableLength} of ${total} bytes still with the sender`);
+    client.socket.resume();
+    await writing;
+    await client.until(() => client.received.length - start >= total, 'all of the output', 20_000);
+    assert.equal(Buffer.from(client.received.slice(start), 'latin1').equals(pattern), true, 'the bytes arrive complete and in order');
+    await client.keys(ESCAPE);
   });
 
   test('a monitor on a chardev (-mon) greets each client and runs commands', async () => {
