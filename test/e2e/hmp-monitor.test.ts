@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, suite, test } from 'node:test';
 import { MonitorClient } from '../support/monitor-client.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
@@ -309,4 +311,29 @@ suite('human monitor keystrokes: chardevd echoes as QEMU 7.2', { skip: qemuSkipR
       ours.close();
     }
   });
+});
+
+suite('-mon mistakes: chardevd says what QEMU 7.2 says', { skip: qemuSkipReason() }, () => {
+  const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
+  const run = (command: string, args: string[]): { status: number | null; stderr: string } => {
+    const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return { status: result.status, stderr: result.stderr.replace(/^(chardevd|qemu-system-x86_64): /gm, '') };
+  };
+  const cases: readonly string[][] = [
+    ['-mon', 'nope'],
+    ['-mon', 'mode=readline'],
+    ['-chardev', 'ringbuf,id=m0', '-mon', 'm0,mode=bogus'],
+    ['-chardev', 'ringbuf,id=m0', '-mon', 'm0,pretty=on'],
+    ['-chardev', 'ringbuf,id=m0', '-mon', 'm0,bogus=1'],
+    ['-chardev', 'ringbuf,id=m0', '-mon', 'm0', '-mon', 'm0'],
+  ];
+  for (const args of cases) {
+    test(args.join(' '), () => {
+      const theirs = run('qemu-system-x86_64', ['-machine', 'none', '-nodefaults', '-display', 'none', ...args]);
+      const ours = run(process.execPath, [CHARDEVD, ...args]);
+      assert.equal(ours.stderr, theirs.stderr);
+      assert.equal(ours.status, 1);
+      assert.equal(theirs.status, 1);
+    });
+  }
 });
