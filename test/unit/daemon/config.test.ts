@@ -183,6 +183,10 @@ devices:
       ],
     );
     assert.deepEqual(
+      config.hmp.map((m) => m.target),
+      [{ type: 'listener', option: { address: { type: 'unix', path: 'chardevd-hmp.sock' }, wait: false } }],
+    );
+    assert.deepEqual(
       config.chardevs.map((c) => (c.form === 'object' ? [c.id, c.backend] : [c.id, c.text])),
       [
         ['console0', { type: 'ringbuf', data: { size: 65536 } }],
