@@ -259,9 +259,29 @@ suite('human monitor connections', () => {
     assert.match(client.received, /^chardevd \d+\.\d+\.\d+ monitor - type 'help' for more information\r\n\(chardevd\) $/);
     assert.match(await client.command('info chardev'), /mon0: filename=unix:.*mon0\.sock,server=on\r\n/);
     assert.match(await client.command('console mon0'), /^Error: Chardev 'mon0' is in use by the monitor on chardev 'mon0'\r\n$/);
+    // A console from this monitor ends when its client goes, freeing the chardev.
+    assert.match(await consoleCommand(client, 'r0'), /^Connected to chardev 'r0'/);
     client.close();
     const again = await open(path);
     assert.match(again.received, /monitor - type 'help'/);
+    assert.match(await consoleCommand(again, 'r0'), /^Connected to chardev 'r0'/);
+    await again.keys(ESCAPE);
+  });
+
+  test('an open console keeps its chardev from removal and follows chardev-change', async () => {
+    const viewer = await open();
+    const admin = await open();
+    assert.equal(await admin.command('chardev-add ringbuf,id=swap,size=64'), '');
+    assert.match(await consoleCommand(viewer, 'swap'), /^Connected to chardev 'swap'/);
+    assert.equal(await admin.command('chardev-remove swap'), "Error: Chardev 'swap' is busy\r\n");
+    assert.equal(await admin.command('chardev-change swap ringbuf,size=128'), '');
+    viewer.send('after change');
+    let text = '';
+    const deadline = Date.now() + 5000;
+    while (!text.includes('after change') && Date.now() < deadline) text += (await admin.command('ringbuf_read swap 100')).replace(/\r\n$/, '');
+    assert.equal(text, 'after change');
+    await viewer.keys(ESCAPE);
+    assert.equal(await admin.command('chardev-remove swap'), '');
   });
 
   test('a client that sends its commands and closes its side gets all the output', async () => {
