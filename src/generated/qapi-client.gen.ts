@@ -271,10 +271,9 @@ export abstract class QmpCommandMethods {
    * output, as in QEMU.  `console` needs a monitor connection and
    * refuses to run here.
    *
-   * Returns: the output, every line ending in "\r\n"; empty when the
-   * command prints nothing.
+   * Returns: the output, each line ending in CR LF ("" if none).
    *
-   * Errors: - GenericError when @cpu-index is given
+   * Errors: GenericError when @cpu-index is given
    *
    * Since: 0.1
    *

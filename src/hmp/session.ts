@@ -58,6 +58,9 @@ export class HmpSession implements InteractiveMonitor {
   #consoleBlocked = false;
   /** Called once the input has ended and all of it has been handled. */
   #onInputDone: (() => void) | undefined;
+  #processing = false;
+  /** How many times the console's chardev said it can take more. */
+  #consoleDrains = 0;
 
   constructor(
     private readonly host: HmpSessionHost,
@@ -75,11 +78,6 @@ export class HmpSession implements InteractiveMonitor {
 
   get history(): readonly string[] {
     return this.#editor.history;
-  }
-
-  /** Whether the connection is a raw terminal on a chardev now. */
-  get consoleChardevId(): string | undefined {
-    return this.#console?.chardev.id;
   }
 
   /** The banner and the prompt, as QEMU prints them when its monitor's chardev opens. */
@@ -133,6 +131,7 @@ export class HmpSession implements InteractiveMonitor {
         room: () => Math.max(0, CONSOLE_WINDOW_BYTES - this.terminal.backlog),
         output: (data) => this.terminal.write(data),
         writable: () => {
+          this.#consoleDrains++;
           this.#consoleBlocked = false;
           this.#process();
         },
@@ -155,6 +154,23 @@ export class HmpSession implements InteractiveMonitor {
   }
 
   #process(): void {
+    // A chardev may report drain from inside write(); the loop running below picks that up itself.
+    if (this.#processing) return;
+    this.#processing = true;
+    try {
+      this.#processQueue();
+    } finally {
+      this.#processing = false;
+    }
+    this.#updateFlow();
+    if (this.#onInputDone !== undefined && !this.#busy && this.#queue.length === 0) {
+      const done = this.#onInputDone;
+      this.#onInputDone = undefined;
+      done();
+    }
+  }
+
+  #processQueue(): void {
     while (!this.#busy && !this.#closed && !this.#consoleBlocked && this.#queue.length > 0) {
       const chunk = this.#queue.shift()!;
       this.#editor.deferUpdates = chunk.length > PASTE_BYTES;
@@ -164,7 +180,9 @@ export class HmpSession implements InteractiveMonitor {
         if (console !== undefined) {
           const escape = chunk.indexOf(CONSOLE_ESCAPE_BYTE, i);
           const end = escape < 0 ? chunk.length : escape;
-          if (end > i && !console.write(chunk.subarray(i, end))) this.#consoleBlocked = true;
+          const drains = this.#consoleDrains;
+          // Blocked only if no drain came while writing (one reported from inside write() counts).
+          if (end > i && !console.write(chunk.subarray(i, end)) && drains === this.#consoleDrains) this.#consoleBlocked = true;
           if (escape < 0) {
             i = chunk.length;
             break;
@@ -181,12 +199,6 @@ export class HmpSession implements InteractiveMonitor {
       if (i < chunk.length) this.#queue.unshift(chunk.subarray(i));
       if (this.#editor.deferUpdates && this.#console === undefined && !this.#busy) this.#editor.refresh();
       this.#editor.deferUpdates = false;
-    }
-    this.#updateFlow();
-    if (this.#onInputDone !== undefined && !this.#busy && this.#queue.length === 0) {
-      const done = this.#onInputDone;
-      this.#onInputDone = undefined;
-      done();
     }
   }
 
