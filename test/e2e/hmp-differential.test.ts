@@ -32,6 +32,7 @@ const transcripts: Transcript[] = [
       hmp('help info chardev'),
       hmp('help info version'),
       hmp('help info history'),
+      hmp('info history'),
       hmp('help help'),
       hmp('help ?'),
       hmp('help quit'),

@@ -303,6 +303,31 @@ suite('human monitor connections', () => {
   });
 });
 
+suite('human monitor on TCP', () => {
+  test('a tcp: listener on port 0 takes any free port, names it in the log, and serves two clients at once', async () => {
+    const daemon = await startChardevd(['-monitor', 'tcp:127.0.0.1:0,server=on,wait=off']);
+    const clients: MonitorClient[] = [];
+    try {
+      let port: number | undefined;
+      await waitFor(
+        () => {
+          const match = /monitor listening on tcp:127\.0\.0\.1:(\d+)/.exec(daemon.stderr());
+          port = match === null ? undefined : Number(match[1]);
+          return port !== undefined;
+        },
+        'the port in the log',
+        () => daemon.stderr(),
+      );
+      clients.push(await MonitorClient.open(port!), await MonitorClient.open(port!));
+      assert.equal(await clients[0]!.command('help q'), 'quit|q  -- quit the emulator\r\n');
+      assert.equal(await clients[1]!.command('help ?'), 'help|? [cmd] -- show the help\r\n');
+    } finally {
+      for (const client of clients) client.close();
+      await daemon.stop();
+    }
+  });
+});
+
 suite('human monitor keystrokes: chardevd echoes as QEMU 7.2', { skip: qemuSkipReason() }, () => {
   let qemu: ServerProcess;
   let chardevd: ServerProcess;
