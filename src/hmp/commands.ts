@@ -17,6 +17,8 @@ export interface InteractiveMonitor {
   readonly history: readonly string[];
   /** Turns the connection into a raw terminal on the chardev; throws HmpCommandError to refuse. */
   enterConsole(id: string): void;
+  /** Stops reading input and prompting (monitor_suspend), for quit: the daemon is going away. */
+  suspend(): void;
 }
 
 /** What a command gets while it runs. */
@@ -201,6 +203,8 @@ export const HMP_COMMANDS: readonly HmpCommand[] = [
     params: '',
     help: 'quit the emulator',
     async run(call) {
+      // hmp_quit: no further prompt or input on this monitor, then the daemon stops.
+      call.monitor?.suspend();
       await call.qmp('quit');
     },
   },

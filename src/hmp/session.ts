@@ -59,6 +59,8 @@ export class HmpSession implements InteractiveMonitor {
   /** Called once the input has ended and all of it has been handled. */
   #onInputDone: (() => void) | undefined;
   #processing = false;
+  /** quit ran: no more prompts, no more input. */
+  #suspended = false;
   /** How many times the console's chardev said it can take more. */
   #consoleDrains = 0;
 
@@ -121,6 +123,10 @@ export class HmpSession implements InteractiveMonitor {
     this.#process();
   }
 
+  suspend(): void {
+    this.#suspended = true;
+  }
+
   enterConsole(id: string): void {
     const chardev = this.host.chardevs.get(id);
     if (chardev === undefined) throw new HmpCommandError(`Chardev '${id}' not found`);
@@ -171,7 +177,7 @@ export class HmpSession implements InteractiveMonitor {
   }
 
   #processQueue(): void {
-    while (!this.#busy && !this.#closed && !this.#consoleBlocked && this.#queue.length > 0) {
+    while (!this.#busy && !this.#closed && !this.#suspended && !this.#consoleBlocked && this.#queue.length > 0) {
       const chunk = this.#queue.shift()!;
       this.#editor.deferUpdates = chunk.length > PASTE_BYTES;
       let i = 0;
@@ -213,7 +219,7 @@ export class HmpSession implements InteractiveMonitor {
       })
       .finally(() => {
         this.#busy = false;
-        if (this.#closed) return;
+        if (this.#closed || this.#suspended) return;
         if (this.#console === undefined) this.#editor.showPrompt();
         this.#process();
       });
@@ -239,6 +245,6 @@ export class HmpSession implements InteractiveMonitor {
   #updateFlow(): void {
     if (this.#closed) return;
     const outputFull = this.#console === undefined && this.terminal.backlog > OUTPUT_PAUSE_BYTES;
-    this.terminal.setInputPaused(this.#busy || this.#consoleBlocked || this.#queue.length > 0 || outputFull);
+    this.terminal.setInputPaused(this.#busy || this.#suspended || this.#consoleBlocked || this.#queue.length > 0 || outputFull);
   }
 }

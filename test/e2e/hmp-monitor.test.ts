@@ -328,6 +328,22 @@ suite('human monitor on TCP', () => {
   });
 });
 
+suite('quit on a monitor', () => {
+  test('stops the daemon without another prompt, and the connection ends', async () => {
+    const daemon = await startChardevd((dir) => ['-monitor', `unix:${join(dir, 'hmp.sock')},server=on,wait=off`]);
+    try {
+      const client = await MonitorClient.open(join(daemon.dir, 'hmp.sock'));
+      const start = client.received.length;
+      client.send('quit\r');
+      await client.until(() => client.closed, 'the connection to end');
+      assert.equal(client.received.slice(start).replace(/^.*quit\x1b\[K/s, ''), '\r\n');
+      assert.equal(await daemon.exited, 0);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
 suite('human monitor keystrokes: chardevd echoes as QEMU 7.2', { skip: qemuSkipReason() }, () => {
   let qemu: ServerProcess;
   let chardevd: ServerProcess;
