@@ -89,6 +89,10 @@ export class Daemon implements DaemonControl {
         chardevs: this.chardevs,
         versionText: `chardevd ${this.version.qemu.major}.${this.version.qemu.minor}.${this.version.qemu.micro}`,
         qmp: (command, args) => runQmpForHmp(dispatcher, hmpContext, command, args),
+        holderOf: (chardev) => {
+          const link = this.devices.list().find((device) => device.chardev === chardev || device.peer === chardev);
+          return link === undefined ? undefined : `the link device '${link.id ?? link.path}'`;
+        },
       },
       options.log,
     );

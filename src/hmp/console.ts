@@ -90,9 +90,14 @@ export function attachConsole(chardev: Chardev, console: ConsoleFrontend): void 
   chardev.attach(console);
 }
 
-/** Throws HmpCommandError when attachConsole would refuse `chardev`. */
-export function checkConsoleAttach(chardev: Chardev): void {
+/**
+ * Throws HmpCommandError when attachConsole would refuse `chardev`.
+ * `holder` names a frontend that cannot name itself (a link device's end).
+ */
+export function checkConsoleAttach(chardev: Chardev, holder?: (chardev: Chardev) => string | undefined): void {
   const frontend = chardev.frontend;
-  if (frontend !== undefined) throw new HmpCommandError(`Chardev '${chardev.id}' is in use by ${describeFrontend(frontend)}`);
+  if (frontend !== undefined) {
+    throw new HmpCommandError(`Chardev '${chardev.id}' is in use by ${holder?.(chardev) ?? describeFrontend(frontend)}`);
+  }
   if (chardev.closed) throw new HmpCommandError(`Chardev '${chardev.id}' not found`);
 }

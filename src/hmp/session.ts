@@ -1,3 +1,4 @@
+import type { Chardev } from '../chardev/chardev.js';
 import type { ChardevRegistry } from '../chardev/registry.js';
 import { RingbufChardev } from '../chardev/ringbuf.js';
 import type { JsonObject, JsonValue } from '../qmp/json-value.js';
@@ -37,6 +38,8 @@ export interface HmpSessionHost {
   readonly chardevs: ChardevRegistry;
   /** "chardevd 0.1.0", for the banner. */
   readonly versionText: string;
+  /** Who holds a chardev, where its frontend cannot say (the link device it belongs to). */
+  holderOf?(chardev: Chardev): string | undefined;
   qmp(command: string, args?: JsonObject): Promise<JsonValue>;
 }
 
@@ -130,7 +133,7 @@ export class HmpSession implements InteractiveMonitor {
   enterConsole(id: string): void {
     const chardev = this.host.chardevs.get(id);
     if (chardev === undefined) throw new HmpCommandError(`Chardev '${id}' not found`);
-    checkConsoleAttach(chardev);
+    checkConsoleAttach(chardev, (c) => this.host.holderOf?.(c));
     const frontend = new ConsoleFrontend(
       chardev,
       {

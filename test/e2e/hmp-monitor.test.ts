@@ -94,6 +94,12 @@ suite('human monitor connections', () => {
       `socket,id=mon0,path=${join(dir, 'mon0.sock')},server=on,wait=off`,
       '-mon',
       'chardev=mon0,mode=readline',
+      '-chardev',
+      'ringbuf,id=la',
+      '-chardev',
+      'null,id=lb',
+      '-device',
+      'link,id=l0,chardev=la,peer=lb',
     ]);
     monitorPath = join(chardevd.dir, 'hmp.sock');
     peer = await peerConnected;
@@ -266,6 +272,11 @@ suite('human monitor connections', () => {
     assert.match(again.received, /monitor - type 'help'/);
     assert.match(await consoleCommand(again, 'r0'), /^Connected to chardev 'r0'/);
     await again.keys(ESCAPE);
+  });
+
+  test('console on a chardev that a link device holds is refused, naming the link', async () => {
+    const client = await open();
+    assert.equal(await consoleCommand(client, 'la'), "Error: Chardev 'la' is in use by the link device 'l0'\r\n(chardevd) ");
   });
 
   test('an open console keeps its chardev from removal and follows chardev-change', async () => {
