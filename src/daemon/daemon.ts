@@ -102,8 +102,10 @@ export class Daemon implements DaemonControl {
   }
 
   /**
-   * Creates the startup chardevs, then opens every listener, as QEMU
-   * creates its chardevs before its monitors. A chardev that cannot be
+   * Creates the startup chardevs, attaches the monitors that run on
+   * chardevs (-mon), creates the devices, then opens the QMP and monitor
+   * listeners: QEMU creates its chardevs, then its monitors, then its
+   * devices, and serves nothing before. A chardev that cannot be
    * created rejects with StartupChardevError (its origin, then QEMU's
    * text) after closing the ones created before it; `-chardev help`
    * rejects with ChardevHelpRequest, as QEMU prints that list when it
