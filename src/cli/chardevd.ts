@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     return args.exitStatus;
   }
 
-  const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, devices: args.devices, log });
+  const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, devices: args.devices, hmp: args.hmp, log });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       log(`terminating on signal ${constants.signals[signal]}`);
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
     log(error instanceof Error ? error.message : String(error));
     return 1;
   }
-  if (args.qmp.length === 0) log('no -qmp listener given: nothing can manage this daemon (see --help)');
+  if (args.qmp.length === 0 && args.hmp.length === 0) log('no -qmp or -monitor listener given: nothing can manage this daemon (see --help)');
   await daemon.stopped;
   return 0;
 }

@@ -2,6 +2,7 @@ import { ChardevHelpRequest, ChardevOptionError } from '../chardev/options.js';
 import { checkChardevOption, MUX_UNSUPPORTED_MESSAGE, type StartupChardev } from '../daemon/config-chardev.js';
 import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
 import { QemuOptsError } from '../options/qemu-opts.js';
+import { type HmpMonitorConfig, parseMonitorOption, parseMonOption } from '../daemon/monitor-option.js';
 import { parseQmpOption } from '../daemon/qmp-option.js';
 import { deviceModelsHelp, linkPropertiesHelp, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
 
@@ -15,6 +16,8 @@ export type DaemonArgs =
       readonly chardevs: readonly StartupChardev[];
       /** Config files' devices first, then the command line's, created after every chardev. */
       readonly devices: readonly StartupDevice[];
+      /** Config files' human monitors first, then the command line's, each in the order given. */
+      readonly hmp: readonly HmpMonitorConfig[];
     }
   | { readonly action: 'help' }
   | { readonly action: 'version' }
@@ -33,6 +36,11 @@ Options (QEMU's spellings; one or two leading dashes):
   -qmp tcp:[HOST]:PORT,server=on[,wait=off][,ipv4=on|ipv6=on]
                                           QMP listener on TCP (port 0: any free port)
   -qmp-pretty DEV                         the same, with multi-line replies
+  -monitor unix:PATH,server=on[,wait=off] human monitor (HMP) listener on a unix socket
+  -monitor tcp:[HOST]:PORT,server=on[,wait=off]
+                                          human monitor listener on TCP
+  -monitor chardev:ID                     human monitor on a chardev made with -chardev
+  -mon [chardev=]ID[,mode=readline]       the same, in -mon syntax
   -chardev BACKEND,id=ID[,OPTION=VALUE...]
                                           create a chardev at startup, as QEMU's -chardev
                                           (e.g. ringbuf,id=console0,size=64K)
@@ -42,7 +50,8 @@ Options (QEMU's spellings; one or two leading dashes):
                                           receives the other sends, both ways
   -device help                            list the device models
   -config FILE                            read listeners, chardevs and devices from a
-                                          YAML or JSON file (keys: qmp, chardevs, devices)
+                                          YAML or JSON file (keys: qmp, hmp, chardevs,
+                                          devices)
   -h, -help                               print this help
   -version                                print the version
 
@@ -50,7 +59,7 @@ Config files come first, then the command line, each in the order given.
 Chardevs are created in that order, then the devices, before any QMP
 listener opens; if one cannot be created, chardevd says why and exits
 with status 1.
-Every listener serves any number of clients at once. Without wait=off,
+Every listener (QMP and monitor) serves any number of clients at once. Without wait=off,
 startup waits for the first client of that listener, as QEMU does.
 `;
 
@@ -63,6 +72,7 @@ startup waits for the first client of that listener, as QEMU does.
 export function parseDaemonArgs(argv: readonly string[], warn: (message: string) => void): DaemonArgs {
   const configs: DaemonConfig[] = [];
   const qmp: QmpListenerConfig[] = [];
+  const hmp: HmpMonitorConfig[] = [];
   const chardevs: StartupChardev[] = [];
   const chardevIds = new Set<string>();
   const devices: StartupDevice[] = [];
@@ -88,6 +98,18 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
         const text = value();
         try {
           qmp.push({ option: parseQmpOption(text), pretty: name === 'qmp-pretty' });
+        } catch (error: unknown) {
+          if (error instanceof QemuOptsError) throw new UsageError(`-${name} ${text}: ${error.message}`);
+          throw error;
+        }
+        break;
+      }
+      case 'monitor':
+      case 'mon': {
+        const text = value();
+        try {
+          const target = name === 'mon' ? parseMonOption(text) : parseMonitorOption(text);
+          hmp.push({ origin: `-${name} ${text}`, target });
         } catch (error: unknown) {
           if (error instanceof QemuOptsError) throw new UsageError(`-${name} ${text}: ${error.message}`);
           throw error;
@@ -162,5 +184,5 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     if (first !== undefined) throw new UsageError(`${device.origin}: Duplicate ID '${device.id}' for device (first defined by ${first})`);
     firstDevice.set(device.id, device.origin);
   }
-  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices };
+  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices, hmp: [...configs.flatMap((config) => config.hmp), ...hmp] };
 }

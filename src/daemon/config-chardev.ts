@@ -76,7 +76,7 @@ export function checkChardevOption(text: string): CheckedChardevOption {
  * odd, one more that already ends the value; only an even run needs a
  * separating comma.
  */
-function appendOptions(text: string, extra: string): string {
+export function appendOptions(text: string, extra: string): string {
   const trailingCommas = text.length - text.replace(/,+$/, '').length;
   return trailingCommas % 2 === 1 ? `${text}${extra}` : `${text},${extra}`;
 }

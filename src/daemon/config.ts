@@ -9,6 +9,7 @@ import { ID_ERROR, isWellFormedId, QemuOptsError } from '../options/qemu-opts.js
 import { JsonDouble } from '../qmp/json-double.js';
 import type { JsonObject, JsonValue } from '../qmp/json-value.js';
 import { checkChardevOption, MUX_UNSUPPORTED_MESSAGE, type StartupChardev } from './config-chardev.js';
+import { type HmpMonitorConfig, parseMonitorOption } from './monitor-option.js';
 import { parseQmpOption, type QmpOption } from './qmp-option.js';
 import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
 
@@ -18,6 +19,9 @@ import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type
  *
  *   qmp:                 # QMP listeners, each in -qmp syntax
  *     - unix:chardevd-qmp.sock,server=on,wait=off
+ *   hmp:                 # human monitors, each in -monitor syntax
+ *     - unix:chardevd-hmp.sock,server=on,wait=off
+ *     - chardev:serial0  # a monitor on a chardev of this file
  *   chardevs:            # created in this order, before the listeners open
  *     - ringbuf,id=log0,size=1M                      # -chardev syntax, or
  *     - { id: console0, backend: { type: ringbuf, data: { size: 65536 } } }   # chardev-add's arguments
@@ -37,6 +41,7 @@ export interface QmpListenerConfig {
 
 export interface DaemonConfig {
   readonly qmp: readonly QmpListenerConfig[];
+  readonly hmp: readonly HmpMonitorConfig[];
   readonly chardevs: readonly StartupChardev[];
   readonly devices: readonly StartupDevice[];
 }
@@ -49,7 +54,7 @@ export class ConfigError extends Error {
 /** The largest config file read; a bigger one is refused before it is read. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-const TOP_LEVEL_KEYS = ['qmp', 'chardevs', 'devices'] as const;
+const TOP_LEVEL_KEYS = ['qmp', 'hmp', 'chardevs', 'devices'] as const;
 
 /** Built on first use: linking the type table is work a command line without a config file does not need. */
 let validator: InputValidator | undefined;
@@ -84,16 +89,18 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   }
   const root = doc.contents;
   // An empty file (or one with comments only) configures nothing.
-  if (root === null || (isScalar(root) && root.value === null)) return { qmp: [], chardevs: [], devices: [] };
+  if (root === null || (isScalar(root) && root.value === null)) return { qmp: [], hmp: [], chardevs: [], devices: [] };
   if (!isMap(root)) throw new ConfigError(`${where(root)}: expected a mapping with the keys ${TOP_LEVEL_KEYS.join(', ')}`);
 
   let qmpNode: Node | undefined;
+  let hmpNode: Node | undefined;
   let chardevsNode: Node | undefined;
   let devicesNode: Node | undefined;
   for (const pair of root.items) {
     const keyNode = pair.key as Node | null;
     const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
     if (key === 'qmp') qmpNode = resolved(pair.value as Node | null, doc);
+    else if (key === 'hmp') hmpNode = resolved(pair.value as Node | null, doc);
     else if (key === 'chardevs') chardevsNode = resolved(pair.value as Node | null, doc);
     else if (key === 'devices') devicesNode = resolved(pair.value as Node | null, doc);
     else throw new ConfigError(`${where(keyNode)}: unknown key '${key}' (the keys are ${TOP_LEVEL_KEYS.join(', ')})`);
@@ -112,6 +119,19 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     }
   });
 
+  const hmp = listItems(hmpNode, 'hmp', doc, where).map(({ node, line }, index): HmpMonitorConfig => {
+    const location = `${line}: hmp[${index}]`;
+    if (!isScalar(node) || typeof node.value !== 'string') {
+      throw new ConfigError(`${location}: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"`);
+    }
+    try {
+      return { origin: location, target: parseMonitorOption(node.value) };
+    } catch (error: unknown) {
+      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}`);
+      throw error;
+    }
+  });
+
   const ids = new Set<string>();
   const chardevs = listItems(chardevsNode, 'chardevs', doc, where).map(({ node, line }, index) => {
     const item = chardevItem(node, doc, `${line}: chardevs[${index}]`, warn);
@@ -123,7 +143,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     return item;
   });
   const devices = listItems(devicesNode, 'devices', doc, where).map(({ node, line }, index) => deviceItem(node, doc, `${line}: devices[${index}]`));
-  return { qmp, chardevs, devices };
+  return { qmp, hmp, chardevs, devices };
 }
 
 /** One item of `devices`: a `-device` string or device_add's arguments. */

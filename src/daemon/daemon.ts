@@ -10,12 +10,18 @@ import { DeviceError, DeviceRegistry } from '../device/registry.js';
 import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, QmpContext } from '../qmp/context.js';
 import { QmpDispatcher } from '../qmp/dispatch.js';
+import { ChardevMonitor } from '../hmp/chardev-monitor.js';
+import { HmpInterpreter } from '../hmp/interpreter.js';
+import { NO_QMP_SESSION, runQmpForHmp } from '../hmp/qmp-bridge.js';
+import { HmpServer } from '../hmp/server.js';
 import { charHandlers } from '../qmp/handlers/char.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../qmp/handlers/control.js';
 import { qdevHandlers } from '../qmp/handlers/qdev.js';
+import { miscHandlers } from '../qmp/handlers/misc.js';
 import type { JsonValue } from '../qmp/json-value.js';
 import { type QmpListenAddress, QmpServer } from '../qmp/server.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
+import type { HmpMonitorConfig } from './monitor-option.js';
 import type { QmpOption } from './qmp-option.js';
 import { chardevdVersion } from './version.js';
 
@@ -25,6 +31,8 @@ export interface DaemonOptions {
   readonly chardevs?: readonly StartupChardev[];
   /** Devices to create once the chardevs exist, in this order. */
   readonly devices?: readonly StartupDevice[];
+  /** Human monitors (-monitor, -mon): listeners of their own, or monitors on startup chardevs. */
+  readonly hmp?: readonly HmpMonitorConfig[];
   /** Where the daemon's own messages go (stderr in the CLI). */
   readonly log: (message: string) => void;
 }
@@ -34,6 +42,7 @@ const handlers: QmpCommandHandlers<QmpContext> = {
   ...controlHandlers,
   ...charHandlers,
   ...qdevHandlers,
+  ...miscHandlers,
 };
 
 /**
@@ -46,8 +55,15 @@ export class Daemon implements DaemonControl {
   readonly chardevs: ChardevRegistry;
   readonly devices: DeviceRegistry;
   readonly server: QmpServer<QmpContext>;
+  readonly hmp = new HmpInterpreter();
+  /** Human monitor listeners and their connections. */
+  readonly hmpServer: HmpServer;
   /** Bound addresses of the QMP listeners, in the order given (real ports for port 0). */
   readonly listening: QmpListenAddress[] = [];
+  /** Bound addresses of the human monitor listeners, in the order given. */
+  readonly hmpListening: QmpListenAddress[] = [];
+  /** Monitors on chardevs (-mon), detached at shutdown. */
+  readonly #chardevMonitors: ChardevMonitor[] = [];
   /** Settles once everything is closed after shutdown(). */
   readonly stopped: Promise<void>;
   #stop!: () => void;
@@ -65,14 +81,31 @@ export class Daemon implements DaemonControl {
       contextFor: (session) => ({ session, server: this.server, dispatcher, daemon: this }),
       log: options.log,
     });
+    // Monitor connections run QMP commands with a context of their own: no QMP session (qmp-bridge.ts).
+    const hmpContext: QmpContext = { session: NO_QMP_SESSION, server: this.server, dispatcher, daemon: this };
+    this.hmpServer = new HmpServer(
+      {
+        interpreter: this.hmp,
+        chardevs: this.chardevs,
+        versionText: `chardevd ${this.version.qemu.major}.${this.version.qemu.minor}.${this.version.qemu.micro}`,
+        qmp: (command, args) => runQmpForHmp(dispatcher, hmpContext, command, args),
+        holderOf: (chardev) => {
+          const link = this.devices.list().find((device) => device.chardev === chardev || device.peer === chardev);
+          return link === undefined ? undefined : `the link device '${link.id ?? link.path}'`;
+        },
+      },
+      options.log,
+    );
     this.stopped = new Promise((resolve) => {
       this.#stop = resolve;
     });
   }
 
   /**
-   * Creates the startup chardevs, then opens every listener, as QEMU
-   * creates its chardevs before its monitors. A chardev that cannot be
+   * Creates the startup chardevs, attaches the monitors that run on
+   * chardevs (-mon), creates the devices, then opens the QMP and monitor
+   * listeners: QEMU creates its chardevs, then its monitors, then its
+   * devices, and serves nothing before. A chardev that cannot be
    * created rejects with StartupChardevError (its origin, then QEMU's
    * text) after closing the ones created before it; `-chardev help`
    * rejects with ChardevHelpRequest, as QEMU prints that list when it
@@ -82,14 +115,57 @@ export class Daemon implements DaemonControl {
   async start(): Promise<void> {
     try {
       await this.#createChardevs();
+      this.#attachChardevMonitors();
       this.#createDevices();
       await this.#openListeners();
+      await this.#openHmpListeners();
     } catch (error: unknown) {
       // Nothing half-started stays behind: sockets closed, their files removed.
-      this.devices.removeAll();
-      await Promise.allSettled([this.server.close(), this.chardevs.closeAll()]);
+      await this.#closeAll();
       throw error;
     }
+  }
+
+  /** QEMU starts its monitors after its chardevs (mon_init_func), with these checks and texts (monitor_init). */
+  #attachChardevMonitors(): void {
+    for (const { origin, target } of this.options.hmp ?? []) {
+      if (target.type !== 'chardev') continue;
+      const chardev = this.chardevs.get(target.id);
+      if (chardev === undefined) throw new StartupChardevError(`${origin}: chardev "${target.id}" not found`);
+      const monitor = new ChardevMonitor(chardev, this.hmpServer.host);
+      try {
+        monitor.attach();
+      } catch (error: unknown) {
+        if (error instanceof ChardevError) throw new StartupChardevError(`${origin}: ${error.message}`);
+        throw error;
+      }
+      this.#chardevMonitors.push(monitor);
+    }
+  }
+
+  async #openHmpListeners(): Promise<void> {
+    for (const { target } of this.options.hmp ?? []) {
+      if (target.type !== 'listener') continue;
+      if (this.#shuttingDown) return;
+      const bound = await this.hmpServer.listen(target.option.address);
+      if (this.#shuttingDown) {
+        await this.hmpServer.close();
+        return;
+      }
+      this.hmpListening.push(bound);
+      const where = describeAddress(bound);
+      this.options.log(`monitor listening on ${where}`);
+      if (target.option.wait) {
+        this.options.log(`waiting for connection on: ${where},server=on`);
+        await this.hmpServer.nextSession();
+      }
+    }
+  }
+
+  async #closeAll(): Promise<void> {
+    this.devices.removeAll();
+    for (const monitor of this.#chardevMonitors.splice(0)) monitor.detach();
+    await Promise.allSettled([this.server.close(), this.hmpServer.close(), this.chardevs.closeAll()]);
   }
 
   async #openListeners(): Promise<void> {
@@ -147,8 +223,7 @@ export class Daemon implements DaemonControl {
     sendShutdownEvent(this.server, { guest: false, reason });
     // Let the command that asked for it send its reply first (QEMU replies to quit, then closes).
     setImmediate(() => {
-      this.devices.removeAll();
-      void Promise.allSettled([this.server.close(), this.chardevs.closeAll()]).then(() => this.#stop());
+      void this.#closeAll().then(() => this.#stop());
     });
   }
 }

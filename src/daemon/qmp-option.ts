@@ -16,7 +16,7 @@ const KNOWN_OPTIONS = new Set(['server', 'wait', 'ipv4', 'ipv6']);
  * `tcp:[HOST]:PORT[,server=on][,wait=off][,ipv4=on|ipv6=on]`, with QemuOpts
  * escaping (a comma in PATH is written twice).
  */
-export function parseQmpOption(text: string): QmpOption {
+export function parseQmpOption(text: string, service = 'QMP'): QmpOption {
   const [target = '', ...rest] = splitQemuOpts(text);
   let server = false;
   let wait: boolean | undefined;
@@ -34,12 +34,12 @@ export function parseQmpOption(text: string): QmpOption {
     else if (key === 'ipv6') ipv6Only = on;
   }
   if (!server) {
-    throw new QemuOptsError('chardevd serves QMP as a listener only: add server=on (connecting out to a client is not supported)');
+    throw new QemuOptsError(`chardevd serves ${service} as a listener only: add server=on (connecting out to a client is not supported)`);
   }
-  return { address: parseAddress(target, ipv6Only), wait: wait ?? true };
+  return { address: parseAddress(target, ipv6Only, service), wait: wait ?? true };
 }
 
-function parseAddress(target: string, ipv6Only: boolean): QmpListenAddress {
+function parseAddress(target: string, ipv6Only: boolean, service: string): QmpListenAddress {
   if (target.startsWith('unix:')) {
     const path = target.slice('unix:'.length);
     if (path === '') throw new QemuOptsError('unix socket path missing after unix:');
@@ -55,5 +55,5 @@ function parseAddress(target: string, ipv6Only: boolean): QmpListenAddress {
     const host = match[1] ?? match[2] ?? '';
     return { type: 'inet', host: host === '' ? '::' : host, port, ipv6Only };
   }
-  throw new QemuOptsError(`'${target.split(':')[0]}' is not a valid QMP listener: use unix:PATH or tcp:HOST:PORT`);
+  throw new QemuOptsError(`'${target.split(':')[0]}' is not a valid ${service} listener: use unix:PATH or tcp:HOST:PORT`);
 }

@@ -398,4 +398,11 @@ export const qapiTypeTable: TypeTable = {
       { name: 'id', type: 'str' },
     ],
   },
+  'q_obj_human-monitor-command-arg': {
+    kind: 'object',
+    members: [
+      { name: 'command-line', type: 'str' },
+      { name: 'cpu-index', type: 'int', optional: true },
+    ],
+  },
 };

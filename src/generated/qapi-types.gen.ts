@@ -1085,3 +1085,8 @@ export interface LinkInfo {
    */
   'peer-to-chardev': number;
 }
+
+export interface HumanMonitorCommandArguments {
+  'command-line': string;
+  'cpu-index'?: number;
+}

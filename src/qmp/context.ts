@@ -1,5 +1,6 @@
 import type { ChardevRegistry } from '../chardev/registry.js';
 import type { DeviceRegistry } from '../device/registry.js';
+import type { HmpInterpreter } from '../hmp/interpreter.js';
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import type { QmpDispatcher } from './dispatch.js';
@@ -11,6 +12,8 @@ export interface DaemonControl {
   readonly version: VersionInfo;
   readonly chardevs: ChardevRegistry;
   readonly devices: DeviceRegistry;
+  /** The human monitor's command interpreter, shared by monitor connections and human-monitor-command. */
+  readonly hmp: HmpInterpreter;
   /** Sends SHUTDOWN now, then stops the daemon once the current reply is out. */
   shutdown(reason: ShutdownCause): void;
 }

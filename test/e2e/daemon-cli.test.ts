@@ -8,6 +8,7 @@ import { suite, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SUPPORTED_KINDS } from '../../src/chardev/create.js';
 import { QmpClient } from '../../src/qmp/client.js';
+import { MonitorClient } from '../support/monitor-client.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
 
 const WAIT_MS = 10_000;
@@ -424,6 +425,8 @@ suite('chardevd -chardev and --config', () => {
         '# paths are relative to where chardevd starts',
         'qmp:',
         '  - unix:cfg-qmp.sock,server=on,wait=off',
+        'hmp:',
+        '  - unix:cfg-hmp.sock,server=on,wait=off',
         'chardevs:',
         '  - id: console0',
         '    backend: { type: ringbuf, data: { size: 1024 } }',
@@ -446,8 +449,15 @@ suite('chardevd -chardev and --config', () => {
       } finally {
         client.close();
       }
+      // The config's monitor listener runs the same chardevs.
+      const monitor = await MonitorClient.open(join(dir, 'cfg-hmp.sock'));
+      try {
+        assert.match(await monitor.command('info chardev'), /console0: filename=ringbuf\r\n/);
+      } finally {
+        monitor.close();
+      }
       // A listener from the config counts: no complaint about a missing -qmp.
-      assert.doesNotMatch(daemon.stderr(), /no -qmp listener/);
+      assert.doesNotMatch(daemon.stderr(), /no -qmp/);
       assert.equal(await daemon.stop(), 0);
       assert.deepEqual(readdirSync(dir), ['chardevd.yaml'], 'sockets left behind after exit');
     } finally {
@@ -482,7 +492,7 @@ suite('chardevd -chardev and --config', () => {
         ['missing.yaml', 'chardevd: missing.yaml: cannot read config file: No such file or directory\n'],
         ['syntax.yaml', 'chardevd: syntax.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]\n'],
         ['shape.yaml', "chardevd: shape.yaml:2: chardevs[0] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer\n"],
-        ['key.yaml', "chardevd: key.yaml:1: unknown key 'listeners' (the keys are qmp, chardevs, devices)\n"],
+        ['key.yaml', "chardevd: key.yaml:1: unknown key 'listeners' (the keys are qmp, hmp, chardevs, devices)\n"],
       ];
       for (const [file, message] of cases) {
         const result = runChardevd(['--config', file], dir);

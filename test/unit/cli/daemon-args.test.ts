@@ -24,6 +24,21 @@ suite('parseDaemonArgs', () => {
     );
   });
 
+  test('takes -monitor listeners and monitors on chardevs from -monitor chardev:ID and -mon', () => {
+    const args = parseDaemonArgs(['-monitor', 'unix:/m,server=on,wait=off', '-monitor', 'chardev:c0', '-mon', 'chardev=c1,mode=readline'], quiet);
+    assert.equal(args.action, 'run');
+    if (args.action !== 'run') return;
+    assert.deepEqual(
+      args.hmp.map((m) => [m.origin, m.target.type === 'chardev' ? m.target.id : m.target.option.address.type]),
+      [
+        ['-monitor unix:/m,server=on,wait=off', 'unix'],
+        ['-monitor chardev:c0', 'c0'],
+        ['-mon chardev=c1,mode=readline', 'c1'],
+      ],
+    );
+    assert.throws(() => parseDaemonArgs(['-mon', 'c1,mode=bogus'], quiet), new UsageError("-mon c1,mode=bogus: Parameter 'mode' does not accept value 'bogus'"));
+  });
+
   test('answers help and version', () => {
     assert.deepEqual(parseDaemonArgs(['--help'], quiet), { action: 'help' });
     assert.deepEqual(parseDaemonArgs(['-version'], quiet), { action: 'version' });

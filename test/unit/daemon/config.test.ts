@@ -63,7 +63,7 @@ devices:
 
   test('takes an empty file, a file of comments and empty lists as configuring nothing', () => {
     for (const text of ['', '# nothing yet\n', 'qmp:\nchardevs:\n', 'qmp: []\nchardevs: []\n']) {
-      assert.deepEqual(parse(text).config, { qmp: [], chardevs: [], devices: [] }, JSON.stringify(text));
+      assert.deepEqual(parse(text).config, { qmp: [], hmp: [], chardevs: [], devices: [] }, JSON.stringify(text));
     }
   });
 
@@ -147,12 +147,22 @@ devices:
   });
 
   test('refuses a bad shape, naming the key', () => {
-    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are qmp, chardevs, devices)");
-    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are qmp, chardevs, devices)");
+    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are qmp, hmp, chardevs, devices)");
+    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are qmp, hmp, chardevs, devices)");
     refuses('qmp: unix:q.sock,server=on\n', "c.yaml:1: 'qmp' must be a list");
     refuses('chardevs: { id: a }\n', "c.yaml:1: 'chardevs' must be a list");
-    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys qmp, chardevs, devices');
-    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys qmp, chardevs, devices');
+    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys qmp, hmp, chardevs, devices');
+    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys qmp, hmp, chardevs, devices');
+  });
+
+  test('reads human monitors in -monitor syntax: listeners and chardevs', () => {
+    const { config } = parse('hmp:\n  - unix:m.sock,server=on,wait=off\n  - chardev:serial0\n');
+    assert.deepEqual(config.hmp, [
+      { origin: 'c.yaml:2: hmp[0]', target: { type: 'listener', option: { address: { type: 'unix', path: 'm.sock' }, wait: false } } },
+      { origin: 'c.yaml:3: hmp[1]', target: { type: 'chardev', id: 'serial0' } },
+    ]);
+    refuses('hmp:\n  - unix:m.sock\n', 'c.yaml:2: hmp[0]: chardevd serves monitor as a listener only: add server=on (connecting out to a client is not supported)');
+    refuses('hmp:\n  - { chardev: x }\n', 'c.yaml:2: hmp[0]: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"');
   });
 
   test('refuses bad YAML with its line and column, on one line', () => {
@@ -171,6 +181,10 @@ devices:
         { address: { type: 'unix', path: 'chardevd-qmp.sock' }, wait: false },
         { address: { type: 'inet', host: '127.0.0.1', port: 4444, ipv6Only: false }, wait: false },
       ],
+    );
+    assert.deepEqual(
+      config.hmp.map((m) => m.target),
+      [{ type: 'listener', option: { address: { type: 'unix', path: 'chardevd-hmp.sock' }, wait: false } }],
     );
     assert.deepEqual(
       config.chardevs.map((c) => (c.form === 'object' ? [c.id, c.backend] : [c.id, c.text])),

@@ -1,0 +1,205 @@
+import { after, before, suite, test } from 'node:test';
+import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+
+/**
+ * Human monitor commands that QEMU 7.2 also has, sent with
+ * human-monitor-command to QEMU and to chardevd: the output text must be
+ * the same, error messages included. Normalised: each server's temporary
+ * directory, the version line, and `info chardev`, whose order is QEMU's
+ * hash order and which lists QEMU's own monitor chardevs.
+ */
+
+/** The request as pure ASCII: the transcript is written as Latin-1, so other characters travel as \\u escapes. */
+const hmp = (line: string): string =>
+  JSON.stringify({ execute: 'human-monitor-command', arguments: { 'command-line': line } }).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+const INFO_CHARDEV = '{"execute":"human-monitor-command","arguments":{"command-line":"info chardev"},"id":"info-chardev"}';
+
+const transcripts: Transcript[] = [
+  {
+    name: 'help for single commands, unknown commands, blank lines',
+    steps: [
+      NEGOTIATE,
+      hmp('help chardev-add'),
+      hmp('help chardev-change'),
+      hmp('help chardev-remove'),
+      hmp('help chardev-send-break'),
+      hmp('help ringbuf_read'),
+      hmp('? ringbuf_write'),
+      hmp('help info chardev'),
+      hmp('help info version'),
+      hmp('help info history'),
+      hmp('info history'),
+      hmp('help help'),
+      hmp('help ?'),
+      hmp('help quit'),
+      hmp('help q'),
+      hmp('help chardev-add extra words'),
+      hmp('help  chardev-add'),
+      hmp('help foo'),
+      hmp('help info foo'),
+      hmp('help "unterminated'),
+      hmp('help a b c d e f g h i j k l m n o p q'),
+      hmp('foo'),
+      hmp('foo bar'),
+      hmp('  foo'),
+      hmp('info foo'),
+      hmp(''),
+      hmp('   '),
+      hmp('info chardev extra'),
+      hmp('info version\nfoo'),
+      hmp('quit extra'),
+      hmp('q extra'),
+      '{"execute":"human-monitor-command","arguments":{"command-line":"info version","cpu-index":0}}',
+      '{"execute":"human-monitor-command","arguments":{}}',
+      '{"execute":"human-monitor-command","arguments":{"command-line":5}}',
+    ],
+  },
+  {
+    name: 'chardev-add: -chardev strings, their errors and warnings',
+    steps: [
+      NEGOTIATE,
+      hmp('chardev-add'),
+      hmp('chardev-add ringbuf,id=r1'),
+      hmp('chardev-add ringbuf,id=r1'),
+      hmp('chardev-add ringbuf,id=r2,size=5'),
+      hmp('chardev-add ringbuf,id=r3,bogus=1'),
+      hmp('chardev-add ringbuf,id=0r'),
+      hmp('chardev-add ringbuf,id=a,,b'),
+      hmp('chardev-add ringbuf'),
+      hmp('chardev-add foo,id=f'),
+      hmp('chardev-add id=x9'),
+      hmp('chardev-add ringbuf,id=r4,size=abc'),
+      hmp('chardev-add socket,id=s0,server,nowait,path=$DIR/s0.sock'),
+      hmp('chardev-add ringbuf,id=r5 extra'),
+      hmp('chardev-add "ringbuf,id=r6"'),
+      hmp('chardev-add "ringbuf,id=r7" '),
+      hmp('chardev-add file,id=f1'),
+      hmp('chardev-add file,id=f1,path=$DIR/missing/x'),
+      hmp('chardev-add file,id=f2,path=$DIR/f2.log'),
+      hmp('chardev-add null,id=n1'),
+      hmp('chardev-add ringbuf,id=r8,size=8,logfile=$DIR/missing/l.txt'),
+      INFO_CHARDEV,
+    ],
+  },
+  {
+    name: 'ringbuf_write and ringbuf_read: quoting, escaping, sizes as expressions',
+    steps: [
+      NEGOTIATE,
+      hmp('chardev-add ringbuf,id=r1'),
+      hmp('chardev-add null,id=n1'),
+      hmp('ringbuf_write r1 hello'),
+      hmp('ringbuf_read r1 3'),
+      hmp('ringbuf_read r1 100'),
+      hmp('ringbuf_read r1 100'),
+      hmp('ringbuf_write r1 "a\\\\b\\"c\\nd\\re"'),
+      hmp('ringbuf_read r1 100'),
+      hmp("ringbuf_write r1 \"it\\'s\""),
+      hmp('ringbuf_read r1 100'),
+      hmp('ringbuf_write r1 "a\\tb"'),
+      hmp('ringbuf_write r1 "unterminated'),
+      hmp('ringbuf_write r1 "x"y'),
+      hmp('ringbuf_write r1'),
+      hmp('ringbuf_write'),
+      hmp('ringbuf_write r1 a b'),
+      hmp('ringbuf_write r1 caf\u00e9\u20ac'),
+      hmp('ringbuf_read r1 5'),
+      hmp('ringbuf_read r1 100'),
+      hmp('ringbuf_write r1 tab\tseparated'),
+      hmp('ringbuf_write r1 "del\u007f"'),
+      hmp('ringbuf_read r1 100'),
+      hmp('ringbuf_read r1'),
+      hmp('  ringbuf_read  r1'),
+      hmp('ringbuf_read r1 abc'),
+      hmp('ringbuf_read r1 -1'),
+      hmp('ringbuf_read r1 0'),
+      hmp('ringbuf_read r1 0x10'),
+      hmp('ringbuf_read r1 010'),
+      hmp('ringbuf_read r1 09'),
+      hmp('ringbuf_read r1 0x'),
+      hmp('ringbuf_read r1 4294967296'),
+      hmp('ringbuf_read r1 0xffffffff'),
+      hmp('ringbuf_read r1 ~0'),
+      hmp('ringbuf_read r1 2+3*4'),
+      hmp('ringbuf_read r1 (1'),
+      hmp('ringbuf_read r1 (2+3)*4 - 1'),
+      hmp("ringbuf_read r1 'a"),
+      hmp("ringbuf_read r1 'a'"),
+      hmp("ringbuf_read r1 ''"),
+      hmp('ringbuf_read r1 $pc'),
+      hmp('ringbuf_read r1 1/0'),
+      hmp('ringbuf_read r1 5%0'),
+      hmp('ringbuf_read r1 99999999999999999999'),
+      hmp('ringbuf_read r1 1 2'),
+      hmp('ringbuf_read nope 1'),
+      hmp('ringbuf_write nope x'),
+      hmp('ringbuf_read n1 1'),
+      hmp('ringbuf_write n1 x'),
+    ],
+  },
+  {
+    name: 'chardev-remove, chardev-send-break and chardev-change',
+    steps: [
+      NEGOTIATE,
+      hmp('chardev-add ringbuf,id=r1'),
+      hmp('chardev-add null,id=n1'),
+      hmp('chardev-remove'),
+      hmp('chardev-remove nope'),
+      hmp('chardev-remove r1'),
+      hmp('chardev-remove r1'),
+      hmp('chardev-remove r1 extra'),
+      hmp('chardev-send-break'),
+      hmp('chardev-send-break n1'),
+      hmp('chardev-send-break nope'),
+      hmp('chardev-change'),
+      hmp('chardev-change n1'),
+      hmp('chardev-change nope ringbuf'),
+      hmp('chardev-change n1 ringbuf,id=x'),
+      hmp('chardev-change n1 bogus'),
+      hmp('chardev-change n1 ringbuf,bogus=1'),
+      hmp('chardev-change n1 ringbuf,size=3'),
+      hmp('chardev-change n1 ringbuf,size=16'),
+      hmp('ringbuf_write n1 changed'),
+      hmp('ringbuf_read n1 100'),
+      hmp('chardev-change n1 file,path=$DIR/missing/x'),
+      INFO_CHARDEV,
+    ],
+  },
+];
+
+/** Replaces what differs between two servers whatever they are: versions, and info chardev's order and extra entries. */
+function normaliseRun(lines: readonly string[]): string[] {
+  return lines.map((line) => {
+    const reply = JSON.parse(line) as { return?: unknown; id?: unknown };
+    if (typeof reply.return !== 'string') return line;
+    if (reply.id === 'info-chardev') {
+      const entries = reply.return.split('\r\n').filter((entry) => entry !== '' && !entry.startsWith('compat_monitor'));
+      return JSON.stringify({ return: entries.sort(), id: reply.id });
+    }
+    return JSON.stringify({ ...reply, return: reply.return.replace(/^\d+\.\d+\.\d+\S*( .*)?\r\n$/, '<version>\r\n') });
+  });
+}
+
+suite('human monitor commands: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
+  let qemu: ServerProcess;
+  let chardevd: ServerProcess;
+
+  before(async () => {
+    [qemu, chardevd] = await Promise.all([startQemu(), startChardevd()]);
+  });
+
+  after(async () => {
+    await Promise.all([qemu?.stop(), chardevd?.stop()]);
+  });
+
+  for (const transcript of transcripts) {
+    test(transcript.name, async () => {
+      const theirs = await play(qemu.qmpPath, transcript, qemu.dir);
+      const ours = await play(chardevd.qmpPath, transcript, chardevd.dir);
+      compare(normaliseRun(ours), normaliseRun(theirs));
+    });
+  }
+});
