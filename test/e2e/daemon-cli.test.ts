@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { SUPPORTED_KINDS } from '../../src/chardev/create.js';
 import { QmpClient } from '../../src/qmp/client.js';
 import { MonitorClient } from '../support/monitor-client.js';
-import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
 
 const WAIT_MS = 10_000;
 const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
@@ -94,6 +94,7 @@ suite('the chardevd command', () => {
     for (const start of [startChardevd, startQemu]) {
       const server = await start((dir) => ['-qmp-pretty', `unix:${join(dir, 'pretty.sock')},server=on,wait=off`]);
       try {
+        await untilListening(join(server.dir, 'pretty.sock'));
         transcripts.push(normalise(await converse(join(server.dir, 'pretty.sock'), input)));
         await server.exited;
       } finally {

@@ -59,6 +59,15 @@ async function start(command: string, args: (qmp: string) => string[], extraArgs
   return { qmpPath, dir, pid: child.pid!, stderr: () => stderr, exited, stop: () => stop(child, exited, dir) };
 }
 
+/** Waits, bounded, until a unix socket at `path` listens: a server's second listener opens after its first. */
+export async function untilListening(path: string, timeoutMs = STARTUP_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!isListening(path)) {
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${path} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Whether a unix socket at `path` is listening (/proc/net/unix flags __SO_ACCEPTCON), without connecting to it. */
 function isListening(path: string): boolean {
   if (!existsSync(path)) return false;
