@@ -1,3 +1,5 @@
+import { allocateRingStorage, releaseRingStorage } from './ring-storage.js';
+
 /**
  * A fixed-size byte ring that never blocks its writer: when full, the
  * oldest bytes are overwritten (chardev/char-ringbuf.c keeps the last
@@ -19,8 +21,13 @@ export class ByteRing {
     if (!Number.isSafeInteger(capacity) || capacity <= 0 || (capacity & (capacity - 1)) !== 0) {
       throw new RangeError(`ring capacity must be a positive power of two, not ${capacity}`);
     }
-    this.#bytes = new Uint8Array(capacity);
+    this.#bytes = allocateRingStorage(capacity);
     this.#mask = capacity - 1;
+  }
+
+  /** Gives the memory back; the ring must not be used afterwards. */
+  release(): void {
+    releaseRingStorage(this.#bytes);
   }
 
   /** Total bytes written since creation: the cursor just past the newest byte. */

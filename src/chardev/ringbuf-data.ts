@@ -84,11 +84,40 @@ const CANONICAL_BASE64 = /^[A-Za-z0-9+/\n]*(?:[A-Za-z0-9+/]={1,2}\n*)?$/;
  * unusual input (an incomplete group, '=' inside) takes the slow path.
  */
 export function qemuBase64Bytes(text: string): Buffer {
+  const pieces: Buffer[] = [];
+  decodeQemuBase64(text, (piece) => pieces.push(Buffer.from(piece)));
+  return Buffer.concat(pieces);
+}
+
+/** Base64 characters decoded at a time into the shared scratch buffer: 48 KiB of bytes. */
+const PIECE_CHARS = 64 << 10;
+const scratch = Buffer.allocUnsafeSlow((PIECE_CHARS / 4) * 3);
+
+/**
+ * Decodes like qemuBase64Bytes and hands the bytes to `sink` in order, in
+ * pieces that are only valid during the call. Canonical input without
+ * newlines (what encoders write) is decoded into one shared buffer, so a
+ * large ringbuf-write leaves no decoded copy behind for the garbage
+ * collector and the allocator to fragment memory with.
+ */
+export function decodeQemuBase64(text: string, sink: (piece: Uint8Array) => void): void {
   if (!BASE64_ALLOWED.test(text)) throw new ChardevError('Base64 data contains invalid characters');
   if (CANONICAL_BASE64.test(text)) {
-    const symbols = text.length - countNewlines(text);
-    if (symbols % 4 === 0) return Buffer.from(text, 'base64');
+    const newlines = countNewlines(text);
+    if ((text.length - newlines) % 4 === 0) {
+      if (newlines > 0) return sink(Buffer.from(text, 'base64'));
+      for (let at = 0; at < text.length; at += PIECE_CHARS) {
+        const length = scratch.write(text.slice(at, at + PIECE_CHARS), 0, 'base64');
+        sink(scratch.subarray(0, length));
+      }
+      return;
+    }
   }
+  sink(lenientBase64(text));
+}
+
+/** GLib's g_base64_decode for what is not canonical. */
+function lenientBase64(text: string): Buffer {
   const out = Buffer.allocUnsafe(Math.floor((text.length * 3) / 4));
   let length = 0;
   let value = 0;

@@ -53,5 +53,7 @@ export class RingbufChardev extends Chardev {
     this.ring.write(data);
   }
 
-  protected async closeBackend(): Promise<void> {}
+  protected async closeBackend(): Promise<void> {
+    this.ring.release();
+  }
 }

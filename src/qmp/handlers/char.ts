@@ -1,7 +1,7 @@
 import { ChardevError } from '../../chardev/chardev-error.js';
 import { SUPPORTED_KINDS } from '../../chardev/create.js';
 import { PtyChardev } from '../../chardev/pty.js';
-import { qemuBase64Bytes, qemuUtf8Text, utf8Bytes } from '../../chardev/ringbuf-data.js';
+import { decodeQemuBase64, qemuUtf8Text, utf8Bytes } from '../../chardev/ringbuf-data.js';
 import { RingbufChardev } from '../../chardev/ringbuf.js';
 import type { Chardev } from '../../chardev/chardev.js';
 import type { ChardevReturn } from '../../generated/qapi-types.gen.js';
@@ -53,7 +53,8 @@ export const charHandlers: HandlersOf<
 
   'ringbuf-write'({ device, data, format }, { daemon }) {
     const ringbuf = findRingbuf(daemon.chardevs.get(device), device);
-    ringbuf.inject(qmpErrors(() => (format === 'base64' ? qemuBase64Bytes(data) : utf8Bytes(data))));
+    if (format === 'base64') qmpErrors(() => decodeQemuBase64(data, (piece) => ringbuf.inject(piece)));
+    else ringbuf.inject(utf8Bytes(data));
     return {};
   },
 

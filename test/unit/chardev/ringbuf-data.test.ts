@@ -14,6 +14,11 @@ suite("qemuBase64Bytes: ringbuf-write's base64 as QEMU 7.2 decodes it", () => {
     }
   });
 
+  test('a long text decodes the same in pieces as at once (several 64 KiB pieces of base64)', () => {
+    const bytes = randomBytes(150_001);
+    assert.deepEqual(qemuBase64Bytes(bytes.toString('base64')), bytes);
+  });
+
   // Each expected value is what QEMU 7.2 stores for the same ringbuf-write (checked with ringbuf-read in base64).
   test("GLib's leniency: an incomplete last group is dropped, '=' inside a group counts as zero bits", () => {
     assert.deepEqual(qemuBase64Bytes('QQ'), Buffer.alloc(0));
