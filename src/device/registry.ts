@@ -14,9 +14,6 @@ export class DeviceNotFoundError extends DeviceError {
   override readonly name = 'DeviceNotFoundError';
 }
 
-/** The device models chardevd has, for `-device help`. */
-export const DEVICE_MODELS = [{ name: 'link', description: 'two chardevs back to back, bytes both ways (properties chardev, peer)' }] as const;
-
 /** Properties of a device as QEMU's option parser leaves them: strings by name, in the order given. */
 export type DeviceProperties = ReadonlyMap<string, string>;
 
