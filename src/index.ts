@@ -1,6 +1,21 @@
 /** chardevd as a library: the QMP client and server, and the generated protocol types. */
 export { QmpClient, EventSubscription } from './qmp/client.js';
-export type { QmpAddress, QmpClientOptions, QmpEventMessage, EventSubscriptionOptions } from './qmp/client.js';
+export type {
+  AcceptOptions,
+  ConnectionLost,
+  ConnectionRestored,
+  ExecuteOptions,
+  QmpAddress,
+  QmpClientOptions,
+  QmpClientState,
+  QmpEventMessage,
+  EventSubscriptionOptions,
+  ReconnectPolicy,
+} from './qmp/client.js';
+export { QmpListener } from './qmp/client-listener.js';
+export { parseQmpAddress } from './qmp/client-address.js';
+export type { QmpSignal } from './qmp/client-signal.js';
+export type { Disposable } from './lifecycle.js';
 export {
   QmpClientError,
   ConnectError,
