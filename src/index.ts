@@ -35,4 +35,4 @@ export type { StartupDevice, DeviceRequest } from './device/device-option.js';
 export type { QmpCommands } from './generated/qapi-commands.gen.js';
 export type { QmpEvents } from './generated/qapi-events.gen.js';
 export type * from './generated/qapi-types.gen.js';
-export type { CallOptions } from './qapi-runtime/index.js';
+export type { CallOptions, EventSink } from './qapi-runtime/index.js';
