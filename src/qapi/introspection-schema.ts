@@ -84,7 +84,7 @@ export function readableTypeNames(reply: readonly SchemaInfoEntry[], byName: Rea
   while (queue.length > 0) {
     const { type, name } = queue.shift()!;
     const entry = byName.get(type)!;
-    const stem = name.replace(/(Arguments|EventData)$/, '');
+    const stem = name.replace(/(Arguments|Result|EventData)$/, '');
     if (entry['meta-type'] === 'object') {
       for (const m of (entry['members'] ?? []) as { name: string; type: string }[]) assign(m.type, `${stem}${pascalCase(m.name)}`);
       for (const v of (entry['variants'] ?? []) as { case: string; type: string }[]) assign(v.type, `${stem}${pascalCase(v.case)}`);
