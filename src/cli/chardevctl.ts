@@ -113,6 +113,8 @@ async function main(argv: string[]): Promise<number> {
 
 async function printEvents(client: QmpClient, names: string[]): Promise<number> {
   const events = client.events(names.length === 0 ? {} : { names });
+  // On stderr, so that stdout stays JSON lines: from here on nothing is missed.
+  process.stderr.write(`chardevctl: printing events${names.length === 0 ? '' : ` ${names.join(', ')}`} from ${client.address}\n`);
   for await (const event of events) {
     if (events.dropped > 0) {
       process.stderr.write(`chardevctl: ${events.dropped} events dropped: output is not read fast enough\n`);
