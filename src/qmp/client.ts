@@ -6,8 +6,8 @@ import { BadReplyError, ConnectError, ExecInterruptedError, ExecuteError, Greeti
 import { abortMessage, describeAddress, QmpListener } from './client-listener.js';
 import { type QmpSignal, SignalSource } from './client-signal.js';
 import { EventSubscription, type EventSubscriptionOptions, type QmpEventMessage } from './event-subscription.js';
+import { ClientReplyReader } from './client-reader.js';
 import { JsonDouble } from './json-double.js';
-import { JsonStreamParser } from './json-stream-parser.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 import { formatQmpJson } from './json-writer.js';
 
@@ -92,14 +92,19 @@ const DEFAULT_RECONNECT_MAX_MS = 5_000;
 
 interface PendingCall {
   readonly command: string;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /** One established transport: a socket and its parser. */
 interface Connection {
   readonly socket: Socket;
-  readonly parser: JsonStreamParser;
+  readonly reader: ClientReplyReader;
+  /** Requests of this tick, written together on the next tick. */
+  outbox: string;
   greetingWaiter: { resolve(greeting: JsonObject): void; reject(error: Error): void } | undefined;
   lost: boolean;
 }
@@ -320,19 +325,20 @@ export class QmpClient extends QmpCommandMethods {
   #attach(socket: Socket): Connection {
     const connection: Connection = {
       socket,
-      parser: new JsonStreamParser(
+      reader: new ClientReplyReader(
         {
-          onValue: (value) => this.#received(connection, value),
+          onMessage: (message) => this.#received(connection, message),
           onError: (desc) => this.#connectionLost(connection, new ProtocolError(`unparsable data from the server: ${desc}`)),
         },
-        { maxMessageBytes: this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES },
+        this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       ),
+      outbox: '',
       greetingWaiter: undefined,
       lost: false,
     };
     this.#connection = connection;
     socket.on('data', (chunk: Buffer) => {
-      if (!connection.lost) connection.parser.feed(chunk);
+      if (!connection.lost) connection.reader.feed(chunk);
     });
     socket.on('error', (error) => this.#connectionLost(connection, new ExecInterruptedError(`connection lost: ${error.message}`, { cause: error })));
     socket.on('close', () => this.#connectionLost(connection, undefined));
@@ -342,37 +348,55 @@ export class QmpClient extends QmpCommandMethods {
   #send(command: string, args: object | undefined, options: ExecuteOptions | undefined): Promise<unknown> {
     const connection = this.#connection;
     if (connection === undefined || connection.lost) return Promise.reject(new StateError(this.#stateMessage()));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(new ExecInterruptedError(`${command}: ${abortMessage(signal)}`, { cause: signal.reason }));
     const id = this.#nextId++;
-    const request: { execute?: string; 'exec-oob'?: string; arguments?: object; id: number } = options?.oob === true ? { 'exec-oob': command, id } : { execute: command, id };
-    if (args !== undefined) request.arguments = args;
-    return new Promise<unknown>((resolve, reject) => {
-      const signal = options?.signal;
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => settle(() => reject(new ExecInterruptedError(`${command}: ${abortMessage(signal)}`, { cause: signal?.reason })));
-      const settle = (fn: () => void): void => {
-        this.#pending.delete(id);
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        fn();
-      };
-      if (signal?.aborted) return onAbort();
-      this.#pending.set(id, { command, resolve: (v) => settle(() => resolve(v)), reject: (e) => settle(() => reject(e)) });
-      if (options?.timeoutMs !== undefined) {
-        const ms = options.timeoutMs;
-        timer = setTimeout(() => settle(() => reject(new ExecInterruptedError(`${command}: no reply within ${ms} ms`))), ms);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // QEMU's own serialisation: 64-bit integers (bigint) survive, absent members are left out.
-      connection.socket.write(formatQmpJson(request as unknown as JsonObject));
+    const text = serialiseRequest(options?.oob === true ? 'exec-oob' : 'execute', command, args, id);
+    const promise = new Promise<unknown>((resolve, reject) => {
+      this.#pending.set(id, { command, resolve, reject, timer: undefined, signal, onAbort: undefined });
     });
+    if (options?.timeoutMs !== undefined || signal !== undefined) this.#arm(id, command, options?.timeoutMs, signal);
+    // A burst of calls in one tick leaves in one write (one system call, not one per command).
+    if (connection.outbox === '') process.nextTick(() => this.#flush(connection));
+    connection.outbox += text;
+    return promise;
   }
 
-  #received(connection: Connection, value: JsonValue): void {
-    if (!isJsonObject(value)) {
+  #flush(connection: Connection): void {
+    const text = connection.outbox;
+    connection.outbox = '';
+    if (!connection.lost && text !== '') connection.socket.write(text);
+  }
+
+  /** Timeout and abort of one call: it fails alone; a late reply is dropped. */
+  #arm(id: number, command: string, timeoutMs: number | undefined, signal: AbortSignal | undefined): void {
+    const pending = this.#pending.get(id)!;
+    if (timeoutMs !== undefined) {
+      pending.timer = setTimeout(() => this.#settle(id, undefined, new ExecInterruptedError(`${command}: no reply within ${timeoutMs} ms`)), timeoutMs);
+    }
+    if (signal !== undefined) {
+      pending.onAbort = () => this.#settle(id, undefined, new ExecInterruptedError(`${command}: ${abortMessage(signal)}`, { cause: signal.reason }));
+      signal.addEventListener('abort', pending.onAbort, { once: true });
+    }
+  }
+
+  /** Resolves (error undefined) or rejects call `id`, and forgets it. */
+  #settle(id: number, value: unknown, error: Error | undefined): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined) pending.signal?.removeEventListener('abort', pending.onAbort);
+    if (error === undefined) pending.resolve(value);
+    else pending.reject(error);
+  }
+
+  #received(connection: Connection, value: unknown): void {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       this.#connectionLost(connection, new BadReplyError(`QMP message is not an object: ${String(value)}`));
       return;
     }
-    const message = value;
+    const message = value as JsonObject;
     if (connection.greetingWaiter !== undefined) {
       const waiter = connection.greetingWaiter;
       connection.greetingWaiter = undefined;
@@ -380,7 +404,7 @@ export class QmpClient extends QmpCommandMethods {
       return;
     }
     if (typeof message['event'] === 'string') {
-      const event = plain(message) as unknown as QmpEventMessage;
+      const event = message as unknown as QmpEventMessage;
       for (const subscription of this.#subscriptions) subscription.push(event);
       return;
     }
@@ -393,15 +417,15 @@ export class QmpClient extends QmpCommandMethods {
       return;
     }
     if ('return' in message) {
-      pending.resolve(plain(message['return']!));
+      this.#settle(id as number, message['return'], undefined);
       return;
     }
     const error = message['error'];
     if (isJsonObject(error) && typeof error['class'] === 'string' && typeof error['desc'] === 'string') {
-      pending.reject(new ExecuteError(pending.command, error['class'], error['desc']));
+      this.#settle(id as number, undefined, new ExecuteError(pending.command, error['class'], error['desc']));
       return;
     }
-    pending.reject(new BadReplyError(`QMP reply is missing a 'error' or 'return' member: ${JSON.stringify(message)}`));
+    this.#settle(id as number, undefined, new BadReplyError(`QMP reply is missing a 'error' or 'return' member: ${JSON.stringify(message)}`));
   }
 
   /** Forgets a connection that never got to 'running'. */
@@ -422,9 +446,9 @@ export class QmpClient extends QmpCommandMethods {
     const interruptedError =
       reason === undefined ? new ExecInterruptedError('Disconnected') : reason instanceof ExecInterruptedError ? reason : new ExecInterruptedError(reason.message, { cause: reason });
     const interrupted: string[] = [];
-    for (const pending of [...this.#pending.values()]) {
+    for (const [id, pending] of [...this.#pending]) {
       interrupted.push(pending.command);
-      pending.reject(interruptedError);
+      this.#settle(id, undefined, interruptedError);
     }
     const wasRunning = this.#state === 'running';
     if (!wasRunning) return; // a failed attempt: #establish reports it
@@ -473,7 +497,7 @@ export class QmpClient extends QmpCommandMethods {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#listener?.close();
-    for (const pending of [...this.#pending.values()]) pending.reject(new ExecInterruptedError('Disconnected'));
+    for (const id of [...this.#pending.keys()]) this.#settle(id, undefined, new ExecInterruptedError('Disconnected'));
     for (const subscription of [...this.#subscriptions]) subscription.close();
     this.#resolveDisconnected(reason);
   }
@@ -488,6 +512,27 @@ export class QmpClient extends QmpCommandMethods {
         return `not connected to ${this.#where} yet`;
     }
   }
+}
+
+/**
+ * One request as text. JSON.stringify where it is exact; QEMU's own
+ * serialisation where it is not: bigint arguments (64-bit integers) and
+ * JsonDouble values (a double that must stay one).
+ */
+function serialiseRequest(verb: 'execute' | 'exec-oob', command: string, args: object | undefined, id: number): string {
+  if (args === undefined) return `{"${verb}":${JSON.stringify(command)},"id":${id}}`;
+  let json: string;
+  try {
+    json = JSON.stringify(args, rejectSpecial);
+  } catch {
+    json = formatQmpJson(args as unknown as JsonValue);
+  }
+  return `{"${verb}":${JSON.stringify(command)},"arguments":${json},"id":${id}}`;
+}
+
+function rejectSpecial(_key: string, value: unknown): unknown {
+  if (value instanceof JsonDouble) throw new TypeError('JsonDouble');
+  return value;
 }
 
 function dialSocket(address: QmpAddress, timeoutMs: number): Promise<Socket> {
@@ -507,26 +552,6 @@ function dialSocket(address: QmpAddress, timeoutMs: number): Promise<Socket> {
       reject(new ConnectError(`connecting to ${where}: ${error.message}`, { cause: error }));
     });
   });
-}
-
-/**
- * What the caller gets: the parser keeps integral doubles as JsonDouble so
- * that a server can tell `1.0` from `1`, and builds null-prototype objects
- * so that `"__proto__"` stays data; a client's caller wants plain numbers
- * and ordinary objects, as the generated types say. A `__proto__` member is
- * kept as an own property, never as a prototype.
- */
-function plain(value: JsonValue): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (value instanceof JsonDouble) return value.value;
-  if (Array.isArray(value)) return value.map(plain);
-  const out: Record<string, unknown> = {};
-  for (const key in value) {
-    const v = plain(value[key]!);
-    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[key] = v;
-  }
-  return out;
 }
 
 /** Sleeps; false when aborted first. */

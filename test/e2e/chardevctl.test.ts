@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
@@ -157,12 +157,14 @@ suite('chardevctl against QEMU 7.2', { skip: qemuSkipReason() }, () => {
   suite('under a terminal (tmux)', { skip: onPath('tmux') ? undefined : 'tmux is not installed (apt-get install tmux)' }, () => {
     let dir: string;
     let tmux: TmuxServer;
+    const extraServers: TmuxServer[] = [];
     before(() => {
       dir = mkdtempSync(join(tmpdir(), 'chardevctl-tty-'));
       tmux = new TmuxServer(dir);
     });
     after(async () => {
       await tmux.kill();
+      for (const server of extraServers) await server.kill();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -199,7 +201,11 @@ suite('chardevctl against QEMU 7.2', { skip: qemuSkipReason() }, () => {
 
     test('the shell completes command and argument names from the schema and keeps its history', async () => {
       const history = join(dir, 'history');
-      await tmux.kill();
+      // A tmux server of its own: a killed one may still be exiting on the old socket.
+      mkdirSync(join(dir, 'shell'));
+      const shellTmux = new TmuxServer(join(dir, 'shell'));
+      extraServers.push(shellTmux);
+      const tmux = shellTmux;
       await tmux.newSession(`env CHARDEVCTL_HISTORY=${quote(history)} ${quote(process.execPath)} ${quote(CHARDEVCTL)} -s ${quote(qemu.qmpPath)}`);
       await waitFor(async () => (await tmux.capture()).includes('(qmp)'), 'the shell prompt', WAIT_MS);
       assert.match(await tmux.capture(), /Connected to QEMU 7\.2\.\d+/);

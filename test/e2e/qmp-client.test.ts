@@ -165,8 +165,8 @@ suite('QmpClient against chardevd', () => {
       first = undefined;
       for (const error of await Promise.all(inFlight)) {
         assert.ok(error instanceof ExecInterruptedError, String(error));
-        // A reset (unread requests in the dead server's buffer) or a plain close, depending on timing.
-        assert.match(error.message, /^(Disconnected|connection lost: read ECONNRESET)$/);
+        // A plain close, a reset (unread requests in the dead server's buffer) or a failed write, depending on timing.
+        assert.match(error.message, /^(Disconnected|connection lost: (read ECONNRESET|write EPIPE))$/);
       }
       assert.equal(losses.length, 1);
       assert.deepEqual(losses[0]!.interrupted, ['query-version', 'query-chardev', 'ringbuf-read']);
