@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -338,6 +338,21 @@ suite('QmpClient against QEMU 7.2', { skip: qemuSkipReason() }, () => {
       unixListener.close();
       tcpListener.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('talks to a -qmp-pretty monitor, whose messages span several lines', async () => {
+    const pretty = await startQemu((dir) => ['-qmp-pretty', `unix:${join(dir, 'pretty.sock')},server=on,wait=off`]);
+    try {
+      await waitFor(() => existsSync(join(pretty.dir, 'pretty.sock')), 'the pretty socket', WAIT_MS, 20);
+      const client = await QmpClient.connect(join(pretty.dir, 'pretty.sock'), { connectTimeoutMs: WAIT_MS });
+      const events = client.events();
+      const replies = await Promise.all([client.execute('stop'), client.execute('query-status'), client.execute('cont')]);
+      assert.deepEqual(replies, [{}, { status: 'paused', singlestep: false, running: false }, {}]);
+      assert.deepEqual([(await events.next())?.event, (await events.next())?.event], ['STOP', 'RESUME']);
+      client.close();
+    } finally {
+      await pretty.stop();
     }
   });
 
