@@ -7,6 +7,7 @@ import { after, before, suite, test } from 'node:test';
 import { QmpClient } from '../../src/qmp/client.js';
 import { repoRoot } from '../support/paths.js';
 import { onPath, waitFor } from '../support/peer-process.js';
+import { startSocat } from '../support/peer-socat.js';
 import { TmuxServer } from '../support/peer-terminal.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
 
@@ -123,6 +124,49 @@ suite('chardevctl against chardevd', () => {
       assert.deepEqual(event.data, { guest: false, reason: 'host-qmp-quit' });
     } finally {
       await own.stop();
+    }
+  });
+});
+
+suite('chardevctl console against chardevd', { skip: onPath('tmux') && onPath('socat') ? undefined : 'tmux and socat are needed (apt-get install tmux socat)' }, () => {
+  test("a console on a socket chardev linked to a guest's: keys reach the guest, its output shows, Ctrl-] detaches and restores the terminal", async () => {
+    const daemon = await startChardevd((dir) => [
+      '-chardev',
+      `socket,id=con,path=${join(dir, 'con.sock')},server=on,wait=off`,
+      '-chardev',
+      `socket,id=guest,path=${join(dir, 'guest.sock')},server=on,wait=off`,
+      '-device',
+      'link,id=l0,chardev=guest,peer=con',
+    ]);
+    const tmux = new TmuxServer(daemon.dir);
+    await waitFor(() => existsSync(join(daemon.dir, 'guest.sock')) && existsSync(join(daemon.dir, 'con.sock')), 'the chardev sockets', WAIT_MS, 20);
+    const guest = startSocat(`UNIX-CONNECT:${join(daemon.dir, 'guest.sock')}`);
+    try {
+      const before = join(daemon.dir, 'stty-before');
+      const afterFile = join(daemon.dir, 'stty-after');
+      const script = [
+        `stty -a > ${quote(before)}`,
+        `${quote(process.execPath)} ${quote(CHARDEVCTL)} -s ${quote(daemon.qmpPath)} console con`,
+        `echo "exit status $?"`,
+        `stty -a > ${quote(afterFile)}`,
+        'sleep 30',
+      ].join('; ');
+      await tmux.newSession(`sh -c ${quote(script)}`);
+      await waitFor(async () => (await tmux.capture()).includes("[attached to chardev 'con'"), 'the console to attach', WAIT_MS);
+      await tmux.type('login: root');
+      await tmux.sendKeys('Enter');
+      await guest.until(() => guest.received.toString('latin1') === 'login: root\r', 'the typed keys at the guest (raw: Enter is CR)');
+      await guest.write('guest says hello\r\n');
+      await waitFor(async () => (await tmux.capture()).includes('guest says hello'), "the guest's output on the terminal", WAIT_MS);
+      await tmux.sendKeys('C-]');
+      await waitFor(async () => (await tmux.capture()).includes('exit status 0'), 'chardevctl to detach and exit', WAIT_MS);
+      await waitFor(() => existsSync(afterFile) && readFileSync(afterFile, 'utf8') !== '', 'stty after', WAIT_MS);
+      assert.equal(readFileSync(afterFile, 'utf8'), readFileSync(before, 'utf8'), 'the terminal settings are as before');
+      assert.equal(guest.received.toString('latin1'), 'login: root\r', 'the escape byte itself is not sent');
+    } finally {
+      await tmux.kill();
+      await guest.stop();
+      await daemon.stop();
     }
   });
 });

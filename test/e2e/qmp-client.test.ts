@@ -112,6 +112,36 @@ suite('QmpClient against chardevd', () => {
     }
   });
 
+  test('DEVICE_DELETED events arrive among pipelined replies, each before its device_del reply, and a subscriber that never reads holds nothing back', async () => {
+    const client = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+    try {
+      await client.chardevAdd({ id: 'ev-a', backend: { type: 'null', data: {} } });
+      await client.chardevAdd({ id: 'ev-b', backend: { type: 'null', data: {} } });
+      const deleted = client.events({ names: ['DEVICE_DELETED'] });
+      const overflows: number[] = [];
+      const stalled = client.events({ limit: 4, onOverflow: (dropped) => overflows.push(dropped) });
+      await client.deviceAdd({ driver: 'link', id: 'ev-link', chardev: 'ev-a', peer: 'ev-b' });
+      await client.deviceDel({ id: 'ev-link' });
+      assert.equal(deleted.queued, 1, 'the event came before the reply of device_del');
+      assert.deepEqual((await deleted.next())?.data, { device: 'ev-link', path: '/machine/peripheral/ev-link' });
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < 100; i++) {
+        calls.push(client.deviceAdd({ driver: 'link', id: `ev-link${i}`, chardev: 'ev-a', peer: 'ev-b' }), client.deviceDel({ id: `ev-link${i}` }));
+      }
+      assert.equal((await Promise.all(calls)).length, 200);
+      assert.equal(deleted.queued, 100);
+      for (let i = 0; i < 100; i++) assert.equal((await deleted.next())?.data?.['device'], `ev-link${i}`);
+      assert.equal(stalled.queued, 4);
+      assert.equal(stalled.dropped, 97);
+      assert.deepEqual(overflows, [1]);
+      assert.equal((await stalled.next())?.data?.['device'], 'ev-link96', 'what is kept is the newest');
+      stalled.close();
+      deleted.close();
+    } finally {
+      client.close();
+    }
+  });
+
   test('delivers SHUTDOWN among replies and fails the calls still in flight with an interrupted error', async () => {
     const own = await startChardevd();
     try {
@@ -151,6 +181,8 @@ suite('QmpClient against chardevd', () => {
     let first: ServerProcess | undefined = await startChardevd(extra);
     let second: ServerProcess | undefined;
     try {
+      // startChardevd waits for its own socket only; this second listener may come a moment later.
+      await waitFor(() => existsSync(path), 'the second QMP listener', WAIT_MS, 20);
       const client = await QmpClient.connect(path, { connectTimeoutMs: WAIT_MS, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
       const losses: ConnectionLost[] = [];
       const restorations: ConnectionRestored[] = [];
