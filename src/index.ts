@@ -9,6 +9,7 @@ export type {
   QmpClientOptions,
   QmpClientState,
   QmpEventMessage,
+  QmpEventOf,
   EventSubscriptionOptions,
   ReconnectPolicy,
 } from './qmp/client.js';

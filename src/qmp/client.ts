@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { QmpCommandMethods } from '../generated/qapi-client.gen.js';
+import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { CallOptions } from '../qapi-runtime/index.js';
 import type { QmpAddress } from './client-address.js';
 import { BadReplyError, ConnectError, ExecInterruptedError, ExecuteError, GreetingError, NegotiationError, ProtocolError, StateError } from './client-errors.js';
@@ -58,6 +59,14 @@ export interface ExecuteOptions extends CallOptions {
   /** Send as `exec-oob` (only when oob was negotiated and the command allows it). */
   readonly oob?: boolean;
 }
+
+/**
+ * An event of chardevd's schema with its typed `data` (undefined for events
+ * without members): what `events({ names: [...] })` yields.
+ */
+export type QmpEventOf<K extends keyof QmpEvents> = K extends K
+  ? { readonly event: K; readonly data: QmpEvents[K]; readonly timestamp: QmpEventMessage['timestamp'] }
+  : never;
 
 /** 'running': commands go out; 'reconnecting': the connection broke and a new one is being made; 'closed': for good. */
 export type QmpClientState = 'running' | 'reconnecting' | 'closed';
@@ -232,8 +241,10 @@ export class QmpClient extends QmpCommandMethods {
    * With a reconnect policy a subscription lives across reconnects (counting `gaps`);
    * it ends when the client closes for good or when you close() it.
    */
-  events(options: EventSubscriptionOptions = {}): EventSubscription {
-    const subscription = new EventSubscription(options, (s) => this.#subscriptions.delete(s));
+  events<K extends keyof QmpEvents & string>(options: EventSubscriptionOptions & { readonly names: readonly K[] }): EventSubscription<QmpEventOf<K>>;
+  events(options?: EventSubscriptionOptions): EventSubscription;
+  events(options: EventSubscriptionOptions = {}): EventSubscription | EventSubscription<QmpEventOf<keyof QmpEvents>> {
+    const subscription: EventSubscription = new EventSubscription(options, (s) => this.#subscriptions.delete(s));
     if (this.#state === 'closed') subscription.close();
     else this.#subscriptions.add(subscription);
     return subscription;

@@ -27,10 +27,10 @@ export const DEFAULT_EVENT_QUEUE_LIMIT = 1024;
  * is told. Connection gaps (a reconnect) are counted in `gaps`: events the
  * server sent while no connection was up are lost.
  */
-export class EventSubscription implements AsyncIterable<QmpEventMessage> {
-  #queue: QmpEventMessage[] = [];
+export class EventSubscription<E = QmpEventMessage> implements AsyncIterable<E> {
+  #queue: E[] = [];
   #head = 0;
-  #waiter: ((result: IteratorResult<QmpEventMessage>) => void) | undefined;
+  #waiter: ((result: IteratorResult<E>) => void) | undefined;
   #ended = false;
   #overflowing = false;
   readonly #names: ReadonlySet<string> | undefined;
@@ -43,7 +43,7 @@ export class EventSubscription implements AsyncIterable<QmpEventMessage> {
 
   constructor(
     options: EventSubscriptionOptions,
-    private readonly onClose: (subscription: EventSubscription) => void,
+    private readonly onClose: (subscription: EventSubscription<E>) => void,
   ) {
     this.#names = options.names !== undefined ? new Set(options.names) : undefined;
     this.#limit = Math.max(1, options.limit ?? DEFAULT_EVENT_QUEUE_LIMIT);
@@ -61,8 +61,10 @@ export class EventSubscription implements AsyncIterable<QmpEventMessage> {
   }
 
   /** @internal Called by the client for every event. */
-  push(event: QmpEventMessage): void {
-    if (this.#ended || (this.#names !== undefined && !this.#names.has(event.event))) return;
+  push(message: QmpEventMessage): void {
+    if (this.#ended || (this.#names !== undefined && !this.#names.has(message.event))) return;
+    // The name filter is what makes the narrower type true.
+    const event = message as unknown as E;
     if (this.#waiter !== undefined) {
       const waiter = this.#waiter;
       this.#waiter = undefined;
@@ -100,12 +102,12 @@ export class EventSubscription implements AsyncIterable<QmpEventMessage> {
   }
 
   /** The next event, or undefined when the subscription ended. */
-  async next(): Promise<QmpEventMessage | undefined> {
+  async next(): Promise<E | undefined> {
     const result = await this.#next();
     return result.done ? undefined : result.value;
   }
 
-  #next(): Promise<IteratorResult<QmpEventMessage>> {
+  #next(): Promise<IteratorResult<E>> {
     if (this.queued > 0) {
       const event = this.#queue[this.#head]!;
       this.#head++;
@@ -122,7 +124,7 @@ export class EventSubscription implements AsyncIterable<QmpEventMessage> {
     });
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<QmpEventMessage> {
+  [Symbol.asyncIterator](): AsyncIterator<E> {
     return {
       next: () => this.#next(),
       return: () => {

@@ -32,6 +32,20 @@ function resume(server: ServerProcess): void {
   process.kill(server.pid, 'SIGCONT');
 }
 
+/** Compile-time checks of the typed event subscriptions (never called). */
+export async function typedEventsCompile(client: QmpClient): Promise<void> {
+  const shutdown = await client.events({ names: ['SHUTDOWN'] }).next();
+  const reason: 'host-qmp-quit' | 'host-signal' | string | undefined = shutdown?.data.reason;
+  void reason;
+  // @ts-expect-error: SHUTDOWN has no member 'device'
+  void shutdown?.data.device;
+  const both = await client.events({ names: ['SHUTDOWN', 'DEVICE_DELETED'] }).next();
+  if (both?.event === 'DEVICE_DELETED') void both.data.path;
+  // Names outside chardevd's schema (QEMU's) give untyped events.
+  const stop = await client.events({ names: ['STOP'] }).next();
+  void stop?.data?.['anything'];
+}
+
 suite('QmpClient against chardevd', () => {
   let daemon: ServerProcess;
   before(async () => {
@@ -130,7 +144,8 @@ suite('QmpClient against chardevd', () => {
       }
       assert.equal((await Promise.all(calls)).length, 200);
       assert.equal(deleted.queued, 100);
-      for (let i = 0; i < 100; i++) assert.equal((await deleted.next())?.data?.['device'], `ev-link${i}`);
+      // Typed by name: data is DeviceDeletedEventData, so `.device` needs no cast.
+      for (let i = 0; i < 100; i++) assert.equal((await deleted.next())?.data.device, `ev-link${i}`);
       assert.equal(stalled.queued, 4);
       assert.equal(stalled.dropped, 97);
       assert.deepEqual(overflows, [1]);
