@@ -43,12 +43,20 @@ export async function runShell(client: QmpClient, options: ShellOptions): Promis
     completer: (line: string) => completer.complete(line),
     terminal: (options.output as { isTTY?: boolean }).isTTY === true,
   });
+  // Ctrl-C drops the line being typed, as a shell does; Ctrl-D or `exit` leaves.
+  rl.on('SIGINT', () => {
+    options.output.write('^C\n');
+    rl.write(null, { ctrl: true, name: 'u' });
+    rl.prompt();
+  });
   rl.on('history', (lines: string[]) => {
     if (options.historyFile !== undefined) writeHistory(options.historyFile, lines);
   });
   const version = client.greeting?.['QMP'] as { version?: { qemu?: { major: number; minor: number; micro: number }; package?: string } } | undefined;
   const triple = version?.version?.qemu;
-  out(`Welcome to the QMP low-level shell!\nConnected to ${triple === undefined ? client.address : `QEMU ${triple.major}.${triple.minor}.${triple.micro}`} (${version?.version?.package ?? ''})`);
+  const pkg = version?.version?.package ?? '';
+  const server = triple === undefined ? client.address : `${pkg.startsWith('chardevd') ? 'chardevd' : 'QEMU'} ${triple.major}.${triple.minor}.${triple.micro}`;
+  out(`Welcome to the QMP low-level shell!\nConnected to ${server}${pkg === '' ? '' : ` (${pkg})`}`);
   rl.prompt();
   let closed = false;
   const lost = client.disconnected.then(() => {
