@@ -42,7 +42,7 @@ export interface QmpClientOptions {
   /**
    * Largest message accepted from the server, in bytes; a bigger one is a
    * protocol error. Default 10 MiB, python qemu.qmp's limit "like libvirt"
-   * (QEMU 7.2's query-qmp-schema reply is about 180 KiB).
+   * (QEMU 7.2's query-qmp-schema reply is about 200 KiB).
    */
   readonly maxMessageBytes?: number;
 }
@@ -441,9 +441,8 @@ export class QmpClient extends QmpCommandMethods {
 
   /** Forgets a connection that never got to 'running'. */
   #dropConnection(connection: Connection): void {
-    connection.lost = true;
-    connection.socket.destroy();
-    if (this.#connection === connection) this.#connection = undefined;
+    // Not 'running' yet, so this only fails the pending qmp_capabilities (on a timeout it is still there).
+    this.#connectionLost(connection, undefined);
   }
 
   #connectionLost(connection: Connection, reason: Error | undefined): void {

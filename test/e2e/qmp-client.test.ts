@@ -254,6 +254,20 @@ suite('QmpClient against chardevd', () => {
     assert.equal(client.state, 'closed');
   });
 
+  test('a server that does not greet within connectTimeoutMs is a ConnectError, and nothing is left behind', async () => {
+    pause(daemon);
+    try {
+      const error = await rejection(QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: 200 }));
+      assert.ok(error instanceof ConnectError, String(error));
+      assert.match(error.message, /^no greeting from .*qmp\.sock within 200 ms$/);
+    } finally {
+      resume(daemon);
+    }
+    const client = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+    assert.equal(typeof (await client.queryVersion()).package, 'string');
+    client.close();
+  });
+
   test('connecting to nothing is a ConnectError, and a server that does not speak QMP a GreetingError', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chardevd-client-'));
     const server = createServer((socket) => socket.end('{"hello": "not qmp"}\r\n'));
