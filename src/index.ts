@@ -1,6 +1,22 @@
 /** chardevd as a library: the QMP client and server, and the generated protocol types. */
 export { QmpClient, EventSubscription } from './qmp/client.js';
-export type { QmpAddress, QmpClientOptions, QmpEventMessage, EventSubscriptionOptions } from './qmp/client.js';
+export type {
+  AcceptOptions,
+  ConnectionLost,
+  ConnectionRestored,
+  ExecuteOptions,
+  QmpAddress,
+  QmpClientOptions,
+  QmpClientState,
+  QmpEventMessage,
+  QmpEventOf,
+  EventSubscriptionOptions,
+  ReconnectPolicy,
+} from './qmp/client.js';
+export { QmpListener } from './qmp/client-listener.js';
+export { parseQmpAddress } from './qmp/client-address.js';
+export type { QmpSignal } from './qmp/client-signal.js';
+export type { Disposable } from './lifecycle.js';
 export {
   QmpClientError,
   ConnectError,
@@ -20,4 +36,4 @@ export type { StartupDevice, DeviceRequest } from './device/device-option.js';
 export type { QmpCommands } from './generated/qapi-commands.gen.js';
 export type { QmpEvents } from './generated/qapi-events.gen.js';
 export type * from './generated/qapi-types.gen.js';
-export type { CallOptions } from './qapi-runtime/index.js';
+export type { CallOptions, EventSink } from './qapi-runtime/index.js';

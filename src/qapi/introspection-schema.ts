@@ -1,3 +1,4 @@
+import { pascalCase } from './names.js';
 import type {
   QapiAlternateType,
   QapiArrayType,
@@ -43,11 +44,62 @@ function features(entry: { features?: unknown }): QapiFeature[] {
   return Array.isArray(entry.features) ? entry.features.map((name) => ({ name: String(name), ifcond: undefined })) : [];
 }
 
+const isMasked = (name: string): boolean => /^\d+$/.test(name);
+
+/**
+ * QEMU masks the names of types in its introspection (`"123"`): only
+ * commands, events and built-ins keep theirs. Readable names are derived
+ * from where a type is first met, walking the commands and events in reply
+ * order: a command's arguments become `ChardevAddArguments`, its return
+ * `QueryStatusResult`, an event's data `ShutdownEventData`, a member's type
+ * `<Owner stem><Member>` (`ChardevAddBackend`), a union branch
+ * `<Owner><Case>`, an alternate's branch `<Owner>Branch<N>`. The same QEMU
+ * always gives the same names; a clash gets a numeric suffix.
+ */
+export function readableTypeNames(reply: readonly SchemaInfoEntry[], byName: ReadonlyMap<string, SchemaInfoEntry>): Map<string, string> {
+  const names = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const entry of reply) if (!isMasked(entry.name)) taken.add(entry.name);
+  const queue: { type: string; name: string }[] = [];
+  const assign = (type: unknown, name: string): void => {
+    if (typeof type !== 'string') return;
+    const array = /^\[(.*)\]$/.exec(type);
+    if (array) return assign(array[1], name);
+    if (!isMasked(type) || names.has(type) || !byName.has(type)) return;
+    let unique = name;
+    for (let n = 2; taken.has(unique); n++) unique = `${name}${n}`;
+    taken.add(unique);
+    names.set(type, unique);
+    queue.push({ type, name: unique });
+  };
+  for (const entry of reply) {
+    const stem = pascalCase(entry.name);
+    if (entry['meta-type'] === 'command') {
+      assign(entry['arg-type'], `${stem}Arguments`);
+      assign(entry['ret-type'], `${stem}Result`);
+    } else if (entry['meta-type'] === 'event') {
+      assign(entry['arg-type'], `${stem}EventData`);
+    }
+  }
+  while (queue.length > 0) {
+    const { type, name } = queue.shift()!;
+    const entry = byName.get(type)!;
+    const stem = name.replace(/(Arguments|Result|EventData)$/, '');
+    if (entry['meta-type'] === 'object') {
+      for (const m of (entry['members'] ?? []) as { name: string; type: string }[]) assign(m.type, `${stem}${pascalCase(m.name)}`);
+      for (const v of (entry['variants'] ?? []) as { case: string; type: string }[]) assign(v.type, `${stem}${pascalCase(v.case)}`);
+    } else if (entry['meta-type'] === 'alternate') {
+      for (const [i, m] of ((entry['members'] ?? []) as { type: string }[]).entries()) assign(m.type, `${stem}Branch${i}`);
+    }
+  }
+  return names;
+}
+
 /**
  * Rebuilds a schema model from a `query-qmp-schema` reply, so that the
  * generators can write types and a client for exactly the server that
- * answered (any QEMU, or chardevd). Masked type names ("123") become
- * `Type123`; the empty argument type of commands without arguments goes
+ * answered (any QEMU, or chardevd). Masked type names ("123") get
+ * readable ones (see readableTypeNames); the empty argument type of commands without arguments goes
  * away again.
  */
 export function schemaFromIntrospection(reply: readonly SchemaInfoEntry[]): QapiSchema {
@@ -61,7 +113,8 @@ export function schemaFromIntrospection(reply: readonly SchemaInfoEntry[]): Qapi
   const types = new Map<string, QapiType>();
   const entities: QapiEntity[] = [];
 
-  const typeName = (name: string): string => (/^\d+$/.test(name) ? `Type${name}` : name);
+  const readable = readableTypeNames(reply, byName);
+  const typeName = (name: string): string => readable.get(name) ?? (/^\d+$/.test(name) ? `Type${name}` : name);
 
   const resolve = (name: string): QapiType => {
     const known = types.get(name);

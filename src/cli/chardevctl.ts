@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+/**
+ * chardevctl: QMP from the command line, for chardevd and for QEMU. All
+ * protocol work is QmpClient's; this file only reads arguments and prints.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { QapiSchemaError } from '../qapi/error.js';
+import { IntrospectionError } from '../qapi/introspection-schema.js';
+import { parseQmpAddress } from '../qmp/client-address.js';
+import { QmpClientError, ExecuteError } from '../qmp/client-errors.js';
+import { QmpClient } from '../qmp/client.js';
+import { ConsoleError, runConsole } from './ctl-console.js';
+import { GEN_BINDINGS_USAGE, genBindings, GenBindingsUsageError } from './ctl-gen-bindings.js';
+import { runShell } from './ctl-shell.js';
+import { formatJson, parseRequest, ShorthandError } from './qmp-shorthand.js';
+
+const DEFAULT_SOCKET = 'chardevd-qmp.sock';
+/** How often `tail -f` asks for new bytes. */
+const TAIL_INTERVAL_MS = 200;
+/** Bytes asked for per ringbuf-read; a bigger ring takes several reads. */
+const TAIL_READ_BYTES = 65536;
+
+const USAGE = `usage: chardevctl [-s SOCKET] [COMMAND [ARGS...]]
+
+  -s, --socket ADDR   QMP server: unix:PATH, PATH, HOST:PORT or tcp:HOST:PORT
+                      (default $CHARDEVCTL_SOCKET, else ${DEFAULT_SOCKET})
+
+Commands:
+  (none) | shell                 interactive shell: history, Tab completes commands and
+                                 arguments from the server's schema
+  QMP-COMMAND [key=value ...]    run one command (qmp-shell shorthand: a.b=1 nests,
+                                 values are integers, true/false, JSON or strings)
+  '{"execute": ...}'             run one request given as JSON
+  events [NAME ...]              print events as JSON lines until the server closes
+  hmp 'COMMAND LINE'             run a human monitor command (human-monitor-command)
+  console ID                     attach the terminal to a socket-server chardev;
+                                 Ctrl-] detaches
+  tail [-f] ID                   print a ringbuf chardev's bytes; -f keeps following.
+                                 This CONSUMES what it prints (ringbuf-read is destructive)
+  gen-bindings --out DIR ...     write typed TypeScript bindings for a server's schema
+                                 (chardevctl gen-bindings --help)
+`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  let socket = process.env['CHARDEVCTL_SOCKET'] ?? DEFAULT_SOCKET;
+  let socketGiven = false;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-s' || arg === '--socket') {
+      if (argv[i + 1] === undefined) throw new UsageError(`${arg} needs an address`);
+      socket = argv[++i]!;
+      socketGiven = true;
+    } else if (arg.startsWith('--socket=')) {
+      socket = arg.slice('--socket='.length);
+      socketGiven = true;
+    } else if (arg === '-h' || arg === '--help') {
+      process.stdout.write(USAGE);
+      return 0;
+    } else {
+      break;
+    }
+  }
+  const command = argv[i];
+  const rest = argv.slice(i + 1);
+  if (command === 'gen-bindings') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(GEN_BINDINGS_USAGE);
+      return 0;
+    }
+    const written = await genBindings(socketGiven && !rest.some((a) => a === '-s' || a.startsWith('--socket')) ? ['--socket', socket, ...rest] : rest, undefined);
+    for (const path of written) process.stdout.write(`${path}\n`);
+    return 0;
+  }
+  const client = await QmpClient.connect(parseQmpAddress(socket));
+  try {
+    switch (command) {
+      case undefined:
+      case 'shell':
+        return await runShell(client, {
+          input: process.stdin,
+          output: process.stdout,
+          historyFile: process.env['CHARDEVCTL_HISTORY'] ?? join(homedir(), '.chardevctl_history'),
+        });
+      case 'events':
+        return await printEvents(client, rest);
+      case 'hmp': {
+        if (rest.length === 0) throw new UsageError("hmp needs a command line, e.g. chardevctl hmp 'info chardev'");
+        const text = (await client.execute('human-monitor-command', { 'command-line': rest.join(' ') })) as string;
+        process.stdout.write(text.replace(/\r\n/g, '\n'));
+        return 0;
+      }
+      case 'console': {
+        if (rest.length !== 1) throw new UsageError('usage: chardevctl console ID');
+        return await runConsole(client, rest[0]!, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+      }
+      case 'tail':
+        return await tail(client, rest);
+      default: {
+        const request = parseRequest([command, ...rest]);
+        const result = await client.execute(request.execute, request.arguments);
+        process.stdout.write(`${formatJson(result)}\n`);
+        return 0;
+      }
+    }
+  } finally {
+    client.close();
+  }
+}
+
+async function printEvents(client: QmpClient, names: string[]): Promise<number> {
+  const events = client.events(names.length === 0 ? {} : { names });
+  // On stderr, so that stdout stays JSON lines: from here on nothing is missed.
+  process.stderr.write(`chardevctl: printing events${names.length === 0 ? '' : ` ${names.join(', ')}`} from ${client.address}\n`);
+  for await (const event of events) {
+    if (events.dropped > 0) {
+      process.stderr.write(`chardevctl: ${events.dropped} events dropped: output is not read fast enough\n`);
+      events.dropped = 0;
+    }
+    process.stdout.write(`${formatJson(event, 0)}\n`);
+  }
+  return 0;
+}
+
+/**
+ * Prints what a ringbuf holds, and with -f what comes after. ringbuf-read
+ * is destructive in QEMU 7.2 (and so in chardevd), so what tail prints is
+ * gone from the ring: another reader will not see it. base64 keeps bytes
+ * exact (QEMU's utf8 format stops at a NUL byte).
+ */
+async function tail(client: QmpClient, args: string[]): Promise<number> {
+  const follow = args.includes('-f');
+  const ids = args.filter((a) => a !== '-f');
+  if (ids.length !== 1) throw new UsageError('usage: chardevctl tail [-f] ID');
+  const device = ids[0]!;
+  for (;;) {
+    const data = (await client.ringbufRead({ device, size: TAIL_READ_BYTES, format: 'base64' })) as string;
+    if (data !== '') {
+      const bytes = Buffer.from(data, 'base64');
+      if (!process.stdout.write(bytes)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      continue;
+    }
+    if (!follow) return 0;
+    await new Promise((resolve) => setTimeout(resolve, TAIL_INTERVAL_MS));
+    if (client.state === 'closed') return 0;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    if (error instanceof ExecuteError) {
+      process.stderr.write(`chardevctl: ${error.command}: ${error.errorClass}: ${error.desc}\n`);
+    } else if (
+      error instanceof QmpClientError ||
+      error instanceof ShorthandError ||
+      error instanceof UsageError ||
+      error instanceof ConsoleError ||
+      error instanceof GenBindingsUsageError ||
+      error instanceof QapiSchemaError ||
+      error instanceof IntrospectionError ||
+      (error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string')
+    ) {
+      process.stderr.write(`chardevctl: ${(error as Error).message}\n`);
+    } else {
+      throw error;
+    }
+    process.exitCode = 1;
+  },
+);

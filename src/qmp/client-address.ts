@@ -1,0 +1,14 @@
+/** A unix socket path, or a TCP host and port. */
+export type QmpAddress = string | { readonly host: string; readonly port: number };
+
+/**
+ * Reads the address forms people type: `unix:PATH`, `tcp:HOST:PORT`,
+ * `HOST:PORT`, or a bare path (what qmp-shell accepts, plus QEMU's prefixes).
+ */
+export function parseQmpAddress(text: string): QmpAddress {
+  const unix = /^unix:(.+)$/.exec(text);
+  if (unix) return unix[1]!.split(',')[0]!;
+  const tcp = /^(?:tcp:)?(\[[^\]]+\]|[^:/]+):(\d+)(?:,.*)?$/.exec(text);
+  if (tcp) return { host: tcp[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(tcp[2]) };
+  return text;
+}
