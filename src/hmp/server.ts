@@ -1,7 +1,6 @@
-import { unlinkSync } from 'node:fs';
-import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { QmpListenAddress } from '../qmp/server.js';
+import { SocketListeners } from '../qmp/socket-listeners.js';
 import { HmpSession, type HmpSessionHost, type MonitorTerminal } from './session.js';
 
 /** How long close() lets clients read their last output before cutting them off. */
@@ -47,7 +46,7 @@ class SocketTerminal implements MonitorTerminal {
 export class HmpServer {
   readonly sessions = new Set<HmpSession>();
   readonly #sockets = new Map<HmpSession, Socket>();
-  readonly #listeners: { server: Server; unlinkPath: string | undefined }[] = [];
+  readonly #listeners: SocketListeners = new SocketListeners('monitor', (message) => this.log(message));
   readonly #sessionWaiters: ((session: HmpSession) => void)[] = [];
   #connections = 0;
 
@@ -60,20 +59,7 @@ export class HmpServer {
   /** Starts listening; resolves with the bound address (the real port when port 0 was asked). */
   async listen(address: QmpListenAddress): Promise<QmpListenAddress> {
     // Half-open, so that output still goes out after the client has shut its sending side.
-    const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket, address.type === 'unix' ? 'unix socket' : 'tcp'));
-    if (address.type === 'unix') {
-      // A server socket replaces whatever is at its path, as QEMU does.
-      removeStaleSocket(address.path);
-      server.listen(address.path);
-    } else {
-      server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only ?? false });
-    }
-    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
-    server.on('error', (error) => this.log(`monitor listener error: ${error.message}`));
-    this.#listeners.push({ server, unlinkPath: address.type === 'unix' ? address.path : undefined });
-    const bound = server.address();
-    if (address.type === 'inet' && bound !== null && typeof bound === 'object') return { ...address, port: bound.port };
-    return address;
+    return this.#listeners.open(address, (socket) => this.accept(socket, address.type === 'unix' ? 'unix socket' : 'tcp'), { allowHalfOpen: true });
   }
 
   /** Serves a connected socket as a monitor session. */
@@ -110,11 +96,7 @@ export class HmpServer {
 
   /** Stops accepting and ends every connection, giving each a moment to read its last output. */
   async close(): Promise<void> {
-    const closing = this.#listeners.splice(0).map(({ server, unlinkPath }) => {
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      if (unlinkPath !== undefined) removeStaleSocket(unlinkPath);
-      return done;
-    });
+    const closing = this.#listeners.closeAll();
     const sockets = [...this.#sockets.values()];
     const ended = sockets.map((socket) => new Promise<void>((resolve) => {
       socket.once('close', () => resolve());
@@ -127,13 +109,5 @@ export class HmpServer {
     this.sessions.clear();
     this.#sockets.clear();
     await Promise.all(closing);
-  }
-}
-
-function removeStaleSocket(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }

@@ -1,11 +1,10 @@
-import { unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
 import type { QmpDispatcher } from './dispatch.js';
 import type { JsonObject, JsonValue } from './json-value.js';
 import { formatQmpJson } from './json-writer.js';
+import { SocketListeners } from './socket-listeners.js';
 import { QMP_SESSION_DEFAULTS, QmpSession, type QmpSessionHost, type QmpSessionLimits } from './session.js';
 
 /** How long close() lets clients read their last replies before cutting them off. */
@@ -39,7 +38,7 @@ export interface QmpServerOptions<Context> {
  */
 export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<Context> {
   readonly sessions = new Set<QmpSession<Context>>();
-  readonly #listeners: { server: Server; unlinkPath: string | undefined }[] = [];
+  readonly #listeners: SocketListeners = new SocketListeners('QMP', (message) => this.log(message));
   readonly #sessionWaiters: ((session: QmpSession<Context>) => void)[] = [];
 
   constructor(private readonly options: QmpServerOptions<Context>) {}
@@ -66,20 +65,7 @@ export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<
 
   /** Starts listening; resolves with the bound address (the real port when port 0 was asked). */
   async listen(address: QmpListenAddress, options: QmpListenOptions = {}): Promise<QmpListenAddress> {
-    const server = createServer((socket) => this.accept(socket, options));
-    if (address.type === 'unix') {
-      // A server socket replaces whatever is at its path, as QEMU does.
-      removeStaleSocket(address.path);
-      server.listen(address.path);
-    } else {
-      server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only ?? false });
-    }
-    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
-    server.on('error', (error) => this.log(`QMP listener error: ${error.message}`));
-    this.#listeners.push({ server, unlinkPath: address.type === 'unix' ? address.path : undefined });
-    const bound = server.address();
-    if (address.type === 'inet' && bound !== null && typeof bound === 'object') return { ...address, port: bound.port };
-    return address;
+    return this.#listeners.open(address, (socket) => this.accept(socket, options));
   }
 
   /** Serves an already connected socket as a QMP session. */
@@ -119,11 +105,7 @@ export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<
 
   /** Stops accepting, flushes what each session has to say, and ends every connection. */
   async close(): Promise<void> {
-    const closing = this.#listeners.splice(0).map(({ server, unlinkPath }) => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      if (unlinkPath !== undefined) removeStaleSocket(unlinkPath);
-      return closed;
-    });
+    const closing = this.#listeners.closeAll();
     const ended = [...this.sessions].map((session) => {
       session.end();
       return session.closed;
@@ -133,13 +115,5 @@ export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<
     await Promise.race([Promise.all(ended), timeout]);
     for (const session of this.sessions) session.close();
     await Promise.all(closing);
-  }
-}
-
-function removeStaleSocket(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }

@@ -1,6 +1,5 @@
-import { after, before, suite, test } from 'node:test';
-import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
-import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+import { NEGOTIATE, type Transcript } from '../support/qmp-transcript.js';
+import { differentialSuite } from '../support/differential-suite.js';
 
 /**
  * Chardev commands sent to QEMU 7.2 and to chardevd must get the same
@@ -174,23 +173,4 @@ function normaliseRun(lines: readonly string[]): string[] {
   });
 }
 
-suite('chardev transcripts: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
-  let qemu: ServerProcess;
-  let chardevd: ServerProcess;
-
-  before(async () => {
-    [qemu, chardevd] = await Promise.all([startQemu(), startChardevd()]);
-  });
-
-  after(async () => {
-    await Promise.all([qemu?.stop(), chardevd?.stop()]);
-  });
-
-  for (const transcript of transcripts) {
-    test(transcript.name, async () => {
-      const theirs = await play(qemu.qmpPath, transcript, qemu.dir);
-      const ours = await play(chardevd.qmpPath, transcript, chardevd.dir);
-      compare(normaliseRun(ours), normaliseRun(theirs));
-    });
-  }
-});
+differentialSuite('chardev transcripts: chardevd answers as QEMU 7.2', transcripts, normaliseRun);

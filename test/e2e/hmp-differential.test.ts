@@ -1,6 +1,5 @@
-import { after, before, suite, test } from 'node:test';
-import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
-import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+import { NEGOTIATE, type Transcript } from '../support/qmp-transcript.js';
+import { differentialSuite } from '../support/differential-suite.js';
 
 /**
  * Human monitor commands that QEMU 7.2 also has, sent with
@@ -183,23 +182,4 @@ function normaliseRun(lines: readonly string[]): string[] {
   });
 }
 
-suite('human monitor commands: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
-  let qemu: ServerProcess;
-  let chardevd: ServerProcess;
-
-  before(async () => {
-    [qemu, chardevd] = await Promise.all([startQemu(), startChardevd()]);
-  });
-
-  after(async () => {
-    await Promise.all([qemu?.stop(), chardevd?.stop()]);
-  });
-
-  for (const transcript of transcripts) {
-    test(transcript.name, async () => {
-      const theirs = await play(qemu.qmpPath, transcript, qemu.dir);
-      const ours = await play(chardevd.qmpPath, transcript, chardevd.dir);
-      compare(normaliseRun(ours), normaliseRun(theirs));
-    });
-  }
-});
+differentialSuite('human monitor commands: chardevd answers as QEMU 7.2', transcripts, normaliseRun);

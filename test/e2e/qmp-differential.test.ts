@@ -1,6 +1,6 @@
-import { after, before, suite, test } from 'node:test';
-import { compare, Connection, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
-import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+import { test } from 'node:test';
+import { compare, Connection, NEGOTIATE, type Transcript } from '../support/qmp-transcript.js';
+import { differentialSuite } from '../support/differential-suite.js';
 
 /**
  * The same QMP byte streams sent to QEMU 7.2 and to chardevd must get the
@@ -126,30 +126,10 @@ const transcripts: Transcript[] = [
   },
 ];
 
-suite('QMP transcripts: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
-  let qemu: ServerProcess;
-  let chardevd: ServerProcess;
-
-  before(async () => {
-    [qemu, chardevd] = await Promise.all([startQemu(), startChardevd()]);
-  });
-
-  after(async () => {
-    await Promise.all([qemu?.stop(), chardevd?.stop()]);
-  });
-
-  for (const transcript of transcripts) {
-    test(transcript.name, async () => {
-      // QEMU serves one client at a time, so the transcripts run one after another.
-      const theirs = await play(qemu.qmpPath, transcript);
-      const ours = await play(chardevd.qmpPath, transcript);
-      compare(ours, theirs);
-    });
-  }
-
+differentialSuite('QMP transcripts: chardevd answers as QEMU 7.2', transcripts, undefined, (servers) => {
   test('quit: SHUTDOWN, then the reply, then the connection closes', async () => {
     const results: string[][] = [];
-    for (const server of [chardevd, qemu]) {
+    for (const server of [servers.chardevd, servers.qemu]) {
       const connection = await Connection.open(server.qmpPath);
       connection.socket.write(`${NEGOTIATE}{"execute":"quit","id":"bye"}`);
       await connection.until(() => false, 'the connection to close');
