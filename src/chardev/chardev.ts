@@ -1,4 +1,6 @@
+import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { ChardevBackendKind } from '../generated/qapi-types.gen.js';
+import type { EventSink } from '../qapi-runtime/index.js';
 import type { ChardevLog } from './chardev-log.js';
 import { ChardevError } from './chardev-error.js';
 
@@ -50,6 +52,10 @@ export const INPUT_HOLD_LIMIT = 2 << 20;
 export interface ChardevContext {
   /** Messages for the daemon's log (stderr), e.g. a reconnecting client's failures. */
   readonly log: (message: string) => void;
+  /** The chardevs that exist now, by id: how a hub finds its members (the registry supplies it). */
+  readonly find?: ((id: string) => Chardev | undefined) | undefined;
+  /** Where a chardev's QMP events go (a hub's HUB_MEMBER_DROPPED); none outside a daemon. */
+  readonly events?: EventSink<QmpEvents> | undefined;
 }
 
 /**

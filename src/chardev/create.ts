@@ -3,6 +3,7 @@ import type { Chardev, ChardevContext } from './chardev.js';
 import { ChardevError } from './chardev-error.js';
 import { ChardevLog, DEFAULT_LOG_BACKUPS } from './chardev-log.js';
 import { FileChardev } from './file.js';
+import { HubChardev } from './hub.js';
 import { NullChardev } from './null.js';
 import { PipeChardev } from './pipe.js';
 import { PtyChardev } from './pty.js';
@@ -86,6 +87,8 @@ function construct(id: string, backend: ChardevBackend, context: ChardevContext)
       return new PtyChardev(id, context);
     case 'stdio':
       return new StdioChardev(id, backend.data, context);
+    case 'hub':
+      return new HubChardev(id, backend.data, context);
     default:
       throw new ChardevError(`'${backend.type}' is not a valid char driver name`);
   }

@@ -3,6 +3,7 @@ import type {
   ChardevBackendKind,
   ChardevCommon,
   ChardevFile,
+  ChardevHub,
   ChardevSocket,
   ChardevUdp,
   ChardevVC,
@@ -11,6 +12,7 @@ import type {
 } from '../generated/qapi-types.gen.js';
 import { ID_ERROR, ID_HINT, isWellFormedId, parseOnOff, QemuOptsError } from '../options/qemu-opts.js';
 import { parseQemuSize } from '../options/qemu-size.js';
+import { HUB_MEMBER_LIMIT } from './hub.js';
 
 /**
  * The `-chardev` option syntax of QEMU 7.2, read into the same QAPI
@@ -145,7 +147,25 @@ const OPTION_TYPES: ReadonlyMap<string, OptionType> = new Map<string, OptionType
   ['input-path', 'str'],
   ['reconnect-ms', 'num'],
   ['clients', 'num'],
+  // The hub backend is QEMU 10.0's, which names its members chardevs.0 to
+  // chardevs.3; chardevd takes up to chardevs.255 (HUB_MEMBER_LIMIT, see
+  // optionType). backpressure, queue-size and history are chardevd's.
+  ['chardevs.0', 'str'],
+  ['chardevs.1', 'str'],
+  ['chardevs.2', 'str'],
+  ['chardevs.3', 'str'],
+  ['backpressure', 'bool'],
+  ['queue-size', 'size'],
+  ['history', 'size'],
 ]);
+
+/** An option's type; `chardevs.N` beyond QEMU's four are accepted up to the hub member limit. */
+function optionType(name: string): OptionType | undefined {
+  const listed = OPTION_TYPES.get(name);
+  if (listed !== undefined) return listed;
+  const member = /^chardevs\.(0|[1-9][0-9]{0,3})$/.exec(name);
+  return member !== null && Number(member[1]) < HUB_MEMBER_LIMIT ? 'str' : undefined;
+}
 
 /** Options whose absence reads as a value (QemuOptDesc def_value_str). */
 const OPTION_DEFAULTS: ReadonlyMap<string, string> = new Map([['tight', 'on']]);
@@ -171,6 +191,7 @@ const DRIVERS: ReadonlySet<string> = new Set<ChardevBackendKind>([
   'pty',
   'null',
   'mux',
+  'hub',
   'msmouse',
   'wctablet',
   'braille',
@@ -349,7 +370,7 @@ interface ParsedOpt {
 
 /** opt_validate: the option must be in the list, and its value must parse as the listed type. */
 function validateOption(name: string, value: string, warnings: string[], fail: (message: string) => ChardevOptionError): ParsedOpt {
-  const type = OPTION_TYPES.get(name);
+  const type = optionType(name);
   if (type === undefined) throw fail(`Invalid parameter '${name}'`);
   try {
     switch (type) {
@@ -485,6 +506,20 @@ function parseBackend(kind: ChardevBackendKind, opts: ParsedOpts, fail: (message
       const chardev = opts.get('chardev');
       if (chardev === undefined) throw fail('chardev: mux: no chardev given');
       return { type: 'mux', data: { ...parseCommon(opts, fail), chardev } };
+    }
+    case 'hub': {
+      // char-hub.c qemu_chr_parse_hub: chardevs.0, chardevs.1, ... up to the first one missing.
+      const chardevs: string[] = [];
+      for (let i = 0; i < HUB_MEMBER_LIMIT; i++) {
+        const member = opts.get(`chardevs.${i}`);
+        if (member === undefined) break;
+        chardevs.push(member);
+      }
+      const data: ChardevHub = { ...parseCommon(opts, fail), chardevs };
+      if (opts.has('backpressure')) data.backpressure = opts.getBool('backpressure', false);
+      if (opts.has('queue-size')) data['queue-size'] = Number(opts.getUint('queue-size', 0n));
+      if (opts.has('history')) data.history = Number(opts.getUint('history', 0n));
+      return { type: 'hub', data };
     }
     case 'udp':
       return { type: 'udp', data: parseUdp(opts, fail) };

@@ -16,8 +16,11 @@ import { createChardev } from './create.js';
 export class ChardevRegistry {
   readonly #chardevs = new Map<string, Chardev>();
   readonly #pending = new Set<string>();
+  readonly context: ChardevContext;
 
-  constructor(private readonly context: ChardevContext) {}
+  constructor(context: ChardevContext) {
+    this.context = { ...context, find: (id) => this.#chardevs.get(id) };
+  }
 
   get(id: string): Chardev | undefined {
     return this.#chardevs.get(id);
@@ -53,6 +56,8 @@ export class ChardevRegistry {
   async change(id: string, backend: ChardevBackend): Promise<Chardev> {
     const old = this.#chardevs.get(id);
     if (old === undefined || this.#pending.has(id)) throw new ChardevError(`Chardev '${id}' does not exist`);
+    // QEMU 10's text (qmp_chardev_change); 7.2, which has no hub, says "Mux device hotswap not supported yet".
+    if (old.kind === 'hub') throw new ChardevError('For mux or hub device hotswap is not supported yet');
     const frontend = old.frontend;
     if (frontend === undefined) {
       this.#chardevs.delete(id);
@@ -108,6 +113,8 @@ export class ChardevRegistry {
       const frontend = chardev.frontend;
       if (frontend !== undefined) chardev.detach(frontend);
     }
+    // Hubs first, so that they let go of their members before those close.
+    all.sort((a, b) => Number(b.kind === 'hub') - Number(a.kind === 'hub'));
     await Promise.allSettled(all.map((chardev) => chardev.close()));
   }
 }

@@ -70,7 +70,8 @@ export class Daemon implements DaemonControl {
   #shuttingDown = false;
 
   constructor(private readonly options: DaemonOptions) {
-    this.chardevs = new ChardevRegistry({ log: options.log });
+    // Chardevs' events (a hub's drops) go to the QMP server, created below.
+    this.chardevs = new ChardevRegistry({ log: options.log, events: { emit: (name, data) => this.server.emit(name, data) } });
     this.devices = new DeviceRegistry(this.chardevs);
     const dispatcher = new QmpDispatcher<QmpContext>(qmpCommandSpecs, handlers, new InputValidator(qapiTypeTable), (command, error) =>
       options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),

@@ -52,6 +52,7 @@ export const qapiTypeTable: TypeTable = {
       'pty': 'ChardevCommonWrapper',
       'null': 'ChardevCommonWrapper',
       'mux': 'ChardevMuxWrapper',
+      'hub': 'ChardevHubWrapper',
       'msmouse': 'ChardevCommonWrapper',
       'wctablet': 'ChardevCommonWrapper',
       'braille': 'ChardevCommonWrapper',
@@ -67,7 +68,7 @@ export const qapiTypeTable: TypeTable = {
       'memory': 'ChardevRingbufWrapper',
     },
   },
-  'ChardevBackendKind': { kind: 'enum', values: ['file', 'serial', 'parallel', 'pipe', 'socket', 'udp', 'pty', 'null', 'mux', 'msmouse', 'wctablet', 'braille', 'testdev', 'stdio', 'console', 'spicevmc', 'spiceport', 'qemu-vdagent', 'dbus', 'vc', 'ringbuf', 'memory'] },
+  'ChardevBackendKind': { kind: 'enum', values: ['file', 'serial', 'parallel', 'pipe', 'socket', 'udp', 'pty', 'null', 'mux', 'hub', 'msmouse', 'wctablet', 'braille', 'testdev', 'stdio', 'console', 'spicevmc', 'spiceport', 'qemu-vdagent', 'dbus', 'vc', 'ringbuf', 'memory'] },
   'ChardevFileWrapper': {
     kind: 'object',
     members: [
@@ -249,6 +250,26 @@ export const qapiTypeTable: TypeTable = {
       { name: 'chardev', type: 'str' },
     ],
   },
+  'ChardevHubWrapper': {
+    kind: 'object',
+    members: [
+      { name: 'data', type: 'ChardevHub' },
+    ],
+  },
+  'ChardevHub': {
+    kind: 'object',
+    members: [
+      { name: 'logfile', type: 'str', optional: true },
+      { name: 'logappend', type: 'bool', optional: true },
+      { name: 'logsize', type: 'size', optional: true },
+      { name: 'logbackups', type: 'uint32', optional: true },
+      { name: 'chardevs', type: 'strList' },
+      { name: 'backpressure', type: 'bool', optional: true },
+      { name: 'queue-size', type: 'size', optional: true },
+      { name: 'history', type: 'size', optional: true },
+    ],
+  },
+  'strList': { kind: 'array', element: 'str' },
   'ChardevStdioWrapper': {
     kind: 'object',
     members: [
@@ -382,6 +403,21 @@ export const qapiTypeTable: TypeTable = {
     kind: 'object',
     members: [
       { name: 'id', type: 'str' },
+    ],
+  },
+  'q_obj_hub-add-member-arg': {
+    kind: 'object',
+    members: [
+      { name: 'hub', type: 'str' },
+      { name: 'member', type: 'str' },
+      { name: 'replay', type: 'size', optional: true },
+    ],
+  },
+  'q_obj_hub-remove-member-arg': {
+    kind: 'object',
+    members: [
+      { name: 'hub', type: 'str' },
+      { name: 'member', type: 'str' },
     ],
   },
   'q_obj_device_add-arg': {

@@ -499,6 +499,83 @@ export interface ChardevInfo {
    * is attached and has declared itself open.
    */
   'frontend-open': boolean;
+  /**
+   * for a hub chardev only: its members, with what each has been
+   * sent, what waits in its queue and what it lost.  Absent for
+   * every other chardev, so their entries are QEMU's.
+   *
+   * Feature `chardevd-extension`
+   */
+  hub?: ChardevHubInfo;
+}
+
+/**
+ * One member of a hub chardev.
+ *
+ * Since: 0.1
+ */
+export interface ChardevHubMemberInfo {
+  /**
+   * the member chardev's id.
+   */
+  id: string;
+  /**
+   * whether the member is open (a socket with a client, a pty
+   * with a reader); output skips a closed member.
+   */
+  open: boolean;
+  /**
+   * whether the member is a lossless sink (ringbuf, memory,
+   * file, null): it never loses a byte, and when it falls behind it
+   * holds the hub's frontend back instead.
+   */
+  lossless: boolean;
+  /**
+   * bytes handed to the member's backend.
+   */
+  written: number;
+  /**
+   * bytes waiting in the member's queue because its backend
+   * asked the hub to wait.
+   */
+  queued: number;
+  /**
+   * how long the oldest queued byte has waited, in
+   * milliseconds (0 when nothing is queued).
+   */
+  'lag-ms': number;
+  /**
+   * bytes dropped because the member's queue was full: the
+   * oldest queued bytes go first, so a member that reads again gets
+   * the most recent output.
+   */
+  dropped: number;
+}
+
+/**
+ * The state of a hub chardev.
+ *
+ * Since: 0.1
+ */
+export interface ChardevHubInfo {
+  /**
+   * whether the slowest open member paces the frontend,
+   * as in QEMU, instead of each member having its own queue.
+   */
+  backpressure: boolean;
+  /**
+   * the most bytes a member's queue holds.
+   */
+  'queue-size': number;
+  /**
+   * how many of the most recent output bytes the hub keeps for
+   * members that ask for a replay when they join.
+   */
+  history: number;
+  /**
+   * the members, in the order they joined.
+   */
+  members: ChardevHubMemberInfo[];
 }
 
 /**
@@ -705,6 +782,44 @@ export interface ChardevMux extends ChardevCommon {
 }
 
 /**
+ * Options of the hub backend (QEMU 10.0's): several chardevs behind
+ * one frontend.  Input from every member goes to the frontend; output
+ * of the frontend goes to every open member.
+ *
+ * Since: 0.1
+ *
+ * Feature `chardevd-extension`: the hub backend is QEMU 10.0's, so QEMU 7.2
+ * lacks it; @backpressure, @queue-size and @history are
+ * chardevd's.
+ */
+export interface ChardevHub extends ChardevCommon {
+  /**
+   * the ids of the member chardevs (QEMU allows 4, chardevd
+   * up to 256).  A member must exist, must not be a hub or a mux,
+   * and must not have a frontend.
+   */
+  chardevs: string[];
+  /**
+   * let the slowest open member pace the frontend, as
+   * QEMU does (default false: every member that is not a lossless
+   * sink gets a queue of its own and loses its oldest bytes when
+   * the queue is full, so that nobody waits for it).
+   */
+  backpressure?: boolean;
+  /**
+   * the most bytes each member's queue holds (default
+   * 1 MiB, at most 64 MiB).
+   */
+  'queue-size'?: number;
+  /**
+   * how many of the most recent output bytes to keep for
+   * members that ask for a replay when they join (default 64 KiB,
+   * at most 16 MiB; 0 keeps none).
+   */
+  history?: number;
+}
+
+/**
  * Options of the stdio backend (the daemon's own standard input and
  * output).
  *
@@ -813,7 +928,7 @@ export interface ChardevQemuVDAgent extends ChardevCommon {
  *
  * Since: 0.1
  */
-export type ChardevBackendKind = 'file' | 'serial' | 'parallel' | 'pipe' | 'socket' | 'udp' | 'pty' | 'null' | 'mux' | 'msmouse' | 'wctablet' | 'braille' | 'testdev' | 'stdio' | 'console' | 'spicevmc' | 'spiceport' | 'qemu-vdagent' | 'dbus' | 'vc' | 'ringbuf' | 'memory';
+export type ChardevBackendKind = 'file' | 'serial' | 'parallel' | 'pipe' | 'socket' | 'udp' | 'pty' | 'null' | 'mux' | 'hub' | 'msmouse' | 'wctablet' | 'braille' | 'testdev' | 'stdio' | 'console' | 'spicevmc' | 'spiceport' | 'qemu-vdagent' | 'dbus' | 'vc' | 'ringbuf' | 'memory';
 
 /**
  * The file branch of ChardevBackend.
@@ -885,6 +1000,18 @@ export interface ChardevMuxWrapper {
    * the options.
    */
   data: ChardevMux;
+}
+
+/**
+ * The hub branch of ChardevBackend.
+ *
+ * Since: 0.1
+ */
+export interface ChardevHubWrapper {
+  /**
+   * the options.
+   */
+  data: ChardevHub;
 }
 
 /**
@@ -994,6 +1121,7 @@ export type ChardevBackend =
   | (ChardevBackendBase & { type: 'pty' } & ChardevCommonWrapper)
   | (ChardevBackendBase & { type: 'null' } & ChardevCommonWrapper)
   | (ChardevBackendBase & { type: 'mux' } & ChardevMuxWrapper)
+  | (ChardevBackendBase & { type: 'hub' } & ChardevHubWrapper)
   | (ChardevBackendBase & { type: 'msmouse' } & ChardevCommonWrapper)
   | (ChardevBackendBase & { type: 'wctablet' } & ChardevCommonWrapper)
   | (ChardevBackendBase & { type: 'braille' } & ChardevCommonWrapper)
@@ -1037,6 +1165,24 @@ export interface ChardevRemoveArguments {
 
 export interface ChardevSendBreakArguments {
   id: string;
+}
+
+export interface HubAddMemberArguments {
+  hub: string;
+  member: string;
+  replay?: number;
+}
+
+export interface HubRemoveMemberArguments {
+  hub: string;
+  member: string;
+}
+
+export interface HubMemberDroppedEventData {
+  hub: string;
+  member: string;
+  dropped: number;
+  queued: number;
 }
 
 export interface DeviceAddArguments {

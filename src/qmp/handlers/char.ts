@@ -1,10 +1,11 @@
 import { ChardevError } from '../../chardev/chardev-error.js';
 import { SUPPORTED_KINDS } from '../../chardev/create.js';
+import { HubChardev } from '../../chardev/hub.js';
 import { PtyChardev } from '../../chardev/pty.js';
 import { decodeQemuBase64, qemuUtf8Text, utf8Bytes } from '../../chardev/ringbuf-data.js';
 import { RingbufChardev } from '../../chardev/ringbuf.js';
 import type { Chardev } from '../../chardev/chardev.js';
-import type { ChardevReturn } from '../../generated/qapi-types.gen.js';
+import type { ChardevInfo, ChardevReturn } from '../../generated/qapi-types.gen.js';
 import type { HandlersOf } from '../context.js';
 import { GenericError } from '../errors.js';
 
@@ -18,13 +19,34 @@ export const charHandlers: HandlersOf<
   | 'chardev-send-break'
   | 'ringbuf-write'
   | 'ringbuf-read'
+  | 'hub-add-member'
+  | 'hub-remove-member'
 > = {
   'query-chardev'(_args, { daemon }) {
-    return daemon.chardevs.list().map((chardev) => ({
-      label: chardev.id,
-      filename: chardev.filename,
-      'frontend-open': chardev.frontend?.frontendOpen ?? false,
-    }));
+    return daemon.chardevs.list().map((chardev): ChardevInfo => {
+      const info: ChardevInfo = {
+        label: chardev.id,
+        filename: chardev.filename,
+        'frontend-open': chardev.frontend?.frontendOpen ?? false,
+      };
+      // Only a hub's entry has more than QEMU's three members.
+      if (chardev instanceof HubChardev) info.hub = chardev.info();
+      return info;
+    });
+  },
+
+  'hub-add-member'({ hub, member, replay }, { daemon }) {
+    return qmpErrors(() => {
+      findHub(daemon.chardevs.get(hub), hub).addMember(member, replay ?? 0);
+      return {};
+    });
+  },
+
+  'hub-remove-member'({ hub, member }, { daemon }) {
+    return qmpErrors(() => {
+      findHub(daemon.chardevs.get(hub), hub).removeMember(member);
+      return {};
+    });
   },
 
   'query-chardev-backends'() {
@@ -70,6 +92,13 @@ export const charHandlers: HandlersOf<
 function findRingbuf(chardev: Chardev | undefined, device: string): RingbufChardev {
   if (chardev === undefined) throw new GenericError(`Device '${device}' not found`);
   if (!(chardev instanceof RingbufChardev)) throw new GenericError(`${device} is not a ringbuf device`);
+  return chardev;
+}
+
+/** The hub a hub-add-member or hub-remove-member names, with chardev-remove's text for an unknown id. */
+function findHub(chardev: Chardev | undefined, id: string): HubChardev {
+  if (chardev === undefined) throw new ChardevError(`Chardev '${id}' not found`);
+  if (!(chardev instanceof HubChardev)) throw new ChardevError(`Chardev '${id}' is not a hub`);
   return chardev;
 }
 

@@ -347,6 +347,34 @@ const ROWS: readonly Row[] = [
     qemu: { refuses: "Invalid parameter 'reconnect-ms'" },
   },
   { text: 'socket,id=s,path=s.sock,clients=4294967296', error: "Parameter 'clients' expects uint32", qemu: { refuses: "Invalid parameter 'clients'" } },
+  // hub is QEMU 10.0's (chardevs.0 to .3); chardevd takes members up to chardevs.255.
+  {
+    text: 'hub,id=h,chardevs.0=a,chardevs.1=b',
+    id: 'h',
+    backend: { type: 'hub', data: { ...common, chardevs: ['a', 'b'] } },
+    qemu: { refuses: "Invalid parameter 'chardevs.0'" },
+  },
+  {
+    text: 'hub,id=h,chardevs.0=a,chardevs.2=c',
+    id: 'h',
+    backend: { type: 'hub', data: { ...common, chardevs: ['a'] } },
+    qemu: { refuses: "Invalid parameter 'chardevs.0'" },
+  },
+  {
+    text: 'hub,id=h,chardevs.0=a,chardevs.1=b,chardevs.2=c,chardevs.3=d,chardevs.4=e,chardevs.255=z',
+    id: 'h',
+    backend: { type: 'hub', data: { ...common, chardevs: ['a', 'b', 'c', 'd', 'e'] } },
+    qemu: { refuses: "Invalid parameter 'chardevs.0'" },
+  },
+  {
+    text: 'hub,id=h,chardevs.0=a,backpressure=on,queue-size=64k,history=1M',
+    id: 'h',
+    backend: { type: 'hub', data: { ...common, chardevs: ['a'], backpressure: true, 'queue-size': 65536, history: 1048576 } },
+    qemu: { refuses: "Invalid parameter 'chardevs.0'" },
+  },
+  { text: 'hub,id=h,chardevs.256=a', error: "Invalid parameter 'chardevs.256'", qemu: { refuses: "Invalid parameter 'chardevs.256'" } },
+  { text: 'hub,id=h,chardevs.01=a', error: "Invalid parameter 'chardevs.01'", qemu: { refuses: "Invalid parameter 'chardevs.01'" } },
+  { text: 'hub,id=h', id: 'h', backend: { type: 'hub', data: { ...common, chardevs: [] } }, qemu: { later: "'hub' is not a valid char driver name" } },
 ];
 
 function isRefused(row: Row): row is RefusedRow {
@@ -522,7 +550,8 @@ suite('parseChardevOption agrees with QEMU 7.2', { skip: qemuSkipReason() }, () 
   test('the option listing is QEMU\'s plus chardevd\'s extensions', async () => {
     const run = await runQemu(['-chardev', 'ringbuf,help'], tmpdir());
     assert.equal(run.status, 1);
-    const extensions = new Set(['clients', 'input-path', 'logbackups', 'logsize', 'reconnect-ms']);
+    // The hub's options are QEMU 10.0's (chardevs.N) or chardevd's; QEMU 7.2 has no hub.
+    const extensions = new Set(['clients', 'input-path', 'logbackups', 'logsize', 'reconnect-ms', 'backpressure', 'history', 'queue-size', 'chardevs.0', 'chardevs.1', 'chardevs.2', 'chardevs.3']);
     const ours = chardevOptionsHelp()
       .split('\n')
       .filter((line) => !extensions.has(/^ {2}([^=]+)=/.exec(line)?.[1] ?? ''))

@@ -1,0 +1,461 @@
+import type { ChardevHub, ChardevHubInfo, ChardevHubMemberInfo } from '../generated/qapi-types.gen.js';
+import { ByteRing } from './byte-ring.js';
+import { Chardev, type ChardevContext, type ChardevEvent, type ChardevFrontend } from './chardev.js';
+import { ChardevError } from './chardev-error.js';
+
+/**
+ * The most members a hub takes. QEMU's MAX_HUB is 4; chardevd lifts it
+ * to this, which also bounds the `chardevs.N` names -chardev accepts.
+ */
+export const HUB_MEMBER_LIMIT = 256;
+
+/** What one member's queue holds by default before its oldest bytes are dropped. */
+export const HUB_DEFAULT_QUEUE_SIZE = 1 << 20;
+
+/** The largest `queue-size` a hub accepts. */
+export const HUB_MAX_QUEUE_SIZE = 64 << 20;
+
+/**
+ * How far a lossless member's queue may grow, as a multiple of the queue
+ * size, when a frontend keeps writing after the hub told it to wait.
+ * A frontend that honours `write() === false` never gets near it; one
+ * that does not would otherwise grow memory without bound.
+ */
+export const HUB_LOSSLESS_QUEUE_FACTOR = 4;
+
+/** The output history a hub keeps by default for members that ask for a replay. */
+export const HUB_DEFAULT_HISTORY = 64 << 10;
+
+/** The largest `history` a hub accepts. */
+export const HUB_MAX_HISTORY = 16 << 20;
+
+/** HUB_MEMBER_DROPPED is sent at most once per member in this interval (QEMU's event throttling uses 1 s too). */
+export const HUB_DROP_EVENT_INTERVAL_MS = 1000;
+
+/** The most a member's queue hands its backend in one write, so that a full backend stops the flush within one chunk. */
+const FLUSH_CHUNK = 64 << 10;
+
+/**
+ * Backends that never lose a byte: a ringbuf takes everything, a file
+ * writes to disk and null discards by design. Their bytes are not
+ * dropped; one that falls behind holds the hub's frontend back instead.
+ * Every other member (a socket viewer, a pty, a pipe, a serial line) is
+ * a viewer whose queue overflows on its own.
+ */
+function isLosslessSink(chardev: Chardev): boolean {
+  return chardev.kind === 'ringbuf' || chardev.kind === 'memory' || chardev.kind === 'file' || chardev.kind === 'null';
+}
+
+/** Bytes waiting for one member, oldest first, with the time each chunk was queued. */
+class MemberQueue {
+  readonly #chunks: Buffer[] = [];
+  readonly #times: number[] = [];
+  bytes = 0;
+
+  push(data: Buffer, now: number): void {
+    this.#chunks.push(data);
+    this.#times.push(now);
+    this.bytes += data.length;
+  }
+
+  /** Drops the oldest bytes until at most `limit` remain; returns how many were dropped. */
+  trimTo(limit: number): number {
+    let dropped = 0;
+    while (this.bytes > limit) {
+      const head = this.#chunks[0]!;
+      const excess = this.bytes - limit;
+      if (head.length <= excess) {
+        this.#chunks.shift();
+        this.#times.shift();
+        this.bytes -= head.length;
+        dropped += head.length;
+      } else {
+        this.#chunks[0] = head.subarray(excess);
+        this.bytes -= excess;
+        dropped += excess;
+      }
+    }
+    return dropped;
+  }
+
+  /** Removes and returns up to `max` bytes from the front. */
+  take(max: number): Buffer | undefined {
+    const head = this.#chunks[0];
+    if (head === undefined) return undefined;
+    if (head.length <= max) {
+      this.#chunks.shift();
+      this.#times.shift();
+      this.bytes -= head.length;
+      return head;
+    }
+    this.#chunks[0] = head.subarray(max);
+    this.bytes -= max;
+    return head.subarray(0, max);
+  }
+
+  /** When the oldest queued byte was queued. */
+  get oldest(): number | undefined {
+    return this.#times[0];
+  }
+
+  clear(): void {
+    this.#chunks.length = 0;
+    this.#times.length = 0;
+    this.bytes = 0;
+  }
+}
+
+/**
+ * One member of a hub, and the hub's frontend on that member's chardev
+ * (QEMU's HubCharBackend). Besides passing input and events up, it owns
+ * the member's output queue.
+ */
+class HubMember implements ChardevFrontend {
+  readonly frontendOpen = true;
+  /** How the monitor names this frontend when the member is asked for elsewhere. */
+  readonly description: string;
+  readonly lossless: boolean;
+  readonly #queue = new MemberQueue();
+  /** The member's backend asked to wait; what comes meanwhile is queued. */
+  #waiting = false;
+  #flushing = false;
+  /** Counted in the hub's open count (QEMU's be_event_opened_cnt). */
+  countedOpen = false;
+  written = 0;
+  dropped = 0;
+  /** Bytes of history to send before live output, once the member is open. */
+  pendingReplay = 0;
+  #droppedReported = 0;
+  #eventTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly hub: HubChardev,
+    readonly chardev: Chardev,
+  ) {
+    this.description = `the hub '${hub.id}'`;
+    this.lossless = isLosslessSink(chardev);
+  }
+
+  receiveCapacity(): number {
+    return this.hub.inputRoom();
+  }
+
+  receive(data: Buffer): void {
+    this.hub.memberInput(data);
+  }
+
+  event(event: ChardevEvent): void {
+    this.hub.memberEvent(this, event);
+  }
+
+  drain(): void {
+    this.#waiting = false;
+    this.flush();
+  }
+
+  get queued(): number {
+    return this.#queue.bytes;
+  }
+
+  /** Whether this member holds the hub's frontend back now. */
+  get pacing(): boolean {
+    if (this.hub.backpressure) return this.#waiting || this.#queue.bytes > 0;
+    return this.lossless && this.#queue.bytes >= this.hub.queueSize;
+  }
+
+  /** Output for this member: straight to its backend, or into its queue while the backend is behind. */
+  send(data: Buffer): void {
+    if (this.#waiting || this.#queue.bytes > 0) {
+      this.#queue.push(data, Date.now());
+      const limit = this.lossless || this.hub.backpressure ? this.hub.queueSize * HUB_LOSSLESS_QUEUE_FACTOR : this.hub.queueSize;
+      const dropped = this.#queue.trimTo(limit);
+      if (dropped > 0) this.#lost(dropped);
+      return;
+    }
+    this.written += data.length;
+    if (!this.chardev.write(data)) this.#waiting = true;
+  }
+
+  /** Hands queued bytes to the backend until it asks to wait again, then lets the hub re-check its frontend. */
+  flush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (!this.#waiting) {
+        const chunk = this.#queue.take(FLUSH_CHUNK);
+        if (chunk === undefined) break;
+        this.written += chunk.length;
+        if (!this.chardev.write(chunk)) this.#waiting = true;
+      }
+    } finally {
+      this.#flushing = false;
+    }
+    this.hub.memberProgressed();
+  }
+
+  /**
+   * The member closed: what was queued was for the peer that left. QEMU
+   * lets a backend that opens again catch up from the current position,
+   * so the queue goes, uncounted (nobody was there to miss it).
+   */
+  forget(): void {
+    this.#queue.clear();
+    this.#waiting = false;
+  }
+
+  lagMs(now: number): number {
+    const oldest = this.#queue.oldest;
+    return oldest === undefined ? 0 : Math.max(0, now - oldest);
+  }
+
+  #lost(bytes: number): void {
+    this.dropped += bytes;
+    if (this.#eventTimer === undefined) this.#report();
+  }
+
+  /** QEMU's throttling: report now, then at most once per interval with the latest count. */
+  #report(): void {
+    this.#droppedReported = this.dropped;
+    this.hub.reportDrops(this);
+    this.#eventTimer = setTimeout(() => {
+      this.#eventTimer = undefined;
+      if (this.dropped !== this.#droppedReported) this.#report();
+    }, HUB_DROP_EVENT_INTERVAL_MS);
+    this.#eventTimer.unref();
+  }
+
+  dispose(): void {
+    clearTimeout(this.#eventTimer);
+    this.#eventTimer = undefined;
+    this.#queue.clear();
+  }
+}
+
+/**
+ * Several chardevs behind one frontend (QEMU 10.0's chardev/char-hub.c):
+ * input from every member goes to the frontend, output of the frontend
+ * goes to every open member, and the frontend sees the hub open while at
+ * least one member is open.
+ *
+ * Where QEMU returns the minimum any member accepted, so that the
+ * slowest member paces the frontend and every other member, chardevd by
+ * default gives each member its own queue: a member whose backend asks
+ * to wait gets the following output queued, up to `queue-size`, and
+ * beyond that loses its oldest queued bytes, counted and reported
+ * (HUB_MEMBER_DROPPED, query-chardev). Lossless sinks (ringbuf, file)
+ * lose nothing; one that falls a whole queue behind holds the frontend
+ * back instead. `backpressure` restores QEMU's behaviour: any member
+ * that is behind holds the frontend back.
+ *
+ * Members can join and leave while the hub runs (hub-add-member,
+ * hub-remove-member), and a joining member can ask for the most recent
+ * output from the hub's history before the live output.
+ */
+export class HubChardev extends Chardev {
+  readonly kind = 'hub';
+  readonly backpressure: boolean;
+  readonly queueSize: number;
+  readonly historySize: number;
+  readonly #history: ByteRing | undefined;
+  readonly #members: HubMember[] = [];
+  readonly #memberIds: readonly string[];
+  #openMembers = 0;
+  /** write() returned false; the frontend waits for drain(). */
+  #frontendWaiting = false;
+
+  constructor(
+    id: string,
+    options: ChardevHub,
+    private readonly context: ChardevContext,
+  ) {
+    super(id);
+    this.#memberIds = options.chardevs;
+    this.backpressure = options.backpressure ?? false;
+    this.queueSize = options['queue-size'] ?? HUB_DEFAULT_QUEUE_SIZE;
+    this.historySize = options.history ?? HUB_DEFAULT_HISTORY;
+    // QEMU checks the list first (qemu_chr_open_hub).
+    if (this.#memberIds.length === 0) throw new ChardevError("hub: 'chardevs' list is not defined");
+    if (!Number.isSafeInteger(this.queueSize) || this.queueSize < 1 || this.queueSize > HUB_MAX_QUEUE_SIZE) {
+      throw new ChardevError(`hub: 'queue-size' must be between 1 and ${HUB_MAX_QUEUE_SIZE}`);
+    }
+    if (!Number.isSafeInteger(this.historySize) || this.historySize > HUB_MAX_HISTORY) {
+      throw new ChardevError(`hub: 'history' must not exceed ${HUB_MAX_HISTORY}`);
+    }
+    this.#history = this.historySize > 0 ? new ByteRing(2 ** Math.ceil(Math.log2(this.historySize))) : undefined;
+  }
+
+  get filename(): string {
+    return 'hub';
+  }
+
+  /** Attaches the members in the order given, stopping at the first that fails, as QEMU's open does. */
+  async open(): Promise<void> {
+    try {
+      for (const memberId of this.#memberIds) this.addMember(memberId);
+    } catch (error: unknown) {
+      // QEMU's finalize lets go of the members attached before the failure.
+      this.#releaseMembers();
+      this.#history?.release();
+      throw error;
+    }
+  }
+
+  /** A second frontend gets QEMU 10's text (qemu_chr_fe_init), as the hub is QEMU 10's. */
+  override attach(frontend: ChardevFrontend): void {
+    if (this.frontend !== undefined) throw new ChardevError(`chardev '${this.id}' is already in use`);
+    super.attach(frontend);
+  }
+
+  /**
+   * Adds the chardev `memberId` as a member, with QEMU's checks and texts
+   * in QEMU's order: it must exist, must not be a hub or a mux, the hub
+   * must have room, and the chardev must be free. `replay` bytes of
+   * history go to it first, once it is open.
+   */
+  addMember(memberId: string, replay = 0): void {
+    const chardev = this.context.find?.(memberId);
+    if (chardev === undefined || chardev.closed) throw new ChardevError(`hub: chardev can't be found by id '${memberId}'`);
+    if (chardev.kind === 'hub' || chardev.kind === 'mux') {
+      throw new ChardevError(
+        `hub: multiplexers and hub devices can't be stacked, check chardev '${memberId}', chardev should not be a hub device or have 'mux=on' enabled`,
+      );
+    }
+    if (this.#members.length >= HUB_MEMBER_LIMIT) throw new ChardevError(`hub: too many uses of chardevs '${this.id}' (maximum is ${HUB_MEMBER_LIMIT})`);
+    if (chardev.frontend !== undefined) throw new ChardevError(`chardev '${memberId}' is already in use`);
+    const member = new HubMember(this, chardev);
+    member.pendingReplay = Math.max(0, Math.min(replay, this.historySize));
+    this.#members.push(member);
+    // An open member reports `opened` from inside attach, which counts it and sends the replay.
+    chardev.attach(member);
+  }
+
+  /** Takes a member out; the chardev stays, free. The frontend hears `closed` if it was the last open one. */
+  removeMember(memberId: string): void {
+    const index = this.#members.findIndex((member) => member.chardev.id === memberId);
+    if (index < 0) throw new ChardevError(`Chardev '${memberId}' is not a member of hub '${this.id}'`);
+    const member = this.#members[index]!;
+    this.#members.splice(index, 1);
+    member.chardev.detach(member);
+    member.dispose();
+    if (member.countedOpen) {
+      member.countedOpen = false;
+      if (--this.#openMembers === 0) this.setOpen(false);
+    }
+    this.memberProgressed();
+  }
+
+  /** The members' chardevs, in the order they joined. */
+  get members(): readonly Chardev[] {
+    return this.#members.map((member) => member.chardev);
+  }
+
+  /** What query-chardev shows for the hub. */
+  info(): ChardevHubInfo {
+    const now = Date.now();
+    return {
+      backpressure: this.backpressure,
+      'queue-size': this.queueSize,
+      history: this.historySize,
+      members: this.#members.map(
+        (member): ChardevHubMemberInfo => ({
+          id: member.chardev.id,
+          open: member.chardev.isOpen,
+          lossless: member.lossless,
+          written: member.written,
+          queued: member.queued,
+          'lag-ms': member.lagMs(now),
+          dropped: member.dropped,
+        }),
+      ),
+    };
+  }
+
+  /** Input room for every member: the frontend's, and none while the hub still holds input (QEMU delegates can_read to the frontend). */
+  inputRoom(): number {
+    const frontend = this.frontend;
+    if (frontend === undefined || this.closed || this.heldInput > 0) return 0;
+    return frontend.receiveCapacity();
+  }
+
+  memberInput(data: Buffer): void {
+    this.receive(data);
+  }
+
+  /** The frontend has room again: so do the members, whose sources may have paused. */
+  override acceptInput(): void {
+    super.acceptInput();
+    for (const member of this.#members) member.chardev.acceptInput();
+  }
+
+  /**
+   * QEMU's hub_chr_event: the frontend hears `opened` when the first
+   * member opens and `closed` when the last open one closes; other
+   * events (a break) pass through.
+   */
+  memberEvent(member: HubMember, event: ChardevEvent): void {
+    if (!this.#members.includes(member)) return;
+    if (event === 'opened') {
+      if (!member.countedOpen) {
+        member.countedOpen = true;
+        if (this.#openMembers++ === 0) this.setOpen(true);
+      }
+      this.#replay(member);
+    } else if (event === 'closed') {
+      member.forget();
+      if (member.countedOpen) {
+        member.countedOpen = false;
+        if (--this.#openMembers === 0) this.setOpen(false);
+      }
+      this.memberProgressed();
+    } else if (event === 'break') {
+      this.sendBreak();
+    }
+  }
+
+  #replay(member: HubMember): void {
+    const size = member.pendingReplay;
+    if (size === 0 || this.#history === undefined) return;
+    member.pendingReplay = 0;
+    const { data } = this.#history.readFrom(this.#history.end - size, size);
+    if (data.length > 0) member.send(Buffer.from(data.buffer, data.byteOffset, data.length));
+  }
+
+  protected writeToBackend(data: Buffer): boolean {
+    this.#history?.write(data);
+    let more = true;
+    for (const member of this.#members) {
+      // QEMU skips closed backends; they catch up from the current position when they open.
+      if (!member.chardev.isOpen) continue;
+      member.send(data);
+      if (member.pacing) more = false;
+    }
+    if (!more) this.#frontendWaiting = true;
+    return more;
+  }
+
+  /** A member moved bytes or left: if nobody holds the frontend back any more, it may write again. */
+  memberProgressed(): void {
+    if (!this.#frontendWaiting) return;
+    if (this.#members.some((member) => member.chardev.isOpen && member.pacing)) return;
+    this.#frontendWaiting = false;
+    this.drained();
+  }
+
+  reportDrops(member: HubMember): void {
+    this.context.events?.emit('HUB_MEMBER_DROPPED', { hub: this.id, member: member.chardev.id, dropped: member.dropped, queued: member.queued });
+  }
+
+  #releaseMembers(): void {
+    for (const member of this.#members.splice(0)) {
+      member.chardev.detach(member);
+      member.dispose();
+    }
+    this.#openMembers = 0;
+  }
+
+  /** Lets go of every member (QEMU's char_hub_finalize); the members stay, free. */
+  protected async closeBackend(): Promise<void> {
+    this.#releaseMembers();
+    this.#history?.release();
+  }
+}
