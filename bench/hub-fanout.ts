@@ -1,0 +1,320 @@
+/**
+ * Fan-out of a hub chardev to 1, 10 and 100 unix socket viewers, with
+ * and without one more viewer that never reads, in chardevd's isolation
+ * mode (the default: every viewer has its own bounded queue) and in QEMU
+ * 10's mode (`backpressure=on`: the slowest member paces everyone), in
+ * the same run. QEMU 7.2 has no hub, so QEMU's behaviour is measured
+ * through chardevd's backpressure mode, which reproduces it.
+ *
+ * The data path is a real one: a source client writes into a socket
+ * chardev (the guest side), a link device joins it to the hub, and each
+ * viewer is a socket chardev member with a client reading it. The source
+ * keeps at most a window of bytes ahead of the slowest *reading* viewer
+ * (a guest writing to a terminal is slower than the viewers), so reading
+ * viewers lose nothing; the stalled viewer never reads.
+ *
+ * Reported: MiB/s each viewer receives, per-chunk latency from the
+ * source's write to a viewer's read (p50/p99 over all viewers), bytes the
+ * stalled viewer dropped, and the daemon's peak RSS. A last run streams
+ * --stall-mib of output past a stalled viewer to show that memory stays
+ * bounded.
+ *
+ * Run: npm run bench:hub-fanout [-- --mib 32 --members 1,10,100 --rounds 3 --stall-mib 256]
+ */
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type ServerProcess, startChardevd } from '../test/support/servers.js';
+
+const { values } = parseArgs({
+  options: {
+    mib: { type: 'string', default: '32' },
+    members: { type: 'string', default: '1,10,100' },
+    rounds: { type: 'string', default: '3' },
+    'stall-mib': { type: 'string', default: '256' },
+    'window-kib': { type: 'string', default: '256' },
+  },
+});
+const TOTAL = Number(values.mib) << 20;
+const MEMBER_COUNTS = values.members.split(',').map(Number);
+const ROUNDS = Number(values.rounds);
+const STALL_TOTAL = Number(values['stall-mib']) << 20;
+const WINDOW = Number(values['window-kib']) << 10;
+const CHUNK = 64 << 10;
+/** How long QEMU mode gets to move data past a stalled viewer before it counts as stuck. */
+const STUCK_AFTER_MS = 2000;
+const WAIT_MS = 30_000;
+
+type Mode = 'isolation' | 'qemu';
+
+interface RoundResult {
+  /** Bytes per second each reading viewer received. */
+  readonly rate: number;
+  readonly latencies: number[];
+  /** Bytes every reading viewer received (TOTAL unless stuck). */
+  readonly delivered: number;
+  readonly stalledDropped: number;
+  readonly readersDropped: number;
+  readonly peakRssKiB: number;
+  readonly rssKiB: number;
+}
+
+async function connected(path: string): Promise<Socket> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(path);
+        socket.once('connect', () => resolve(socket)).once('error', reject);
+      });
+    } catch (error: unknown) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/** One QMP command on a fresh connection; skips events, returns the reply's `return`. */
+async function qmp(path: string, command: string): Promise<unknown> {
+  const socket = await connected(path);
+  let buffer = '';
+  const replies: unknown[] = [];
+  let wake: (() => void) | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      if (line === '') continue;
+      const message = JSON.parse(line) as Record<string, unknown>;
+      if ('return' in message || 'error' in message) replies.push(message);
+      wake?.();
+    }
+  });
+  const next = async (count: number): Promise<void> => {
+    const deadline = Date.now() + WAIT_MS;
+    while (replies.length < count) {
+      if (Date.now() > deadline) throw new Error(`no reply to ${command}`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+  };
+  socket.write('{"execute":"qmp_capabilities"}');
+  await next(1);
+  socket.write(`{"execute":"${command}"}`);
+  await next(2);
+  socket.destroy();
+  const reply = replies[1] as { return?: unknown; error?: unknown };
+  if (reply.error !== undefined) throw new Error(JSON.stringify(reply.error));
+  return reply.return;
+}
+
+interface MemberInfo {
+  readonly id: string;
+  readonly open: boolean;
+  readonly dropped: number;
+}
+
+async function hubMembers(daemon: ServerProcess): Promise<MemberInfo[]> {
+  const list = (await qmp(daemon.qmpPath, 'query-chardev')) as { label: string; hub?: { members: MemberInfo[] } }[];
+  return list.find((entry) => entry.label === 'h')!.hub!.members;
+}
+
+function rssKiB(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: field('VmRSS'), peak: field('VmHWM') };
+}
+
+/** A reading viewer: counts bytes and records when each chunk boundary arrived. */
+class Viewer {
+  received = 0;
+  readonly arrivals: number[] = [];
+
+  constructor(
+    readonly socket: Socket,
+    onData: () => void,
+  ) {
+    socket.on('data', (data: Buffer) => {
+      const before = Math.floor(this.received / CHUNK);
+      this.received += data.length;
+      const after = Math.floor(this.received / CHUNK);
+      const now = performance.now();
+      for (let k = before; k < after; k++) this.arrivals[k] = now;
+      onData();
+    });
+    socket.on('error', () => {});
+  }
+}
+
+async function round(members: number, mode: Mode, stalled: boolean, total: number): Promise<RoundResult> {
+  const viewerIds = Array.from({ length: members }, (_, i) => `v${i}`);
+  const memberIds = stalled ? [...viewerIds, 'stall'] : viewerIds;
+  const daemon = await startChardevd((dir) => [
+    '-chardev',
+    `socket,id=guest,path=${join(dir, 'guest.sock')},server=on,wait=off`,
+    ...memberIds.flatMap((id) => ['-chardev', `socket,id=${id},path=${join(dir, `${id}.sock`)},server=on,wait=off`]),
+    '-chardev',
+    `hub,id=h,${memberIds.map((id, i) => `chardevs.${i}=${id}`).join(',')}${mode === 'qemu' ? ',backpressure=on' : ''}`,
+    '-device',
+    'link,id=l0,chardev=guest,peer=h',
+  ]);
+  try {
+    let wake: (() => void) | undefined;
+    const viewers: Viewer[] = [];
+    for (const id of viewerIds) viewers.push(new Viewer(await connected(join(daemon.dir, `${id}.sock`)), () => wake?.()));
+    let stallSocket: Socket | undefined;
+    if (stalled) {
+      stallSocket = await connected(join(daemon.dir, 'stall.sock'));
+      stallSocket.pause();
+      stallSocket.on('error', () => {});
+    }
+    // Every member must be served before the first byte: a closed member is skipped.
+    const deadline = Date.now() + WAIT_MS;
+    while (!(await hubMembers(daemon)).every((member) => member.open)) {
+      if (Date.now() > deadline) throw new Error('members did not open');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const source = await connected(join(daemon.dir, 'guest.sock'));
+    const minReceived = (): number => viewers.reduce((min, viewer) => Math.min(min, viewer.received), Infinity);
+    const sentAt: number[] = [];
+    const chunk = Buffer.alloc(CHUNK, 'hub fan-out bench ');
+    const start = performance.now();
+    let sent = 0;
+    let stuck = false;
+    while (sent < total) {
+      // Keep at most WINDOW ahead of the slowest reading viewer.
+      while (sent - minReceived() > WINDOW) {
+        const waitStart = performance.now();
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+        wake = undefined;
+        if (mode === 'qemu' && stalled && performance.now() - waitStart >= 100 && performance.now() - start > STUCK_AFTER_MS) {
+          stuck = true;
+          break;
+        }
+      }
+      if (stuck) break;
+      sentAt[sent / CHUNK] = performance.now();
+      if (!source.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, STUCK_AFTER_MS);
+          source.once('drain', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        if (source.writableNeedDrain) {
+          stuck = true;
+          break;
+        }
+      }
+      sent += CHUNK;
+    }
+    if (!stuck) {
+      const end = Date.now() + WAIT_MS;
+      while (minReceived() < total) {
+        if (Date.now() > end) throw new Error(`viewers got ${minReceived()} of ${total} bytes`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+      }
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const delivered = minReceived();
+    const latencies: number[] = [];
+    for (const viewer of viewers) {
+      viewer.arrivals.forEach((arrived, k) => {
+        const at = sentAt[k];
+        if (at !== undefined) latencies.push(arrived - at);
+      });
+    }
+    const info = await hubMembers(daemon);
+    const memory = rssKiB(daemon.pid);
+    source.destroy();
+    stallSocket?.destroy();
+    for (const viewer of viewers) viewer.socket.destroy();
+    return {
+      rate: delivered / seconds,
+      latencies,
+      delivered,
+      stalledDropped: info.find((member) => member.id === 'stall')?.dropped ?? 0,
+      readersDropped: info.filter((member) => member.id !== 'stall').reduce((sum, member) => sum + member.dropped, 0),
+      peakRssKiB: memory.peak,
+      rssKiB: memory.rss,
+    };
+  } finally {
+    await daemon.stop();
+  }
+}
+
+const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? NaN;
+const percentile = (list: number[], p: number): number => {
+  const sorted = [...list].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+};
+const mib = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
+
+console.log(`Hub fan-out: socket -> link -> hub -> N unix socket viewers, ${TOTAL >> 20} MiB per round, window ${WINDOW >> 10} KiB, median of ${ROUNDS} rounds (alternating)`);
+console.log('isolation = chardevd default (a queue per viewer); qemu = backpressure=on (QEMU 10 hub: the slowest member paces everyone)');
+console.log('');
+console.log('| viewers | mode      | stalled viewer | MiB/s per viewer | p50 ms | p99 ms | stalled dropped | readers dropped | peak RSS MiB |');
+console.log('|--------:|-----------|----------------|-----------------:|-------:|-------:|----------------:|----------------:|-------------:|');
+const summary: string[] = [];
+for (const members of MEMBER_COUNTS) {
+  const results = new Map<string, RoundResult[]>();
+  const key = (mode: Mode, stalled: boolean): string => `${mode}/${stalled}`;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [mode, stalled] of [
+      ['isolation', false],
+      ['isolation', true],
+      ['qemu', false],
+    ] as const) {
+      const list = results.get(key(mode, stalled)) ?? [];
+      list.push(await round(members, mode, stalled, TOTAL));
+      results.set(key(mode, stalled), list);
+    }
+  }
+  // QEMU mode with a stalled viewer gets stuck: one bounded round shows how far it gets.
+  results.set(key('qemu', true), [await round(members, 'qemu', true, TOTAL)]);
+  for (const [mode, stalled] of [
+    ['isolation', false],
+    ['isolation', true],
+    ['qemu', false],
+    ['qemu', true],
+  ] as const) {
+    const list = results.get(key(mode, stalled))!;
+    const rate = median(list.map((result) => result.rate));
+    const latencies = list.flatMap((result) => result.latencies);
+    const stuck = list.some((result) => result.delivered < TOTAL);
+    const rateText = stuck ? `stuck after ${mib(median(list.map((result) => result.delivered)))} MiB` : mib(rate);
+    console.log(
+      `| ${String(members).padStart(7)} | ${mode.padEnd(9)} | ${(stalled ? 'yes' : 'no').padEnd(14)} | ${rateText.padStart(16)} | ${percentile(latencies, 0.5).toFixed(1).padStart(6)} | ${percentile(latencies, 0.99).toFixed(1).padStart(6)} | ${mib(median(list.map((result) => result.stalledDropped))).padStart(15)} | ${String(Math.max(...list.map((result) => result.readersDropped))).padStart(15)} | ${(Math.max(...list.map((result) => result.peakRssKiB)) / 1024).toFixed(1).padStart(12)} |`,
+    );
+  }
+  const calm = median(results.get(key('isolation', false))!.map((result) => result.rate));
+  const disturbed = median(results.get(key('isolation', true))!.map((result) => result.rate));
+  const qemu = median(results.get(key('qemu', false))!.map((result) => result.rate));
+  const qemuStalled = results.get(key('qemu', true))![0]!;
+  summary.push(
+    `${members} viewers: a stalled viewer changes the others' throughput by ${(((disturbed - calm) / calm) * 100).toFixed(1)}% (isolation); ` +
+      `isolation/qemu without a stall ${(calm / qemu).toFixed(2)}x; with a stall qemu mode ${qemuStalled.delivered < TOTAL ? `stops after ${mib(qemuStalled.delivered)} MiB` : `finishes at ${mib(qemuStalled.rate)} MiB/s`}`,
+  );
+}
+console.log('');
+for (const line of summary) console.log(line);
+
+// Memory while a viewer is stalled: STALL_TOTAL of output past it, one reading viewer.
+const stall = await round(1, 'isolation', true, STALL_TOTAL);
+console.log('');
+console.log(
+  `${STALL_TOTAL >> 20} MiB streamed past a stalled viewer (1 reading viewer, isolation): reader ${mib(stall.rate)} MiB/s, stalled viewer dropped ${mib(stall.stalledDropped)} MiB, ` +
+    `daemon RSS ${(stall.rssKiB / 1024).toFixed(1)} MiB at the end, peak ${(stall.peakRssKiB / 1024).toFixed(1)} MiB`,
+);
