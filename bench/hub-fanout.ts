@@ -19,7 +19,7 @@
  * --stall-mib of output past a stalled viewer to show that memory stays
  * bounded.
  *
- * Run: npm run bench:hub-fanout [-- --mib 32 --members 1,10,100 --rounds 3 --stall-mib 256]
+ * Run: npm run bench:hub-fanout [-- --mib 128 --members 1,10,100 --rounds 3 --stall-mib 256]
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -29,7 +29,7 @@ import { type ServerProcess, startChardevd } from '../test/support/servers.js';
 
 const { values } = parseArgs({
   options: {
-    mib: { type: 'string', default: '32' },
+    mib: { type: 'string', default: '128' },
     members: { type: 'string', default: '1,10,100' },
     rounds: { type: 'string', default: '3' },
     'stall-mib': { type: 'string', default: '256' },
@@ -299,6 +299,12 @@ for (const members of MEMBER_COUNTS) {
       `| ${String(members).padStart(7)} | ${mode.padEnd(9)} | ${(stalled ? 'yes' : 'no').padEnd(14)} | ${rateText.padStart(16)} | ${percentile(latencies, 0.5).toFixed(1).padStart(6)} | ${percentile(latencies, 0.99).toFixed(1).padStart(6)} | ${mib(median(list.map((result) => result.stalledDropped))).padStart(15)} | ${String(Math.max(...list.map((result) => result.readersDropped))).padStart(15)} | ${(Math.max(...list.map((result) => result.peakRssKiB)) / 1024).toFixed(1).padStart(12)} |`,
     );
   }
+  const roundsText = (mode: Mode, stalled: boolean): string =>
+    results
+      .get(key(mode, stalled))!
+      .map((result) => mib(result.rate))
+      .join(', ');
+  summary.push(`${members} viewers, MiB/s per round: isolation ${roundsText('isolation', false)}; isolation with a stalled viewer ${roundsText('isolation', true)}; qemu ${roundsText('qemu', false)}`);
   const calm = median(results.get(key('isolation', false))!.map((result) => result.rate));
   const disturbed = median(results.get(key('isolation', true))!.map((result) => result.rate));
   const qemu = median(results.get(key('qemu', false))!.map((result) => result.rate));
