@@ -58,6 +58,8 @@ interface RoundResult {
   readonly readersDropped: number;
   readonly peakRssKiB: number;
   readonly rssKiB: number;
+  /** Daemon CPU time (user + system) per MiB of source output, in ms: steadier than rates on a shared machine. */
+  readonly cpuMsPerMiB: number;
 }
 
 async function connected(path: string): Promise<Socket> {
@@ -124,6 +126,13 @@ async function hubMembers(daemon: ServerProcess): Promise<MemberInfo[]> {
   return list.find((entry) => entry.label === 'h')!.hub!.members;
 }
 
+/** User + system CPU time of a process so far, in ms (/proc/PID/stat, 100 ticks per second on Linux). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function rssKiB(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
@@ -183,6 +192,7 @@ async function round(members: number, mode: Mode, stalled: boolean, total: numbe
     const minReceived = (): number => viewers.reduce((min, viewer) => Math.min(min, viewer.received), Infinity);
     const sentAt: number[] = [];
     const chunk = Buffer.alloc(CHUNK, 'hub fan-out bench ');
+    const cpuStart = cpuMs(daemon.pid);
     const start = performance.now();
     let sent = 0;
     let stuck = false;
@@ -228,6 +238,7 @@ async function round(members: number, mode: Mode, stalled: boolean, total: numbe
       }
     }
     const seconds = (performance.now() - start) / 1000;
+    const cpu = cpuMs(daemon.pid) - cpuStart;
     const delivered = minReceived();
     const latencies: number[] = [];
     for (const viewer of viewers) {
@@ -249,6 +260,7 @@ async function round(members: number, mode: Mode, stalled: boolean, total: numbe
       readersDropped: info.filter((member) => member.id !== 'stall').reduce((sum, member) => sum + member.dropped, 0),
       peakRssKiB: memory.peak,
       rssKiB: memory.rss,
+      cpuMsPerMiB: cpu / (sent / (1 << 20)),
     };
   } finally {
     await daemon.stop();
@@ -265,8 +277,8 @@ const mib = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
 console.log(`Hub fan-out: socket -> link -> hub -> N unix socket viewers, ${TOTAL >> 20} MiB per round, window ${WINDOW >> 10} KiB, median of ${ROUNDS} rounds (alternating)`);
 console.log('isolation = chardevd default (a queue per viewer); qemu = backpressure=on (QEMU 10 hub: the slowest member paces everyone)');
 console.log('');
-console.log('| viewers | mode      | stalled viewer | MiB/s per viewer | p50 ms | p99 ms | stalled dropped | readers dropped | peak RSS MiB |');
-console.log('|--------:|-----------|----------------|-----------------:|-------:|-------:|----------------:|----------------:|-------------:|');
+console.log('| viewers | mode      | stalled viewer | MiB/s per viewer | daemon CPU ms/MiB | p50 ms | p99 ms | stalled dropped MiB | readers dropped | peak RSS MiB |');
+console.log('|--------:|-----------|----------------|-----------------:|------------------:|-------:|-------:|--------------------:|----------------:|-------------:|');
 const summary: string[] = [];
 for (const members of MEMBER_COUNTS) {
   const results = new Map<string, RoundResult[]>();
@@ -296,7 +308,7 @@ for (const members of MEMBER_COUNTS) {
     const stuck = list.some((result) => result.delivered < TOTAL);
     const rateText = stuck ? `stuck after ${mib(median(list.map((result) => result.delivered)))} MiB` : mib(rate);
     console.log(
-      `| ${String(members).padStart(7)} | ${mode.padEnd(9)} | ${(stalled ? 'yes' : 'no').padEnd(14)} | ${rateText.padStart(16)} | ${percentile(latencies, 0.5).toFixed(1).padStart(6)} | ${percentile(latencies, 0.99).toFixed(1).padStart(6)} | ${mib(median(list.map((result) => result.stalledDropped))).padStart(15)} | ${String(Math.max(...list.map((result) => result.readersDropped))).padStart(15)} | ${(Math.max(...list.map((result) => result.peakRssKiB)) / 1024).toFixed(1).padStart(12)} |`,
+      `| ${String(members).padStart(7)} | ${mode.padEnd(9)} | ${(stalled ? 'yes' : 'no').padEnd(14)} | ${rateText.padStart(16)} | ${median(list.map((result) => result.cpuMsPerMiB)).toFixed(2).padStart(17)} | ${percentile(latencies, 0.5).toFixed(1).padStart(6)} | ${percentile(latencies, 0.99).toFixed(1).padStart(6)} | ${mib(median(list.map((result) => result.stalledDropped))).padStart(19)} | ${String(Math.max(...list.map((result) => result.readersDropped))).padStart(15)} | ${(Math.max(...list.map((result) => result.peakRssKiB)) / 1024).toFixed(1).padStart(12)} |`,
     );
   }
   const roundsText = (mode: Mode, stalled: boolean): string =>
@@ -309,8 +321,10 @@ for (const members of MEMBER_COUNTS) {
   const disturbed = median(results.get(key('isolation', true))!.map((result) => result.rate));
   const qemu = median(results.get(key('qemu', false))!.map((result) => result.rate));
   const qemuStalled = results.get(key('qemu', true))![0]!;
+  const cpuCalm = median(results.get(key('isolation', false))!.map((result) => result.cpuMsPerMiB));
+  const cpuDisturbed = median(results.get(key('isolation', true))!.map((result) => result.cpuMsPerMiB));
   summary.push(
-    `${members} viewers: a stalled viewer changes the others' throughput by ${(((disturbed - calm) / calm) * 100).toFixed(1)}% (isolation); ` +
+    `${members} viewers: a stalled viewer changes the others' throughput by ${(((disturbed - calm) / calm) * 100).toFixed(1)}% and the daemon's CPU per MiB by ${(((cpuDisturbed - cpuCalm) / cpuCalm) * 100).toFixed(1)}% (isolation); ` +
       `isolation/qemu without a stall ${(calm / qemu).toFixed(2)}x; with a stall qemu mode ${qemuStalled.delivered < TOTAL ? `stops after ${mib(qemuStalled.delivered)} MiB` : `finishes at ${mib(qemuStalled.rate)} MiB/s`}`,
   );
 }
