@@ -407,6 +407,46 @@ suite('hub chardev: per-member isolation', () => {
     await chardevs.closeAll();
   });
 
+  test('a file member never loses a byte: when its writes fall a whole queue behind, the hub holds the frontend back instead', async () => {
+    const state = setup();
+    const { chardevs } = state;
+    // A FIFO as the file, with a reader that does not read yet: a disk that cannot keep up.
+    const fifo = join(dir, `slowdisk${socketCount++}`);
+    execFileSync('mkfifo', [fifo]);
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    await chardevs.add('disk', { type: 'file', data: { out: fifo } });
+    const s = await unixServer(chardevs, 'viewer');
+    const h = await chardevs.add('h', hub(['disk', 'viewer'], { 'queue-size': 256 << 10 }));
+    const frontend = new TestFrontend();
+    h.attach(frontend);
+    const client = new Client(s.path);
+    await until(() => s.chardev.isOpen, 'the viewer');
+    const written: Buffer[] = [];
+    let held = false;
+    for (let i = 0; i < 1000 && !held; i++) {
+      const chunk = randomBytes(16 << 10);
+      written.push(chunk);
+      held = !h.write(chunk);
+    }
+    assert.ok(held, 'the hub held the frontend back');
+    const disk = query(state, 'h').hub!.members.find((m) => m.id === 'disk')!;
+    assert.equal(disk.lossless, true);
+    assert.ok(disk.queued >= 256 << 10);
+    const reader = new net.Socket({ fd, readable: true, writable: false });
+    const got: Buffer[] = [];
+    reader.on('data', (data: Buffer) => got.push(data));
+    await frontend.until(() => frontend.drains > 0, 'drain once the disk caught up');
+    const all = Buffer.concat(written);
+    await until(() => Buffer.concat(got).length >= all.length && client.received >= all.length, 'the file and the viewer');
+    assert.ok(Buffer.concat(got).equals(all));
+    assert.equal(query(state, 'h').hub!.members.find((m) => m.id === 'disk')!.dropped, 0);
+    reader.destroy();
+    client.close();
+    h.detach(frontend);
+    await chardevs.closeAll();
+    rmSync(fifo);
+  });
+
   test('with backpressure=on the stalled client paces the frontend, as in QEMU, and nobody loses a byte', async () => {
     const state = setup();
     const { chardevs } = state;
