@@ -15,6 +15,9 @@ import type { QmpEvents } from '../../../src/generated/qapi-events.gen.js';
 import type { ChardevBackend, ChardevHub, ChardevInfo } from '../../../src/generated/qapi-types.gen.js';
 import { charHandlers } from '../../../src/qmp/handlers/char.js';
 import type { QmpContext } from '../../../src/qmp/context.js';
+import { parseDeviceOption } from '../../../src/device/device-option.js';
+import { DeviceRegistry } from '../../../src/device/registry.js';
+import { checkConsoleAttach } from '../../../src/hmp/console.js';
 import { TestFrontend } from '../../support/test-frontend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chardevd-hub-'));
@@ -159,6 +162,22 @@ suite('hub chardev: QEMU 10 rules (test-char.c char_hub_test)', () => {
     await chardevs.remove('chr1');
     await chardevs.remove('chr2');
     assert.deepEqual(chardevs.list(), []);
+  });
+
+  test('a member is in use for a link and a console too, and a link can be the hub\'s frontend', async () => {
+    const { chardevs } = setup();
+    const devices = new DeviceRegistry(chardevs);
+    await chardevs.add('a', ringbuf());
+    await chardevs.add('b', ringbuf());
+    await chardevs.add('free', ringbuf());
+    await chardevs.add('h', hub(['a']));
+    assert.throws(() => devices.add(parseDeviceOption('link,chardev=free,peer=a')), { message: "Property 'link.peer' can't take value 'a', it's in use" });
+    assert.throws(() => checkConsoleAttach(chardevs.get('a')!), { message: "Chardev 'a' is in use by the hub 'h'" });
+    const device = devices.add(parseDeviceOption('link,id=l0,chardev=b,peer=h'));
+    assert.throws(() => devices.add(parseDeviceOption('link,chardev=free,peer=h')), { message: "Property 'link.peer' can't take value 'h', it's in use" });
+    devices.remove('l0');
+    assert.equal(device.peer.busy, false);
+    await chardevs.closeAll();
   });
 
   test('input from every member reaches the frontend, and the frontend\'s room paces all of them', async () => {
