@@ -17,6 +17,26 @@ function refuses(text: string, message: string): void {
 }
 
 suite('parseConfig', () => {
+  test('takes a hub in both forms: chardevs.N in a -chardev string, the chardevs list in an object', () => {
+    const { config, warnings } = parse(`
+chardevs:
+  - ringbuf,id=log0
+  - hub,id=h0,chardevs.0=log0,backpressure=on
+  - id: h1
+    backend: { type: hub, data: { chardevs: [ log0 ], queue-size: 65536, history: 0 } }
+`);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.chardevs?.[2], { form: 'object', origin: "c.yaml:5: chardevs[2] (id 'h1')", id: 'h1', backend: { type: 'hub', data: { chardevs: ['log0'], 'queue-size': 65536, history: 0 } } });
+    refuses(
+      `
+chardevs:
+  - id: h1
+    backend: { type: hub, data: { chardevs: log0 } }
+`,
+      "c.yaml:3: chardevs[0] (id 'h1'): Invalid parameter type for 'backend.data.chardevs', expected: array",
+    );
+  });
+
   test('reads listeners in -qmp syntax and chardevs in both forms, in file order', () => {
     const { config, warnings } = parse(`
 qmp:
