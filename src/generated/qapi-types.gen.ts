@@ -804,17 +804,23 @@ export interface ChardevHub extends ChardevCommon {
    * QEMU does (default false: every member that is not a lossless
    * sink gets a queue of its own and loses its oldest bytes when
    * the queue is full, so that nobody waits for it).
+   *
+   * Feature `chardevd-extension`
    */
   backpressure?: boolean;
   /**
    * the most bytes each member's queue holds (default
    * 1 MiB, at most 64 MiB).
+   *
+   * Feature `chardevd-extension`
    */
   'queue-size'?: number;
   /**
    * how many of the most recent output bytes to keep for
    * members that ask for a replay when they join (default 64 KiB,
    * at most 16 MiB; 0 keeps none).
+   *
+   * Feature `chardevd-extension`
    */
   history?: number;
 }
