@@ -315,12 +315,23 @@ export class HubChardev extends Chardev {
   addMember(memberId: string, replay = 0): void {
     const chardev = this.context.find?.(memberId);
     if (chardev === undefined || chardev.closed) throw new ChardevError(`hub: chardev can't be found by id '${memberId}'`);
+    this.join(chardev, replay);
+  }
+
+  /** Throws what join() would for a new member because the hub is full. */
+  checkJoin(): void {
+    if (this.#members.length >= HUB_MEMBER_LIMIT) throw new ChardevError(`hub: too many uses of chardevs '${this.id}' (maximum is ${HUB_MEMBER_LIMIT})`);
+  }
+
+  /** Adds `chardev`, found by the caller, as a member: addMember's checks after the lookup. */
+  join(chardev: Chardev, replay = 0): void {
+    const memberId = chardev.id;
     if (chardev.kind === 'hub' || chardev.kind === 'mux') {
       throw new ChardevError(
         `hub: multiplexers and hub devices can't be stacked, check chardev '${memberId}', chardev should not be a hub device or have 'mux=on' enabled`,
       );
     }
-    if (this.#members.length >= HUB_MEMBER_LIMIT) throw new ChardevError(`hub: too many uses of chardevs '${this.id}' (maximum is ${HUB_MEMBER_LIMIT})`);
+    this.checkJoin();
     if (chardev.frontend !== undefined) throw new ChardevError(`chardev '${memberId}' is already in use`);
     const member = new HubMember(this, chardev);
     member.pendingReplay = Math.max(0, Math.min(replay, this.historySize));
@@ -331,8 +342,15 @@ export class HubChardev extends Chardev {
 
   /** Takes a member out; the chardev stays, free. The frontend hears `closed` if it was the last open one. */
   removeMember(memberId: string): void {
-    const index = this.#members.findIndex((member) => member.chardev.id === memberId);
-    if (index < 0) throw new ChardevError(`Chardev '${memberId}' is not a member of hub '${this.id}'`);
+    const chardev = this.#members.find((member) => member.chardev.id === memberId)?.chardev;
+    if (chardev === undefined) throw new ChardevError(`Chardev '${memberId}' is not a member of hub '${this.id}'`);
+    this.leave(chardev);
+  }
+
+  /** Takes the member `chardev` out, as removeMember does; nothing happens if it is not one. */
+  leave(chardev: Chardev): void {
+    const index = this.#members.findIndex((member) => member.chardev === chardev);
+    if (index < 0) return;
     const member = this.#members[index]!;
     this.#members.splice(index, 1);
     member.chardev.detach(member);

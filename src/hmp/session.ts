@@ -3,7 +3,7 @@ import type { ChardevRegistry } from '../chardev/registry.js';
 import { RingbufChardev } from '../chardev/ringbuf.js';
 import type { JsonObject, JsonValue } from '../qmp/json-value.js';
 import { CONSOLE_ESCAPE_BYTE, CONSOLE_ESCAPE_CARET, type HmpCall, HmpCommandError, type InteractiveMonitor } from './commands.js';
-import { attachConsole, checkConsoleAttach, ConsoleFrontend } from './console.js';
+import { attachConsole, checkConsoleAttach, type Console, type ConsoleSink } from './console.js';
 import type { HmpInterpreter } from './interpreter.js';
 import { LineEditor } from './readline.js';
 
@@ -56,7 +56,7 @@ export class HmpSession implements InteractiveMonitor {
   readonly #queue: Buffer[] = [];
   #busy = false;
   #closed = false;
-  #console: ConsoleFrontend | undefined;
+  #console: Console | undefined;
   /** The chardev said it is full: keystrokes wait for its drain. */
   #consoleBlocked = false;
   /** Called once the input has ended and all of it has been handled. */
@@ -134,23 +134,18 @@ export class HmpSession implements InteractiveMonitor {
     const chardev = this.host.chardevs.get(id);
     if (chardev === undefined) throw new HmpCommandError(`Chardev '${id}' not found`);
     checkConsoleAttach(chardev, (c) => this.host.holderOf?.(c));
-    const frontend = new ConsoleFrontend(
-      chardev,
-      {
-        room: () => Math.max(0, CONSOLE_WINDOW_BYTES - this.terminal.backlog),
-        output: (data) => this.terminal.write(data),
-        writable: () => {
-          this.#consoleDrains++;
-          this.#consoleBlocked = false;
-          this.#process();
-        },
+    const sink: ConsoleSink = {
+      room: () => Math.max(0, CONSOLE_WINDOW_BYTES - this.terminal.backlog),
+      output: (data) => this.terminal.write(data),
+      writable: () => {
+        this.#consoleDrains++;
+        this.#consoleBlocked = false;
+        this.#process();
       },
-      `the console of monitor ${this.terminal.peer}`,
-    );
+    };
     // Said before attaching, so it comes ahead of what the chardev has waiting.
     this.#print(`Connected to chardev '${id}'. Escape character is '${CONSOLE_ESCAPE_CARET}'.\n`);
-    attachConsole(chardev, frontend);
-    this.#console = frontend;
+    this.#console = attachConsole(chardev, sink, `the console of monitor ${this.terminal.peer}`);
     this.#consoleBlocked = false;
   }
 

@@ -69,6 +69,9 @@ suite('human monitor connections', () => {
   let shared: Server;
   /** The far end of chardev s0: chardevd connects to this server at startup. */
   let peer: Socket;
+  /** The far end of chardev g0, a guest's console: a link joins g0 to hub h0. */
+  let guestServer: Server;
+  let guest: Socket;
   const clients: MonitorClient[] = [];
 
   const open = async (path = monitorPath): Promise<MonitorClient> => {
@@ -83,7 +86,19 @@ suite('human monitor connections', () => {
     const peerConnected = new Promise<Socket>((resolve) => shared.once('connection', resolve));
     await new Promise<void>((resolve) => shared.listen(0, '127.0.0.1', resolve));
     const port = (shared.address() as { port: number }).port;
+    guestServer = createServer();
+    const guestConnected = new Promise<Socket>((resolve) => guestServer.once('connection', resolve));
+    await new Promise<void>((resolve) => guestServer.listen(0, '127.0.0.1', resolve));
+    const guestPort = (guestServer.address() as { port: number }).port;
     chardevd = await startChardevd((dir) => [
+      '-chardev',
+      `socket,id=g0,host=127.0.0.1,port=${guestPort}`,
+      '-chardev',
+      'ringbuf,id=hlog,size=64K',
+      '-chardev',
+      'hub,id=h0,chardevs.0=hlog',
+      '-device',
+      'link,id=l1,chardev=g0,peer=h0',
       '-monitor',
       `unix:${join(dir, 'hmp.sock')},server=on,wait=off`,
       '-chardev',
@@ -104,13 +119,17 @@ suite('human monitor connections', () => {
     monitorPath = join(chardevd.dir, 'hmp.sock');
     peer = await peerConnected;
     peer.setEncoding('latin1');
+    guest = await guestConnected;
+    guest.setEncoding('latin1');
   });
 
   after(async () => {
     for (const client of clients) client.close();
     peer?.destroy();
+    guest?.destroy();
     await chardevd?.stop();
     await new Promise((resolve) => shared.close(resolve));
+    await new Promise((resolve) => guestServer.close(resolve));
   });
 
   test('greets with a banner and the (chardevd) prompt', async () => {
@@ -277,6 +296,44 @@ suite('human monitor connections', () => {
   test('console on a chardev that a link device holds is refused, naming the link', async () => {
     const client = await open();
     assert.equal(await consoleCommand(client, 'la'), "Error: Chardev 'la' is in use by the link device 'l0'\r\n(chardevd) ");
+  });
+
+  test('console on a hub joins it as one more viewer: two monitors at once, the recent output first, keys to the guest, and one dropping leaves the rest', async () => {
+    guest.write('login: ');
+    // The hub's lossless ringbuf member shows the guest's output has passed the hub.
+    const probe = await open();
+    let logged = '';
+    const deadline = Date.now() + 5000;
+    while (!logged.includes('login: ') && Date.now() < deadline) logged += (await probe.command('ringbuf_read hlog 100')).replace(/\r\n$/, '');
+    assert.equal(logged, 'login: ');
+
+    const first = await open();
+    const second = await open();
+    assert.equal(await consoleCommand(first, 'h0'), "Connected to chardev 'h0'. Escape character is '^]'.\r\n");
+    assert.match(await consoleCommand(second, 'h0'), /^Connected to chardev 'h0'/);
+    // Joining, each console is shown the hub's recent output.
+    await first.until(() => first.received.endsWith('login: '), 'the recent output on the first console');
+    await second.until(() => second.received.endsWith('login: '), 'the recent output on the second console');
+
+    let typed = '';
+    guest.on('data', (text: string) => {
+      typed += text;
+    });
+    first.send('root\r');
+    await waitFor(() => typed === 'root\r', 'the first console\'s keys at the guest', () => typed);
+    guest.write('# ');
+    await first.until(() => first.received.endsWith('login: # '), 'guest output on the first console');
+    await second.until(() => second.received.endsWith('login: # '), 'guest output on the second console');
+
+    first.close();
+    second.send('x');
+    await waitFor(() => typed === 'root\rx', 'the second console\'s keys after the first dropped', () => typed);
+    guest.write('still here\r\n');
+    await second.until(() => second.received.endsWith('still here\r\n'), 'guest output after the first console dropped');
+    guest.removeAllListeners('data');
+    await second.keys(ESCAPE);
+    // The hub's own members and its link are as they were.
+    assert.match(await probe.command('info chardev'), /h0: filename=hub\r\n/);
   });
 
   test('an open console keeps its chardev from removal and follows chardev-change', async () => {
