@@ -42,6 +42,8 @@ export class SocketChardev extends Chardev {
   #server: net.Server | undefined;
   #acceptor: WebSocketAcceptor | undefined;
   readonly #connections = new Set<SocketConnection>();
+  /** What clients that have gone had dropped (droppedOutput). */
+  #droppedByGone = 0;
   /** Accepted sockets still in the WebSocket handshake; each takes a client's place, as QEMU stops accepting meanwhile. */
   readonly #handshaking = new Set<net.Socket>();
   readonly #waiting: net.Socket[] = [];
@@ -249,6 +251,7 @@ export class SocketChardev extends Chardev {
 
   #lost(connection: SocketConnection): void {
     if (!this.#connections.delete(connection)) return;
+    this.#droppedByGone += connection.dropped;
     if (this.#connections.size === 0) this.setOpen(false);
     if (this.closed) return;
     if (this.#isServer) this.#serveNext();
@@ -317,11 +320,27 @@ export class SocketChardev extends Chardev {
     this.#reconnectTimer = setTimeout(() => this.#connectInBackground(), this.#reconnectMs);
   }
 
+  /**
+   * Every client gets every byte. The frontend waits only when no client
+   * can take more: with one client (QEMU's only mode) that client paces
+   * it, as in QEMU; with clients=N the fastest reader does, and a client
+   * that stops reading loses what comes beyond its own bounded queue
+   * (OUTPUT_QUEUE_LIMIT), counted in `droppedOutput`, so it never stalls
+   * the source or the other clients.
+   */
   protected writeToBackend(data: Buffer): boolean {
     // QEMU discards output while nobody is connected (write gives EIO).
-    let more = true;
-    for (const connection of this.#connections) if (!connection.write(data)) more = false;
-    return more;
+    if (this.#connections.size === 0) return true;
+    let someoneTakesMore = false;
+    for (const connection of this.#connections) if (connection.write(data)) someoneTakesMore = true;
+    return someoneTakesMore;
+  }
+
+  /** Output lost because a client did not read, over every client so far. */
+  get droppedOutput(): number {
+    let dropped = this.#droppedByGone;
+    for (const connection of this.#connections) dropped += connection.dropped;
+    return dropped;
   }
 
   protected override pauseInput(): void {

@@ -507,6 +507,15 @@ export interface ChardevInfo {
    * Feature `chardevd-extension`
    */
   hub?: ChardevHubInfo;
+  /**
+   * for a socket chardev: output lost because a client
+   * did not read (with clients=N, a client that stops reading loses
+   * what exceeds its own queue while the others go on), over every
+   * client so far.  Absent while nothing was lost.
+   *
+   * Feature `chardevd-extension`
+   */
+  'output-dropped'?: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import { HubChardev } from '../../chardev/hub.js';
 import { PtyChardev } from '../../chardev/pty.js';
 import { decodeQemuBase64, qemuUtf8Text, utf8Bytes } from '../../chardev/ringbuf-data.js';
 import { RingbufChardev } from '../../chardev/ringbuf.js';
+import { SocketChardev } from '../../chardev/socket.js';
 import type { Chardev } from '../../chardev/chardev.js';
 import type { ChardevInfo, ChardevReturn } from '../../generated/qapi-types.gen.js';
 import type { HandlersOf } from '../context.js';
@@ -29,8 +30,9 @@ export const charHandlers: HandlersOf<
         filename: chardev.filename,
         'frontend-open': chardev.frontend?.frontendOpen ?? false,
       };
-      // Only a hub's entry has more than QEMU's three members.
+      // Only a hub's entry, and a multi-client socket's that lost output, have more than QEMU's three members.
       if (chardev instanceof HubChardev) info.hub = chardev.info();
+      if (chardev instanceof SocketChardev && chardev.droppedOutput > 0) info['output-dropped'] = chardev.droppedOutput;
       return info;
     });
   },

@@ -147,6 +147,33 @@ suite('socket chardev: servers (test-char /char/socket/server/*)', () => {
     }
   });
 
+  test('clients=3: a client that stops reading loses output beyond its queue, counted, while the source and the other clients go on', async () => {
+    const { chardev, frontend } = await openChardev({ addr: unixAddress(), wait: false, clients: 3 });
+    try {
+      const readers = [new Peer(connectTo(chardev)), new Peer(connectTo(chardev))];
+      const stalled = connectTo(chardev);
+      stalled.on('error', () => {});
+      stalled.pause();
+      await frontend.until(() => chardev.connectionCount === 3, 'three connections');
+      // A frontend that honours write() === false, as a link does: 8 MiB in 64 KiB chunks.
+      const chunk = Buffer.alloc(64 << 10, 'x');
+      const total = 8 << 20;
+      for (let sent = 0; sent < total; sent += chunk.length) {
+        if (!chardev.write(chunk)) {
+          const drains = frontend.drains;
+          await frontend.until(() => frontend.drains > drains, `drain after ${sent} bytes (the stalled client must not hold the source)`);
+        }
+      }
+      for (const reader of readers) await reader.until(() => reader.received.length === total, 'every byte at a reading client');
+      assert.ok(chardev.droppedOutput > 0, 'the stalled client lost output');
+      assert.ok(chardev.droppedOutput <= total, `dropped ${chardev.droppedOutput}`);
+      stalled.destroy();
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
   test('input waits in the socket while the frontend takes none, and flows after acceptInput', async () => {
     const { chardev, frontend } = await openChardev({ addr: unixAddress(), wait: false });
     try {
