@@ -52,10 +52,12 @@ export const INPUT_HOLD_LIMIT = 2 << 20;
 export interface ChardevContext {
   /** Messages for the daemon's log (stderr), e.g. a reconnecting client's failures. */
   readonly log: (message: string) => void;
-  /** The chardevs that exist now, by id: how a hub finds its members (the registry supplies it). */
+  /** The chardevs that exist now, by id: how a hub finds its members and a mux its base (the registry supplies it). */
   readonly find?: ((id: string) => Chardev | undefined) | undefined;
   /** Where a chardev's QMP events go (a hub's HUB_MEMBER_DROPPED); none outside a daemon. */
   readonly events?: EventSink<QmpEvents> | undefined;
+  /** Whether a new mux counts as open at once; false while startup holds mux events back (QEMU's suspend_mux_open). */
+  readonly muxesOpened?: boolean | undefined;
 }
 
 /**
@@ -101,6 +103,11 @@ export abstract class Chardev {
   /** Whether a frontend holds this chardev, so that it cannot be removed (QEMU's qemu_chr_is_busy). */
   get busy(): boolean {
     return this.#frontend !== undefined;
+  }
+
+  /** Whether `attach()` would take one more frontend (a mux takes several). */
+  get acceptsFrontend(): boolean {
+    return this.#frontend === undefined && !this.#closed;
   }
 
   /**

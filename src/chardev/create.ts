@@ -4,6 +4,7 @@ import { ChardevError } from './chardev-error.js';
 import { ChardevLog, DEFAULT_LOG_BACKUPS } from './chardev-log.js';
 import { FileChardev } from './file.js';
 import { HubChardev } from './hub.js';
+import { MuxChardev } from './mux.js';
 import { NullChardev } from './null.js';
 import { PipeChardev } from './pipe.js';
 import { PtyChardev } from './pty.js';
@@ -30,12 +31,11 @@ const UNSUPPORTED: { readonly [K in ChardevBackendKind]?: string } = {
   dbus: 'it is a channel of an emulator D-Bus display',
   console: 'it exists only on Windows',
   parallel: 'parallel ports are not supported',
-  mux: 'mux is not supported yet',
 };
 
 /** The kinds query-chardev-backends lists: everything chardevd can create. */
 export const SUPPORTED_KINDS: readonly ChardevBackendKind[] = (
-  ['file', 'serial', 'pipe', 'socket', 'udp', 'pty', 'null', 'stdio', 'ringbuf', 'memory'] as const
+  ['file', 'serial', 'pipe', 'socket', 'udp', 'pty', 'null', 'mux', 'stdio', 'ringbuf', 'memory'] as const
 ).filter((kind) => !(kind in UNSUPPORTED));
 
 /**
@@ -89,6 +89,11 @@ function construct(id: string, backend: ChardevBackend, context: ChardevContext)
       return new StdioChardev(id, backend.data, context);
     case 'hub':
       return new HubChardev(id, backend.data, context);
+    case 'mux': {
+      const base = context.find?.(backend.data.chardev);
+      if (base === undefined) throw new ChardevError(`mux: base chardev ${backend.data.chardev} not found`);
+      return new MuxChardev(id, base, context.muxesOpened ?? true);
+    }
     default:
       throw new ChardevError(`'${backend.type}' is not a valid char driver name`);
   }

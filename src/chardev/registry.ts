@@ -2,6 +2,7 @@ import type { ChardevBackend } from '../generated/qapi-types.gen.js';
 import type { Chardev, ChardevContext } from './chardev.js';
 import { ChardevError } from './chardev-error.js';
 import { createChardev } from './create.js';
+import { MuxChardev } from './mux.js';
 
 /**
  * Every chardev by id (QEMU's /chardevs container) and the operations
@@ -16,6 +17,7 @@ import { createChardev } from './create.js';
 export class ChardevRegistry {
   readonly #chardevs = new Map<string, Chardev>();
   readonly #pending = new Set<string>();
+  #muxesOpened = true;
   readonly context: ChardevContext;
 
   constructor(context: ChardevContext) {
@@ -36,7 +38,7 @@ export class ChardevRegistry {
     if (this.#chardevs.has(id) || this.#pending.has(id)) throw new ChardevError(`Chardev with id '${id}' already exists`);
     this.#pending.add(id);
     try {
-      const chardev = await createChardev(id, backend, this.context).catch((error: unknown) => {
+      const chardev = await this.#create(id, backend).catch((error: unknown) => {
         throw prefixed(`Failed to add chardev '${id}': `, error);
       });
       this.#chardevs.set(id, chardev);
@@ -44,6 +46,62 @@ export class ChardevRegistry {
     } finally {
       this.#pending.delete(id);
     }
+  }
+
+  #create(id: string, backend: ChardevBackend): Promise<Chardev> {
+    return createChardev(id, backend, { ...this.context, muxesOpened: this.#muxesOpened });
+  }
+
+  /**
+   * `-chardev ...,mux=on` and HMP `chardev-add ...,mux=on`: the backend
+   * as `ID-base` and a mux `ID` on top of it (chardev/char.c
+   * qemu_chr_new_from_opts); when the mux fails the base goes again.
+   * Errors carry QEMU's text without QMP's "Failed to add chardev" prefix,
+   * as those entry points print them, and a taken id is worded as
+   * QEMU's object tree words it.
+   */
+  async addMuxed(id: string, backend: ChardevBackend): Promise<MuxChardev> {
+    const baseId = `${id}-base`;
+    for (const taken of [baseId, id]) {
+      if (this.#chardevs.has(taken) || this.#pending.has(taken)) {
+        throw new ChardevError(`attempt to add duplicate property '${taken}' to object (type 'container')`);
+      }
+    }
+    this.#pending.add(baseId);
+    this.#pending.add(id);
+    try {
+      const base = await this.#create(baseId, backend);
+      this.#chardevs.set(baseId, base);
+      let mux: Chardev;
+      try {
+        mux = await this.#create(id, { type: 'mux', data: { chardev: baseId } });
+      } catch (error: unknown) {
+        this.#chardevs.delete(baseId);
+        await base.close();
+        throw error;
+      }
+      this.#chardevs.set(id, mux);
+      return mux as MuxChardev;
+    } finally {
+      this.#pending.delete(baseId);
+      this.#pending.delete(id);
+    }
+  }
+
+  /**
+   * Holds back the `opened` event of muxes created from now on, until
+   * resumeMuxOpen(): QEMU does this while it processes its command line,
+   * so that only the frontend that ends up with the focus prints a
+   * banner or prompt (suspend_mux_open).
+   */
+  suspendMuxOpen(): void {
+    this.#muxesOpened = false;
+  }
+
+  /** Sends the held `opened` to every frontend of every mux created meanwhile (resume_mux_open). */
+  resumeMuxOpen(): void {
+    this.#muxesOpened = true;
+    for (const chardev of this.#chardevs.values()) if (chardev instanceof MuxChardev) chardev.openMux();
   }
 
   /**
@@ -58,6 +116,7 @@ export class ChardevRegistry {
     if (old === undefined || this.#pending.has(id)) throw new ChardevError(`Chardev '${id}' does not exist`);
     // QEMU 10's text (qmp_chardev_change); 7.2, which has no hub, says "Mux device hotswap not supported yet".
     if (old.kind === 'hub') throw new ChardevError('For mux or hub device hotswap is not supported yet');
+    if (old instanceof MuxChardev) throw new ChardevError('Mux device hotswap not supported yet');
     const frontend = old.frontend;
     if (frontend === undefined) {
       this.#chardevs.delete(id);
@@ -67,7 +126,7 @@ export class ChardevRegistry {
     if (frontend.changeBackend === undefined) throw new ChardevError('Chardev user does not support chardev hotswap');
     this.#pending.add(id);
     try {
-      const replacement = await createChardev(id, backend, this.context);
+      const replacement = await this.#create(id, backend);
       const closedSent = old.isOpen && !replacement.isOpen;
       if (closedSent) frontend.event('closed');
       old.detach(frontend);

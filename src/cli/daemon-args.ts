@@ -1,5 +1,5 @@
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/options.js';
-import { checkChardevOption, MUX_UNSUPPORTED_MESSAGE, type StartupChardev } from '../daemon/config-chardev.js';
+import { checkChardevOption, type StartupChardev } from '../daemon/config-chardev.js';
 import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
 import { QemuOptsError } from '../options/qemu-opts.js';
 import { type HmpMonitorConfig, parseMonitorOption, parseMonOption } from '../daemon/monitor-option.js';
@@ -135,7 +135,6 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
           chardevIds.add(checked.id);
         }
         for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
-        if (checked.mux) throw new UsageError(`${origin}: ${MUX_UNSUPPORTED_MESSAGE}`);
         chardevs.push({ form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length });
         break;
       }

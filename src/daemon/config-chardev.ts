@@ -33,14 +33,13 @@ export interface StartupChardevObject {
 export interface CheckedChardevOption {
   /** The id, or undefined when the text has none (QEMU reports that only when creating the chardev). */
   readonly id: string | undefined;
-  /** `mux=on`, which chardevd does not support yet. */
+  /** `mux=on`: the backend becomes `ID-base` under a mux `ID`. */
   readonly mux: boolean;
   /** The warnings QEMU prints while reading the command line, in its words. */
   readonly warnings: readonly string[];
 }
 
 export const NO_ID_MESSAGE = 'chardev: no id specified';
-export const MUX_UNSUPPORTED_MESSAGE = 'mux=on is not supported yet: chardevd has no mux backend so far (create the backend without mux)';
 
 /**
  * The part of `-chardev TEXT` that QEMU checks while reading its command
@@ -93,13 +92,12 @@ export function resolveStartupChardev(
   item: StartupChardev,
   warnedAliases: Set<string>,
   warn: (message: string) => void,
-): { readonly id: string; readonly backend: ChardevBackend } {
-  if (item.form === 'object') return { id: item.id, backend: item.backend };
+): { readonly id: string; readonly backend: ChardevBackend; readonly mux: boolean } {
+  if (item.form === 'object') return { id: item.id, backend: item.backend, mux: false };
   try {
     const parsed = parseChardevOption(item.text, { warnedAliases });
     for (const warning of parsed.warnings.slice(item.checkedWarnings)) warn(`${item.origin}: ${warning}`);
-    if (parsed.mux) throw new StartupChardevError(`${item.origin}: ${MUX_UNSUPPORTED_MESSAGE}`);
-    return { id: parsed.id, backend: parsed.backend };
+    return { id: parsed.id, backend: parsed.backend, mux: parsed.mux };
   } catch (error: unknown) {
     if (!(error instanceof ChardevOptionError)) throw error;
     for (const warning of error.warnings.slice(item.checkedWarnings)) warn(`${item.origin}: ${warning}`);

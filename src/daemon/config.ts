@@ -8,7 +8,7 @@ import { InputValidator, QapiInputError } from '../qapi-runtime/index.js';
 import { ID_ERROR, isWellFormedId, QemuOptsError } from '../options/qemu-opts.js';
 import { JsonDouble } from '../qmp/json-double.js';
 import type { JsonObject, JsonValue } from '../qmp/json-value.js';
-import { checkChardevOption, MUX_UNSUPPORTED_MESSAGE, type StartupChardev } from './config-chardev.js';
+import { checkChardevOption, type StartupChardev } from './config-chardev.js';
 import { type HmpMonitorConfig, parseMonitorOption } from './monitor-option.js';
 import { parseQmpOption, type QmpOption } from './qmp-option.js';
 import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
@@ -197,7 +197,6 @@ function chardevItem(node: Node, doc: Document, location: string, warn: (message
     if (checked.id === undefined && isBackendHelp(text)) throw new ConfigError(`${location}: help is for the command line: run chardevd -chardev help`);
     const origin = checked.id === undefined ? location : `${location} (id '${checked.id}')`;
     for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
-    if (checked.mux) throw new ConfigError(`${origin}: ${MUX_UNSUPPORTED_MESSAGE}`);
     return { form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length };
   }
   if (isMap(node)) {

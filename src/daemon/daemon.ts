@@ -115,9 +115,12 @@ export class Daemon implements DaemonControl {
    */
   async start(): Promise<void> {
     try {
+      // Muxes tell their frontends `opened` once all of them are attached, as QEMU's do after its command line.
+      this.chardevs.suspendMuxOpen();
       await this.#createChardevs();
       this.#attachChardevMonitors();
       this.#createDevices();
+      this.chardevs.resumeMuxOpen();
       await this.#openListeners();
       await this.#openHmpListeners();
     } catch (error: unknown) {
@@ -193,9 +196,10 @@ export class Daemon implements DaemonControl {
     const warnedAliases = new Set<string>();
     for (const item of this.options.chardevs ?? []) {
       if (this.#shuttingDown) return;
-      const { id, backend } = resolveStartupChardev(item, warnedAliases, this.options.log);
+      const { id, backend, mux } = resolveStartupChardev(item, warnedAliases, this.options.log);
       try {
-        await this.chardevs.add(id, backend);
+        if (mux) await this.chardevs.addMuxed(id, backend);
+        else await this.chardevs.add(id, backend);
       } catch (error: unknown) {
         if (error instanceof ChardevError) throw new StartupChardevError(creationErrorMessage(item, id, error.message));
         throw error;

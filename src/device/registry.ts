@@ -3,6 +3,7 @@ import type { Chardev } from '../chardev/chardev.js';
 import { ID_ERROR, isWellFormedId } from '../options/qemu-opts.js';
 import type { DeviceRequest } from './device-option.js';
 import { LinkDevice } from './link.js';
+import { MAX_MUX, MuxChardev } from '../chardev/mux.js';
 
 /** A device_add or -device mistake; the message is QEMU's text where QEMU has one. */
 export class DeviceError extends Error {
@@ -52,7 +53,10 @@ export class DeviceRegistry {
       if (name !== 'chardev' && name !== 'peer') throw new DeviceError(`Property 'link.${name}' not found`);
       const chardev = this.chardevs.get(value);
       if (chardev === undefined) throw new DeviceError(`Property 'link.${name}' can't find value '${value}'`);
-      if (chardev.busy || [...taken.values()].includes(chardev)) throw new DeviceError(`Property 'link.${name}' can't take value '${value}', it's in use`);
+      // QEMU 7.2's qemu_chr_fe_init refuses a chardev with a frontend (a mux with four), prefixed by the property.
+      const already = [...taken.values()].filter((other) => other === chardev).length;
+      const free = chardev.acceptsFrontend && (already === 0 || (chardev instanceof MuxChardev && chardev.frontends.length + already < MAX_MUX));
+      if (!free) throw new DeviceError(`Property 'link.${name}' can't take value '${value}': Device '${value}' is in use`);
       taken.set(name, chardev);
     }
     const chardev = taken.get('chardev');

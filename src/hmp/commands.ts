@@ -1,7 +1,8 @@
 import type { ChardevRegistry } from '../chardev/registry.js';
+import { ChardevError } from '../chardev/chardev-error.js';
 import { SUPPORTED_KINDS } from '../chardev/create.js';
 import { chardevBackendHelp, ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../chardev/options.js';
-import { appendOptions, checkChardevOption, MUX_UNSUPPORTED_MESSAGE } from '../daemon/config-chardev.js';
+import { appendOptions, checkChardevOption } from '../daemon/config-chardev.js';
 import type { ChardevInfo, VersionInfo } from '../generated/qapi-types.gen.js';
 import type { JsonObject, JsonValue } from '../qmp/json-value.js';
 import type { HmpArguments } from './command-line.js';
@@ -253,7 +254,16 @@ async function chardevAdd(call: HmpCall, args: HmpArguments): Promise<void> {
     throw new HmpCommandError(error.message);
   }
   printWarnings(call, parsed.warnings.slice(checked.warnings.length));
-  if (parsed.mux) throw new HmpCommandError(MUX_UNSUPPORTED_MESSAGE);
+  if (parsed.mux) {
+    // ID-base first, then ID; each taken id is worded as below.
+    try {
+      await call.chardevs.addMuxed(parsed.id, parsed.backend);
+    } catch (error: unknown) {
+      if (error instanceof ChardevError) throw new HmpCommandError(error.message);
+      throw error;
+    }
+    return;
+  }
   // QEMU's human monitor words a duplicate as the object tree does (object_property_try_add_child).
   if (call.chardevs.get(parsed.id) !== undefined) throw new HmpCommandError(`attempt to add duplicate property '${parsed.id}' to object (type 'container')`);
   try {

@@ -200,7 +200,9 @@ export function checkConsoleAttach(chardev: Chardev, holder?: (chardev: Chardev)
     return;
   }
   const frontend = chardev.frontend;
-  if (frontend !== undefined) {
+  // A mux takes up to four frontends; a console joins as one more.
+  if (frontend !== undefined && !chardev.acceptsFrontend) {
     throw new HmpCommandError(`Chardev '${chardev.id}' is in use by ${holder?.(chardev) ?? describeFrontend(frontend)}`);
   }
+  if (!chardev.acceptsFrontend) throw new HmpCommandError(`Chardev '${chardev.id}' is in use`);
 }

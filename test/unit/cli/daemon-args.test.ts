@@ -125,11 +125,9 @@ suite('parseDaemonArgs: -chardev', () => {
     assert.ok(args.text.endsWith('\n'));
   });
 
-  test('refuses mux=on as not supported yet', () => {
-    assert.throws(
-      () => parseDaemonArgs(['-chardev', 'stdio,id=s,mux=on'], quiet),
-      new UsageError('-chardev stdio,id=s,mux=on: mux=on is not supported yet: chardevd has no mux backend so far (create the backend without mux)'),
-    );
+  test('takes mux=on', () => {
+    const args = parseDaemonArgs(['-chardev', 'stdio,id=s,mux=on'], quiet);
+    assert.equal(args.action === 'run' && args.chardevs[0]?.id, 's');
   });
 
   test('requires a value', () => {

@@ -99,7 +99,7 @@ suite('resolveStartupChardev (what QEMU does when it creates the chardev)', () =
 
   test('passes an object item through unchanged', () => {
     const backend = { type: 'ringbuf', data: { size: 1024 } } as const;
-    assert.deepEqual(resolve({ form: 'object', origin: 'c.yaml:3: chardevs[0]', id: 'r', backend }).result, { id: 'r', backend });
+    assert.deepEqual(resolve({ form: 'object', origin: 'c.yaml:3: chardevs[0]', id: 'r', backend }).result, { id: 'r', backend, mux: false });
   });
 
   test('warns about a deprecated backend alias once per process, prefixed with the origin', () => {
@@ -136,9 +136,9 @@ suite('resolveStartupChardev (what QEMU does when it creates the chardev)', () =
     assert.ok(chardevBackendHelp(SUPPORTED_KINDS).startsWith('Available chardev backend types: \n  '));
   });
 
-  test('refuses mux=on as not supported yet', () => {
+  test('passes mux=on on, for the backend to become ID-base under a mux ID', () => {
     const item: StartupChardev = { form: 'option', origin: '-chardev stdio,id=s,mux=on', text: 'stdio,id=s,mux=on', id: 's', checkedWarnings: 0 };
-    assert.throws(() => resolve(item), /^StartupChardevError: -chardev stdio,id=s,mux=on: mux=on is not supported yet/);
+    assert.deepEqual(resolve(item).result, { id: 's', backend: { type: 'stdio', data: { logappend: false, signal: true } }, mux: true });
   });
 });
 

@@ -120,9 +120,9 @@ suite('link device: two chardevs back to back', () => {
     await chardevs.add('b', { type: 'ringbuf', data: {} });
     await chardevs.add('c', { type: 'null', data: {} });
     devices.add(link('link,id=l0,chardev=a,peer=b'));
-    assert.throws(() => devices.add(link('link,id=l1,chardev=c,peer=a')), { message: "Property 'link.peer' can't take value 'a', it's in use" });
+    assert.throws(() => devices.add(link('link,id=l1,chardev=c,peer=a')), { message: "Property 'link.peer' can't take value 'a': Device 'a' is in use" });
     assert.throws(() => devices.add(link('link,id=l0,chardev=c,peer=c')), { message: "Duplicate ID 'l0' for device" });
-    assert.throws(() => devices.add(link('link,id=l1,chardev=c,peer=c')), { message: "Property 'link.peer' can't take value 'c', it's in use" });
+    assert.throws(() => devices.add(link('link,id=l1,chardev=c,peer=c')), { message: "Property 'link.peer' can't take value 'c': Device 'c' is in use" });
     await assert.rejects(chardevs.remove('a'), { message: "Chardev 'a' is busy" });
     assert.equal(devices.remove('l0').path, '/machine/peripheral/l0');
     assert.throws(() => devices.remove('l0'), { message: "Device 'l0' not found" });

@@ -1,0 +1,102 @@
+import { after, before, suite, test } from 'node:test';
+import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+
+/**
+ * Muxes seen through QMP, sent to QEMU 7.2 and to chardevd, both started
+ * with `-chardev ringbuf,id=m,mux=on`: the `m` and `m-base` pair in
+ * query-chardev, QMP's mux backend, HMP's `mux=on`, and the rules for
+ * removing and changing a mux and its base. query-chardev is compared
+ * sorted (QEMU's order is a hash order), without QEMU's monitor chardev.
+ */
+
+const add = (id: string, backend: string): string => `{"execute":"chardev-add","arguments":{"id":"${id}","backend":${backend}}}`;
+const mux = (base: string): string => `{"type":"mux","data":{"chardev":"${base}"}}`;
+const hmp = (line: string): string => `{"execute":"human-monitor-command","arguments":{"command-line":"${line}"}}`;
+const QUERY = '{"execute":"query-chardev","id":"query"}';
+
+const transcripts: Transcript[] = [
+  {
+    name: 'mux=on on the command line: ID and ID-base, both busy, neither swappable',
+    steps: [
+      NEGOTIATE,
+      QUERY,
+      '{"execute":"chardev-remove","arguments":{"id":"m"}}',
+      '{"execute":"chardev-remove","arguments":{"id":"m-base"}}',
+      '{"execute":"chardev-change","arguments":{"id":"m","backend":{"type":"null","data":{}}}}',
+      '{"execute":"chardev-change","arguments":{"id":"m-base","backend":{"type":"null","data":{}}}}',
+      '{"execute":"chardev-send-break","arguments":{"id":"m"}}',
+      '{"execute":"ringbuf-write","arguments":{"device":"m","data":"x"}}',
+      '{"execute":"ringbuf-read","arguments":{"device":"m","size":10}}',
+      '{"execute":"ringbuf-write","arguments":{"device":"m-base","data":"x"}}',
+      '{"execute":"ringbuf-read","arguments":{"device":"m-base","size":10}}',
+    ],
+  },
+  {
+    name: 'QMP mux backend: on a free base, on a base in use, on a missing base, on another mux',
+    steps: [
+      NEGOTIATE,
+      add('b1', '{"type":"ringbuf","data":{}}'),
+      add('x1', mux('b1')),
+      add('x2', mux('b1')),
+      add('x3', mux('nope')),
+      add('x4', mux('x1')),
+      add('x5', '{"type":"mux","data":{}}'),
+      add('x6', '{"type":"mux","data":{"chardev":"b1","logfile":"$DIR/log"}}'),
+      QUERY,
+      '{"execute":"chardev-remove","arguments":{"id":"x1"}}',
+      '{"execute":"chardev-remove","arguments":{"id":"b1"}}',
+    ],
+  },
+  {
+    name: 'HMP chardev-add with mux=on, and its mistakes',
+    steps: [
+      NEGOTIATE,
+      hmp('chardev-add ringbuf,id=h,mux=on'),
+      hmp('chardev-add mux,id=h2'),
+      hmp('chardev-add null,id=hb'),
+      hmp('chardev-add mux,id=h3,chardev=hb'),
+      hmp('chardev-add mux,id=h4,chardev=hb'),
+      hmp('chardev-add mux,id=h5,chardev=nope'),
+      hmp('chardev-add null,id=h,mux=on'),
+      hmp('chardev-add null,id=m2-base'),
+      hmp('chardev-add null,id=m2,mux=on'),
+      hmp('chardev-add ringbuf,id=r5,size=5,mux=on'),
+      hmp('chardev-remove h'),
+      hmp('chardev-change h null'),
+      QUERY,
+    ],
+  },
+];
+
+function normalise(lines: readonly string[]): string[] {
+  return lines.map((line) => {
+    const query = /^\{"return": (\[.*\]), "id": "query"\}$/.exec(line);
+    if (query === null) return line;
+    const entries = (JSON.parse(query[1]!) as { label: string }[]).filter((entry) => !entry.label.startsWith('compat_monitor'));
+    entries.sort((a, b) => (a.label < b.label ? -1 : 1));
+    return `{"return": ${JSON.stringify(entries.map((e) => Object.fromEntries(Object.entries(e).sort())))}, "id": "query"}`;
+  });
+}
+
+suite('mux transcripts: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
+  let qemu: ServerProcess;
+  let chardevd: ServerProcess;
+  const args = ['-chardev', 'ringbuf,id=m,mux=on'];
+
+  before(async () => {
+    [qemu, chardevd] = await Promise.all([startQemu(args), startChardevd(args)]);
+  });
+
+  after(async () => {
+    await Promise.all([qemu?.stop(), chardevd?.stop()]);
+  });
+
+  for (const transcript of transcripts) {
+    test(transcript.name, async () => {
+      const theirs = await play(qemu.qmpPath, transcript, qemu.dir);
+      const ours = await play(chardevd.qmpPath, transcript, chardevd.dir);
+      compare(normalise(ours), normalise(theirs));
+    });
+  }
+});

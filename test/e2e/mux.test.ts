@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, suite, test } from 'node:test';
+import { MUX_EXIT_IGNORED } from '../../src/chardev/mux.js';
+import { MonitorClient } from '../support/monitor-client.js';
+import { type ServerProcess, startChardevd, untilListening } from '../support/servers.js';
+
+/**
+ * A mux in the running daemon: one socket shared by a human monitor and a
+ * link to a ringbuf, as `-serial mon:...` shares QEMU's. The last frontend
+ * attached at startup (the link) has the focus; Ctrl-A c hands it to the
+ * monitor; Ctrl-A h prints the help; Ctrl-A x leaves the daemon running.
+ */
+suite('mux=on in the daemon: a monitor and a link share one socket', () => {
+  let chardevd: ServerProcess;
+  let client: MonitorClient;
+
+  before(async () => {
+    chardevd = await startChardevd((dir) => [
+      '-chardev',
+      `socket,id=con,path=${join(dir, 'con.sock')},server=on,wait=off,mux=on`,
+      '-mon',
+      'chardev=con,mode=readline',
+      '-chardev',
+      'ringbuf,id=r',
+      '-device',
+      'link,id=l0,chardev=con,peer=r',
+    ]);
+    const path = join(chardevd.dir, 'con.sock');
+    await untilListening(path);
+    // The monitor hears the base's opened as every frontend does, and prints its banner and prompt.
+    client = await MonitorClient.open(path);
+  });
+
+  after(async () => {
+    client?.close();
+    await chardevd?.stop();
+  });
+
+  test('keys go to the focused frontend, the link, and land in the ringbuf; the monitor sees none', async () => {
+    client.send('typed for the link');
+    client.send('\x01c');
+    const output = await client.command('ringbuf_read r 100');
+    assert.match(output, /typed for the link/);
+    // Once, in ringbuf_read's answer: the monitor never echoed those keys.
+    assert.equal(client.count('typed for the link'), 1);
+  });
+
+  test('Ctrl-A h prints the help on the shared socket', async () => {
+    client.send('\x01h');
+    await client.until(() => client.received.includes('C-a C-a  sends C-a\n\r'), 'the mux help');
+    assert.match(client.received, /\n\rC-a h {4}print this help\n\rC-a x {4}exit emulator\n\r/);
+  });
+
+  test('Ctrl-A x prints why it does nothing and the daemon goes on serving', async () => {
+    client.send('\x01x');
+    await client.until(() => client.received.includes(MUX_EXIT_IGNORED), 'the C-a x notice');
+    const output = await client.command('info chardev');
+    assert.match(output, /con-base: filename=unix:.*con\.sock,server=on/);
+    assert.match(output, /con: filename=mux/);
+  });
+});
