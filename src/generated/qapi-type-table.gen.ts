@@ -29,6 +29,15 @@ export const qapiTypeTable: TypeTable = {
       { name: 'format', type: 'DataFormat', optional: true },
     ],
   },
+  'q_obj_ringbuf-read-cursor-arg': {
+    kind: 'object',
+    members: [
+      { name: 'device', type: 'str' },
+      { name: 'cursor', type: 'int', optional: true },
+      { name: 'size', type: 'int', optional: true },
+      { name: 'format', type: 'DataFormat', optional: true },
+    ],
+  },
   'q_obj_chardev-add-arg': {
     kind: 'object',
     members: [

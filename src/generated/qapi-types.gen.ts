@@ -620,6 +620,47 @@ export interface RingbufReadArguments {
 }
 
 /**
+ * What ringbuf-read-cursor returns.
+ *
+ * Since: 0.1
+ *
+ * Feature `chardevd-extension`: QEMU has no cursor reads.
+ */
+export interface RingbufCursorRead {
+  /**
+   * the bytes read, encoded as the request's format says.
+   */
+  data: string;
+  /**
+   * where to continue: the cursor just past the last byte in
+   * @data.  With utf8 it stops before a character whose bytes are not
+   * all there yet, so the character comes whole with the next read.
+   */
+  cursor: number;
+  /**
+   * how many bytes from the requested cursor on were overwritten
+   * before this read; @data starts after them.
+   */
+  lost: number;
+  /**
+   * the cursor of the oldest byte the ringbuf still holds.
+   */
+  start: number;
+  /**
+   * the cursor just past the newest byte: every byte ever written
+   * to the ringbuf, by its frontend or by ringbuf-write.
+   */
+  end: number;
+}
+
+export interface RingbufReadCursorArguments {
+  device: string;
+  cursor?: number;
+  size?: number;
+  format?: DataFormat;
+}
+
+/**
  * Options every backend takes.
  *
  * Since: 0.1

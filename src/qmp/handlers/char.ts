@@ -3,6 +3,7 @@ import { SUPPORTED_KINDS } from '../../chardev/create.js';
 import { HubChardev } from '../../chardev/hub.js';
 import { PtyChardev } from '../../chardev/pty.js';
 import { decodeQemuBase64, qemuUtf8Text, utf8Bytes } from '../../chardev/ringbuf-data.js';
+import { readByCursor } from '../../chardev/ringbuf-cursor.js';
 import { RingbufChardev } from '../../chardev/ringbuf.js';
 import { SocketChardev } from '../../chardev/socket.js';
 import type { Chardev } from '../../chardev/chardev.js';
@@ -22,6 +23,7 @@ export const charHandlers: HandlersOf<
   | 'ringbuf-read'
   | 'hub-add-member'
   | 'hub-remove-member'
+  | 'ringbuf-read-cursor'
 > = {
   'query-chardev'(_args, { daemon }) {
     return daemon.chardevs.list().map((chardev): ChardevInfo => {
@@ -87,6 +89,11 @@ export const charHandlers: HandlersOf<
     if (size <= 0) throw new GenericError('size must be greater than zero');
     const bytes = ringbuf.ring.read(Math.min(size, ringbuf.ring.unread));
     return format === 'base64' ? Buffer.from(bytes).toString('base64') : qemuUtf8Text(bytes);
+  },
+
+  'ringbuf-read-cursor'({ device, cursor, size, format }, { daemon }) {
+    const ringbuf = findRingbuf(daemon.chardevs.get(device), device);
+    return qmpErrors(() => readByCursor(ringbuf.ring, device, { cursor, size, format }));
   },
 };
 

@@ -7,7 +7,7 @@ suite('SchemaCompleter', () => {
   const completer = new SchemaCompleter(qmpSchemaInfo as unknown as ConstructorParameters<typeof SchemaCompleter>[0]);
 
   test('completes command names from the first word', () => {
-    assert.deepEqual(completer.complete('ringbuf-'), [['ringbuf-read', 'ringbuf-write'], 'ringbuf-']);
+    assert.deepEqual(completer.complete('ringbuf-'), [['ringbuf-read', 'ringbuf-read-cursor', 'ringbuf-write'], 'ringbuf-']);
     assert.deepEqual(completer.complete('query-v'), [['query-version'], 'query-v']);
   });
 
