@@ -1,6 +1,12 @@
 import type { Chardev, ChardevEvent, ChardevFrontend } from '../chardev/chardev.js';
 import { HmpSession, type HmpSessionHost, type MonitorTerminal } from './session.js';
 
+/**
+ * Output a monitor keeps while a mux's focus is elsewhere. QEMU's output
+ * buffer has no bound; here the oldest output goes first beyond it.
+ */
+export const MUX_OUT_HOLD_BYTES = 64 * 1024;
+
 /** Input a monitor on a chardev takes per delivery, as QEMU's monitor_can_read offers one buffer at a time. */
 const INPUT_CHUNK = 4096;
 
@@ -21,6 +27,13 @@ export class ChardevMonitor implements ChardevFrontend, MonitorTerminal {
   #paused = false;
   /** The chardev's last write() said it is full; cleared by its drain(). */
   #blocked = false;
+  /** The chardev has opened at least once (QEMU's reset_seen). */
+  #started = false;
+  /** Another frontend has the focus of the mux this monitor is on: output waits (QEMU's mux_out). */
+  #muxOut = false;
+  /** Output held while the focus is elsewhere, at most MUX_OUT_HOLD_BYTES (the oldest goes first). */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
 
   constructor(
     private readonly chardev: Chardev,
@@ -44,7 +57,17 @@ export class ChardevMonitor implements ChardevFrontend, MonitorTerminal {
   // MonitorTerminal: output goes into the chardev.
 
   write(data: Buffer): void {
+    if (this.#muxOut) {
+      this.#hold(data);
+      return;
+    }
     if (!this.chardev.write(data)) this.#blocked = true;
+  }
+
+  #hold(data: Buffer): void {
+    this.#held.push(Buffer.from(data));
+    this.#heldBytes += data.length;
+    while (this.#heldBytes > MUX_OUT_HOLD_BYTES && this.#held.length > 1) this.#heldBytes -= this.#held.shift()!.length;
   }
 
   get backlog(): number {
@@ -68,9 +91,36 @@ export class ChardevMonitor implements ChardevFrontend, MonitorTerminal {
     this.session.input(data);
   }
 
+  /**
+   * QEMU's monitor_event: the banner on every open (with the prompt only
+   * while focused); on a mux, losing the focus ends the line and holds
+   * further output, gaining it prints what was held and a fresh prompt.
+   */
   event(event: ChardevEvent): void {
-    if (event === 'opened') this.session.start();
-    else if (event === 'closed') this.session.disconnected();
+    switch (event) {
+      case 'opened':
+        this.#started = true;
+        this.session.start(!this.#muxOut);
+        break;
+      case 'closed':
+        this.session.disconnected();
+        break;
+      case 'mux-out':
+        if (this.#started && !this.#muxOut) this.session.focusOut();
+        this.#muxOut = true;
+        break;
+      case 'mux-in': {
+        this.#muxOut = false;
+        const held = Buffer.concat(this.#held);
+        this.#held = [];
+        this.#heldBytes = 0;
+        if (held.length > 0) this.write(held);
+        if (this.#started) this.session.focusIn();
+        break;
+      }
+      case 'break':
+        break;
+    }
   }
 
   drain(): void {

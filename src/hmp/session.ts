@@ -85,13 +85,29 @@ export class HmpSession implements InteractiveMonitor {
     return this.#editor.history;
   }
 
-  /** The banner and the prompt, as QEMU prints them when its monitor's chardev opens. */
-  start(): void {
+  /**
+   * The banner and the prompt, as QEMU prints them when its monitor's
+   * chardev opens; without the prompt while the monitor does not have a
+   * mux's focus (QEMU's monitor_event for CHR_EVENT_OPENED).
+   */
+  start(prompt = true): void {
     this.#print(`${this.host.versionText} monitor - type 'help' for more information\n`);
-    if (this.#console === undefined) {
+    if (prompt && this.#console === undefined) {
       this.#editor.restart();
       this.#editor.showPrompt();
     }
+  }
+
+  /** The monitor got a mux's focus back: a fresh line and the prompt (QEMU: readline_restart, then the prompt on resume). */
+  focusIn(): void {
+    if (this.#console !== undefined) return;
+    this.#editor.restart();
+    this.#editor.showPrompt();
+  }
+
+  /** The monitor lost a mux's focus: QEMU ends the line it was on. */
+  focusOut(): void {
+    if (this.#console === undefined) this.#print('\n');
   }
 
   input(data: Buffer): void {

@@ -32,8 +32,8 @@ suite('a guest console and the monitor on one mux=on socket', { skip: guestSkipR
       'link,id=serial0,chardev=con,peer=guest',
     ]);
     await untilListening(join(chardevd.dir, 'guest.sock'));
-    // The monitor greets the person on con; the link, attached last, has the focus.
-    con = await MonitorClient.open(join(chardevd.dir, 'con.sock'));
+    // The link, attached last, has the focus; the monitor holds its banner until it gets it.
+    con = await MonitorClient.open(join(chardevd.dir, 'con.sock'), '(chardevd) ', false);
     const kit = findGuestKit();
     if (typeof kit === 'string') throw new Error(kit);
     guest = bootGuest(kit, { dir: chardevd.dir, serialChardev: `socket,id=s0,path=${join(chardevd.dir, 'guest.sock')}`, serialId: 's0' });

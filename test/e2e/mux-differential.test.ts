@@ -1,6 +1,9 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
+import { MonitorClient } from '../support/monitor-client.js';
 import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
-import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
 
 /**
  * Muxes seen through QMP, sent to QEMU 7.2 and to chardevd, both started
@@ -99,4 +102,56 @@ suite('mux transcripts: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() 
       compare(normalise(ours), normalise(theirs));
     });
   }
+});
+
+/**
+ * The screen of two human monitors on one mux=on socket, keystroke by
+ * keystroke, from QEMU 7.2 and from chardevd: the focused monitor's
+ * banner and prompt on connect, Ctrl-A c flushing what the other held
+ * (its startup banner too) with a fresh prompt, the newline when a
+ * monitor loses the focus, the help. Names differ (QEMU's banner,
+ * version and prompt); everything else must be the same bytes.
+ */
+suite('two monitors on one mux: the same screen as QEMU 7.2', { skip: qemuSkipReason() }, () => {
+  /** Each step: keys, and how the output ends once the step is done. */
+  const steps: readonly (readonly [string, string])[] = [
+    ['\x01c', ') '],
+    ['help ringbuf_write\r', ') '],
+    ['\x01c', ') '],
+    ['x', 'x\x1b[K'],
+    ['\x01c', ') '],
+    ['\x01h', 'sends C-a\n\r'],
+    ['\x01c', ') '],
+  ];
+
+  async function screen(server: ServerProcess, prompt: string): Promise<string> {
+    const path = join(server.dir, 'con.sock');
+    await untilListening(path);
+    const client = await MonitorClient.open(path, prompt);
+    try {
+      for (const [keys, end] of steps) {
+        const from = client.received.length;
+        client.send(keys);
+        await client.until(() => client.received.length > from && client.received.endsWith(end), `the output of ${JSON.stringify(keys)}`);
+      }
+      return client.received;
+    } finally {
+      client.close();
+    }
+  }
+
+  async function playKeys(start: typeof startQemu, prompt: string): Promise<string> {
+    const server = await start((dir) => ['-chardev', `socket,id=con,path=${join(dir, 'con.sock')},server=on,wait=off,mux=on`, '-mon', 'chardev=con', '-mon', 'chardev=con']);
+    try {
+      return (await screen(server, prompt)).replace(/^(QEMU|chardevd) \S+ monitor/gm, 'NAME monitor').replace(/\((qemu|chardevd)\) /g, '(PROMPT) ');
+    } finally {
+      await server.stop();
+    }
+  }
+
+  test('focus switches, held banners, newlines, prompts and help come out byte for byte as from QEMU', async () => {
+    const theirs = await playKeys(startQemu, '(qemu) ');
+    const ours = await playKeys(startChardevd, '(chardevd) ');
+    assert.equal(JSON.stringify(ours), JSON.stringify(theirs));
+  });
 });

@@ -28,8 +28,8 @@ suite('mux=on in the daemon: a monitor and a link share one socket', () => {
     ]);
     const path = join(chardevd.dir, 'con.sock');
     await untilListening(path);
-    // The monitor hears the base's opened as every frontend does, and prints its banner and prompt.
-    client = await MonitorClient.open(path);
+    // The link has the focus: the monitor holds its banner, and prints no prompt.
+    client = await MonitorClient.open(path, '(chardevd) ', false);
   });
 
   after(async () => {
@@ -40,6 +40,9 @@ suite('mux=on in the daemon: a monitor and a link share one socket', () => {
   test('keys go to the focused frontend, the link, and land in the ringbuf; the monitor sees none', async () => {
     client.send('typed for the link');
     client.send('\x01c');
+    // With the focus the monitor prints what it held (its banner) and a prompt.
+    await client.until(() => client.received.endsWith('(chardevd) '), 'the prompt after Ctrl-A c');
+    assert.match(client.received, /^chardevd \S+ monitor - type 'help' for more information\r\n/);
     const output = await client.command('ringbuf_read r 100');
     assert.match(output, /typed for the link/);
     // Once, in ringbuf_read's answer: the monitor never echoed those keys.

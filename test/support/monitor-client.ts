@@ -31,9 +31,11 @@ export class MonitorClient {
 
   /**
    * Connects to a unix socket path or a TCP port on 127.0.0.1, retrying
-   * while the listener is not there yet, and waits for the first prompt.
+   * while the listener is not there yet, and waits for the first prompt
+   * unless `waitForPrompt` is false (a monitor on a mux without the focus
+   * prints none).
    */
-  static async open(where: string | number, prompt = '(chardevd) '): Promise<MonitorClient> {
+  static async open(where: string | number, prompt = '(chardevd) ', waitForPrompt = true): Promise<MonitorClient> {
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
       try {
@@ -42,7 +44,7 @@ export class MonitorClient {
           s.once('connect', () => resolve(s)).once('error', reject);
         });
         const client = new MonitorClient(socket, prompt);
-        await client.until(() => client.received.endsWith(prompt), 'the banner and the first prompt');
+        if (waitForPrompt) await client.until(() => client.received.endsWith(prompt), 'the banner and the first prompt');
         return client;
       } catch (error: unknown) {
         const code = (error as NodeJS.ErrnoException).code;
