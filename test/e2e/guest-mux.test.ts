@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
-import { bootGuest, findGuestKit, GUEST_MARKER, type GuestProcess, guestSkipReason } from '../support/guest.js';
+import { bootGuest, type Guest, GUEST_READY, guestSkipReason } from '../support/guest.js';
 import { MonitorClient } from '../support/monitor-client.js';
 import { type ServerProcess, startChardevd, untilListening } from '../support/servers.js';
 
@@ -17,7 +17,7 @@ const WAIT_MS = 10_000;
  */
 suite('a guest console and the monitor on one mux=on socket', { skip: guestSkipReason() }, () => {
   let chardevd: ServerProcess;
-  let guest: GuestProcess | undefined;
+  let guest: Guest | undefined;
   let con: MonitorClient;
 
   before(async () => {
@@ -34,9 +34,7 @@ suite('a guest console and the monitor on one mux=on socket', { skip: guestSkipR
     await untilListening(join(chardevd.dir, 'guest.sock'));
     // The link, attached last, has the focus; the monitor holds its banner until it gets it.
     con = await MonitorClient.open(join(chardevd.dir, 'con.sock'), '(chardevd) ', false);
-    const kit = findGuestKit();
-    if (typeof kit === 'string') throw new Error(kit);
-    guest = bootGuest(kit, { dir: chardevd.dir, serialChardev: `socket,id=s0,path=${join(chardevd.dir, 'guest.sock')}`, serialId: 's0' });
+    guest = bootGuest(chardevd.dir, `socket,id=serial0,path=${join(chardevd.dir, 'guest.sock')}`);
   });
 
   after(async () => {
@@ -46,8 +44,9 @@ suite('a guest console and the monitor on one mux=on socket', { skip: guestSkipR
   });
 
   test('the guest boots onto the shared socket and answers what is typed there', async () => {
-    await con.until(() => con.received.includes(GUEST_MARKER), `the guest's marker (QEMU stderr: ${guest?.stderr() ?? ''})`, BOOT_MS);
-    con.send('echo guest-$((6*7))\n');
+    await con.until(() => con.received.includes(GUEST_READY), `the guest's marker (QEMU stderr: ${guest?.stderr() ?? ''})`, BOOT_MS);
+    assert.doesNotMatch(con.received, /can't insert/, 'the virtio console modules loaded');
+    con.send('test -d /sys/module/virtio_console && echo guest-$((6*7))\n');
     await con.until(() => con.received.includes('guest-42'), 'the guest shell answer');
   });
 
