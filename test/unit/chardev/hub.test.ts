@@ -171,10 +171,10 @@ suite('hub chardev: QEMU 10 rules (test-char.c char_hub_test)', () => {
     await chardevs.add('b', ringbuf());
     await chardevs.add('free', ringbuf());
     await chardevs.add('h', hub(['a']));
-    assert.throws(() => devices.add(parseDeviceOption('link,chardev=free,peer=a')), { message: "Property 'link.peer' can't take value 'a', it's in use" });
+    assert.throws(() => devices.add(parseDeviceOption('link,chardev=free,peer=a')), { message: "Property 'link.peer' can't take value 'a': Device 'a' is in use" });
     assert.throws(() => checkConsoleAttach(chardevs.get('a')!), { message: "Chardev 'a' is in use by the hub 'h'" });
     const device = devices.add(parseDeviceOption('link,id=l0,chardev=b,peer=h'));
-    assert.throws(() => devices.add(parseDeviceOption('link,chardev=free,peer=h')), { message: "Property 'link.peer' can't take value 'h', it's in use" });
+    assert.throws(() => devices.add(parseDeviceOption('link,chardev=free,peer=h')), { message: "Property 'link.peer' can't take value 'h': Device 'h' is in use" });
     devices.remove('l0');
     assert.equal(device.peer.busy, false);
     await chardevs.closeAll();
