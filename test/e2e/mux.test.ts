@@ -9,7 +9,8 @@ import { type ServerProcess, startChardevd, untilListening } from '../support/se
  * A mux in the running daemon: one socket shared by a human monitor and a
  * link to a ringbuf, as `-serial mon:...` shares QEMU's. The last frontend
  * attached at startup (the link) has the focus; Ctrl-A c hands it to the
- * monitor; Ctrl-A h prints the help; Ctrl-A x leaves the daemon running.
+ * monitor; Ctrl-A h prints the help; Ctrl-A x leaves the daemon running;
+ * a `console` from a monitor connection joins as one more frontend.
  */
 suite('mux=on in the daemon: a monitor and a link share one socket', () => {
   let chardevd: ServerProcess;
@@ -25,6 +26,8 @@ suite('mux=on in the daemon: a monitor and a link share one socket', () => {
       'ringbuf,id=r',
       '-device',
       'link,id=l0,chardev=con,peer=r',
+      '-monitor',
+      `unix:${join(dir, 'hmp.sock')},server=on,wait=off`,
     ]);
     const path = join(chardevd.dir, 'con.sock');
     await untilListening(path);
@@ -61,5 +64,25 @@ suite('mux=on in the daemon: a monitor and a link share one socket', () => {
     const output = await client.command('info chardev');
     assert.match(output, /con-base: filename=unix:.*con\.sock,server=on/);
     assert.match(output, /con: filename=mux/);
+  });
+
+  test("a monitor connection's console joins the mux as one more frontend, takes the focus, and gives it on when it leaves", async () => {
+    const hmp = await MonitorClient.open(join(chardevd.dir, 'hmp.sock'));
+    try {
+      hmp.send('console con\r');
+      await hmp.until(() => hmp.received.includes("Connected to chardev 'con'"), 'the console to connect');
+      const before = client.received.length;
+      client.send('to the console');
+      await hmp.until(() => hmp.received.includes('to the console'), 'the keys at the console');
+      hmp.send('from the console');
+      await client.until(() => client.received.includes('from the console'), 'the console output on the shared socket');
+      assert.equal(client.received.slice(before).includes('to the console'), false, 'the monitor on con did not echo the keys');
+      // Ctrl-] leaves the console; the focus moves on to the next frontend, the monitor on con, which prompts again.
+      const prompts = client.count('(chardevd) ');
+      hmp.send('\x1d');
+      await client.until(() => client.count('(chardevd) ') > prompts, 'the monitor on con to get the focus back');
+    } finally {
+      hmp.close();
+    }
   });
 });
