@@ -33,9 +33,11 @@ async function consoleCommand(client: MonitorClient, id: string): Promise<string
   const start = client.received.length;
   client.send(`console ${id}\r`);
   const reply = (): string => client.received.slice(start);
-  await client.until(() => /Escape character is '\^\]'\.\r\n$/.test(reply()) || reply().endsWith('\r\n(chardevd) '), `the answer to console ${id}`);
+  // A console on a hub shows its recent output right after the banner, possibly in the same read.
+  await client.until(() => /Escape character is '\^\]'\.\r\n/.test(reply()) || reply().endsWith('\r\n(chardevd) '), `the answer to console ${id}`);
   const text = reply();
-  return text.slice(text.indexOf('\r\n') + 2);
+  const banner = /^[^]*?Escape character is '\^\]'\.\r\n/.exec(text);
+  return (banner?.[0] ?? text).slice(text.indexOf('\r\n') + 2);
 }
 
 /** Waits, bounded, until `done()` holds; the failure names `what` and shows `state()`. */
