@@ -126,21 +126,39 @@ async function printEvents(client: QmpClient, names: string[]): Promise<number> 
 }
 
 /**
- * Prints what a ringbuf holds, and with -f what comes after. ringbuf-read
- * is destructive in QEMU 7.2 (and so in chardevd), so what tail prints is
- * gone from the ring: another reader will not see it. base64 keeps bytes
- * exact (QEMU's utf8 format stops at a NUL byte).
+ * Prints what a ringbuf holds, and with -f what comes after, like tail -f.
+ * It reads by cursor (ringbuf-read-cursor), so it consumes nothing: other
+ * readers and ringbuf-read see the same bytes. Bytes overwritten before
+ * tail got to them are reported on stderr. A server without cursor reads
+ * (QEMU) is read with its destructive ringbuf-read instead, with a warning.
+ * base64 keeps the bytes exact.
  */
 async function tail(client: QmpClient, args: string[]): Promise<number> {
   const follow = args.includes('-f');
   const ids = args.filter((a) => a !== '-f');
   if (ids.length !== 1) throw new UsageError('usage: chardevctl tail [-f] ID');
   const device = ids[0]!;
+  let cursor: number | undefined;
+  let destructive = false;
   for (;;) {
-    const data = (await client.ringbufRead({ device, size: TAIL_READ_BYTES, format: 'base64' })) as string;
+    let data: string;
+    if (destructive) {
+      data = (await client.ringbufRead({ device, size: TAIL_READ_BYTES, format: 'base64' })) as string;
+    } else {
+      try {
+        const read = await client.ringbufReadCursor({ device, ...(cursor === undefined ? {} : { cursor }), size: TAIL_READ_BYTES, format: 'base64' });
+        if (read.lost > 0) process.stderr.write(`chardevctl: ${read.lost} bytes of ${device} were overwritten before they could be read\n`);
+        cursor = read.cursor;
+        data = read.data;
+      } catch (error: unknown) {
+        if (!(error instanceof ExecuteError && error.errorClass === 'CommandNotFound')) throw error;
+        process.stderr.write('chardevctl: this server has no ringbuf-read-cursor; reading with ringbuf-read, which removes what it reads\n');
+        destructive = true;
+        continue;
+      }
+    }
     if (data !== '') {
-      const bytes = Buffer.from(data, 'base64');
-      if (!process.stdout.write(bytes)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      if (!process.stdout.write(Buffer.from(data, 'base64'))) await new Promise((resolve) => process.stdout.once('drain', resolve));
       continue;
     }
     if (!follow) return 0;

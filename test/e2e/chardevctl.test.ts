@@ -78,7 +78,7 @@ suite('chardevctl against chardevd', () => {
     }
   });
 
-  test('tail prints what a ringbuf holds, byte for byte, and consumes it; tail -f follows new bytes', async () => {
+  test('tail prints what a ringbuf holds, byte for byte, without consuming it; tail -f follows new bytes', async () => {
     const client = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
     try {
       await client.chardevAdd({ id: 'log', backend: { type: 'ringbuf', data: { size: 4096 } } });
@@ -86,15 +86,19 @@ suite('chardevctl against chardevd', () => {
       const first = spawnSync(process.execPath, [CHARDEVCTL, '-s', daemon.qmpPath, 'tail', 'log'], { timeout: WAIT_MS });
       assert.equal(first.status, 0, String(first.stderr));
       assert.deepEqual(first.stdout, Buffer.from('line one\n\u0000\u00ff\n'));
-      assert.equal(ctl(daemon.qmpPath, 'tail', 'log').stdout, '', 'what tail printed is gone from the ring');
+      assert.equal(ctl(daemon.qmpPath, 'tail', 'log').stdout, 'line one\n\u0000\u00ff\n', 'a second tail prints the same');
+      assert.equal(await client.ringbufRead({ device: 'log', size: 100 }), 'line one\n\u0000\u00ff\n', 'ringbuf-read still finds every byte');
       const follower = spawn(process.execPath, [CHARDEVCTL, '-s', daemon.qmpPath, 'tail', '-f', 'log'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let followed = '';
       follower.stdout.setEncoding('utf8').on('data', (text: string) => (followed += text));
       try {
+        // It starts with what the ring holds, then follows.
+        const held = 'line one\n\u0000\u00ff\n';
         await client.ringbufWrite({ device: 'log', data: 'first\n' });
-        await waitFor(() => followed === 'first\n', `tail -f to print "first" (got ${JSON.stringify(followed)})`, WAIT_MS, 20);
+        await waitFor(() => followed === `${held}first\n`, 'tail -f to print what is held and "first"', WAIT_MS, 20);
         await client.ringbufWrite({ device: 'log', data: 'second\n' });
-        await waitFor(() => followed === 'first\nsecond\n', `tail -f to print "second" (got ${JSON.stringify(followed)})`, WAIT_MS, 20);
+        await waitFor(() => followed === `${held}first\nsecond\n`, 'tail -f to print "second"', WAIT_MS, 20);
+        assert.equal(await client.ringbufRead({ device: 'log', size: 100 }), 'first\nsecond\n', 'following consumed nothing');
       } finally {
         follower.kill('SIGTERM');
       }
@@ -186,6 +190,17 @@ suite('chardevctl against QEMU 7.2', { skip: qemuSkipReason() }, () => {
     assert.match(result.stdout, /^con: filename=disconnected:unix:.*con\.sock,server=on$/m);
     assert.match(result.stdout, /^compat_monitor0: filename=unix:.*qmp\.sock,server=on$/m);
     assert.ok(!result.stdout.includes('\r'), 'line ends are the terminal’s');
+  });
+
+  test('tail on QEMU, which has no cursor reads, reads destructively and says so', () => {
+    ctl(qemu.qmpPath, 'chardev-add', 'id=tailed', 'backend.type=ringbuf', 'backend.data.size=64');
+    ctl(qemu.qmpPath, 'ringbuf-write', 'device=tailed', 'data=from qemu');
+    assert.deepEqual(ctl(qemu.qmpPath, 'tail', 'tailed'), {
+      status: 0,
+      stdout: 'from qemu',
+      stderr: 'chardevctl: this server has no ringbuf-read-cursor; reading with ringbuf-read, which removes what it reads\n',
+    });
+    assert.equal(ctl(qemu.qmpPath, 'tail', 'tailed').stdout, '');
   });
 
   test('console refuses a chardev that is not a socket server, naming its filename', () => {
