@@ -22,10 +22,11 @@
  * Run: npm run bench:hub-fanout [-- --mib 128 --members 1,10,100 --rounds 3 --stall-mib 256]
  */
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ServerProcess, startChardevd } from '../test/support/servers.js';
+import { connectWithRetry } from './support/connect.js';
 
 const { values } = parseArgs({
   options: {
@@ -62,24 +63,9 @@ interface RoundResult {
   readonly cpuMsPerMiB: number;
 }
 
-async function connected(path: string): Promise<Socket> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      return await new Promise<Socket>((resolve, reject) => {
-        const socket = connect(path);
-        socket.once('connect', () => resolve(socket)).once('error', reject);
-      });
-    } catch (error: unknown) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-}
-
 /** One QMP command on a fresh connection; skips events, returns the reply's `return`. */
 async function qmp(path: string, command: string): Promise<unknown> {
-  const socket = await connected(path);
+  const socket = await connectWithRetry(path);
   let buffer = '';
   const replies: unknown[] = [];
   let wake: (() => void) | undefined;
@@ -175,10 +161,10 @@ async function round(members: number, mode: Mode, stalled: boolean, total: numbe
   try {
     let wake: (() => void) | undefined;
     const viewers: Viewer[] = [];
-    for (const id of viewerIds) viewers.push(new Viewer(await connected(join(daemon.dir, `${id}.sock`)), () => wake?.()));
+    for (const id of viewerIds) viewers.push(new Viewer(await connectWithRetry(join(daemon.dir, `${id}.sock`)), () => wake?.()));
     let stallSocket: Socket | undefined;
     if (stalled) {
-      stallSocket = await connected(join(daemon.dir, 'stall.sock'));
+      stallSocket = await connectWithRetry(join(daemon.dir, 'stall.sock'));
       stallSocket.pause();
       stallSocket.on('error', () => {});
     }
@@ -188,7 +174,7 @@ async function round(members: number, mode: Mode, stalled: boolean, total: numbe
       if (Date.now() > deadline) throw new Error('members did not open');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const source = await connected(join(daemon.dir, 'guest.sock'));
+    const source = await connectWithRetry(join(daemon.dir, 'guest.sock'));
     const minReceived = (): number => viewers.reduce((min, viewer) => Math.min(min, viewer.received), Infinity);
     const sentAt: number[] = [];
     const chunk = Buffer.alloc(CHUNK, 'hub fan-out bench ');

@@ -8,31 +8,17 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startChardevd } from '../test/support/servers.js';
+import { connectWithRetry } from './support/connect.js';
 
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '512' }, rounds: { type: 'string', default: '3' } } });
 const TOTAL = Number(values.mib) << 20;
 const ROUNDS = Number(values.rounds);
 const CHUNK = Buffer.alloc(64 << 10, 'chardevd link bench ');
-
-async function connected(path: string): Promise<Socket> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      return await new Promise<Socket>((resolve, reject) => {
-        const socket = connect(path);
-        socket.once('connect', () => resolve(socket)).once('error', reject);
-      });
-    } catch (error: unknown) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-}
 
 /** Pushes TOTAL bytes from `source` to `sink`; bytes per second. */
 async function push(source: Socket, sink: Socket): Promise<number> {
@@ -64,8 +50,8 @@ async function chardevdRound(): Promise<number> {
     'link,id=l0,chardev=a,peer=b',
   ]);
   try {
-    const sink = await connected(join(daemon.dir, 'b.sock'));
-    const source = await connected(join(daemon.dir, 'a.sock'));
+    const sink = await connectWithRetry(join(daemon.dir, 'b.sock'));
+    const source = await connectWithRetry(join(daemon.dir, 'a.sock'));
     const rate = await push(source, sink);
     source.destroy();
     sink.destroy();
@@ -80,8 +66,8 @@ async function socatRound(): Promise<number> {
   // socat opens its first address (waits for a client on a.sock), then its second.
   const socat: ChildProcess = spawn('socat', ['-b', String(CHUNK.length), `UNIX-LISTEN:${join(dir, 'a.sock')}`, `UNIX-LISTEN:${join(dir, 'b.sock')}`], { stdio: 'ignore' });
   try {
-    const source = await connected(join(dir, 'a.sock'));
-    const sink = await connected(join(dir, 'b.sock'));
+    const source = await connectWithRetry(join(dir, 'a.sock'));
+    const sink = await connectWithRetry(join(dir, 'b.sock'));
     const rate = await push(source, sink);
     source.destroy();
     sink.destroy();

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, suite, test } from 'node:test';
+import { suite, test } from 'node:test';
 import { MonitorClient } from '../support/monitor-client.js';
-import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
+import { differentialSuite } from '../support/differential-suite.js';
+import { NEGOTIATE, type Transcript } from '../support/qmp-transcript.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
 
 /**
@@ -82,27 +83,7 @@ function normalise(lines: readonly string[]): string[] {
   });
 }
 
-suite('mux transcripts: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
-  let qemu: ServerProcess;
-  let chardevd: ServerProcess;
-  const args = ['-chardev', 'ringbuf,id=m,mux=on'];
-
-  before(async () => {
-    [qemu, chardevd] = await Promise.all([startQemu(args), startChardevd(args)]);
-  });
-
-  after(async () => {
-    await Promise.all([qemu?.stop(), chardevd?.stop()]);
-  });
-
-  for (const transcript of transcripts) {
-    test(transcript.name, async () => {
-      const theirs = await play(qemu.qmpPath, transcript, qemu.dir);
-      const ours = await play(chardevd.qmpPath, transcript, chardevd.dir);
-      compare(normalise(ours), normalise(theirs));
-    });
-  }
-});
+differentialSuite('mux transcripts: chardevd answers as QEMU 7.2', transcripts, normalise, undefined, ['-chardev', 'ringbuf,id=m,mux=on']);
 
 /**
  * The screen of two human monitors on one mux=on socket, keystroke by

@@ -1,6 +1,6 @@
 import { after, before, suite, test } from 'node:test';
 import { compare, play, type Transcript } from './qmp-transcript.js';
-import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from './servers.js';
+import { type ExtraArgs, qemuSkipReason, type ServerProcess, startChardevd, startQemu } from './servers.js';
 
 /** The two servers of a differential suite, started before its tests and stopped after them. */
 export interface DifferentialServers {
@@ -13,13 +13,15 @@ export interface DifferentialServers {
  * requires the same replies, after `normaliseRun` (each server's
  * temporary directory is passed to `play` as `$DIR`). QEMU serves one
  * client at a time, so the transcripts run one after another. `more`
- * adds tests of its own on the same two servers.
+ * adds tests of its own on the same two servers; `args` are given to
+ * both on their command lines.
  */
 export function differentialSuite(
   name: string,
   transcripts: readonly Transcript[],
   normaliseRun: (run: string[]) => string[] = (run) => run,
   more?: (servers: DifferentialServers) => void,
+  args: ExtraArgs = [],
 ): void {
   suite(name, { skip: qemuSkipReason() }, () => {
     let qemu: ServerProcess;
@@ -34,7 +36,7 @@ export function differentialSuite(
     };
 
     before(async () => {
-      [qemu, chardevd] = await Promise.all([startQemu(), startChardevd()]);
+      [qemu, chardevd] = await Promise.all([startQemu(args), startChardevd(args)]);
     });
 
     after(async () => {
