@@ -13,13 +13,18 @@
  * (a guest writing to a terminal is slower than the viewers), so reading
  * viewers lose nothing; the stalled viewer never reads.
  *
- * Reported: MiB/s each viewer receives, per-chunk latency from the
- * source's write to a viewer's read (p50/p99 over all viewers), bytes the
- * stalled viewer dropped, and the daemon's peak RSS. A last run streams
+ * Each round warms a fresh daemon up, then measures a fixed time; rounds
+ * with and without the stalled viewer alternate, and its effect is the
+ * median of the per-round ratios.
+ *
+ * Reported: MiB/s each viewer receives, the daemon's CPU per MiB,
+ * per-chunk latency from the source's write to a viewer's read (p50/p99
+ * over all viewers), bytes the stalled viewer dropped, and the daemon's
+ * peak RSS. A last run streams
  * --stall-mib of output past a stalled viewer to show that memory stays
  * bounded.
  *
- * Run: npm run bench:hub-fanout [-- --mib 128 --members 1,10,100 --rounds 3 --stall-mib 256]
+ * Run: npm run bench:hub-fanout [-- --seconds 2 --warmup-seconds 1 --members 1,10,100 --rounds 3 --stall-mib 256]
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -30,19 +35,22 @@ import { connectWithRetry } from './support/connect.js';
 
 const { values } = parseArgs({
   options: {
-    mib: { type: 'string', default: '128' },
+    seconds: { type: 'string', default: '2' },
     members: { type: 'string', default: '1,10,100' },
     rounds: { type: 'string', default: '3' },
     'stall-mib': { type: 'string', default: '256' },
     'window-kib': { type: 'string', default: '256' },
+    'warmup-seconds': { type: 'string', default: '1' },
   },
 });
-const TOTAL = Number(values.mib) << 20;
+/** How long each measured round streams: equal time gives every viewer count the same precision. */
+const ROUND_MS = Number(values.seconds) * 1000;
 const MEMBER_COUNTS = values.members.split(',').map(Number);
 const ROUNDS = Number(values.rounds);
 const STALL_TOTAL = Number(values['stall-mib']) << 20;
 const WINDOW = Number(values['window-kib']) << 10;
 const CHUNK = 64 << 10;
+const WARMUP_MS = Number(values['warmup-seconds']) * 1000;
 /** How long QEMU mode gets to move data past a stalled viewer before it counts as stuck. */
 const STUCK_AFTER_MS = 2000;
 const WAIT_MS = 30_000;
@@ -53,8 +61,10 @@ interface RoundResult {
   /** Bytes per second each reading viewer received. */
   readonly rate: number;
   readonly latencies: number[];
-  /** Bytes every reading viewer received (TOTAL unless stuck). */
+  /** Bytes every reading viewer received while measured. */
   readonly delivered: number;
+  /** The hub stopped taking data (QEMU's mode with a stalled viewer). */
+  readonly stuck: boolean;
   readonly stalledDropped: number;
   readonly readersDropped: number;
   readonly peakRssKiB: number;
@@ -146,7 +156,8 @@ class Viewer {
   }
 }
 
-async function round(members: number, mode: Mode, stalled: boolean, total: number): Promise<RoundResult> {
+/** One daemon, warmed up, then streaming for `ms` or until `bytes` have gone out, whichever comes first. */
+async function round(members: number, mode: Mode, stalled: boolean, limit: { ms: number; bytes: number }): Promise<RoundResult> {
   const viewerIds = Array.from({ length: members }, (_, i) => `v${i}`);
   const memberIds = stalled ? [...viewerIds, 'stall'] : viewerIds;
   const daemon = await startChardevd((dir) => [
@@ -162,75 +173,74 @@ async function round(members: number, mode: Mode, stalled: boolean, total: numbe
     let wake: (() => void) | undefined;
     const viewers: Viewer[] = [];
     for (const id of viewerIds) viewers.push(new Viewer(await connectWithRetry(join(daemon.dir, `${id}.sock`)), () => wake?.()));
+    const source = await connectWithRetry(join(daemon.dir, 'guest.sock'));
+    const minReceived = (): number => viewers.reduce((min, viewer) => Math.min(min, viewer.received), Infinity);
+    const sentAt: number[] = [];
+    const chunk = Buffer.alloc(CHUNK, 'hub fan-out bench ');
+    let sent = 0;
+    const waitForViewers = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 100);
+      });
+    /** Sends until the limit, at most WINDOW ahead of the slowest reading viewer; false if the hub stopped taking data. */
+    const stream = async (streamLimit: { ms: number; bytes: number }, mayStick: boolean): Promise<boolean> => {
+      const goal = sent + streamLimit.bytes;
+      const streamStart = performance.now();
+      while (sent < goal && performance.now() - streamStart < streamLimit.ms) {
+        while (sent - minReceived() > WINDOW) {
+          const waitStart = performance.now();
+          await waitForViewers();
+          wake = undefined;
+          if (mayStick && performance.now() - waitStart >= 100 && performance.now() - streamStart > STUCK_AFTER_MS) return false;
+        }
+        sentAt[sent / CHUNK] = performance.now();
+        if (!source.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, STUCK_AFTER_MS);
+            source.once('drain', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+          if (source.writableNeedDrain) return false;
+        }
+        sent += CHUNK;
+      }
+      const end = Date.now() + WAIT_MS;
+      while (minReceived() < sent) {
+        if (Date.now() > end) throw new Error(`viewers got ${minReceived()} of ${sent} bytes`);
+        await waitForViewers();
+      }
+      return true;
+    };
+    // A fresh daemon's first hundreds of MiB run through code V8 has not
+    // optimised yet; measuring them would compare warm-up luck, not hubs.
+    // The stalled viewer joins after the warm-up, so QEMU's mode can warm up too.
+    if (!(await stream({ ms: WARMUP_MS, bytes: Infinity }, false))) throw new Error('warm-up did not finish');
     let stallSocket: Socket | undefined;
     if (stalled) {
       stallSocket = await connectWithRetry(join(daemon.dir, 'stall.sock'));
       stallSocket.pause();
       stallSocket.on('error', () => {});
+      const deadline = Date.now() + WAIT_MS;
+      while (!(await hubMembers(daemon)).find((member) => member.id === 'stall')!.open) {
+        if (Date.now() > deadline) throw new Error('the stalled viewer did not open');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     }
-    // Every member must be served before the first byte: a closed member is skipped.
-    const deadline = Date.now() + WAIT_MS;
-    while (!(await hubMembers(daemon)).every((member) => member.open)) {
-      if (Date.now() > deadline) throw new Error('members did not open');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const source = await connectWithRetry(join(daemon.dir, 'guest.sock'));
-    const minReceived = (): number => viewers.reduce((min, viewer) => Math.min(min, viewer.received), Infinity);
-    const sentAt: number[] = [];
-    const chunk = Buffer.alloc(CHUNK, 'hub fan-out bench ');
+    const measuredFrom = sent;
     const cpuStart = cpuMs(daemon.pid);
     const start = performance.now();
-    let sent = 0;
-    let stuck = false;
-    while (sent < total) {
-      // Keep at most WINDOW ahead of the slowest reading viewer.
-      while (sent - minReceived() > WINDOW) {
-        const waitStart = performance.now();
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 100);
-        });
-        wake = undefined;
-        if (mode === 'qemu' && stalled && performance.now() - waitStart >= 100 && performance.now() - start > STUCK_AFTER_MS) {
-          stuck = true;
-          break;
-        }
-      }
-      if (stuck) break;
-      sentAt[sent / CHUNK] = performance.now();
-      if (!source.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, STUCK_AFTER_MS);
-          source.once('drain', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-        if (source.writableNeedDrain) {
-          stuck = true;
-          break;
-        }
-      }
-      sent += CHUNK;
-    }
-    if (!stuck) {
-      const end = Date.now() + WAIT_MS;
-      while (minReceived() < total) {
-        if (Date.now() > end) throw new Error(`viewers got ${minReceived()} of ${total} bytes`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 100);
-        });
-      }
-    }
+    const stuck = !(await stream(limit, mode === 'qemu' && stalled));
     const seconds = (performance.now() - start) / 1000;
     const cpu = cpuMs(daemon.pid) - cpuStart;
-    const delivered = minReceived();
+    const delivered = minReceived() - measuredFrom;
     const latencies: number[] = [];
     for (const viewer of viewers) {
       viewer.arrivals.forEach((arrived, k) => {
         const at = sentAt[k];
-        if (at !== undefined) latencies.push(arrived - at);
+        if (at !== undefined && k >= measuredFrom / CHUNK) latencies.push(arrived - at);
       });
     }
     const info = await hubMembers(daemon);
@@ -242,11 +252,12 @@ async function round(members: number, mode: Mode, stalled: boolean, total: numbe
       rate: delivered / seconds,
       latencies,
       delivered,
+      stuck,
       stalledDropped: info.find((member) => member.id === 'stall')?.dropped ?? 0,
       readersDropped: info.filter((member) => member.id !== 'stall').reduce((sum, member) => sum + member.dropped, 0),
       peakRssKiB: memory.peak,
       rssKiB: memory.rss,
-      cpuMsPerMiB: cpu / (sent / (1 << 20)),
+      cpuMsPerMiB: cpu / ((sent - measuredFrom) / (1 << 20)),
     };
   } finally {
     await daemon.stop();
@@ -260,7 +271,7 @@ const percentile = (list: number[], p: number): number => {
 };
 const mib = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
 
-console.log(`Hub fan-out: socket -> link -> hub -> N unix socket viewers, ${TOTAL >> 20} MiB per round, window ${WINDOW >> 10} KiB, median of ${ROUNDS} rounds (alternating)`);
+console.log(`Hub fan-out: socket -> link -> hub -> N unix socket viewers, ${ROUND_MS / 1000} s per round after ${WARMUP_MS / 1000} s of warm-up, window ${WINDOW >> 10} KiB, median of ${ROUNDS} rounds (alternating)`);
 console.log('isolation = chardevd default (a queue per viewer); qemu = backpressure=on (QEMU 10 hub: the slowest member paces everyone)');
 console.log('');
 console.log('| viewers | mode      | stalled viewer | MiB/s per viewer | daemon CPU ms/MiB | p50 ms | p99 ms | stalled dropped MiB | readers dropped | peak RSS MiB |');
@@ -270,18 +281,19 @@ for (const members of MEMBER_COUNTS) {
   const results = new Map<string, RoundResult[]>();
   const key = (mode: Mode, stalled: boolean): string => `${mode}/${stalled}`;
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [mode, stalled] of [
+    // Alternate which of the pair goes first, so neither always runs on a warmer machine.
+    const pair = [
       ['isolation', false],
       ['isolation', true],
-      ['qemu', false],
-    ] as const) {
+    ] as const;
+    for (const [mode, stalled] of [...(r % 2 === 0 ? pair : [...pair].reverse()), ['qemu', false] as const]) {
       const list = results.get(key(mode, stalled)) ?? [];
-      list.push(await round(members, mode, stalled, TOTAL));
+      list.push(await round(members, mode, stalled, { ms: ROUND_MS, bytes: Infinity }));
       results.set(key(mode, stalled), list);
     }
   }
   // QEMU mode with a stalled viewer gets stuck: one bounded round shows how far it gets.
-  results.set(key('qemu', true), [await round(members, 'qemu', true, TOTAL)]);
+  results.set(key('qemu', true), [await round(members, 'qemu', true, { ms: ROUND_MS, bytes: Infinity })]);
   for (const [mode, stalled] of [
     ['isolation', false],
     ['isolation', true],
@@ -291,7 +303,7 @@ for (const members of MEMBER_COUNTS) {
     const list = results.get(key(mode, stalled))!;
     const rate = median(list.map((result) => result.rate));
     const latencies = list.flatMap((result) => result.latencies);
-    const stuck = list.some((result) => result.delivered < TOTAL);
+    const stuck = list.some((result) => result.stuck);
     const rateText = stuck ? `stuck after ${mib(median(list.map((result) => result.delivered)))} MiB` : mib(rate);
     console.log(
       `| ${String(members).padStart(7)} | ${mode.padEnd(9)} | ${(stalled ? 'yes' : 'no').padEnd(14)} | ${rateText.padStart(16)} | ${median(list.map((result) => result.cpuMsPerMiB)).toFixed(2).padStart(17)} | ${percentile(latencies, 0.5).toFixed(1).padStart(6)} | ${percentile(latencies, 0.99).toFixed(1).padStart(6)} | ${mib(median(list.map((result) => result.stalledDropped))).padStart(19)} | ${String(Math.max(...list.map((result) => result.readersDropped))).padStart(15)} | ${(Math.max(...list.map((result) => result.peakRssKiB)) / 1024).toFixed(1).padStart(12)} |`,
@@ -303,22 +315,28 @@ for (const members of MEMBER_COUNTS) {
       .map((result) => mib(result.rate))
       .join(', ');
   summary.push(`${members} viewers, MiB/s per round: isolation ${roundsText('isolation', false)}; isolation with a stalled viewer ${roundsText('isolation', true)}; qemu ${roundsText('qemu', false)}`);
-  const calm = median(results.get(key('isolation', false))!.map((result) => result.rate));
-  const disturbed = median(results.get(key('isolation', true))!.map((result) => result.rate));
+  // Rounds run the calm and the disturbed configuration back to back, so
+  // each round's ratio cancels the machine's drift between rounds.
+  const calmRounds = results.get(key('isolation', false))!;
+  const disturbedRounds = results.get(key('isolation', true))!;
+  const change = (pick: (result: RoundResult) => number): string => {
+    const changes = calmRounds.map((calm, r) => (pick(disturbedRounds[r]!) / pick(calm) - 1) * 100).sort((a, b) => a - b);
+    const quartile = (p: number): string => `${percentile(changes, p) >= 0 ? '+' : ''}${percentile(changes, p).toFixed(1)}%`;
+    return `${quartile(0.5)} (middle half of rounds ${quartile(0.25)} to ${quartile(0.75)})`;
+  };
+  const calm = median(calmRounds.map((result) => result.rate));
   const qemu = median(results.get(key('qemu', false))!.map((result) => result.rate));
   const qemuStalled = results.get(key('qemu', true))![0]!;
-  const cpuCalm = median(results.get(key('isolation', false))!.map((result) => result.cpuMsPerMiB));
-  const cpuDisturbed = median(results.get(key('isolation', true))!.map((result) => result.cpuMsPerMiB));
   summary.push(
-    `${members} viewers: a stalled viewer changes the others' throughput by ${(((disturbed - calm) / calm) * 100).toFixed(1)}% and the daemon's CPU per MiB by ${(((cpuDisturbed - cpuCalm) / cpuCalm) * 100).toFixed(1)}% (isolation); ` +
-      `isolation/qemu without a stall ${(calm / qemu).toFixed(2)}x; with a stall qemu mode ${qemuStalled.delivered < TOTAL ? `stops after ${mib(qemuStalled.delivered)} MiB` : `finishes at ${mib(qemuStalled.rate)} MiB/s`}`,
+    `${members} viewers, isolation: a stalled viewer changes the others' throughput by ${change((result) => result.rate)} and the daemon's CPU per MiB by ${change((result) => result.cpuMsPerMiB)}; ` +
+      `isolation/qemu without a stall ${(calm / qemu).toFixed(2)}x; with a stall qemu mode ${qemuStalled.stuck ? `stops after ${mib(qemuStalled.delivered)} MiB` : `finishes at ${mib(qemuStalled.rate)} MiB/s`}`,
   );
 }
 console.log('');
 for (const line of summary) console.log(line);
 
 // Memory while a viewer is stalled: STALL_TOTAL of output past it, one reading viewer.
-const stall = await round(1, 'isolation', true, STALL_TOTAL);
+const stall = await round(1, 'isolation', true, { ms: Infinity, bytes: STALL_TOTAL });
 console.log('');
 console.log(
   `${STALL_TOTAL >> 20} MiB streamed past a stalled viewer (1 reading viewer, isolation): reader ${mib(stall.rate)} MiB/s, stalled viewer dropped ${mib(stall.stalledDropped)} MiB, ` +
