@@ -58,6 +58,8 @@ export interface ChardevContext {
   readonly events?: EventSink<QmpEvents> | undefined;
   /** Whether a new mux counts as open at once; false while startup holds mux events back (QEMU's suspend_mux_open). */
   readonly muxesOpened?: boolean | undefined;
+  /** The byte that starts a mux escape command (QEMU's `-echr`); Ctrl-A when not given. */
+  readonly muxEscapeChar?: number | undefined;
 }
 
 /**

@@ -92,7 +92,7 @@ function construct(id: string, backend: ChardevBackend, context: ChardevContext)
     case 'mux': {
       const base = context.find?.(backend.data.chardev);
       if (base === undefined) throw new ChardevError(`mux: base chardev ${backend.data.chardev} not found`);
-      return new MuxChardev(id, base, context.muxesOpened ?? true);
+      return new MuxChardev(id, base, context.muxesOpened ?? true, context.muxEscapeChar);
     }
     default:
       throw new ChardevError(`'${backend.type}' is not a valid char driver name`);

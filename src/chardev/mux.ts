@@ -11,15 +11,28 @@ export const MAX_MUX = 4;
  */
 export const MUX_BUFFER_SIZE = 32;
 
-/** The escape character, Ctrl-A, as QEMU's default `term_escape_char` (`-echr` is not offered). */
-export const MUX_ESCAPE_CHAR = 0x01;
+/**
+ * The escape character unless `-echr` names another: Ctrl-A, QEMU's
+ * default `term_escape_char`. Like QEMU's, it is an int compared with
+ * each input byte, so a value outside 0..255 (QEMU takes any) never
+ * matches and turns the escape commands off.
+ */
+export const MUX_DEFAULT_ESCAPE_CHAR = 0x01;
+
+/** How QEMU's help names the escape key: `C-a` for a control letter, else `Escape-Char` (char-mux.c mux_print_help). */
+function escapeKeyName(escape: number): string {
+  return escape > 0 && escape < 26 ? `C-${String.fromCharCode(escape - 1 + 'a'.charCodeAt(0))}` : 'Escape-Char';
+}
 
 /**
- * What chardevd prints for C-a x, where QEMU prints "QEMU: Terminated"
- * and quits: the daemon serves every other chardev and connection, so one terminal's escape key must not stop it.
- * The user leaves by closing their own connection.
+ * What chardevd prints for the escape key then x, where QEMU prints
+ * "QEMU: Terminated" and quits: the daemon serves every other chardev and
+ * connection, so one terminal's escape key must not stop it. The user
+ * leaves by closing their own connection.
  */
-export const MUX_EXIT_IGNORED = 'chardevd: C-a x ignored, chardevd keeps running (close your connection to leave)\n\r';
+export function muxExitIgnoredText(escape: number): string {
+  return `chardevd: ${escapeKeyName(escape)} x ignored, chardevd keeps running (close your connection to leave)\n\r`;
+}
 
 /** QEMU's help lines (char-mux.c mux_help); `%` stands for the escape key's name. */
 const HELP_LINES = [
@@ -34,15 +47,9 @@ const HELP_LINES = [
 
 /** The help text QEMU 7.2 prints for C-a h and C-a ?, for an escape character `escape`. */
 export function muxHelpText(escape: number): string {
-  let header: string;
-  let name: string;
-  if (escape > 0 && escape < 26) {
-    header = '\n\r';
-    name = `C-${String.fromCharCode(escape - 1 + 'a'.charCodeAt(0))}`;
-  } else {
-    header = `\n\rEscape-Char set to Ascii: 0x${escape.toString(16).padStart(2, '0')}\n\r\n\r`;
-    name = 'Escape-Char';
-  }
+  const name = escapeKeyName(escape);
+  // QEMU prints the int with %02x: a negative one as its 32-bit pattern.
+  const header = name === 'Escape-Char' ? `\n\rEscape-Char set to Ascii: 0x${(escape >>> 0).toString(16).padStart(2, '0')}\n\r\n\r` : '\n\r';
   return header + HELP_LINES.map((line) => line.replaceAll('%', name)).join('');
 }
 
@@ -94,6 +101,8 @@ export class MuxChardev extends Chardev {
      * (suspend_mux_open); `openMux()` then sends it to all of them.
      */
     private readonly openAtCreation: boolean,
+    /** The byte that starts an escape command (`-echr`); outside 0..255 none does. */
+    readonly escapeChar: number = MUX_DEFAULT_ESCAPE_CHAR,
   ) {
     super(id);
     this.#side = new MuxBaseSide(this);
@@ -270,7 +279,7 @@ export class MuxChardev extends Chardev {
       const byte = data[i]!;
       if (this.#gotEscape) {
         this.#gotEscape = false;
-        if (byte !== MUX_ESCAPE_CHAR) {
+        if (byte !== this.escapeChar) {
           runStart = i + 1;
           this.#command(byte);
           this.#flushFocused();
@@ -283,7 +292,7 @@ export class MuxChardev extends Chardev {
           break;
         }
         runStart = i;
-      } else if (byte === MUX_ESCAPE_CHAR) {
+      } else if (byte === this.escapeChar) {
         flushRun(i);
         runStart = i + 1;
         this.#gotEscape = true;
@@ -312,10 +321,10 @@ export class MuxChardev extends Chardev {
     switch (String.fromCharCode(byte)) {
       case '?':
       case 'h':
-        this.write(Buffer.from(muxHelpText(MUX_ESCAPE_CHAR), 'latin1'));
+        this.write(Buffer.from(muxHelpText(this.escapeChar), 'latin1'));
         break;
       case 'x':
-        this.write(Buffer.from(MUX_EXIT_IGNORED, 'latin1'));
+        this.write(Buffer.from(muxExitIgnoredText(this.escapeChar), 'latin1'));
         break;
       case 's':
         // QEMU commits its block devices; chardevd has none.

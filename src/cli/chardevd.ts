@@ -14,7 +14,7 @@ const log = (message: string): void => {
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseDaemonArgs(process.argv.slice(2), log);
+    args = parseDaemonArgs(process.argv.slice(2), log, (line) => process.stdout.write(`${line}\n`));
   } catch (error: unknown) {
     if (!(error instanceof UsageError || error instanceof ConfigError)) throw error;
     log(error.message);
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     return args.exitStatus;
   }
 
-  const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, devices: args.devices, hmp: args.hmp, log });
+  const daemon = new Daemon({ ...args, log });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       log(`terminating on signal ${constants.signals[signal]}`);
@@ -56,7 +56,11 @@ async function main(): Promise<number> {
     return 1;
   }
   if (args.qmp.length === 0 && args.hmp.length === 0) log('no -qmp or -monitor listener given: nothing can manage this daemon (see --help)');
+  // Like QEMU, the daemon runs until it is told to stop, even when no
+  // listener or socket keeps Node's event loop busy (chardevs of files or null only).
+  const keepRunning = setInterval(() => {}, 1 << 30);
   await daemon.stopped;
+  clearInterval(keepRunning);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/options.js';
 import { checkChardevOption, type StartupChardev } from '../daemon/config-chardev.js';
 import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
+import { cStrtol } from '../options/c-strtol.js';
 import { QemuOptsError } from '../options/qemu-opts.js';
 import { type HmpMonitorConfig, parseMonitorOption, parseMonOption } from '../daemon/monitor-option.js';
 import { parseQmpOption } from '../daemon/qmp-option.js';
@@ -18,6 +19,8 @@ export type DaemonArgs =
       readonly devices: readonly StartupDevice[];
       /** Config files' human monitors first, then the command line's, each in the order given. */
       readonly hmp: readonly HmpMonitorConfig[];
+      /** `-echr`: the byte that starts a mux escape command, when given. */
+      readonly muxEscapeChar?: number;
     }
   | { readonly action: 'help' }
   | { readonly action: 'version' }
@@ -49,6 +52,8 @@ Options (QEMU's spellings; one or two leading dashes):
   -device link,id=ID,chardev=A,peer=B     join chardevs A and B back to back: what one
                                           receives the other sends, both ways
   -device help                            list the device models
+  -echr NUMBER                            the mux escape key as a character code
+                                          (default 1, Ctrl-A; 0x14 is Ctrl-T)
   -config FILE                            read listeners, chardevs and devices from a
                                           YAML or JSON file (keys: qmp, hmp, chardevs,
                                           devices)
@@ -69,13 +74,14 @@ startup waits for the first client of that listener, as QEMU does.
  * values, duplicate ids) with QEMU's texts and warnings; the rest of it is
  * checked when the daemon creates the chardev, as QEMU does.
  */
-export function parseDaemonArgs(argv: readonly string[], warn: (message: string) => void): DaemonArgs {
+export function parseDaemonArgs(argv: readonly string[], warn: (message: string) => void, say: (line: string) => void = warn): DaemonArgs {
   const configs: DaemonConfig[] = [];
   const qmp: QmpListenerConfig[] = [];
   const hmp: HmpMonitorConfig[] = [];
   const chardevs: StartupChardev[] = [];
   const chardevIds = new Set<string>();
   const devices: StartupDevice[] = [];
+  let muxEscapeChar: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-')) throw new UsageError(`${arg}: invalid option (options start with '-')`);
@@ -160,6 +166,14 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
         devices.push({ ...request, origin: `-device ${text}` });
         break;
       }
+      case 'echr': {
+        // QEMU reads it with strtol into an int and only complains, on
+        // standard output, when no number is there, which leaves 0 (NUL).
+        const { value: code, digits } = cStrtol(value());
+        if (!digits) say('Bad argument to echr');
+        muxEscapeChar = Number(BigInt.asIntN(32, code));
+        break;
+      }
       case 'config':
         configs.push(readConfigFile(value(), warn));
         break;
@@ -183,5 +197,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     if (first !== undefined) throw new UsageError(`${device.origin}: Duplicate ID '${device.id}' for device (first defined by ${first})`);
     firstDevice.set(device.id, device.origin);
   }
-  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices, hmp: [...configs.flatMap((config) => config.hmp), ...hmp] };
+  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices, hmp: [...configs.flatMap((config) => config.hmp), ...hmp],
+    ...(muxEscapeChar === undefined ? {} : { muxEscapeChar }),
+  };
 }

@@ -33,6 +33,8 @@ export interface DaemonOptions {
   readonly devices?: readonly StartupDevice[];
   /** Human monitors (-monitor, -mon): listeners of their own, or monitors on startup chardevs. */
   readonly hmp?: readonly HmpMonitorConfig[];
+  /** The byte that starts a mux escape command (`-echr`); Ctrl-A when not given. */
+  readonly muxEscapeChar?: number;
   /** Where the daemon's own messages go (stderr in the CLI). */
   readonly log: (message: string) => void;
 }
@@ -71,7 +73,11 @@ export class Daemon implements DaemonControl {
 
   constructor(private readonly options: DaemonOptions) {
     // Chardevs' events (a hub's drops) go to the QMP server, created below.
-    this.chardevs = new ChardevRegistry({ log: options.log, events: { emit: (name, data) => this.server.emit(name, data) } });
+    this.chardevs = new ChardevRegistry({
+      log: options.log,
+      events: { emit: (name, data) => this.server.emit(name, data) },
+      muxEscapeChar: options.muxEscapeChar,
+    });
     this.devices = new DeviceRegistry(this.chardevs);
     const dispatcher = new QmpDispatcher<QmpContext>(qmpCommandSpecs, handlers, new InputValidator(qapiTypeTable), (command, error) =>
       options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),

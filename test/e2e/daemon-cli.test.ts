@@ -387,6 +387,24 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
+  test('keeps running with nothing but file chardevs until a signal stops it, as QEMU does', async () => {
+    const { dir, remove } = tempDir();
+    const daemon = spawnChardevd(['-chardev', 'file,id=f,path=out.txt'], dir);
+    try {
+      await until(() => daemon.stderr().includes('nothing can manage this daemon'), () => daemon.stderr());
+      assert.ok(existsSync(join(dir, 'out.txt')));
+      // Nothing else keeps Node's event loop busy: a daemon that does not
+      // hold it ends within milliseconds of this line. One second is the bound.
+      const early = await Promise.race([daemon.exited, new Promise((resolve) => setTimeout(() => resolve('running'), 1000))]);
+      assert.equal(early, 'running', daemon.stderr());
+      assert.equal(await daemon.stop(), 0);
+      assert.match(daemon.stderr(), /terminating on signal 15/);
+    } finally {
+      await daemon.stop();
+      remove();
+    }
+  });
+
   test('exits 1 on a device it cannot create, after creating the chardevs, naming the -device', () => {
     const result = runChardevd(['-chardev', 'ringbuf,id=r', '-device', 'link,id=l0,chardev=r,peer=nope']);
     assert.equal(result.status, 1);

@@ -88,32 +88,38 @@ differentialSuite('mux transcripts: chardevd answers as QEMU 7.2', transcripts, 
 /**
  * The screen of two human monitors on one mux=on socket, keystroke by
  * keystroke, from QEMU 7.2 and from chardevd: the focused monitor's
- * banner and prompt on connect, Ctrl-A c flushing what the other held
- * (its startup banner too) with a fresh prompt, the newline when a
- * monitor loses the focus, the help. Names differ (QEMU's banner,
- * version and prompt); everything else must be the same bytes.
+ * banner and prompt on connect, the escape key then c flushing what the
+ * other held (its startup banner too) with a fresh prompt, the newline
+ * when a monitor loses the focus, the help. With `-echr` another key
+ * escapes and the help names it (C-t; 0x1d is no control letter, so the
+ * help prints its code), while Ctrl-A reaches the monitor as a key.
+ * Names differ (QEMU's banner, version and prompt); everything else must
+ * be the same bytes.
  */
 suite('two monitors on one mux: the same screen as QEMU 7.2', { skip: qemuSkipReason() }, () => {
-  /** Each step: keys, and how the output ends once the step is done. */
-  const steps: readonly (readonly [string, string])[] = [
-    ['\x01c', ') '],
-    ['help ringbuf_write\r', ') '],
-    ['\x01c', ') '],
-    ['x', 'x\x1b[K'],
-    ['\x01c', ') '],
-    ['\x01h', 'sends C-a\n\r'],
-    ['\x01c', ') '],
-  ];
+  /** Each step: keys, and how the output ends once the step is done; `E` stands for the escape key. */
+  const steps = (escape: string, helpEnd: string): readonly (readonly [string, string])[] =>
+    (
+      [
+        ['Ec', ') '],
+        ['help ringbuf_write\r', ') '],
+        ['Ec', ') '],
+        ['x', 'x\x1b[K'],
+        ['Ec', ') '],
+        ['Eh', helpEnd],
+        ['Ec', ') '],
+      ] as const
+    ).map(([keys, end]) => [keys.replaceAll('E', escape), end] as const);
 
-  async function screen(server: ServerProcess, prompt: string): Promise<string> {
+  async function screen(server: ServerProcess, prompt: string, keys: readonly (readonly [string, string])[]): Promise<string> {
     const path = join(server.dir, 'con.sock');
     await untilListening(path);
     const client = await MonitorClient.open(path, prompt);
     try {
-      for (const [keys, end] of steps) {
+      for (const [step, end] of keys) {
         const from = client.received.length;
-        client.send(keys);
-        await client.until(() => client.received.length > from && client.received.endsWith(end), `the output of ${JSON.stringify(keys)}`);
+        client.send(step);
+        await client.until(() => client.received.length > from && client.received.endsWith(end), `the output of ${JSON.stringify(step)}`);
       }
       return client.received;
     } finally {
@@ -121,18 +127,24 @@ suite('two monitors on one mux: the same screen as QEMU 7.2', { skip: qemuSkipRe
     }
   }
 
-  async function playKeys(start: typeof startQemu, prompt: string): Promise<string> {
-    const server = await start((dir) => ['-chardev', `socket,id=con,path=${join(dir, 'con.sock')},server=on,wait=off,mux=on`, '-mon', 'chardev=con', '-mon', 'chardev=con']);
+  async function playKeys(start: typeof startQemu, prompt: string, echr: readonly string[], keys: readonly (readonly [string, string])[]): Promise<string> {
+    const server = await start((dir) => [...echr, '-chardev', `socket,id=con,path=${join(dir, 'con.sock')},server=on,wait=off,mux=on`, '-mon', 'chardev=con', '-mon', 'chardev=con']);
     try {
-      return (await screen(server, prompt)).replace(/^(QEMU|chardevd) \S+ monitor/gm, 'NAME monitor').replace(/\((qemu|chardevd)\) /g, '(PROMPT) ');
+      return (await screen(server, prompt, keys)).replace(/^(QEMU|chardevd) \S+ monitor/gm, 'NAME monitor').replace(/\((qemu|chardevd)\) /g, '(PROMPT) ');
     } finally {
       await server.stop();
     }
   }
 
-  test('focus switches, held banners, newlines, prompts and help come out byte for byte as from QEMU', async () => {
-    const theirs = await playKeys(startQemu, '(qemu) ');
-    const ours = await playKeys(startChardevd, '(chardevd) ');
-    assert.equal(JSON.stringify(ours), JSON.stringify(theirs));
-  });
+  for (const [name, echr, keys] of [
+    ['Ctrl-A', [], steps('\x01', 'sends C-a\n\r')],
+    ['-echr 20 (Ctrl-T; Ctrl-A moves the monitor\'s cursor home)', ['-echr', '20'], [...steps('\x14', 'sends C-t\n\r'), ['ab\x01c\r', ') ']] as const],
+    ['-echr 0x1d (no control letter)', ['-echr', '0x1d'], steps('\x1d', 'sends Escape-Char\n\r')],
+  ] as const) {
+    test(`focus switches, held banners, newlines, prompts and help come out byte for byte as from QEMU: ${name}`, async () => {
+      const theirs = await playKeys(startQemu, '(qemu) ', echr, keys);
+      const ours = await playKeys(startChardevd, '(chardevd) ', echr, keys);
+      assert.equal(JSON.stringify(ours), JSON.stringify(theirs));
+    });
+  }
 });

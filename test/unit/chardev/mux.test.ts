@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { Chardev } from '../../../src/chardev/chardev.js';
-import { MAX_MUX, MUX_BUFFER_SIZE, MUX_EXIT_IGNORED, MuxChardev, muxHelpText } from '../../../src/chardev/mux.js';
+import { MAX_MUX, MUX_BUFFER_SIZE, muxExitIgnoredText, MuxChardev, muxHelpText } from '../../../src/chardev/mux.js';
 import { ChardevRegistry } from '../../../src/chardev/registry.js';
 import type { RingbufChardev } from '../../../src/chardev/ringbuf.js';
 import { TestFrontend } from '../../support/test-frontend.js';
@@ -54,12 +54,12 @@ class ScriptedChardev extends Chardev {
 
 const context = { log: () => {} };
 
-async function scriptedMux(id = 'mux-label'): Promise<{ registry: ChardevRegistry; base: ScriptedChardev; mux: MuxChardev }> {
+async function scriptedMux(id = 'mux-label', escapeChar?: number): Promise<{ registry: ChardevRegistry; base: ScriptedChardev; mux: MuxChardev }> {
   const registry = new ChardevRegistry(context);
   const base = new ScriptedChardev(`${id}-base`);
   await base.open();
   // The registry only knows chardevs it created; a scripted base is made its way through the mux's lookup.
-  const mux = new MuxChardev(id, base, true);
+  const mux = new MuxChardev(id, base, true, escapeChar);
   await mux.open();
   return { registry, base, mux };
 }
@@ -233,11 +233,43 @@ suite('MuxChardev', () => {
     await registry.closeAll();
   });
 
+  test('another escape key (-echr) takes over every command, and Ctrl-A becomes plain input', async () => {
+    const { base, mux } = await scriptedMux('t', 0x14);
+    const [h1, h2] = frontends(mux, 2) as [TestFrontend, TestFrontend];
+    // The last frontend attached has the focus, as in QEMU.
+    base.push('\x01c\x14c\x14\x14x\x14h');
+    assert.equal(h2.text, '\x01c');
+    assert.equal(h1.text, '\x14x');
+    assert.equal(base.output, muxHelpText(0x14));
+    assert.match(base.output, /C-t C-t  sends C-t/);
+    base.push('\x14x');
+    assert.equal(base.output, muxHelpText(0x14) + muxExitIgnoredText(0x14));
+    assert.match(muxExitIgnoredText(0x14), /^chardevd: C-t x ignored/);
+  });
+
+  test('muxes the registry creates take the escape key of its context (the daemon\'s -echr)', async () => {
+    const registry = new ChardevRegistry({ ...context, muxEscapeChar: 0x14 });
+    assert.equal((await registry.addMuxed('m', { type: 'null', data: {} })).escapeChar, 0x14);
+    await registry.add('b', { type: 'null', data: {} });
+    assert.equal(((await registry.add('q', { type: 'mux', data: { chardev: 'b' } })) as MuxChardev).escapeChar, 0x14);
+    assert.equal((await new ChardevRegistry(context).addMuxed('d', { type: 'null', data: {} })).escapeChar, 1);
+    await registry.closeAll();
+  });
+
+  test('an escape key outside a byte\'s range turns the commands off; QEMU prints it as a 32-bit pattern', async () => {
+    const { base, mux } = await scriptedMux('n', -1);
+    const [h1] = frontends(mux, 1) as [TestFrontend];
+    base.push('\x01h\xffh');
+    assert.equal(h1.text, '\x01h\xffh');
+    assert.equal(base.output, '');
+    assert.match(muxHelpText(-1), /^\n\rEscape-Char set to Ascii: 0xffffffff\n\r/);
+  });
+
   test('C-a x does not stop anything: it prints why, and the mux goes on', async () => {
     const { base, mux } = await scriptedMux();
     const [h1] = frontends(mux, 1) as [TestFrontend];
     base.push('\x01xok');
-    assert.equal(base.output, MUX_EXIT_IGNORED);
+    assert.equal(base.output, muxExitIgnoredText(1));
     assert.equal(h1.text, 'ok');
     assert.equal(mux.closed, false);
   });

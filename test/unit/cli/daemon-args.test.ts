@@ -48,6 +48,23 @@ suite('parseDaemonArgs', () => {
     assert.throws(() => parseDaemonArgs(['-qmp', 'unix:/a,server=on,bogus=1'], quiet), new UsageError("-qmp unix:/a,server=on,bogus=1: Invalid parameter 'bogus'"));
   });
 
+  test('takes -echr as QEMU reads it: a C number cut to an int, "Bad argument to echr" and NUL when there is none', () => {
+    const escapeOf = (text: string): { escape: number | undefined; said: string[] } => {
+      const said: string[] = [];
+      const args = parseDaemonArgs(['-echr', text], quiet, (line) => said.push(line));
+      return { escape: args.action === 'run' ? args.muxEscapeChar : -2, said };
+    };
+    assert.deepEqual(escapeOf('20'), { escape: 20, said: [] });
+    assert.deepEqual(escapeOf('0x1d'), { escape: 0x1d, said: [] });
+    assert.deepEqual(escapeOf('300'), { escape: 300, said: [] });
+    // strtol's long becomes QEMU's int: 2^32 + 1 is Ctrl-A again, LONG_MAX is -1.
+    assert.deepEqual(escapeOf('4294967297'), { escape: 1, said: [] });
+    assert.deepEqual(escapeOf('99999999999999999999'), { escape: -1, said: [] });
+    assert.deepEqual(escapeOf('ctrl-t'), { escape: 0, said: ['Bad argument to echr'] });
+    const plain = parseDaemonArgs([], quiet);
+    assert.equal(plain.action === 'run' && plain.muxEscapeChar, undefined);
+  });
+
   test('refuses unknown options and missing values', () => {
     assert.throws(() => parseDaemonArgs(['-foo'], quiet), new UsageError('-foo: invalid option'));
     assert.throws(() => parseDaemonArgs(['-qmp'], quiet), new UsageError('-qmp: requires an argument'));
