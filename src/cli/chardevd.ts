@@ -55,7 +55,7 @@ async function main(): Promise<number> {
     log(error instanceof Error ? error.message : String(error));
     return 1;
   }
-  if (args.qmp.length === 0 && args.hmp.length === 0) log('no -qmp or -monitor listener given: nothing can manage this daemon (see --help)');
+  if (args.qmp.length === 0 && args.monitors.length === 0) log('no -qmp or -monitor listener given: nothing can manage this daemon (see --help)');
   // Like QEMU, the daemon runs until it is told to stop, even when no
   // listener or socket keeps Node's event loop busy (chardevs of files or null only).
   const keepRunning = setInterval(() => {}, 1 << 30);

@@ -3,7 +3,7 @@ import { checkChardevOption, type StartupChardev } from '../daemon/config-charde
 import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
 import { cStrtol } from '../options/c-strtol.js';
 import { QemuOptsError } from '../options/qemu-opts.js';
-import { type HmpMonitorConfig, parseMonitorOption, parseMonOption } from '../daemon/monitor-option.js';
+import { type MonitorConfig, parseMonitorOption, parseMonOption } from '../daemon/monitor-option.js';
 import { parseQmpOption } from '../daemon/qmp-option.js';
 import { deviceModelsHelp, linkPropertiesHelp, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
 
@@ -17,8 +17,8 @@ export type DaemonArgs =
       readonly chardevs: readonly StartupChardev[];
       /** Config files' devices first, then the command line's, created after every chardev. */
       readonly devices: readonly StartupDevice[];
-      /** Config files' human monitors first, then the command line's, each in the order given. */
-      readonly hmp: readonly HmpMonitorConfig[];
+      /** Config files' monitors first, then the command line's, each in the order given. */
+      readonly monitors: readonly MonitorConfig[];
       /** `-echr`: the byte that starts a mux escape command, when given. */
       readonly muxEscapeChar?: number;
     }
@@ -44,6 +44,9 @@ Options (QEMU's spellings; one or two leading dashes):
                                           human monitor listener on TCP
   -monitor chardev:ID                     human monitor on a chardev made with -chardev
   -mon [chardev=]ID[,mode=readline]       the same, in -mon syntax
+  -mon [chardev=]ID,mode=control[,pretty=on]
+                                          QMP on a chardev made with -chardev: a new
+                                          session each time the chardev opens
   -chardev BACKEND,id=ID[,OPTION=VALUE...]
                                           create a chardev at startup, as QEMU's -chardev
                                           (e.g. ringbuf,id=console0,size=64K)
@@ -77,7 +80,7 @@ startup waits for the first client of that listener, as QEMU does.
 export function parseDaemonArgs(argv: readonly string[], warn: (message: string) => void, say: (line: string) => void = warn): DaemonArgs {
   const configs: DaemonConfig[] = [];
   const qmp: QmpListenerConfig[] = [];
-  const hmp: HmpMonitorConfig[] = [];
+  const monitors: MonitorConfig[] = [];
   const chardevs: StartupChardev[] = [];
   const chardevIds = new Set<string>();
   const devices: StartupDevice[] = [];
@@ -115,7 +118,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
         const text = value();
         try {
           const target = name === 'mon' ? parseMonOption(text) : parseMonitorOption(text);
-          hmp.push({ origin: `-${name} ${text}`, target });
+          monitors.push({ origin: `-${name} ${text}`, target });
         } catch (error: unknown) {
           if (error instanceof QemuOptsError) throw new UsageError(`-${name} ${text}: ${error.message}`);
           throw error;
@@ -197,7 +200,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     if (first !== undefined) throw new UsageError(`${device.origin}: Duplicate ID '${device.id}' for device (first defined by ${first})`);
     firstDevice.set(device.id, device.origin);
   }
-  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices, hmp: [...configs.flatMap((config) => config.hmp), ...hmp],
+  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices, monitors: [...configs.flatMap((config) => config.hmp), ...monitors],
     ...(muxEscapeChar === undefined ? {} : { muxEscapeChar }),
   };
 }

@@ -9,7 +9,7 @@ import { ID_ERROR, isWellFormedId, QemuOptsError } from '../options/qemu-opts.js
 import { JsonDouble } from '../qmp/json-double.js';
 import type { JsonObject, JsonValue } from '../qmp/json-value.js';
 import { checkChardevOption, type StartupChardev } from './config-chardev.js';
-import { type HmpMonitorConfig, parseMonitorOption } from './monitor-option.js';
+import { type MonitorConfig, parseMonitorOption } from './monitor-option.js';
 import { parseQmpOption, type QmpOption } from './qmp-option.js';
 import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
 
@@ -41,7 +41,7 @@ export interface QmpListenerConfig {
 
 export interface DaemonConfig {
   readonly qmp: readonly QmpListenerConfig[];
-  readonly hmp: readonly HmpMonitorConfig[];
+  readonly hmp: readonly MonitorConfig[];
   readonly chardevs: readonly StartupChardev[];
   readonly devices: readonly StartupDevice[];
 }
@@ -119,7 +119,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     }
   });
 
-  const hmp = listItems(hmpNode, 'hmp', doc, where).map(({ node, line }, index): HmpMonitorConfig => {
+  const hmp = listItems(hmpNode, 'hmp', doc, where).map(({ node, line }, index): MonitorConfig => {
     const location = `${line}: hmp[${index}]`;
     if (!isScalar(node) || typeof node.value !== 'string') {
       throw new ConfigError(`${location}: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"`);

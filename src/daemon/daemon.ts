@@ -11,6 +11,7 @@ import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, QmpContext } from '../qmp/context.js';
 import { QmpDispatcher } from '../qmp/dispatch.js';
 import { ChardevMonitor } from '../hmp/chardev-monitor.js';
+import { QmpChardevMonitor } from '../qmp/chardev-monitor.js';
 import { HmpInterpreter } from '../hmp/interpreter.js';
 import { NO_QMP_SESSION, runQmpForHmp } from '../hmp/qmp-bridge.js';
 import { HmpServer } from '../hmp/server.js';
@@ -21,7 +22,7 @@ import { miscHandlers } from '../qmp/handlers/misc.js';
 import type { JsonValue } from '../qmp/json-value.js';
 import { type QmpListenAddress, QmpServer } from '../qmp/server.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
-import type { HmpMonitorConfig } from './monitor-option.js';
+import type { MonitorConfig } from './monitor-option.js';
 import type { QmpOption } from './qmp-option.js';
 import { chardevdVersion } from './version.js';
 
@@ -31,8 +32,8 @@ export interface DaemonOptions {
   readonly chardevs?: readonly StartupChardev[];
   /** Devices to create once the chardevs exist, in this order. */
   readonly devices?: readonly StartupDevice[];
-  /** Human monitors (-monitor, -mon): listeners of their own, or monitors on startup chardevs. */
-  readonly hmp?: readonly HmpMonitorConfig[];
+  /** Monitors (-monitor, -mon): human monitor listeners of their own, or human or QMP monitors on startup chardevs. */
+  readonly monitors?: readonly MonitorConfig[];
   /** The byte that starts a mux escape command (`-echr`); Ctrl-A when not given. */
   readonly muxEscapeChar?: number;
   /** Where the daemon's own messages go (stderr in the CLI). */
@@ -65,7 +66,7 @@ export class Daemon implements DaemonControl {
   /** Bound addresses of the human monitor listeners, in the order given. */
   readonly hmpListening: QmpListenAddress[] = [];
   /** Monitors on chardevs (-mon), detached at shutdown. */
-  readonly #chardevMonitors: ChardevMonitor[] = [];
+  readonly #chardevMonitors: (ChardevMonitor | QmpChardevMonitor<QmpContext>)[] = [];
   /** Settles once everything is closed after shutdown(). */
   readonly stopped: Promise<void>;
   #stop!: () => void;
@@ -138,11 +139,11 @@ export class Daemon implements DaemonControl {
 
   /** QEMU starts its monitors after its chardevs (mon_init_func), with these checks and texts (monitor_init). */
   #attachChardevMonitors(): void {
-    for (const { origin, target } of this.options.hmp ?? []) {
+    for (const { origin, target } of this.options.monitors ?? []) {
       if (target.type !== 'chardev') continue;
       const chardev = this.chardevs.get(target.id);
       if (chardev === undefined) throw new StartupChardevError(`${origin}: chardev "${target.id}" not found`);
-      const monitor = new ChardevMonitor(chardev, this.hmpServer.host);
+      const monitor = target.mode === 'control' ? new QmpChardevMonitor(chardev, this.server, target.pretty) : new ChardevMonitor(chardev, this.hmpServer.host);
       try {
         monitor.attach();
       } catch (error: unknown) {
@@ -154,7 +155,7 @@ export class Daemon implements DaemonControl {
   }
 
   async #openHmpListeners(): Promise<void> {
-    for (const { target } of this.options.hmp ?? []) {
+    for (const { target } of this.options.monitors ?? []) {
       if (target.type !== 'listener') continue;
       if (this.#shuttingDown) return;
       const bound = await this.hmpServer.listen(target.option.address);

@@ -1,13 +1,16 @@
 import { parseOnOff, parseQemuOpts, QemuOptsError, splitQemuOpts } from '../options/qemu-opts.js';
 import { parseQmpOption, type QmpOption } from './qmp-option.js';
 
-/** Where a human monitor runs: its own listener, or an existing chardev. */
+/**
+ * Where a monitor runs: a human monitor listener of its own, or an
+ * existing chardev with a human (`readline`) or QMP (`control`) monitor.
+ */
 export type MonitorTarget =
   | { readonly type: 'listener'; readonly option: QmpOption }
-  | { readonly type: 'chardev'; readonly id: string };
+  | { readonly type: 'chardev'; readonly id: string; readonly mode: 'readline' | 'control'; readonly pretty: boolean };
 
-/** A human monitor as the daemon takes it (DaemonOptions.hmp). */
-export interface HmpMonitorConfig {
+/** A monitor as the daemon takes it (DaemonOptions.monitors). */
+export interface MonitorConfig {
   /** What messages about it start with: `-monitor TEXT`, `-mon TEXT`, `FILE:LINE: hmp[N]`. */
   readonly origin: string;
   readonly target: MonitorTarget;
@@ -20,15 +23,14 @@ export interface HmpMonitorConfig {
  * a chardev created with -chardev (as QEMU's monitor_parse does).
  */
 export function parseMonitorOption(text: string): MonitorTarget {
-  if (text.startsWith('chardev:')) return { type: 'chardev', id: text.slice('chardev:'.length) };
+  if (text.startsWith('chardev:')) return { type: 'chardev', id: text.slice('chardev:'.length), mode: 'readline', pretty: false };
   return { type: 'listener', option: parseQmpOption(text, 'monitor') };
 }
 
 /**
- * Parses QEMU's `-mon [chardev=]ID[,mode=readline]` (monitor/monitor.c
- * qemu_mon_opts, monitor_init), with QEMU's texts. Only the human monitor
- * (`mode=readline`, the default) is supported on a chardev; QMP runs on
- * `-qmp` listeners.
+ * Parses QEMU's `-mon [chardev=]ID[,mode=readline|control][,pretty=on]`
+ * (monitor/monitor.c qemu_mon_opts, monitor_init), with QEMU's texts: a
+ * human monitor (the default) or QMP on a chardev.
  */
 export function parseMonOption(text: string): MonitorTarget {
   let chardev: string | undefined;
@@ -57,9 +59,7 @@ export function parseMonOption(text: string): MonitorTarget {
   });
   if (chardev === undefined) throw new QemuOptsError("Parameter 'chardev' is missing");
   if (mode !== undefined && mode !== 'readline' && mode !== 'control') throw new QemuOptsError(`Parameter 'mode' does not accept value '${mode}'`);
-  if (mode === 'control') {
-    throw new QemuOptsError('mode=control is not supported: chardevd runs QMP on its -qmp listeners, not on a chardev');
-  }
+  if (mode === 'control') return { type: 'chardev', id: chardev, mode, pretty };
   if (pretty) throw new QemuOptsError("'pretty' is not compatible with HMP monitors");
-  return { type: 'chardev', id: chardev };
+  return { type: 'chardev', id: chardev, mode: 'readline', pretty: false };
 }

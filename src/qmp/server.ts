@@ -6,6 +6,7 @@ import type { JsonObject, JsonValue } from './json-value.js';
 import { formatQmpJson } from './json-writer.js';
 import { SocketListeners } from './socket-listeners.js';
 import { QMP_SESSION_DEFAULTS, QmpSession, type QmpSessionHost, type QmpSessionLimits } from './session.js';
+import { type QmpTransport, socketTransport } from './transport.js';
 
 /** How long close() lets clients read their last replies before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
@@ -71,7 +72,12 @@ export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<
   /** Serves an already connected socket as a QMP session. */
   accept(socket: Socket, options: QmpListenOptions = {}): QmpSession<Context> {
     socket.setNoDelay(true);
-    const session = new QmpSession<Context>(this, socket, options.pretty ?? false, this.options.limits ?? QMP_SESSION_DEFAULTS);
+    return this.serve(socketTransport(socket), options);
+  }
+
+  /** Serves a QMP session on `transport` (a socket, or a chardev the monitor runs on); it gets events like any other. */
+  serve(transport: QmpTransport, options: QmpListenOptions = {}): QmpSession<Context> {
+    const session = new QmpSession<Context>(this, transport, options.pretty ?? false, this.options.limits ?? QMP_SESSION_DEFAULTS);
     this.sessions.add(session);
     for (const resolve of this.#sessionWaiters.splice(0)) resolve(session);
     return session;

@@ -1,10 +1,10 @@
-import type { Socket } from 'node:net';
 import { DisposableStore } from '../lifecycle.js';
 import { type DispatchMode, errorResponse, QmpDispatcher } from './dispatch.js';
 import { GenericError } from './errors.js';
 import { JsonStreamParser, type JsonStreamParserLimits } from './json-stream-parser.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
 import { formatQmpJson } from './json-writer.js';
+import type { QmpTransport } from './transport.js';
 
 /** Limits of one QMP connection; every one has a default (see QMP_SESSION_DEFAULTS). */
 export interface QmpSessionLimits {
@@ -37,7 +37,8 @@ export interface QmpSessionHost<Context> {
 type QueuedRequest = { readonly request: JsonValue } | { readonly parseError: string };
 
 /**
- * One QMP connection (QEMU's MonitorQMP, one per client here): its parser,
+ * One QMP connection (QEMU's MonitorQMP, one per client here, or one per
+ * opening of a chardev the monitor runs on): its parser,
  * its negotiation state and capabilities, its request queue, and everything
  * the connection owns, released when it closes.
  */
@@ -58,7 +59,7 @@ export class QmpSession<Context> implements DispatchMode {
 
   constructor(
     private readonly host: QmpSessionHost<Context>,
-    private readonly socket: Socket,
+    private readonly transport: QmpTransport,
     /** Print replies and events over several lines (QEMU's `-qmp-pretty`). */
     readonly pretty: boolean,
     private readonly limits: QmpSessionLimits = QMP_SESSION_DEFAULTS,
@@ -73,21 +74,21 @@ export class QmpSession<Context> implements DispatchMode {
       },
       limits.parser,
     );
-    socket.on('data', (chunk: Buffer) => {
-      // Replies to every request in this chunk leave in one write.
-      const batch: string[] = [];
-      this.#batch = batch;
-      try {
-        this.#parser.feed(chunk);
-      } finally {
-        this.#batch = undefined;
-        if (batch.length > 0) this.#write(batch.join(''));
-      }
+    transport.bind({
+      data: (chunk) => {
+        // Replies to every request in this chunk leave in one write.
+        const batch: string[] = [];
+        this.#batch = batch;
+        try {
+          this.#parser.feed(chunk);
+        } finally {
+          this.#batch = undefined;
+          if (batch.length > 0) this.#write(batch.join(''));
+        }
+      },
+      drain: () => this.#updateFlow(),
+      gone: () => this.close(),
     });
-    socket.on('drain', () => this.#updateFlow());
-    socket.on('error', () => this.close());
-    socket.on('close', () => this.close());
-    socket.on('end', () => this.close());
     this.send(host.greeting);
   }
 
@@ -126,9 +127,9 @@ export class QmpSession<Context> implements DispatchMode {
   }
 
   #write(text: string): void {
-    this.socket.write(text);
-    if (this.socket.writableLength > this.limits.maxOutputBytes) {
-      this.host.log(`QMP client ${this.#peer()} reads nothing; ${this.socket.writableLength} bytes of output waiting: disconnecting it`);
+    this.transport.write(text);
+    if (this.transport.backlog() > this.limits.maxOutputBytes) {
+      this.host.log(`QMP client ${this.transport.peer} reads nothing; ${this.transport.backlog()} bytes of output waiting: disconnecting it`);
       this.close();
       return;
     }
@@ -140,7 +141,7 @@ export class QmpSession<Context> implements DispatchMode {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.length = 0;
-    this.socket.destroy();
+    this.transport.destroy();
     this.resources.dispose();
     this.host.sessionClosed(this);
     this.#resolveClosed();
@@ -149,7 +150,7 @@ export class QmpSession<Context> implements DispatchMode {
   /** Ends the connection after the output written so far has been sent (quit). */
   end(): void {
     if (this.#closed) return;
-    this.socket.end();
+    this.transport.end();
   }
 
   #received(request: JsonValue): void {
@@ -208,12 +209,7 @@ export class QmpSession<Context> implements DispatchMode {
   /** Stops reading while requests pile up or the client leaves its replies unread. */
   #updateFlow(): void {
     if (this.#closed) return;
-    const hold = this.#queue.length >= this.limits.maxQueuedRequests || this.socket.writableLength > this.limits.outputPauseBytes;
-    if (hold && !this.socket.isPaused()) this.socket.pause();
-    else if (!hold && this.socket.isPaused()) this.socket.resume();
-  }
-
-  #peer(): string {
-    return this.socket.remoteAddress !== undefined ? `${this.socket.remoteAddress}:${this.socket.remotePort}` : 'on unix socket';
+    const hold = this.#queue.length >= this.limits.maxQueuedRequests || this.transport.backlog() > this.limits.outputPauseBytes;
+    this.transport.setReading(!hold);
   }
 }

@@ -387,6 +387,21 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
+  test('refuses a QMP monitor on a missing or busy chardev with QEMU\'s message and exit status', { skip: qemuSkipReason() }, () => {
+    for (const args of [
+      ['-mon', 'nope,mode=control'],
+      ['-chardev', 'null,id=c', '-mon', 'c,mode=control', '-mon', 'c,mode=control'],
+      ['-chardev', 'null,id=c', '-mon', 'c', '-mon', 'c,mode=control'],
+      ['-mon', 'c,mode=control,pretty=maybe'],
+    ]) {
+      const ours = runChardevd(args);
+      const theirs = runQemu(args);
+      assert.equal(ours.status, 1, args.join(' '));
+      assert.equal(theirs.status, 1, args.join(' '));
+      assert.equal(withoutProgramName(ours.stderr), withoutProgramName(theirs.stderr));
+    }
+  });
+
   test('keeps running with nothing but file chardevs until a signal stops it, as QEMU does', async () => {
     const { dir, remove } = tempDir();
     const daemon = spawnChardevd(['-chardev', 'file,id=f,path=out.txt'], dir);

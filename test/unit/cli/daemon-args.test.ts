@@ -29,7 +29,7 @@ suite('parseDaemonArgs', () => {
     assert.equal(args.action, 'run');
     if (args.action !== 'run') return;
     assert.deepEqual(
-      args.hmp.map((m) => [m.origin, m.target.type === 'chardev' ? m.target.id : m.target.option.address.type]),
+      args.monitors.map((m) => [m.origin, m.target.type === 'chardev' ? m.target.id : m.target.option.address.type]),
       [
         ['-monitor unix:/m,server=on,wait=off', 'unix'],
         ['-monitor chardev:c0', 'c0'],

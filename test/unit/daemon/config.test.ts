@@ -178,7 +178,7 @@ devices:
     const { config } = parse('hmp:\n  - unix:m.sock,server=on,wait=off\n  - chardev:serial0\n');
     assert.deepEqual(config.hmp, [
       { origin: 'c.yaml:2: hmp[0]', target: { type: 'listener', option: { address: { type: 'unix', path: 'm.sock' }, wait: false } } },
-      { origin: 'c.yaml:3: hmp[1]', target: { type: 'chardev', id: 'serial0' } },
+      { origin: 'c.yaml:3: hmp[1]', target: { type: 'chardev', id: 'serial0', mode: 'readline', pretty: false } },
     ]);
     refuses('hmp:\n  - unix:m.sock\n', 'c.yaml:2: hmp[0]: chardevd serves monitor as a listener only: add server=on (connecting out to a client is not supported)');
     refuses('hmp:\n  - { chardev: x }\n', 'c.yaml:2: hmp[0]: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"');

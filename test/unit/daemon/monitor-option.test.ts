@@ -16,7 +16,7 @@ suite('parseMonitorOption', () => {
   });
 
   test('puts the monitor on an existing chardev for chardev:ID, as QEMU\'s monitor_parse does', () => {
-    assert.deepEqual(parseMonitorOption('chardev:serial0'), { type: 'chardev', id: 'serial0' });
+    assert.deepEqual(parseMonitorOption('chardev:serial0'), { type: 'chardev', id: 'serial0', mode: 'readline', pretty: false });
   });
 
   test('names the monitor in its errors', () => {
@@ -27,9 +27,10 @@ suite('parseMonitorOption', () => {
 
 suite('parseMonOption', () => {
   test('takes the chardev as the implied first option or as chardev=', () => {
-    assert.deepEqual(parseMonOption('m0'), { type: 'chardev', id: 'm0' });
-    assert.deepEqual(parseMonOption('chardev=m0,mode=readline'), { type: 'chardev', id: 'm0' });
-    assert.deepEqual(parseMonOption('mode=readline,chardev=m0'), { type: 'chardev', id: 'm0' });
+    const human = { type: 'chardev', id: 'm0', mode: 'readline', pretty: false };
+    assert.deepEqual(parseMonOption('m0'), human);
+    assert.deepEqual(parseMonOption('chardev=m0,mode=readline'), human);
+    assert.deepEqual(parseMonOption('mode=readline,chardev=m0'), human);
   });
 
   test('refuses what QEMU refuses, with its texts', () => {
@@ -39,7 +40,9 @@ suite('parseMonOption', () => {
     assert.throws(() => parseMonOption('m0,bogus=1'), new QemuOptsError("Invalid parameter 'bogus'"));
   });
 
-  test('refuses a QMP monitor on a chardev, saying where QMP runs', () => {
-    assert.throws(() => parseMonOption('m0,mode=control'), /mode=control is not supported: chardevd runs QMP on its -qmp listeners/);
+  test('takes a QMP monitor on a chardev, pretty or not', () => {
+    assert.deepEqual(parseMonOption('m0,mode=control'), { type: 'chardev', id: 'm0', mode: 'control', pretty: false });
+    assert.deepEqual(parseMonOption('chardev=m0,mode=control,pretty=on'), { type: 'chardev', id: 'm0', mode: 'control', pretty: true });
+    assert.deepEqual(parseMonOption('m0,mode=control,pretty'), { type: 'chardev', id: 'm0', mode: 'control', pretty: true });
   });
 });

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, suite, test } from 'node:test';
+import { QmpClient } from '../../src/qmp/client.js';
+import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
+
+/**
+ * QMP on a chardev (`-mon chardev=ID,mode=control`), as libvirt starts
+ * QEMU: a socket chardev with a QMP monitor on it. The same transcripts go
+ * to QEMU 7.2 and to chardevd through that socket; every client that
+ * connects gets a greeting and must negotiate again (monitor_qmp_event
+ * resets the capabilities on each open), and `pretty=on` works as on -qmp.
+ */
+
+const WAIT_MS = 10_000;
+
+const monitorArgs = (dir: string): string[] => [
+  '-chardev',
+  `socket,id=qmon,path=${join(dir, 'qmon.sock')},server=on,wait=off`,
+  '-mon',
+  'chardev=qmon,mode=control',
+  '-chardev',
+  `socket,id=qpretty,path=${join(dir, 'qpretty.sock')},server=on,wait=off`,
+  '-mon',
+  'qpretty,mode=control,pretty=on',
+];
+
+const QUERY = '{"execute":"query-chardev","id":"query"}';
+
+/** query-chardev sorted, without QEMU's own -qmp chardev (chardevd's -qmp is a listener, not a chardev). */
+function normalise(lines: readonly string[]): string[] {
+  return lines.map((line) => {
+    const query = /^\{"return": (\[.*\]), "id": "query"\}$/.exec(line);
+    if (query === null) return line;
+    const entries = (JSON.parse(query[1]!) as { label: string }[]).filter((entry) => !entry.label.startsWith('compat_monitor'));
+    entries.sort((a, b) => (a.label < b.label ? -1 : 1));
+    return `{"return": ${JSON.stringify(entries)}, "id": "query"}`;
+  });
+}
+
+const transcripts: Transcript[] = [
+  {
+    name: 'a first client: commands before negotiation, negotiation, chardev commands, the monitor chardev busy',
+    steps: [
+      '{"execute":"query-version","id":1}',
+      NEGOTIATE,
+      NEGOTIATE,
+      '{"execute":"chardev-add","arguments":{"id":"r","backend":{"type":"ringbuf","data":{"size":1024}}}}',
+      '{"execute":"ringbuf-write","arguments":{"device":"r","data":"through a chardev monitor"}}',
+      '{"execute":"ringbuf-read","arguments":{"device":"r","size":100}}',
+      QUERY,
+      '{"execute":"chardev-remove","arguments":{"id":"qmon"}}',
+      '{"execute":"chardev-change","arguments":{"id":"qmon","backend":{"type":"null","data":{}}}}',
+      '{"execute":"chardev-remove","arguments":{"id":"r"}}',
+    ],
+  },
+  {
+    name: 'the next client starts over: a greeting and negotiation again',
+    steps: ['{"execute":"query-status"}', NEGOTIATE, '{"execute":"ringbuf-read","arguments":{"device":"nope","size":1}}'],
+  },
+];
+
+suite('QMP on a chardev: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
+  let qemu: ServerProcess;
+  let chardevd: ServerProcess;
+
+  before(async () => {
+    [qemu, chardevd] = await Promise.all([startQemu(monitorArgs), startChardevd(monitorArgs)]);
+    await Promise.all([qemu, chardevd].flatMap((server) => ['qmon.sock', 'qpretty.sock'].map((name) => untilListening(join(server.dir, name)))));
+  });
+
+  after(async () => {
+    await Promise.all([qemu?.stop(), chardevd?.stop()]);
+  });
+
+  for (const transcript of transcripts) {
+    test(transcript.name, async () => {
+      const theirs = await play(join(qemu.dir, 'qmon.sock'), transcript, qemu.dir);
+      const ours = await play(join(chardevd.dir, 'qmon.sock'), transcript, chardevd.dir);
+      compare(normalise(ours), normalise(theirs));
+    });
+  }
+
+  test('pretty=on prints multi-line replies as -qmp-pretty does', async () => {
+    const transcript: Transcript = { name: 'pretty', steps: [NEGOTIATE, '{"execute":"query-chardev-backends","id":"list-backends"}', '{"execute":"nope"}'] };
+    const theirs = await play(join(qemu.dir, 'qpretty.sock'), transcript, qemu.dir);
+    const ours = await play(join(chardevd.dir, 'qpretty.sock'), transcript, chardevd.dir);
+    // The backend lists differ (chardevd has no emulator backends); the shape of the output must not.
+    const shape = (lines: readonly string[]) => lines.filter((line) => !/^ {8}/.test(line) && !/^ {12}/.test(line));
+    assert.ok(ours.some((line) => line === '{'));
+    compare(normalise(shape(ours)), normalise(shape(theirs)));
+  });
+});
+
+suite('QMP on a chardev: sessions, events and the chardev', () => {
+  let daemon: ServerProcess;
+
+  before(async () => {
+    daemon = await startChardevd((dir) => [...monitorArgs(dir), '-chardev', `socket,id=guest,path=${join(dir, 'guest.sock')},server=on,wait=off`, '-chardev', 'ringbuf,id=log']);
+    await untilListening(join(daemon.dir, 'qmon.sock'));
+  });
+
+  after(async () => {
+    await daemon?.stop();
+  });
+
+  test('a session on the chardev gets the events every QMP client gets', async () => {
+    const onChardev = await QmpClient.connect(join(daemon.dir, 'qmon.sock'), { connectTimeoutMs: WAIT_MS });
+    const onListener = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+    try {
+      const events = onChardev.events({ names: ['DEVICE_DELETED'] });
+      await onListener.execute('device_add', { driver: 'link', id: 'l0', chardev: 'guest', peer: 'log' });
+      await onListener.execute('device_del', { id: 'l0' });
+      const event = await events.next();
+      assert.deepEqual(event?.data, { device: 'l0', path: '/machine/peripheral/l0' });
+    } finally {
+      onChardev.close();
+      onListener.close();
+    }
+  });
+
+  test('a client that leaves with a command queued does not disturb the next one', async () => {
+    const first = await QmpClient.connect(join(daemon.dir, 'qmon.sock'), { connectTimeoutMs: WAIT_MS });
+    const pending = first.execute('query-version').catch((error: unknown) => error);
+    first.close();
+    await pending;
+    const second = await QmpClient.connect(join(daemon.dir, 'qmon.sock'), { connectTimeoutMs: WAIT_MS });
+    try {
+      const version = (await second.execute('query-version')) as { qemu: { major: number } };
+      assert.equal(typeof version.qemu.major, 'number');
+      const chardevs = (await second.execute('query-chardev')) as { label: string; 'frontend-open': boolean }[];
+      assert.equal(chardevs.find((entry) => entry.label === 'qmon')?.['frontend-open'], true);
+    } finally {
+      second.close();
+    }
+  });
+});
