@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { QmpClient } from '../../src/qmp/client.js';
+import { WebSocketPeer } from '../support/peer-websocket.js';
 import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
 
@@ -97,7 +98,17 @@ suite('QMP on a chardev: sessions, events and the chardev', () => {
   let daemon: ServerProcess;
 
   before(async () => {
-    daemon = await startChardevd((dir) => [...monitorArgs(dir), '-chardev', `socket,id=guest,path=${join(dir, 'guest.sock')},server=on,wait=off`, '-chardev', 'ringbuf,id=log']);
+    daemon = await startChardevd((dir) => [
+      ...monitorArgs(dir),
+      '-chardev',
+      `socket,id=guest,path=${join(dir, 'guest.sock')},server=on,wait=off`,
+      '-chardev',
+      'ringbuf,id=log',
+      '-chardev',
+      'socket,id=qws,host=127.0.0.1,port=0,server=on,wait=off,websocket=on',
+      '-mon',
+      'qws,mode=control',
+    ]);
     await untilListening(join(daemon.dir, 'qmon.sock'));
   });
 
@@ -117,6 +128,24 @@ suite('QMP on a chardev: sessions, events and the chardev', () => {
     } finally {
       onChardev.close();
       onListener.close();
+    }
+  });
+
+  test('QMP over a websocket chardev: a browser-style client negotiates and runs commands', async () => {
+    const manager = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+    const chardevs = (await manager.execute('query-chardev')) as { label: string; filename: string }[];
+    manager.close();
+    const port = /:(\d+),server=on$/.exec(chardevs.find((entry) => entry.label === 'qws')!.filename)![1];
+    const peer = await WebSocketPeer.connect(`ws://127.0.0.1:${port}/`);
+    try {
+      const lines = (): string[] => peer.received.toString('utf8').split('\r\n');
+      await peer.until(() => lines().length > 1, 'the greeting');
+      assert.match(lines()[0]!, /^\{"QMP": \{"version": /);
+      await peer.write('{"execute":"qmp_capabilities"}{"execute":"ringbuf-write","arguments":{"device":"log","data":"hi"}}{"execute":"ringbuf-read","arguments":{"device":"log","size":10},"id":7}');
+      await peer.until(() => lines().length > 4, 'three replies');
+      assert.deepEqual(lines().slice(1, 4), ['{"return": {}}', '{"return": {}}', '{"return": "hi", "id": 7}']);
+    } finally {
+      await peer.close();
     }
   });
 
