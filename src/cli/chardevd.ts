@@ -7,8 +7,9 @@ import { Daemon } from '../daemon/daemon.js';
 import { chardevdVersion } from '../daemon/version.js';
 import { parseDaemonArgs, USAGE, UsageError } from './daemon-args.js';
 
+/** Every line of a message starts with the program's name, as each of QEMU's error_report lines does. */
 const log = (message: string): void => {
-  process.stderr.write(`chardevd: ${message}\n`);
+  process.stderr.write(`${message.replace(/^/gm, 'chardevd: ')}\n`);
 };
 
 async function main(): Promise<number> {

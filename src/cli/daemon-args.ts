@@ -3,8 +3,9 @@ import { checkChardevOption, type StartupChardev } from '../daemon/config-charde
 import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
 import { cStrtol } from '../options/c-strtol.js';
 import { QemuOptsError } from '../options/qemu-opts.js';
-import { type MonitorConfig, parseMonitorOption, parseMonOption } from '../daemon/monitor-option.js';
-import { parseQmpOption } from '../daemon/qmp-option.js';
+import { type MonitorConfig, parseMonOption } from '../daemon/monitor-option.js';
+import { listenerOption } from '../daemon/qmp-option.js';
+import { CompatChardevError, compatChardevOption } from '../options/compat-chardev.js';
 import { deviceModelsHelp, linkPropertiesHelp, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
 
 /** What the chardevd command line asks for. */
@@ -38,10 +39,14 @@ Options (QEMU's spellings; one or two leading dashes):
   -qmp unix:PATH,server=on[,wait=off]     QMP listener on a unix socket
   -qmp tcp:[HOST]:PORT,server=on[,wait=off][,ipv4=on|ipv6=on]
                                           QMP listener on TCP (port 0: any free port)
+  -qmp DEV                                QMP on a chardev in QEMU's legacy syntax, e.g.
+                                          unix:PATH (connects out), stdio, telnet::PORT,server=on
   -qmp-pretty DEV                         the same, with multi-line replies
   -monitor unix:PATH,server=on[,wait=off] human monitor (HMP) listener on a unix socket
   -monitor tcp:[HOST]:PORT,server=on[,wait=off]
                                           human monitor listener on TCP
+  -monitor DEV                            human monitor on a chardev in legacy syntax
+                                          (stdio, unix:PATH to connect out, ...)
   -monitor chardev:ID                     human monitor on a chardev made with -chardev
   -mon [chardev=]ID[,mode=readline]       the same, in -mon syntax
   -mon [chardev=]ID,mode=control[,pretty=on]
@@ -85,6 +90,73 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
   const chardevIds = new Set<string>();
   const devices: StartupDevice[] = [];
   let muxEscapeChar: number | undefined;
+  /** QEMU numbers the chardevs of -qmp and -monitor compat_monitor0, 1, ... counting every one (monitor_parse). */
+  let monitorIndex = 0;
+
+  /**
+   * A `-chardev` string: QEMU's command-line checks and warnings now, the
+   * rest when the daemon creates it. A compat chardev (from -qmp or
+   * -monitor) prints no warnings, as QEMU's legacy parser does not, and
+   * its errors end with QEMU's "parse error: ..." line.
+   */
+  const addChardev = (origin: string, text: string, compat: string | false): DaemonArgs | undefined => {
+    const fail = (message: string): never => {
+      throw new UsageError(compat === false ? `${origin}: ${message}` : `${origin}: ${message}\n${origin}: parse error: ${compat}`);
+    };
+    let checked;
+    try {
+      checked = checkChardevOption(text);
+    } catch (error: unknown) {
+      if (!(error instanceof ChardevOptionError)) throw error;
+      if (compat === false) for (const warning of error.warnings) warn(`${origin}: ${warning}`);
+      // QEMU prints the option list and exits right away (status 1).
+      if (error instanceof ChardevHelpRequest) return { action: 'print', text: `${error.message}\n`, exitStatus: error.exitStatus };
+      return fail(error.message);
+    }
+    if (checked.id !== undefined) {
+      // QEMU checks the id before the options, so a duplicate prints no warnings of its own.
+      if (chardevIds.has(checked.id)) return fail(`Duplicate ID '${checked.id}' for chardev`);
+      chardevIds.add(checked.id);
+    }
+    if (compat === false) for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
+    chardevs.push({ form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length });
+    return undefined;
+  };
+
+  /**
+   * `-qmp`, `-qmp-pretty`, `-monitor`: a unix or TCP server with nothing
+   * but listener options becomes one of chardevd's listeners (any number
+   * of clients at once); `chardev:ID` a monitor on that chardev; anything
+   * else QEMU's way, a chardev `compat_monitorN` from the legacy syntax
+   * (a client socket connecting out, stdio, a telnet server...) with the
+   * monitor on it.
+   */
+  const monitorOption = (name: string, text: string, mode: 'readline' | 'control', pretty: boolean): DaemonArgs | undefined => {
+    const origin = `-${name} ${text}`;
+    const label = `compat_monitor${monitorIndex++}`;
+    if (text.startsWith('chardev:')) {
+      monitors.push({ origin, target: { type: 'chardev', id: text.slice('chardev:'.length), mode, pretty } });
+      return undefined;
+    }
+    const listener = listenerOption(text);
+    if (listener !== undefined) {
+      if (mode === 'control') qmp.push({ option: listener, pretty });
+      else monitors.push({ origin, target: { type: 'listener', option: listener } });
+      return undefined;
+    }
+    if (chardevIds.has(label)) throw new UsageError(`${origin}: Duplicate ID '${label}' for chardev\n${origin}: parse error: ${text}`);
+    let chardevText;
+    try {
+      chardevText = compatChardevOption(label, text);
+    } catch (error: unknown) {
+      if (!(error instanceof CompatChardevError)) throw error;
+      throw new UsageError(`${error.detail === undefined ? '' : `${origin}: ${error.detail}\n`}${origin}: parse error: ${text}`);
+    }
+    const help = addChardev(origin, chardevText, text);
+    if (help === undefined) monitors.push({ origin, target: { type: 'chardev', id: label, mode, pretty } });
+    return help;
+  };
+
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-')) throw new UsageError(`${arg}: invalid option (options start with '-')`);
@@ -104,47 +176,32 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
         return { action: 'version' };
       case 'qmp':
       case 'qmp-pretty': {
-        const text = value();
-        try {
-          qmp.push({ option: parseQmpOption(text), pretty: name === 'qmp-pretty' });
-        } catch (error: unknown) {
-          if (error instanceof QemuOptsError) throw new UsageError(`-${name} ${text}: ${error.message}`);
-          throw error;
-        }
+        const help = monitorOption(name, value(), 'control', name === 'qmp-pretty');
+        if (help !== undefined) return help;
         break;
       }
-      case 'monitor':
+      case 'monitor': {
+        const text = value();
+        // QEMU's -monitor none asks for no monitor (and takes no number).
+        if (text === 'none') break;
+        const help = monitorOption(name, text, 'readline', false);
+        if (help !== undefined) return help;
+        break;
+      }
       case 'mon': {
         const text = value();
         try {
-          const target = name === 'mon' ? parseMonOption(text) : parseMonitorOption(text);
-          monitors.push({ origin: `-${name} ${text}`, target });
+          monitors.push({ origin: `-mon ${text}`, target: parseMonOption(text) });
         } catch (error: unknown) {
-          if (error instanceof QemuOptsError) throw new UsageError(`-${name} ${text}: ${error.message}`);
+          if (error instanceof QemuOptsError) throw new UsageError(`-mon ${text}: ${error.message}`);
           throw error;
         }
         break;
       }
       case 'chardev': {
         const text = value();
-        const origin = `-chardev ${text}`;
-        let checked;
-        try {
-          checked = checkChardevOption(text);
-        } catch (error: unknown) {
-          if (!(error instanceof ChardevOptionError)) throw error;
-          for (const warning of error.warnings) warn(`${origin}: ${warning}`);
-          // QEMU prints the option list and exits right away (status 1).
-          if (error instanceof ChardevHelpRequest) return { action: 'print', text: `${error.message}\n`, exitStatus: error.exitStatus };
-          throw new UsageError(`${origin}: ${error.message}`);
-        }
-        if (checked.id !== undefined) {
-          // QEMU checks the id before the options, so a duplicate prints no warnings of its own.
-          if (chardevIds.has(checked.id)) throw new UsageError(`${origin}: Duplicate ID '${checked.id}' for chardev`);
-          chardevIds.add(checked.id);
-        }
-        for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
-        chardevs.push({ form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length });
+        const help = addChardev(`-chardev ${text}`, text, false);
+        if (help !== undefined) return help;
         break;
       }
       case 'device': {

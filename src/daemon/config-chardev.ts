@@ -1,6 +1,7 @@
 import { SUPPORTED_KINDS } from '../chardev/create.js';
 import { chardevBackendHelp, ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../chardev/options.js';
 import type { ChardevBackend } from '../generated/qapi-types.gen.js';
+import { appendOptions } from '../options/qemu-opts.js';
 
 /**
  * A chardev the daemon creates at startup, before its QMP listeners open
@@ -67,17 +68,6 @@ export function checkChardevOption(text: string): CheckedChardevOption {
     if (error instanceof ChardevOptionError && error.message === NO_ID_MESSAGE) return { id: undefined, mux: false, warnings: error.warnings };
     throw error;
   }
-}
-
-/**
- * `text` with `extra` options after its last one. A run of commas at the
- * end holds escaped commas (`,,`) of the last value and, when the run is
- * odd, one more that already ends the value; only an even run needs a
- * separating comma.
- */
-export function appendOptions(text: string, extra: string): string {
-  const trailingCommas = text.length - text.replace(/,+$/, '').length;
-  return trailingCommas % 2 === 1 ? `${text}${extra}` : `${text},${extra}`;
 }
 
 /**

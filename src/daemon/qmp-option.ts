@@ -12,9 +12,11 @@ export interface QmpOption {
 const KNOWN_OPTIONS = new Set(['server', 'wait', 'ipv4', 'ipv6']);
 
 /**
- * Parses QEMU's `-qmp` value: `unix:PATH[,server=on][,wait=off]` or
- * `tcp:[HOST]:PORT[,server=on][,wait=off][,ipv4=on|ipv6=on]`, with QemuOpts
- * escaping (a comma in PATH is written twice).
+ * Parses a listener in QEMU's `-qmp` syntax: `unix:PATH,server=on[,wait=off]`
+ * or `tcp:[HOST]:PORT,server=on[,wait=off][,ipv4=on|ipv6=on]`, with
+ * QemuOpts escaping (a comma in PATH is written twice). Config files take
+ * only these; the command line reads anything else in QEMU's legacy
+ * chardev syntax (compat-chardev.ts).
  */
 export function parseQmpOption(text: string, service = 'QMP'): QmpOption {
   const [target = '', ...rest] = splitQemuOpts(text);
@@ -34,9 +36,23 @@ export function parseQmpOption(text: string, service = 'QMP'): QmpOption {
     else if (key === 'ipv6') ipv6Only = on;
   }
   if (!server) {
-    throw new QemuOptsError(`chardevd serves ${service} as a listener only: add server=on (connecting out to a client is not supported)`);
+    throw new QemuOptsError(`a config file lists ${service} listeners only: add server=on (for a monitor that connects out, use -qmp or -monitor on the command line, or a chardev and -mon)`);
   }
   return { address: parseAddress(target, ipv6Only, service), wait: wait ?? true };
+}
+
+/**
+ * What chardevd serves as a listener of its own: `unix:` or `tcp:` with
+ * server=on and no option but the listener's. Undefined for anything
+ * else, which the command line reads in QEMU's legacy chardev syntax.
+ */
+export function listenerOption(text: string): QmpOption | undefined {
+  try {
+    return parseQmpOption(text);
+  } catch (error: unknown) {
+    if (error instanceof QemuOptsError) return undefined;
+    throw error;
+  }
 }
 
 function parseAddress(target: string, ipv6Only: boolean, service: string): QmpListenAddress {

@@ -60,3 +60,14 @@ export function isWellFormedId(id: string): boolean {
 /** QemuOpts' error for a bad id; on the command line QEMU adds the rule as a second line (ID_HINT). */
 export const ID_ERROR = "Parameter 'id' expects an identifier";
 export const ID_HINT = "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.";
+
+/**
+ * `text` with `extra` options after its last one. A run of commas at the
+ * end holds escaped commas (`,,`) of the last value and, when the run is
+ * odd, one more that already ends the value; only an even run needs a
+ * separating comma.
+ */
+export function appendOptions(text: string, extra: string): string {
+  const trailingCommas = text.length - text.replace(/,+$/, '').length;
+  return trailingCommas % 2 === 1 ? `${text}${extra}` : `${text},${extra}`;
+}

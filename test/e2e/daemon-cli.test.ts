@@ -387,6 +387,31 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
+  test('reads -qmp and -monitor in QEMU\'s legacy chardev syntax, failing with QEMU\'s messages and exit status', { skip: qemuSkipReason() }, () => {
+    const { dir, remove } = tempDir();
+    try {
+      for (const args of [
+        ['-qmp', 'foo'],
+        ['-qmp', 'tcp:nohostport'],
+        ['-qmp', `unix:${join(dir, 'q.sock')},server=on,bogus=1`],
+        ['-qmp', `unix:${join(dir, 'q.sock')},wait=maybe`],
+        ['-qmp', 'unix:/a=b'],
+        ['-monitor', 'vc:abc'],
+        ['-chardev', 'null,id=compat_monitor0', '-qmp', 'stdio'],
+        ['-qmp', `unix:${join(dir, 'nobody-listens.sock')}`],
+        ['-monitor', `unix:${join(dir, 'nobody-listens.sock')}`],
+      ]) {
+        const ours = runChardevd(args, dir);
+        const theirs = runQemu(args, dir);
+        assert.equal(ours.status, 1, args.join(' '));
+        assert.equal(theirs.status, 1, args.join(' '));
+        assert.equal(withoutProgramName(ours.stderr), withoutProgramName(theirs.stderr));
+      }
+    } finally {
+      remove();
+    }
+  });
+
   test('refuses a QMP monitor on a missing or busy chardev with QEMU\'s message and exit status', { skip: qemuSkipReason() }, () => {
     for (const args of [
       ['-mon', 'nope,mode=control'],

@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Duplex } from 'node:stream';
 import { after, before, suite, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { QmpClient } from '../../src/qmp/client.js';
 import { WebSocketPeer } from '../support/peer-websocket.js';
-import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
+import { compare, Connection, NEGOTIATE, play, playOn, type Transcript } from '../support/qmp-transcript.js';
+import { MonitorClient } from '../support/monitor-client.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
 
 /**
@@ -163,5 +170,128 @@ suite('QMP on a chardev: sessions, events and the chardev', () => {
     } finally {
       second.close();
     }
+  });
+});
+
+/**
+ * `-qmp` and `-monitor` in QEMU's legacy chardev syntax: without
+ * server=on they connect out to a management program that listens, and
+ * `stdio` puts the monitor on the process's standard input and output.
+ * The same session goes to QEMU 7.2 and to chardevd.
+ */
+suite('-qmp and -monitor connecting out, and on stdio: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
+  const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
+  let dir: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'chardevd-qmp-out-'));
+  });
+
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Listens on `path`, starts the server, and resolves with the connection it makes (bounded). */
+  async function acceptFrom(path: string, start: () => Promise<ServerProcess>): Promise<{ server: ServerProcess; socket: Socket }> {
+    const listener = createServer();
+    await new Promise<void>((resolve) => listener.listen(path, resolve));
+    try {
+      const accepted = new Promise<Socket>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`nothing connected to ${path}`)), WAIT_MS);
+        listener.once('connection', (socket) => {
+          clearTimeout(timer);
+          resolve(socket);
+        });
+      });
+      const server = await start();
+      return { server, socket: await accepted };
+    } finally {
+      listener.close();
+    }
+  }
+
+  const outgoing: Transcript = {
+    name: 'out',
+    steps: [
+      '{"execute":"query-version","id":1}',
+      NEGOTIATE,
+      '{"execute":"chardev-add","arguments":{"id":"r","backend":{"type":"ringbuf","data":{}}}}',
+      '{"execute":"ringbuf-write","arguments":{"device":"r","data":"out"}}',
+      '{"execute":"ringbuf-read","arguments":{"device":"r","size":8}}',
+      '{"execute":"query-chardev","id":"query"}',
+    ],
+  };
+
+  /**
+   * query-chardev sorted, without `skip`: the -qmp listener the servers
+   * start with is QEMU's compat_monitor0 (chardevd's is no chardev), so the
+   * one connecting out is compat_monitor1 in both.
+   */
+  const sortedQuery = (lines: readonly string[], skip?: string): string[] =>
+    lines.map((line) => {
+      const query = /^\{"return": (\[.*\]), "id": "query"\}$/.exec(line);
+      if (query === null) return line;
+      const entries = (JSON.parse(query[1]!) as { label: string }[]).filter((entry) => entry.label !== skip);
+      entries.sort((a, b) => (a.label < b.label ? -1 : 1));
+      return `{"return": ${JSON.stringify(entries)}, "id": "query"}`;
+    });
+
+  test('-qmp unix:PATH connects out as a QMP client chardev named compat_monitor1', async () => {
+    const path = join(dir, 'manager.sock');
+    const runs: string[][] = [];
+    for (const start of [startQemu, startChardevd]) {
+      const { server, socket } = await acceptFrom(path, () => start(['-qmp', `unix:${path}`]));
+      try {
+        runs.push(await playOn(Connection.of(socket), outgoing));
+      } finally {
+        await server.stop();
+      }
+    }
+    const [theirs, ours] = runs as [string[], string[]];
+    assert.match(ours.join('\n'), /\{"frontend-open": true, "filename": "unix:", "label": "compat_monitor1"\}/);
+    compare(sortedQuery(ours, 'compat_monitor0'), sortedQuery(theirs, 'compat_monitor0'));
+  });
+
+  test('-monitor unix:PATH connects out with a human monitor, the same screen as QEMU\'s', async () => {
+    const path = join(dir, 'hmp-manager.sock');
+    const screens: string[] = [];
+    for (const [start, prompt] of [
+      [startQemu, '(qemu) '],
+      [startChardevd, '(chardevd) '],
+    ] as const) {
+      const { server, socket } = await acceptFrom(path, () => start(['-monitor', `unix:${path}`]));
+      const client = MonitorClient.of(socket, prompt);
+      try {
+        await client.until(() => client.received.endsWith(prompt), 'the banner and prompt');
+        client.send('help ringbuf_read\r');
+        await client.until(() => client.received.split(prompt).length === 3, 'the help and the next prompt');
+        screens.push(client.received.replace(/^(QEMU|chardevd) \S+ monitor/gm, 'NAME monitor').replaceAll(prompt, '(PROMPT) '));
+      } finally {
+        client.close();
+        await server.stop();
+      }
+    }
+    assert.equal(JSON.stringify(screens[1]), JSON.stringify(screens[0]));
+  });
+
+  test('-qmp stdio serves QMP on standard input and output', async () => {
+    const runs: string[][] = [];
+    for (const command of [
+      ['qemu-system-x86_64', '-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', 'stdio'],
+      [process.execPath, CHARDEVD, '-qmp', 'stdio'],
+    ]) {
+      const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+        runs.push(await playOn(Connection.of(stream as unknown as Socket), outgoing));
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
+    const [theirs, ours] = runs as [string[], string[]];
+    assert.match(ours.join('\n'), /\{"frontend-open": true, "filename": "stdio", "label": "compat_monitor0"\}/);
+    compare(sortedQuery(ours), sortedQuery(theirs));
   });
 });

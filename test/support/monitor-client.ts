@@ -29,6 +29,11 @@ export class MonitorClient {
     socket.on('error', () => {});
   }
 
+  /** A monitor on a socket already connected (a monitor that connected out to the test). */
+  static of(socket: Socket, prompt = '(chardevd) '): MonitorClient {
+    return new MonitorClient(socket, prompt);
+  }
+
   /**
    * Connects to a unix socket path or a TCP port on 127.0.0.1, retrying
    * while the listener is not there yet, and waits for the first prompt

@@ -44,6 +44,11 @@ export class Connection {
     socket.on('error', () => {});
   }
 
+  /** Collects the lines of a socket already connected (one a server process connected to). */
+  static of(socket: Socket): Connection {
+    return new Connection(socket);
+  }
+
   static open(path: string): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = connect(path);
@@ -70,7 +75,11 @@ export class Connection {
 
 /** Sends every step, each followed by a sync request, and returns every line received. */
 export async function play(path: string, transcript: Transcript, dir = ''): Promise<string[]> {
-  const connection = await Connection.open(path);
+  return playOn(await Connection.open(path), transcript, dir);
+}
+
+/** play() on a connection already made; the connection is closed afterwards. */
+export async function playOn(connection: Connection, transcript: Transcript, dir = ''): Promise<string[]> {
   try {
     await connection.until((lines) => lines.length >= 1, 'the greeting');
     for (const [i, step] of transcript.steps.entries()) {

@@ -45,7 +45,41 @@ suite('parseDaemonArgs', () => {
   });
 
   test('names the option and its value in a parse error, as QEMU does', () => {
-    assert.throws(() => parseDaemonArgs(['-qmp', 'unix:/a,server=on,bogus=1'], quiet), new UsageError("-qmp unix:/a,server=on,bogus=1: Invalid parameter 'bogus'"));
+    assert.throws(
+      () => parseDaemonArgs(['-qmp', 'unix:/a,server=on,bogus=1'], quiet),
+      new UsageError("-qmp unix:/a,server=on,bogus=1: Invalid parameter 'bogus'\n-qmp unix:/a,server=on,bogus=1: parse error: unix:/a,server=on,bogus=1"),
+    );
+  });
+
+  test('makes a chardev compat_monitorN for -qmp and -monitor in legacy syntax, counting every one as QEMU does', () => {
+    const args = parseDaemonArgs(
+      ['-qmp', 'unix:/q,server=on,wait=off', '-monitor', 'chardev:c0', '-qmp', 'unix:/mgr', '-monitor', 'none', '-monitor', 'stdio', '-qmp-pretty', 'telnet::4555,server=on,wait=off'],
+      quiet,
+    );
+    assert.equal(args.action, 'run');
+    if (args.action !== 'run') return;
+    assert.deepEqual(
+      args.chardevs.map((c) => (c.form === 'option' ? [c.origin, c.text] : [])),
+      [
+        ['-qmp unix:/mgr', 'socket,id=compat_monitor2,path=/mgr'],
+        ['-monitor stdio', 'stdio,id=compat_monitor3'],
+        ['-qmp-pretty telnet::4555,server=on,wait=off', 'socket,id=compat_monitor4,host=,port=4555,server=on,wait=off,telnet=on'],
+      ],
+    );
+    assert.deepEqual(
+      args.monitors.map((m) => m.target),
+      [
+        { type: 'chardev', id: 'c0', mode: 'readline', pretty: false },
+        { type: 'chardev', id: 'compat_monitor2', mode: 'control', pretty: false },
+        { type: 'chardev', id: 'compat_monitor3', mode: 'readline', pretty: false },
+        { type: 'chardev', id: 'compat_monitor4', mode: 'control', pretty: true },
+      ],
+    );
+    // A plain unix or TCP server stays one of chardevd's listeners.
+    assert.deepEqual(
+      args.qmp.map((q) => q.option.address),
+      [{ type: 'unix', path: '/q' }],
+    );
   });
 
   test('takes -echr as QEMU reads it: a C number cut to an int, "Bad argument to echr" and NUL when there is none', () => {

@@ -161,7 +161,7 @@ devices:
 
   test('checks listeners as -qmp does', () => {
     refuses('qmp:\n  - unix:q.sock,server=on,bogus=1\n', "c.yaml:2: qmp[0]: Invalid parameter 'bogus'");
-    refuses('qmp:\n  - unix:q.sock\n', 'c.yaml:2: qmp[0]: chardevd serves QMP as a listener only: add server=on (connecting out to a client is not supported)');
+    refuses('qmp:\n  - unix:q.sock\n', 'c.yaml:2: qmp[0]: a config file lists QMP listeners only: add server=on (for a monitor that connects out, use -qmp or -monitor on the command line, or a chardev and -mon)');
     refuses('qmp:\n  - { path: q.sock }\n', 'c.yaml:2: qmp[0]: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off"');
   });
 
@@ -180,7 +180,7 @@ devices:
       { origin: 'c.yaml:2: hmp[0]', target: { type: 'listener', option: { address: { type: 'unix', path: 'm.sock' }, wait: false } } },
       { origin: 'c.yaml:3: hmp[1]', target: { type: 'chardev', id: 'serial0', mode: 'readline', pretty: false } },
     ]);
-    refuses('hmp:\n  - unix:m.sock\n', 'c.yaml:2: hmp[0]: chardevd serves monitor as a listener only: add server=on (connecting out to a client is not supported)');
+    refuses('hmp:\n  - unix:m.sock\n', 'c.yaml:2: hmp[0]: a config file lists monitor listeners only: add server=on (for a monitor that connects out, use -qmp or -monitor on the command line, or a chardev and -mon)');
     refuses('hmp:\n  - { chardev: x }\n', 'c.yaml:2: hmp[0]: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"');
   });
 

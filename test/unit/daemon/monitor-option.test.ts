@@ -20,7 +20,7 @@ suite('parseMonitorOption', () => {
   });
 
   test('names the monitor in its errors', () => {
-    assert.throws(() => parseMonitorOption('stdio'), new QemuOptsError('chardevd serves monitor as a listener only: add server=on (connecting out to a client is not supported)'));
+    assert.throws(() => parseMonitorOption('stdio'), new QemuOptsError('a config file lists monitor listeners only: add server=on (for a monitor that connects out, use -qmp or -monitor on the command line, or a chardev and -mon)'));
     assert.throws(() => parseMonitorOption('vc:80x24,server=on'), new QemuOptsError("'vc' is not a valid monitor listener: use unix:PATH or tcp:HOST:PORT"));
   });
 });
