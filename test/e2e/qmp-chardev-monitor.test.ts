@@ -9,7 +9,7 @@ import { after, before, suite, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { QmpClient } from '../../src/qmp/client.js';
 import { WebSocketPeer } from '../support/peer-websocket.js';
-import { compare, Connection, NEGOTIATE, play, playOn, type Transcript } from '../support/qmp-transcript.js';
+import { compare, Connection, NEGOTIATE, play, playOn, sortQueryChardev, type Transcript } from '../support/qmp-transcript.js';
 import { MonitorClient } from '../support/monitor-client.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
 
@@ -37,15 +37,7 @@ const monitorArgs = (dir: string): string[] => [
 const QUERY = '{"execute":"query-chardev","id":"query"}';
 
 /** query-chardev sorted, without QEMU's own -qmp chardev (chardevd's -qmp is a listener, not a chardev). */
-function normalise(lines: readonly string[]): string[] {
-  return lines.map((line) => {
-    const query = /^\{"return": (\[.*\]), "id": "query"\}$/.exec(line);
-    if (query === null) return line;
-    const entries = (JSON.parse(query[1]!) as { label: string }[]).filter((entry) => !entry.label.startsWith('compat_monitor'));
-    entries.sort((a, b) => (a.label < b.label ? -1 : 1));
-    return `{"return": ${JSON.stringify(entries)}, "id": "query"}`;
-  });
-}
+const normalise = (lines: readonly string[]): string[] => sortQueryChardev(lines, (label) => label.startsWith('compat_monitor'));
 
 const transcripts: Transcript[] = [
   {
@@ -222,19 +214,8 @@ suite('-qmp and -monitor connecting out, and on stdio: chardevd answers as QEMU 
     ],
   };
 
-  /**
-   * query-chardev sorted, without `skip`: the -qmp listener the servers
-   * start with is QEMU's compat_monitor0 (chardevd's is no chardev), so the
-   * one connecting out is compat_monitor1 in both.
-   */
-  const sortedQuery = (lines: readonly string[], skip?: string): string[] =>
-    lines.map((line) => {
-      const query = /^\{"return": (\[.*\]), "id": "query"\}$/.exec(line);
-      if (query === null) return line;
-      const entries = (JSON.parse(query[1]!) as { label: string }[]).filter((entry) => entry.label !== skip);
-      entries.sort((a, b) => (a.label < b.label ? -1 : 1));
-      return `{"return": ${JSON.stringify(entries)}, "id": "query"}`;
-    });
+  /** The -qmp listener the servers start with is QEMU's compat_monitor0 (chardevd's is no chardev), so the one connecting out is compat_monitor1 in both. */
+  const sortedQuery = (lines: readonly string[], skip?: string): string[] => sortQueryChardev(lines, (label) => label === skip);
 
   test('-qmp unix:PATH connects out as a QMP client chardev named compat_monitor1', async () => {
     const path = join(dir, 'manager.sock');

@@ -116,3 +116,18 @@ export function compare(ours: readonly string[], theirs: readonly string[]): voi
   }
 }
 
+
+/**
+ * Replies to `{"execute":"query-chardev","id":"query"}` in a comparable
+ * form: entries sorted by label and members by name (QEMU lists them in
+ * hash order), without the chardevs `drop` names.
+ */
+export function sortQueryChardev(lines: readonly string[], drop: (label: string) => boolean = () => false): string[] {
+  return lines.map((line) => {
+    const query = /^\{"return": (\[.*\]), "id": "query"\}$/.exec(line);
+    if (query === null) return line;
+    const entries = (JSON.parse(query[1]!) as { label: string }[]).filter((entry) => !drop(entry.label));
+    entries.sort((a, b) => (a.label < b.label ? -1 : 1));
+    return `{"return": ${JSON.stringify(entries.map((e) => Object.fromEntries(Object.entries(e).sort())))}, "id": "query"}`;
+  });
+}
