@@ -257,7 +257,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     if (first !== undefined) throw new UsageError(`${device.origin}: Duplicate ID '${device.id}' for device (first defined by ${first})`);
     firstDevice.set(device.id, device.origin);
   }
-  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices, monitors: [...configs.flatMap((config) => config.hmp), ...monitors],
+  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices, monitors: [...configs.flatMap((config) => config.monitors), ...monitors],
     ...(muxEscapeChar === undefined ? {} : { muxEscapeChar }),
   };
 }

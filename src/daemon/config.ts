@@ -19,6 +19,7 @@ import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type
  *
  *   qmp:                 # QMP listeners, each in -qmp syntax
  *     - unix:chardevd-qmp.sock,server=on,wait=off
+ *     - chardev:qmon     # QMP on a chardev of this file (-mon qmon,mode=control)
  *   hmp:                 # human monitors, each in -monitor syntax
  *     - unix:chardevd-hmp.sock,server=on,wait=off
  *     - chardev:serial0  # a monitor on a chardev of this file
@@ -41,7 +42,8 @@ export interface QmpListenerConfig {
 
 export interface DaemonConfig {
   readonly qmp: readonly QmpListenerConfig[];
-  readonly hmp: readonly MonitorConfig[];
+  /** Human monitors (`hmp:`) and QMP monitors on chardevs (`qmp: - chardev:ID`), in the file's order of each list. */
+  readonly monitors: readonly MonitorConfig[];
   readonly chardevs: readonly StartupChardev[];
   readonly devices: readonly StartupDevice[];
 }
@@ -89,7 +91,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   }
   const root = doc.contents;
   // An empty file (or one with comments only) configures nothing.
-  if (root === null || (isScalar(root) && root.value === null)) return { qmp: [], hmp: [], chardevs: [], devices: [] };
+  if (root === null || (isScalar(root) && root.value === null)) return { qmp: [], monitors: [], chardevs: [], devices: [] };
   if (!isMap(root)) throw new ConfigError(`${where(root)}: expected a mapping with the keys ${TOP_LEVEL_KEYS.join(', ')}`);
 
   let qmpNode: Node | undefined;
@@ -106,13 +108,19 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     else throw new ConfigError(`${where(keyNode)}: unknown key '${key}' (the keys are ${TOP_LEVEL_KEYS.join(', ')})`);
   }
 
-  const qmp = listItems(qmpNode, 'qmp', doc, where).map(({ node, line }, index) => {
+  const qmp: QmpListenerConfig[] = [];
+  const qmpMonitors: MonitorConfig[] = [];
+  listItems(qmpNode, 'qmp', doc, where).forEach(({ node, line }, index) => {
     const location = `${line}: qmp[${index}]`;
     if (!isScalar(node) || typeof node.value !== 'string') {
-      throw new ConfigError(`${location}: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off"`);
+      throw new ConfigError(`${location}: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off" or "chardev:qmon"`);
+    }
+    if (node.value.startsWith('chardev:')) {
+      qmpMonitors.push({ origin: location, target: { type: 'chardev', id: node.value.slice('chardev:'.length), mode: 'control', pretty: false } });
+      return;
     }
     try {
-      return { option: parseQmpOption(node.value), pretty: false };
+      qmp.push({ option: parseQmpOption(node.value), pretty: false });
     } catch (error: unknown) {
       if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}`);
       throw error;
@@ -143,7 +151,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     return item;
   });
   const devices = listItems(devicesNode, 'devices', doc, where).map(({ node, line }, index) => deviceItem(node, doc, `${line}: devices[${index}]`));
-  return { qmp, hmp, chardevs, devices };
+  return { qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices };
 }
 
 /** One item of `devices`: a `-device` string or device_add's arguments. */

@@ -36,7 +36,7 @@ export function parseQmpOption(text: string, service = 'QMP'): QmpOption {
     else if (key === 'ipv6') ipv6Only = on;
   }
   if (!server) {
-    throw new QemuOptsError(`a config file lists ${service} listeners only: add server=on (for a monitor that connects out, use -qmp or -monitor on the command line, or a chardev and -mon)`);
+    throw new QemuOptsError(`a config file takes ${service} listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line`);
   }
   return { address: parseAddress(target, ipv6Only, service), wait: wait ?? true };
 }

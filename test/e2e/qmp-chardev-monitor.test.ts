@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +145,23 @@ suite('QMP on a chardev: sessions, events and the chardev', () => {
       assert.deepEqual(lines().slice(1, 4), ['{"return": {}}', '{"return": {}}', '{"return": "hi", "id": 7}']);
     } finally {
       await peer.close();
+    }
+  });
+
+  test('a config file puts QMP on one of its chardevs with chardev:ID', async () => {
+    const configDir = mkdtempSync(join(tmpdir(), 'chardevd-qmp-config-'));
+    const config = join(configDir, 'c.yaml');
+    writeFileSync(config, `chardevs:\n  - socket,id=qmon,path=${join(configDir, 'q.sock')},server=on,wait=off\nqmp:\n  - chardev:qmon\n`);
+    const server = await startChardevd(['--config', config]);
+    try {
+      await untilListening(join(configDir, 'q.sock'));
+      const client = await QmpClient.connect(join(configDir, 'q.sock'), { connectTimeoutMs: WAIT_MS });
+      const chardevs = (await client.execute('query-chardev')) as { label: string; 'frontend-open': boolean }[];
+      client.close();
+      assert.equal(chardevs.find((entry) => entry.label === 'qmon')?.['frontend-open'], true);
+    } finally {
+      await server.stop();
+      rmSync(configDir, { recursive: true, force: true });
     }
   });
 

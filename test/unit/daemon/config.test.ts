@@ -83,7 +83,7 @@ devices:
 
   test('takes an empty file, a file of comments and empty lists as configuring nothing', () => {
     for (const text of ['', '# nothing yet\n', 'qmp:\nchardevs:\n', 'qmp: []\nchardevs: []\n']) {
-      assert.deepEqual(parse(text).config, { qmp: [], hmp: [], chardevs: [], devices: [] }, JSON.stringify(text));
+      assert.deepEqual(parse(text).config, { qmp: [], monitors: [], chardevs: [], devices: [] }, JSON.stringify(text));
     }
   });
 
@@ -161,8 +161,8 @@ devices:
 
   test('checks listeners as -qmp does', () => {
     refuses('qmp:\n  - unix:q.sock,server=on,bogus=1\n', "c.yaml:2: qmp[0]: Invalid parameter 'bogus'");
-    refuses('qmp:\n  - unix:q.sock\n', 'c.yaml:2: qmp[0]: a config file lists QMP listeners only: add server=on (for a monitor that connects out, use -qmp or -monitor on the command line, or a chardev and -mon)');
-    refuses('qmp:\n  - { path: q.sock }\n', 'c.yaml:2: qmp[0]: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off"');
+    refuses('qmp:\n  - unix:q.sock\n', 'c.yaml:2: qmp[0]: a config file takes QMP listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line');
+    refuses('qmp:\n  - { path: q.sock }\n', 'c.yaml:2: qmp[0]: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off" or "chardev:qmon"');
   });
 
   test('refuses a bad shape, naming the key', () => {
@@ -176,12 +176,24 @@ devices:
 
   test('reads human monitors in -monitor syntax: listeners and chardevs', () => {
     const { config } = parse('hmp:\n  - unix:m.sock,server=on,wait=off\n  - chardev:serial0\n');
-    assert.deepEqual(config.hmp, [
+    assert.deepEqual(config.monitors, [
       { origin: 'c.yaml:2: hmp[0]', target: { type: 'listener', option: { address: { type: 'unix', path: 'm.sock' }, wait: false } } },
       { origin: 'c.yaml:3: hmp[1]', target: { type: 'chardev', id: 'serial0', mode: 'readline', pretty: false } },
     ]);
-    refuses('hmp:\n  - unix:m.sock\n', 'c.yaml:2: hmp[0]: a config file lists monitor listeners only: add server=on (for a monitor that connects out, use -qmp or -monitor on the command line, or a chardev and -mon)');
+    refuses('hmp:\n  - unix:m.sock\n', 'c.yaml:2: hmp[0]: a config file takes monitor listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line');
     refuses('hmp:\n  - { chardev: x }\n', 'c.yaml:2: hmp[0]: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"');
+  });
+
+  test('reads QMP monitors on chardevs of the file as chardev:ID, among the QMP listeners', () => {
+    const { config } = parse('qmp:\n  - unix:q.sock,server=on,wait=off\n  - chardev:qmon\nhmp:\n  - chardev:serial0\n');
+    assert.deepEqual(
+      config.qmp.map((q) => q.option.address),
+      [{ type: 'unix', path: 'q.sock' }],
+    );
+    assert.deepEqual(config.monitors, [
+      { origin: 'c.yaml:5: hmp[0]', target: { type: 'chardev', id: 'serial0', mode: 'readline', pretty: false } },
+      { origin: 'c.yaml:3: qmp[1]', target: { type: 'chardev', id: 'qmon', mode: 'control', pretty: false } },
+    ]);
   });
 
   test('refuses bad YAML with its line and column, on one line', () => {
@@ -202,7 +214,7 @@ devices:
       ],
     );
     assert.deepEqual(
-      config.hmp.map((m) => m.target),
+      config.monitors.map((m) => m.target),
       [{ type: 'listener', option: { address: { type: 'unix', path: 'chardevd-hmp.sock' }, wait: false } }],
     );
     assert.deepEqual(

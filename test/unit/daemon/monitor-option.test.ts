@@ -20,7 +20,7 @@ suite('parseMonitorOption', () => {
   });
 
   test('names the monitor in its errors', () => {
-    assert.throws(() => parseMonitorOption('stdio'), new QemuOptsError('a config file lists monitor listeners only: add server=on (for a monitor that connects out, use -qmp or -monitor on the command line, or a chardev and -mon)'));
+    assert.throws(() => parseMonitorOption('stdio'), new QemuOptsError('a config file takes monitor listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line'));
     assert.throws(() => parseMonitorOption('vc:80x24,server=on'), new QemuOptsError("'vc' is not a valid monitor listener: use unix:PATH or tcp:HOST:PORT"));
   });
 });
