@@ -192,8 +192,9 @@ suite('pty chardev (chardev/char-pty.c)', () => {
       return (await capture()).includes('hello-from-chardev');
     }, `${program.name} showing the chardev output`);
     await run('tmux', [...tmux, 'send-keys', '-l', 'typed-in-tmux']);
-    await frontend.until(() => frontend.text.includes('typed-in-tmux'), 'the keys typed in tmux at the frontend');
+    // A terminal program and tmux are separate processes: on a loaded machine they take seconds, not milliseconds.
+    await frontend.until(() => frontend.text.includes('typed-in-tmux'), 'the keys typed in tmux at the frontend', 10_000);
     await run('tmux', [...tmux, 'send-keys', ...program.quitKeys]);
-    await frontend.until(() => frontend.events.includes('closed'), `'closed' once ${program.name} quit`);
+    await frontend.until(() => frontend.events.includes('closed'), `'closed' once ${program.name} quit`, 10_000);
   });
 });
