@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
+import { waitFor } from '../support/peer-process.js';
 import { Connection, NEGOTIATE } from '../support/qmp-transcript.js';
 import { type ServerProcess, startChardevd } from '../support/servers.js';
 
@@ -24,13 +25,7 @@ async function connected(path: string): Promise<Socket> {
   return socket;
 }
 
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const until = (done: () => boolean, what: string): Promise<void> => waitFor(done, what, WAIT_MS, 5);
 
 /** Sends one command on `qmp` and returns its parsed reply (events before it stay in qmp.lines). */
 async function execute(qmp: Connection, command: string, args: object = {}): Promise<Record<string, unknown>> {

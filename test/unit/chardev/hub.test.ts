@@ -18,6 +18,7 @@ import type { QmpContext } from '../../../src/qmp/context.js';
 import { parseDeviceOption } from '../../../src/device/device-option.js';
 import { DeviceRegistry } from '../../../src/device/registry.js';
 import { checkConsoleAttach } from '../../../src/hmp/console.js';
+import { waitFor } from '../../support/peer-process.js';
 import { TestFrontend } from '../../support/test-frontend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chardevd-hub-'));
@@ -80,13 +81,7 @@ class Client {
   }
 }
 
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+const until = (done: () => boolean, what: string): Promise<void> => waitFor(done, what, WAIT_MS, 2);
 
 function query(setup: Setup, id: string): ChardevInfo {
   const all = charHandlers['query-chardev'](undefined, setup.qmp) as ChardevInfo[];

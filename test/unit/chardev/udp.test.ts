@@ -5,6 +5,7 @@ import { after, suite, test } from 'node:test';
 import { OUTPUT_QUEUE_LIMIT } from '../../../src/chardev/stream-io.js';
 import { UDP_INPUT_QUEUE_LIMIT, UDP_MAX_DATAGRAM, UDP_READ_BUF_LEN, UdpChardev } from '../../../src/chardev/udp.js';
 import type { ChardevUdp, SocketAddressLegacy } from '../../../src/generated/qapi-types.gen.js';
+import { waitFor } from '../../support/peer-process.js';
 import { TestFrontend } from '../../support/test-frontend.js';
 
 const WAIT_MS = 5_000;
@@ -18,13 +19,7 @@ after(async () => {
 });
 
 /** Waits until `done()` holds, polling at short intervals; fails after a bound. */
-async function until(done: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const until = (done: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> => waitFor(done, what, timeoutMs, 5);
 
 function inet(host: string, port: string, extra: Partial<{ ipv4: boolean; ipv6: boolean }> = {}): SocketAddressLegacy {
   return { type: 'inet', data: { host, port, ...extra } };

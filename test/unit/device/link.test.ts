@@ -10,6 +10,7 @@ import { ChardevRegistry } from '../../../src/chardev/registry.js';
 import type { RingbufChardev } from '../../../src/chardev/ringbuf.js';
 import { DeviceRegistry } from '../../../src/device/registry.js';
 import { parseDeviceOption } from '../../../src/device/device-option.js';
+import { waitFor } from '../../support/peer-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chardevd-link-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,13 +35,7 @@ async function connected(path: string, chardev: Chardev): Promise<net.Socket> {
   return socket;
 }
 
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const until = (done: () => boolean, what: string): Promise<void> => waitFor(done, what, WAIT_MS, 5);
 
 const link = (text: string) => parseDeviceOption(text);
 
