@@ -48,6 +48,14 @@ export interface ChardevFrontend {
  */
 export const INPUT_HOLD_LIMIT = 2 << 20;
 
+/**
+ * Input a monitor (human or QMP) on a chardev takes per delivery. QEMU's
+ * monitor_can_read offers one byte at a time while the monitor is not
+ * suspended; taking up to this much at once is the same stream in fewer
+ * calls, and a monitor that pauses still stops the chardev's source.
+ */
+export const MONITOR_INPUT_CHUNK = 4096;
+
 /** How a chardev is told about the world around it when created. */
 export interface ChardevContext {
   /** Messages for the daemon's log (stderr), e.g. a reconnecting client's failures. */

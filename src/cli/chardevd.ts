@@ -34,7 +34,7 @@ async function main(): Promise<number> {
     return args.exitStatus;
   }
 
-  const daemon = new Daemon({ ...args, log });
+  const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, devices: args.devices, monitors: args.monitors, muxEscapeChar: args.muxEscapeChar, log });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       log(`terminating on signal ${constants.signals[signal]}`);

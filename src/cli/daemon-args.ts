@@ -21,7 +21,7 @@ export type DaemonArgs =
       /** Config files' monitors first, then the command line's, each in the order given. */
       readonly monitors: readonly MonitorConfig[];
       /** `-echr`: the byte that starts a mux escape command, when given. */
-      readonly muxEscapeChar?: number;
+      readonly muxEscapeChar: number | undefined;
     }
   | { readonly action: 'help' }
   | { readonly action: 'version' }
@@ -96,29 +96,32 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
   /**
    * A `-chardev` string: QEMU's command-line checks and warnings now, the
    * rest when the daemon creates it. A compat chardev (from -qmp or
-   * -monitor) prints no warnings, as QEMU's legacy parser does not, and
-   * its errors end with QEMU's "parse error: ..." line.
+   * -monitor, whose id is known before its options are read) is checked
+   * for a duplicate id first, prints no warnings, as QEMU's legacy parser
+   * does not, and its errors end with QEMU's "parse error: ..." line.
    */
-  const addChardev = (origin: string, text: string, compat: string | false): DaemonArgs | undefined => {
+  const addChardev = (origin: string, text: string, compat?: { readonly id: string; readonly filename: string }): DaemonArgs | undefined => {
     const fail = (message: string): never => {
-      throw new UsageError(compat === false ? `${origin}: ${message}` : `${origin}: ${message}\n${origin}: parse error: ${compat}`);
+      throw new UsageError(compat === undefined ? `${origin}: ${message}` : `${origin}: ${message}\n${origin}: parse error: ${compat.filename}`);
     };
+    const duplicate = (id: string): string => `Duplicate ID '${id}' for chardev`;
+    if (compat !== undefined && chardevIds.has(compat.id)) fail(duplicate(compat.id));
     let checked;
     try {
       checked = checkChardevOption(text);
     } catch (error: unknown) {
       if (!(error instanceof ChardevOptionError)) throw error;
-      if (compat === false) for (const warning of error.warnings) warn(`${origin}: ${warning}`);
+      if (compat === undefined) for (const warning of error.warnings) warn(`${origin}: ${warning}`);
       // QEMU prints the option list and exits right away (status 1).
       if (error instanceof ChardevHelpRequest) return { action: 'print', text: `${error.message}\n`, exitStatus: error.exitStatus };
       return fail(error.message);
     }
     if (checked.id !== undefined) {
       // QEMU checks the id before the options, so a duplicate prints no warnings of its own.
-      if (chardevIds.has(checked.id)) return fail(`Duplicate ID '${checked.id}' for chardev`);
+      if (chardevIds.has(checked.id)) return fail(duplicate(checked.id));
       chardevIds.add(checked.id);
     }
-    if (compat === false) for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
+    if (compat === undefined) for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
     chardevs.push({ form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length });
     return undefined;
   };
@@ -144,7 +147,6 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
       else monitors.push({ origin, target: { type: 'listener', option: listener } });
       return undefined;
     }
-    if (chardevIds.has(label)) throw new UsageError(`${origin}: Duplicate ID '${label}' for chardev\n${origin}: parse error: ${text}`);
     let chardevText;
     try {
       chardevText = compatChardevOption(label, text);
@@ -152,7 +154,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
       if (!(error instanceof CompatChardevError)) throw error;
       throw new UsageError(`${error.detail === undefined ? '' : `${origin}: ${error.detail}\n`}${origin}: parse error: ${text}`);
     }
-    const help = addChardev(origin, chardevText, text);
+    const help = addChardev(origin, chardevText, { id: label, filename: text });
     if (help === undefined) monitors.push({ origin, target: { type: 'chardev', id: label, mode, pretty } });
     return help;
   };
@@ -200,7 +202,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
       }
       case 'chardev': {
         const text = value();
-        const help = addChardev(`-chardev ${text}`, text, false);
+        const help = addChardev(`-chardev ${text}`, text);
         if (help !== undefined) return help;
         break;
       }
@@ -258,6 +260,6 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     firstDevice.set(device.id, device.origin);
   }
   return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices, monitors: [...configs.flatMap((config) => config.monitors), ...monitors],
-    ...(muxEscapeChar === undefined ? {} : { muxEscapeChar }),
+    muxEscapeChar,
   };
 }

@@ -35,7 +35,7 @@ export interface DaemonOptions {
   /** Monitors (-monitor, -mon): human monitor listeners of their own, or human or QMP monitors on startup chardevs. */
   readonly monitors?: readonly MonitorConfig[];
   /** The byte that starts a mux escape command (`-echr`); Ctrl-A when not given. */
-  readonly muxEscapeChar?: number;
+  readonly muxEscapeChar?: number | undefined;
   /** Where the daemon's own messages go (stderr in the CLI). */
   readonly log: (message: string) => void;
 }

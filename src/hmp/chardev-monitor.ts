@@ -1,4 +1,4 @@
-import type { Chardev, ChardevEvent, ChardevFrontend } from '../chardev/chardev.js';
+import { type Chardev, type ChardevEvent, type ChardevFrontend, MONITOR_INPUT_CHUNK } from '../chardev/chardev.js';
 import { HmpSession, type HmpSessionHost, type MonitorTerminal } from './session.js';
 
 /**
@@ -6,9 +6,6 @@ import { HmpSession, type HmpSessionHost, type MonitorTerminal } from './session
  * buffer has no bound; here the oldest output goes first beyond it.
  */
 export const MUX_OUT_HOLD_BYTES = 64 * 1024;
-
-/** Input a monitor on a chardev takes per delivery, as QEMU's monitor_can_read offers one buffer at a time. */
-const INPUT_CHUNK = 4096;
 
 /**
  * A human monitor on a chardev (`-mon chardev=ID,mode=readline`): the
@@ -84,7 +81,7 @@ export class ChardevMonitor implements ChardevFrontend, MonitorTerminal {
   // ChardevFrontend: input comes from the chardev.
 
   receiveCapacity(): number {
-    return this.#paused ? 0 : INPUT_CHUNK;
+    return this.#paused ? 0 : MONITOR_INPUT_CHUNK;
   }
 
   receive(data: Buffer): void {

@@ -90,8 +90,8 @@ export function compatChardevOption(label: string, filename: string): string {
     const rest = name.slice('unix:'.length);
     if (rest === '') return option('socket');
     // The first option names itself when '=' comes before any comma; otherwise it is the path.
-    const implied = rest.search(/[=,]/) < 0 || rest[rest.search(/[=,]/)] !== '=';
-    return option('socket', implied ? `path=${rest}` : rest);
+    const named = /^[^=,]*=/.test(rest);
+    return option('socket', named ? rest : `path=${rest}`);
   }
   if (name.startsWith('/dev/parport') || name.startsWith('/dev/ppi')) return option('parallel', `path=${escape(name)}`);
   if (name.startsWith('/dev/')) return option('serial', `path=${escape(name)}`);

@@ -1,10 +1,7 @@
-import type { Chardev, ChardevEvent, ChardevFrontend } from '../chardev/chardev.js';
+import { type Chardev, type ChardevEvent, type ChardevFrontend, MONITOR_INPUT_CHUNK } from '../chardev/chardev.js';
 import type { QmpServer } from './server.js';
 import type { QmpSession } from './session.js';
 import type { QmpTransportHandlers } from './transport.js';
-
-/** Input the monitor takes per delivery, as QEMU's monitor_can_read offers one buffer at a time. */
-const INPUT_CHUNK = 4096;
 
 /**
  * A QMP monitor on a chardev (`-mon chardev=ID,mode=control`, QEMU's
@@ -47,7 +44,7 @@ export class QmpChardevMonitor<Context> implements ChardevFrontend {
   }
 
   receiveCapacity(): number {
-    return this.#handlers !== undefined && this.#reading ? INPUT_CHUNK : 0;
+    return this.#handlers !== undefined && this.#reading ? MONITOR_INPUT_CHUNK : 0;
   }
 
   receive(data: Buffer): void {

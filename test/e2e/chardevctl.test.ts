@@ -24,6 +24,24 @@ function quote(word: string): string {
   return `'${word.replace(/'/g, "'\\''")}'`;
 }
 
+/**
+ * A tmux pane's command: `chardevctl console ID` between two snapshots
+ * of the terminal settings (`stty -a` into `dir`), then its exit status,
+ * so that a test sees the terminal restored after the console detaches.
+ */
+function consoleScript(dir: string, qmpPath: string, id: string): { command: string; before: string; after: string } {
+  const before = join(dir, 'stty-before');
+  const after = join(dir, 'stty-after');
+  const script = [
+    `stty -a > ${quote(before)}`,
+    `${quote(process.execPath)} ${quote(CHARDEVCTL)} -s ${quote(qmpPath)} console ${id}`,
+    `echo "exit status $?"`,
+    `stty -a > ${quote(after)}`,
+    'sleep 30',
+  ].join('; ');
+  return { command: `sh -c ${quote(script)}`, before, after };
+}
+
 suite('chardevctl against chardevd', () => {
   let daemon: ServerProcess;
   before(async () => {
@@ -146,16 +164,8 @@ suite('chardevctl console against chardevd', { skip: onPath('tmux') && onPath('s
     await waitFor(() => existsSync(join(daemon.dir, 'guest.sock')) && existsSync(join(daemon.dir, 'con.sock')), 'the chardev sockets', WAIT_MS, 20);
     const guest = startSocat(`UNIX-CONNECT:${join(daemon.dir, 'guest.sock')}`);
     try {
-      const before = join(daemon.dir, 'stty-before');
-      const afterFile = join(daemon.dir, 'stty-after');
-      const script = [
-        `stty -a > ${quote(before)}`,
-        `${quote(process.execPath)} ${quote(CHARDEVCTL)} -s ${quote(daemon.qmpPath)} console con`,
-        `echo "exit status $?"`,
-        `stty -a > ${quote(afterFile)}`,
-        'sleep 30',
-      ].join('; ');
-      await tmux.newSession(`sh -c ${quote(script)}`);
+      const { command, before, after: afterFile } = consoleScript(daemon.dir, daemon.qmpPath, 'con');
+      await tmux.newSession(command);
       await waitFor(async () => (await tmux.capture()).includes("[attached to chardev 'con'"), 'the console to attach', WAIT_MS);
       await tmux.type('login: root');
       await tmux.sendKeys('Enter');
@@ -228,16 +238,8 @@ suite('chardevctl against QEMU 7.2', { skip: qemuSkipReason() }, () => {
     });
 
     test("console joins the terminal to a chardev: keys reach QEMU's monitor, its output shows, Ctrl-] detaches and restores the terminal", async () => {
-      const before = join(dir, 'stty-before');
-      const afterFile = join(dir, 'stty-after');
-      const script = [
-        `stty -a > ${quote(before)}`,
-        `${quote(process.execPath)} ${quote(CHARDEVCTL)} -s ${quote(qemu.qmpPath)} console con`,
-        `echo "exit status $?"`,
-        `stty -a > ${quote(afterFile)}`,
-        'sleep 30',
-      ].join('; ');
-      await tmux.newSession(`sh -c ${quote(script)}`);
+      const { command, before, after: afterFile } = consoleScript(dir, qemu.qmpPath, 'con');
+      await tmux.newSession(command);
       const screen = async (): Promise<string> => tmux.capture();
       await waitFor(async () => (await screen()).includes('(qemu)'), 'the QEMU monitor prompt through the console', WAIT_MS);
       assert.match(await screen(), /\[attached to chardev 'con'; escape is \^\]\]/);
