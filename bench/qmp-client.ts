@@ -49,74 +49,77 @@ async function timed(serverPid: number, body: (deadline: number) => Promise<numb
   return { rate: count / elapsed, cpuUs: (used.user + used.system) / count, serverCpuUs: (processCpuUs(serverPid) - serverCpu) / count };
 }
 
+/** Replies counted as they arrive, with a wait for a count to be reached. */
+class AnswerCounter {
+  answered = 0;
+  #waiter: { count: number; resolve: () => void } | undefined;
+
+  add(n: number): void {
+    this.answered += n;
+    if (this.#waiter !== undefined && this.answered >= this.#waiter.count) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter.resolve();
+    }
+  }
+
+  until(count: number): Promise<void> {
+    return this.answered >= count ? Promise.resolve() : new Promise((resolve) => (this.#waiter = { count, resolve }));
+  }
+}
+
+/**
+ * Both drivers run the same way: a batch of WINDOW/2 calls, the next one
+ * once half the window is answered, first for a short warm-up, then timed.
+ */
+async function windowed(serverPid: number, answers: AnswerCounter, sendBatch: () => void): Promise<Measurement> {
+  const run = async (deadline: number): Promise<number> => {
+    const base = answers.answered;
+    let sent = 0;
+    while (performance.now() < deadline) {
+      sendBatch();
+      sent += WINDOW / 2;
+      await answers.until(base + sent - WINDOW / 2);
+    }
+    await answers.until(base + sent);
+    return sent;
+  };
+  await run(performance.now() + 200); // warm-up
+  return timed(serverPid, run);
+}
+
 /** The baseline: negotiated raw connection, batches of requests, replies counted by newline. */
 async function rawSocket(path: string, serverPid: number): Promise<Measurement> {
   const socket: Socket = connect(path);
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   socket.setNoDelay(true);
-  let lines = 0;
-  let waiter: { count: number; resolve: () => void } | undefined;
+  const lines = new AnswerCounter();
   socket.on('data', (chunk: Buffer) => {
-    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
-    if (waiter !== undefined && lines >= waiter.count) {
-      const w = waiter;
-      waiter = undefined;
-      w.resolve();
-    }
+    let count = 0;
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) count++;
+    lines.add(count);
   });
-  const until = (count: number): Promise<void> => (lines >= count ? Promise.resolve() : new Promise((resolve) => (waiter = { count, resolve })));
   try {
-    await until(1);
+    await lines.until(1);
     socket.write('{"execute":"qmp_capabilities"}');
-    await until(2);
+    await lines.until(2);
     // The same bytes QmpClient sends (ids of the same width), prepared once.
     const batch = Buffer.from(Array.from({ length: WINDOW / 2 }, (_, i) => `{"execute":"query-version","id":${100000 + i}}`).join(''));
-    const run = async (deadline: number): Promise<number> => {
-      const base = lines;
-      let sent = 0;
-      while (performance.now() < deadline) {
-        socket.write(batch);
-        sent += WINDOW / 2;
-        await until(base + sent - WINDOW / 2);
-      }
-      await until(base + sent);
-      return sent;
-    };
-    await run(performance.now() + 200); // warm-up
-    return await timed(serverPid, run);
+    return await windowed(serverPid, lines, () => socket.write(batch));
   } finally {
     socket.destroy();
   }
 }
 
-/** QmpClient driven exactly as the baseline: batches of WINDOW/2 calls, the next batch once half the window is answered. */
+/** QmpClient driven exactly as the baseline. */
 async function qmpClient(path: string, serverPid: number): Promise<Measurement> {
   const client = await QmpClient.connect(path);
   try {
-    let answered = 0;
-    let waiter: { count: number; resolve: () => void } | undefined;
-    const done = (): void => {
-      answered++;
-      if (waiter !== undefined && answered >= waiter.count) {
-        const w = waiter;
-        waiter = undefined;
-        w.resolve();
-      }
-    };
-    const until = (count: number): Promise<void> => (answered >= count ? Promise.resolve() : new Promise((resolve) => (waiter = { count, resolve })));
-    const run = async (deadline: number): Promise<number> => {
-      const base = answered;
-      let sent = 0;
-      while (performance.now() < deadline) {
-        for (let i = 0; i < WINDOW / 2; i++) client.queryVersion().then(done, (error: unknown) => console.error(error));
-        sent += WINDOW / 2;
-        await until(base + sent - WINDOW / 2);
-      }
-      await until(base + sent);
-      return sent;
-    };
-    await run(performance.now() + 200); // warm-up
-    return await timed(serverPid, run);
+    const answers = new AnswerCounter();
+    const done = (): void => answers.add(1);
+    return await windowed(serverPid, answers, () => {
+      for (let i = 0; i < WINDOW / 2; i++) client.queryVersion().then(done, (error: unknown) => console.error(error));
+    });
   } finally {
     client.close();
   }
