@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { QmpClient } from '../src/qmp/client.js';
+import { QmpClient } from '../src/client/qmp-client.js';
 import { qemuSkipReason, startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, window: { type: 'string', default: '256' } } });

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import type { QmpAddress } from '../qmp/client-address.js';
-import type { QmpClient } from '../qmp/client.js';
+import type { QmpAddress } from '../client/address.js';
+import type { QmpClient } from '../client/qmp-client.js';
 
 /** Ctrl-], telnet's and virsh console's escape. */
 export const DEFAULT_ESCAPE = 0x1d;

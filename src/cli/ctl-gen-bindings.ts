@@ -5,8 +5,8 @@ import { generateBindings } from '../qapi/gen-bindings.js';
 import { type SchemaInfoEntry, schemaFromIntrospection } from '../qapi/introspection-schema.js';
 import type { QapiSchema } from '../qapi/model.js';
 import { parseSchema } from '../qapi/schema.js';
-import { parseQmpAddress } from '../qmp/client-address.js';
-import { QmpClient } from '../qmp/client.js';
+import { parseQmpAddress } from '../client/address.js';
+import { QmpClient } from '../client/qmp-client.js';
 
 export const GEN_BINDINGS_USAGE = `usage: chardevctl gen-bindings --out DIR [SOURCE] [--runtime MODULE] [--class NAME]
 

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ExecuteError } from '../qmp/client-errors.js';
-import type { QmpClient } from '../qmp/client.js';
+import { ExecuteError } from '../client/errors.js';
+import type { QmpClient } from '../client/qmp-client.js';
 import { formatJson, parseRequest, ShorthandError, splitWords } from './qmp-shorthand.js';
 import { SchemaCompleter } from './schema-completer.js';
 

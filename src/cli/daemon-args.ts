@@ -1,5 +1,6 @@
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/options.js';
-import { checkChardevOption, type StartupChardev } from '../daemon/config-chardev.js';
+import { checkChardevOption } from '../chardev/check-option.js';
+import type { StartupChardev } from '../daemon/config-chardev.js';
 import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
 import { cStrtol } from '../options/c-strtol.js';
 import { QemuOptsError } from '../options/qemu-opts.js';

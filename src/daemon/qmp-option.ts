@@ -1,4 +1,4 @@
-import type { QmpListenAddress } from '../qmp/server.js';
+import type { QmpListenAddress } from '../qmp/socket-listeners.js';
 import { parseOnOff, parseQemuOpts, QemuOptsError, splitQemuOpts } from '../options/qemu-opts.js';
 
 /** A parsed `-qmp` argument. */

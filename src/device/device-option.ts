@@ -1,8 +1,10 @@
-import { JsonDouble } from '../qmp/json-double.js';
-import { formatDouble } from '../qmp/json-writer.js';
-import { qdictOrder } from '../qapi-runtime/index.js';
+import { JsonDouble } from '../qobject/json-double.js';
+import { formatDouble } from '../qobject/json-writer.js';
+import { qdictOrder } from '../qobject/qdict-order.js';
 import { ID_ERROR, ID_HINT, isWellFormedId, QemuOptsError, splitQemuOpts } from '../options/qemu-opts.js';
-import type { DeviceProperties } from './registry.js';
+
+/** Properties of a device as QEMU's option parser leaves them: strings by name, in the order given. */
+export type DeviceProperties = ReadonlyMap<string, string>;
 
 /** A device as the daemon creates it, whatever it was written as. */
 export interface DeviceRequest {

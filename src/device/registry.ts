@@ -15,9 +15,6 @@ export class DeviceNotFoundError extends DeviceError {
   override readonly name = 'DeviceNotFoundError';
 }
 
-/** Properties of a device as QEMU's option parser leaves them: strings by name, in the order given. */
-export type DeviceProperties = ReadonlyMap<string, string>;
-
 /**
  * Every device by path (QEMU's /machine/peripheral and peripheral-anon
  * containers), and what device_add and device_del do, with QEMU 7.2's

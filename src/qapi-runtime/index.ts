@@ -1,6 +1,5 @@
 /** The runtime that generated code imports; nothing else of chardevd. */
 export type { CallOptions, CommandSpec, EventSink } from './command-spec.js';
 export { InputValidator, QapiInputError } from './input-visitor.js';
-export { qdictBucket, qdictOrder } from './qdict-order.js';
 export { firstUnvisitedMember } from './ghash-order.js';
 export type { AlternateSpec, ArraySpec, EnumSpec, MemberSpec, ObjectSpec, TypeSpec, TypeTable } from './type-table.js';

@@ -1,7 +1,7 @@
-import { isJsonObject, type JsonValue } from '../qmp/json-value.js';
-import { JsonDouble } from '../qmp/json-double.js';
+import { isJsonObject, type JsonValue } from '../qobject/json-value.js';
+import { JsonDouble } from '../qobject/json-double.js';
 import { firstUnvisitedMember } from './ghash-order.js';
-import { qdictOrder } from './qdict-order.js';
+import { qdictOrder } from '../qobject/qdict-order.js';
 import type { AlternateSpec, ArraySpec, BuiltinTypeName, EnumSpec, ObjectSpec, TypeSpec, TypeTable } from './type-table.js';
 import { BUILTIN_TYPES } from './type-table.js';
 

@@ -1,7 +1,8 @@
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
-import { type CommandSpec, firstUnvisitedMember, type InputValidator, QapiInputError, qdictOrder } from '../qapi-runtime/index.js';
+import { type CommandSpec, firstUnvisitedMember, type InputValidator, QapiInputError } from '../qapi-runtime/index.js';
+import { qdictOrder } from '../qobject/qdict-order.js';
 import { CommandNotFoundError, GenericError, QmpError } from './errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../qobject/json-value.js';
 
 /** What decides, per connection, how a request is dispatched. */
 export interface DispatchMode {

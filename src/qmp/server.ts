@@ -2,19 +2,15 @@ import type { Socket } from 'node:net';
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
 import type { QmpDispatcher } from './dispatch.js';
-import type { JsonObject, JsonValue } from './json-value.js';
-import { formatQmpJson } from './json-writer.js';
-import { SocketListeners } from './socket-listeners.js';
+import type { JsonObject, JsonValue } from '../qobject/json-value.js';
+import { formatQmpJson } from '../qobject/json-writer.js';
+import { type QmpListenAddress, SocketListeners } from './socket-listeners.js';
 import { QMP_SESSION_DEFAULTS, QmpSession, type QmpSessionHost, type QmpSessionLimits } from './session.js';
 import { type QmpTransport, socketTransport } from './transport.js';
 
 /** How long close() lets clients read their last replies before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
 
-/** Where a QMP listener accepts connections. */
-export type QmpListenAddress =
-  | { readonly type: 'unix'; readonly path: string }
-  | { readonly type: 'inet'; readonly host: string; readonly port: number; readonly ipv6Only?: boolean };
 
 export interface QmpListenOptions {
   /** Multi-line replies, as QEMU's `-qmp-pretty`. */

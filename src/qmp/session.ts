@@ -1,9 +1,9 @@
-import { DisposableStore } from '../lifecycle.js';
+import { DisposableStore } from '../base/lifecycle.js';
 import { type DispatchMode, errorResponse, QmpDispatcher } from './dispatch.js';
 import { GenericError } from './errors.js';
-import { JsonStreamParser, type JsonStreamParserLimits } from './json-stream-parser.js';
-import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
-import { formatQmpJson } from './json-writer.js';
+import { JsonStreamParser, type JsonStreamParserLimits } from '../qobject/json-stream-parser.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../qobject/json-value.js';
+import { formatQmpJson } from '../qobject/json-writer.js';
 import type { QmpTransport } from './transport.js';
 
 /** Limits of one QMP connection; every one has a default (see QMP_SESSION_DEFAULTS). */

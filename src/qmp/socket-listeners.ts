@@ -1,7 +1,11 @@
 import { once } from 'node:events';
 import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { QmpListenAddress } from './server.js';
+
+/** Where a monitor listener (QMP or HMP) accepts connections. */
+export type QmpListenAddress =
+  | { readonly type: 'unix'; readonly path: string }
+  | { readonly type: 'inet'; readonly host: string; readonly port: number; readonly ipv6Only?: boolean };
 
 /**
  * The listening sockets of a monitor server (QMP or HMP): each opened on

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { type SchemaInfoEntry, schemaFromIntrospection } from '../../src/qapi/introspection-schema.js';
-import { QmpClient } from '../../src/qmp/client.js';
+import { QmpClient } from '../../src/client/qmp-client.js';
 import { repoRoot } from '../support/paths.js';
 import { qemuSkipReason, type ServerProcess, startQemu } from '../support/servers.js';
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
-import { QmpClient } from '../../src/qmp/client.js';
+import { QmpClient } from '../../src/client/qmp-client.js';
 import { repoRoot } from '../support/paths.js';
 import { onPath, waitFor } from '../support/peer-process.js';
 import { startSocat } from '../support/peer-socat.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
-import { QmpClient } from '../../src/qmp/client.js';
+import { QmpClient } from '../../src/client/qmp-client.js';
 import { bootGuest, type Guest, GUEST_READY, guestSkipReason } from '../support/guest.js';
 import { type ServerProcess, startChardevd } from '../support/servers.js';
 

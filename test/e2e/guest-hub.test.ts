@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
-import { QmpClient } from '../../src/qmp/client.js';
+import { QmpClient } from '../../src/client/qmp-client.js';
 import { bootGuest, type Guest, GUEST_READY, guestSkipReason } from '../support/guest.js';
 import { type ServerProcess, startChardevd } from '../support/servers.js';
 

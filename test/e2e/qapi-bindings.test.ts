@@ -15,7 +15,7 @@ import { type SchemaInfoEntry, schemaFromIntrospection } from '../../src/qapi/in
 import type { QapiSchema } from '../../src/qapi/model.js';
 import { parseSchema } from '../../src/qapi/schema.js';
 import { InputValidator } from '../../src/qapi-runtime/index.js';
-import { QmpClient } from '../../src/qmp/client.js';
+import { QmpClient } from '../../src/client/qmp-client.js';
 import { repoRoot } from '../support/paths.js';
 import { qemuSkipReason, startQemu } from '../support/servers.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { after, before, suite, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { QmpClient } from '../../src/qmp/client.js';
+import { QmpClient } from '../../src/client/qmp-client.js';
 import { WebSocketPeer } from '../support/peer-websocket.js';
 import { compare, Connection, NEGOTIATE, play, playOn, sortQueryChardev, type Transcript } from '../support/qmp-transcript.js';
 import { MonitorClient } from '../support/monitor-client.js';

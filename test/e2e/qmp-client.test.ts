@@ -4,9 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
-import { ConnectError, ExecInterruptedError, ExecuteError, GreetingError, StateError } from '../../src/qmp/client-errors.js';
-import { QmpListener } from '../../src/qmp/client-listener.js';
-import { type ConnectionLost, type ConnectionRestored, QmpClient } from '../../src/qmp/client.js';
+import { ConnectError, ExecInterruptedError, ExecuteError, GreetingError, StateError } from '../../src/client/errors.js';
+import { QmpListener } from '../../src/client/listener.js';
+import { type ConnectionLost, type ConnectionRestored, QmpClient } from '../../src/client/qmp-client.js';
 import { waitFor } from '../support/peer-process.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
 

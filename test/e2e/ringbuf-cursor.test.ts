@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, suite, test } from 'node:test';
-import { QmpClient } from '../../src/qmp/client.js';
+import { QmpClient } from '../../src/client/qmp-client.js';
 import { type ServerProcess, startChardevd } from '../support/servers.js';
 
 const WAIT_MS = 10_000;

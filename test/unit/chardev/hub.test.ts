@@ -13,11 +13,11 @@ import { ChardevRegistry } from '../../../src/chardev/registry.js';
 import type { RingbufChardev } from '../../../src/chardev/ringbuf.js';
 import type { QmpEvents } from '../../../src/generated/qapi-events.gen.js';
 import type { ChardevBackend, ChardevHub, ChardevInfo } from '../../../src/generated/qapi-types.gen.js';
-import { charHandlers } from '../../../src/qmp/handlers/char.js';
-import type { QmpContext } from '../../../src/qmp/context.js';
+import { charHandlers } from '../../../src/commands/char.js';
+import type { QmpContext } from '../../../src/commands/context.js';
 import { parseDeviceOption } from '../../../src/device/device-option.js';
 import { DeviceRegistry } from '../../../src/device/registry.js';
-import { checkConsoleAttach } from '../../../src/hmp/console.js';
+import { checkConsoleAttach } from '../../../src/monitor/hmp/console.js';
 import { waitFor } from '../../support/peer-process.js';
 import { TestFrontend } from '../../support/test-frontend.js';
 

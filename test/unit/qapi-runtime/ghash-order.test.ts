@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { firstUnvisitedMember } from '../../../src/qapi-runtime/ghash-order.js';
-import { qdictOrder } from '../../../src/qapi-runtime/qdict-order.js';
+import { qdictOrder } from '../../../src/qobject/qdict-order.js';
 
 // The expected names are what QEMU 7.2 reported for qmp_capabilities called
 // with these arguments ("Parameter 'X' is unexpected").

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { InputValidator, QapiInputError } from '../../../src/qapi-runtime/input-visitor.js';
 import type { TypeTable } from '../../../src/qapi-runtime/type-table.js';
-import { JsonDouble } from '../../../src/qmp/json-double.js';
-import type { JsonObject } from '../../../src/qmp/json-value.js';
+import { JsonDouble } from '../../../src/qobject/json-double.js';
+import type { JsonObject } from '../../../src/qobject/json-value.js';
 
 // Shapes of QEMU's own argument types (qmp_capabilities, human-monitor-command,
 // chardev-add with its wrapped backend union), so that the expected messages

@@ -4,7 +4,7 @@ import type { QmpCommandHandlers } from '../../../src/generated/qapi-commands.ge
 import { type CommandSpec, InputValidator } from '../../../src/qapi-runtime/index.js';
 import { type DispatchMode, QmpDispatcher } from '../../../src/qmp/dispatch.js';
 import { DeviceNotFoundError } from '../../../src/qmp/errors.js';
-import type { JsonObject, JsonValue } from '../../../src/qmp/json-value.js';
+import type { JsonObject, JsonValue } from '../../../src/qobject/json-value.js';
 
 const specs: CommandSpec[] = [
   { name: 'echo', argType: 'q_obj_echo-arg', boxed: false, allowOob: false, allowPreconfig: false, features: [] },

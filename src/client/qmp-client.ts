@@ -1,0 +1,607 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { QmpCommandMethods } from '../generated/qapi-client.gen.js';
+import type { QmpEvents } from '../generated/qapi-events.gen.js';
+import type { CallOptions } from '../qapi-runtime/index.js';
+import type { QmpAddress } from './address.js';
+import { BadReplyError, ConnectError, ExecInterruptedError, ExecuteError, GreetingError, NegotiationError, ProtocolError, StateError } from './errors.js';
+import { abortMessage, describeAddress, QmpListener } from './listener.js';
+import { type QmpSignal, SignalSource } from './signal.js';
+import { EventSubscription, type EventSubscriptionOptions, type QmpEventMessage } from './event-subscription.js';
+import { ClientReplyReader } from './reply-reader.js';
+import { JsonDouble } from '../qobject/json-double.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../qobject/json-value.js';
+import { formatQmpJson } from '../qobject/json-writer.js';
+
+export type { QmpAddress } from './address.js';
+export { EventSubscription } from './event-subscription.js';
+export type { EventSubscriptionOptions, QmpEventMessage } from './event-subscription.js';
+
+/**
+ * What the client does when the connection breaks (not when you close()).
+ * Without a policy the client closes for good. With one it connects again
+ * (or, in accept mode, waits for the server to connect again), with the
+ * delay doubling from `initialDelayMs` up to `maxDelayMs`, and gives up
+ * after `maxAttempts` failed attempts in a row.
+ */
+export interface ReconnectPolicy {
+  /** Default 100. */
+  readonly initialDelayMs?: number;
+  /** Default 5000. */
+  readonly maxDelayMs?: number;
+  /** Default: no limit. */
+  readonly maxAttempts?: number;
+}
+
+export interface QmpClientOptions {
+  /** Send qmp_capabilities after the greeting (enabling `oob` when offered). Default true. */
+  readonly negotiate?: boolean;
+  /** Milliseconds to wait for the connection, greeting and negotiation. Default 10000. */
+  readonly connectTimeoutMs?: number;
+  /** Reconnect when the connection breaks. Default: none, the client closes. */
+  readonly reconnect?: ReconnectPolicy;
+  /**
+   * Largest message accepted from the server, in bytes; a bigger one is a
+   * protocol error. Default 10 MiB, python qemu.qmp's limit "like libvirt"
+   * (QEMU 7.2's query-qmp-schema reply is about 200 KiB).
+   */
+  readonly maxMessageBytes?: number;
+}
+
+export interface AcceptOptions extends QmpClientOptions {
+  /** Gives up waiting for the first connection. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds to wait for the first connection; default: as long as it takes. */
+  readonly acceptTimeoutMs?: number;
+}
+
+/** Per-call options of execute(). */
+export interface ExecuteOptions extends CallOptions {
+  /** Send as `exec-oob` (only when oob was negotiated and the command allows it). */
+  readonly oob?: boolean;
+}
+
+/**
+ * An event of chardevd's schema with its typed `data` (undefined for events
+ * without members): what `events({ names: [...] })` yields.
+ */
+export type QmpEventOf<K extends keyof QmpEvents> = K extends K
+  ? { readonly event: K; readonly data: QmpEvents[K]; readonly timestamp: QmpEventMessage['timestamp'] }
+  : never;
+
+/** 'running': commands go out; 'reconnecting': the connection broke and a new one is being made; 'closed': for good. */
+export type QmpClientState = 'running' | 'reconnecting' | 'closed';
+
+/** Told when a connection breaks: what was lost with it. */
+export interface ConnectionLost {
+  /** Why, when known (undefined: the server closed the connection). */
+  readonly reason: Error | undefined;
+  /** Commands that were in flight; each was rejected with ExecInterruptedError. */
+  readonly interrupted: readonly string[];
+  /** When the connection was lost: events the server sent from then on are missed. */
+  readonly at: Date;
+  /** Whether the client now reconnects (a reconnect policy is set and close() was not called). */
+  readonly reconnecting: boolean;
+}
+
+/** Told when a new connection is up after a loss. */
+export interface ConnectionRestored {
+  /** Attempts it took, this one included. */
+  readonly attempts: number;
+  /** The window without a connection: events the server sent between `since` and now were missed. */
+  readonly since: Date;
+  readonly downtimeMs: number;
+  /** The new connection's greeting. */
+  readonly greeting: JsonObject;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_MESSAGE_BYTES = 10 << 20;
+const DEFAULT_RECONNECT_INITIAL_MS = 100;
+const DEFAULT_RECONNECT_MAX_MS = 5_000;
+
+interface PendingCall {
+  readonly command: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** One established transport: a socket and its parser. */
+interface Connection {
+  readonly socket: Socket;
+  readonly reader: ClientReplyReader;
+  /** Requests of this tick, written together on the next tick. */
+  outbox: string;
+  greetingWaiter: { resolve(greeting: JsonObject): void; reject(error: Error): void } | undefined;
+  lost: boolean;
+}
+
+/** Makes the next transport: connect to the server, or take the next connection the server made to us. */
+type Dialer = (timeoutMs: number, signal?: AbortSignal) => Promise<Socket>;
+
+/**
+ * A QMP client for chardevd and for any QEMU (the design of python's
+ * qemu.qmp): greeting and negotiation, any number of commands in flight
+ * with replies routed by id, events delivered alongside to any number of
+ * subscribers, each with its own bounded queue. Typed methods
+ * (`client.queryVersion()`) come from the schema; `execute()` sends
+ * anything. Connects (`connect`) or waits for a client-mode monitor to
+ * connect to it (`accept`); an explicit reconnect policy says what happens
+ * when the connection breaks, and `onDisconnect`/`onReconnect` say what
+ * was lost.
+ */
+export class QmpClient extends QmpCommandMethods {
+  /** The current connection's greeting, `{"QMP": {...}}`. */
+  greeting: JsonObject | undefined;
+  /** Capabilities enabled on the current connection. */
+  capabilities: readonly string[] = [];
+  readonly #pending = new Map<number, PendingCall>();
+  readonly #subscriptions = new Set<EventSubscription>();
+  readonly #dial: Dialer;
+  readonly #where: string;
+  readonly #options: QmpClientOptions;
+  readonly #listener: QmpListener | undefined;
+  #connection: Connection | undefined;
+  #state: QmpClientState | 'connecting' = 'connecting';
+  #nextId = 0;
+  #closeRequested = false;
+  #reconnectAbort: AbortController | undefined;
+  readonly #lost = new SignalSource<ConnectionLost>();
+  readonly #restored = new SignalSource<ConnectionRestored>();
+  /** Told whenever the connection breaks, with the commands that were lost. */
+  readonly onDisconnect: QmpSignal<ConnectionLost> = this.#lost.signal;
+  /** Told whenever a reconnect succeeded, with the window of missed events. */
+  readonly onReconnect: QmpSignal<ConnectionRestored> = this.#restored.signal;
+  /** Settles when the client is closed for good, with the reason when the connection broke. */
+  readonly disconnected: Promise<Error | undefined>;
+  #resolveDisconnected!: (reason: Error | undefined) => void;
+
+  private constructor(dial: Dialer, where: string, options: QmpClientOptions, listener: QmpListener | undefined) {
+    super();
+    this.#dial = dial;
+    this.#where = where;
+    this.#options = options;
+    this.#listener = listener;
+    this.disconnected = new Promise((resolve) => {
+      this.#resolveDisconnected = resolve;
+    });
+  }
+
+  /** Connects, reads the greeting and (by default) negotiates capabilities. */
+  static async connect(address: QmpAddress, options: QmpClientOptions = {}): Promise<QmpClient> {
+    const where = describeAddress(address);
+    const client = new QmpClient((timeoutMs) => dialSocket(address, timeoutMs), where, options, undefined);
+    await client.#start();
+    return client;
+  }
+
+  /**
+   * Listens on `address` (or takes connections from `listener`) for a QEMU
+   * started with a client-mode monitor (`-qmp unix:PATH` without
+   * `server=on`), then greets and negotiates as connect() does. A listener
+   * created here belongs to the client and closes with it; with a reconnect
+   * policy the client waits on it for the next connection when one breaks
+   * (QEMU's `reconnect=SECONDS`).
+   */
+  static async accept(address: QmpAddress | QmpListener, options: AcceptOptions = {}): Promise<QmpClient> {
+    const owned = !(address instanceof QmpListener);
+    const listener = address instanceof QmpListener ? address : await QmpListener.listen(address);
+    const where = describeAddress(listener.address);
+    let first = true;
+    const dial: Dialer = (_timeoutMs, signal) => {
+      const waitFirst = first;
+      first = false;
+      // The first connection may take as long as starting QEMU takes; later ones too (its reconnect interval).
+      const signals = [signal, options.signal].filter((s): s is AbortSignal => s !== undefined);
+      if (waitFirst && options.acceptTimeoutMs !== undefined) signals.push(AbortSignal.timeout(options.acceptTimeoutMs));
+      return listener.next(signals.length === 0 ? undefined : AbortSignal.any(signals));
+    };
+    const client = new QmpClient(dial, where, options, owned ? listener : undefined);
+    try {
+      await client.#start();
+    } catch (error: unknown) {
+      if (owned) listener.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** Where the client connects, or listens in accept mode. */
+  get address(): string {
+    return this.#where;
+  }
+
+  get state(): QmpClientState {
+    return this.#state === 'connecting' ? 'reconnecting' : this.#state;
+  }
+
+  /** Commands sent and not answered yet. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Sends a command; resolves with its `return`, rejects with ExecuteError
+   * for `error`, ExecInterruptedError when the connection breaks, the call
+   * times out or is aborted first, StateError when no connection is up.
+   */
+  execute(command: string, args?: object, options?: ExecuteOptions): Promise<unknown> {
+    if (this.#state !== 'running') return Promise.reject(new StateError(this.#stateMessage()));
+    return this.#send(command, args, options);
+  }
+
+  protected override call(name: string, args: object | undefined, options: CallOptions | undefined): Promise<unknown> {
+    return this.execute(name, args, options);
+  }
+
+  /**
+   * Subscribes to events from now on: `for await (const e of client.events({ names: ['STOP'] }))`.
+   * With a reconnect policy a subscription lives across reconnects (counting `gaps`);
+   * it ends when the client closes for good or when you close() it.
+   */
+  events<K extends keyof QmpEvents & string>(options: EventSubscriptionOptions & { readonly names: readonly K[] }): EventSubscription<QmpEventOf<K>>;
+  events(options?: EventSubscriptionOptions): EventSubscription;
+  events(options: EventSubscriptionOptions = {}): EventSubscription | EventSubscription<QmpEventOf<keyof QmpEvents>> {
+    const subscription: EventSubscription = new EventSubscription(options, (s) => this.#subscriptions.delete(s));
+    if (this.#state === 'closed') subscription.close();
+    else this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Waits for the next event named `name` (any name when absent). */
+  async waitEvent(name?: string, options: CallOptions = {}): Promise<QmpEventMessage> {
+    const subscription = this.events(name === undefined ? {} : { names: [name] });
+    const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
+    const onAbort = (): void => subscription.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal?.aborted) throw new ExecInterruptedError(`waiting for ${name ?? 'an event'}: ${abortMessage(signal)}`);
+      const event = await subscription.next();
+      if (event === undefined) {
+        throw new ExecInterruptedError(signal?.aborted ? `waiting for ${name ?? 'an event'}: ${abortMessage(signal)}` : 'Disconnected');
+      }
+      return event;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      subscription.close();
+    }
+  }
+
+  /** Closes for good: calls in flight fail with ExecInterruptedError, subscriptions end, no reconnect. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#closeRequested = true;
+    this.#reconnectAbort?.abort(new StateError('the client was closed'));
+    const connection = this.#connection;
+    if (connection !== undefined) this.#connectionLost(connection, undefined);
+    this.#closeForGood(undefined);
+  }
+
+  async #start(): Promise<void> {
+    const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    try {
+      await this.#establish(timeoutMs);
+    } catch (error: unknown) {
+      this.#closeRequested = true;
+      this.#connection?.socket.destroy();
+      this.#closeForGood(undefined);
+      throw error;
+    }
+  }
+
+  /** Dials, reads the greeting, negotiates; the state becomes 'running'. */
+  async #establish(timeoutMs: number, signal?: AbortSignal): Promise<JsonObject> {
+    const socket = await this.#dial(timeoutMs, signal);
+    socket.setNoDelay(true);
+    const connection = this.#attach(socket);
+    try {
+      const greeting = await withTimeout(
+        new Promise<JsonObject>((resolve, reject) => {
+          connection.greetingWaiter = { resolve, reject };
+        }),
+        timeoutMs,
+        `no greeting from ${this.#where}`,
+        signal,
+      );
+      const qmp = greeting['QMP'];
+      if (!isJsonObject(qmp) || !Array.isArray(qmp['capabilities']) || !isJsonObject(qmp['version'])) {
+        throw new GreetingError(`Did not understand Greeting: ${JSON.stringify(greeting)}`);
+      }
+      const offered = qmp['capabilities'].filter((c): c is string => typeof c === 'string');
+      let enabled: string[] = [];
+      if (this.#options.negotiate ?? true) {
+        enabled = offered.includes('oob') ? ['oob'] : [];
+        await withTimeout(this.#send('qmp_capabilities', enabled.length > 0 ? { enable: enabled } : undefined, undefined), timeoutMs, 'no reply to qmp_capabilities', signal).catch(
+          (error: unknown) => {
+            if (error instanceof ConnectError) throw error;
+            throw new NegotiationError(`Negotiation failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+          },
+        );
+      }
+      if (connection.lost) throw new ConnectError(`${this.#where} closed the connection during negotiation`);
+      this.greeting = greeting;
+      this.capabilities = enabled;
+      this.#state = 'running';
+      return greeting;
+    } catch (error: unknown) {
+      this.#dropConnection(connection);
+      if (error instanceof ProtocolError || error instanceof ConnectError) throw error;
+      throw new ConnectError(`connecting to ${this.#where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  #attach(socket: Socket): Connection {
+    const connection: Connection = {
+      socket,
+      reader: new ClientReplyReader(
+        {
+          onMessage: (message) => this.#received(connection, message),
+          onError: (desc) => this.#connectionLost(connection, new ProtocolError(`unparsable data from the server: ${desc}`)),
+        },
+        this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      ),
+      outbox: '',
+      greetingWaiter: undefined,
+      lost: false,
+    };
+    this.#connection = connection;
+    socket.on('data', (chunk: Buffer) => {
+      if (!connection.lost) connection.reader.feed(chunk);
+    });
+    socket.on('error', (error) => this.#connectionLost(connection, new ExecInterruptedError(`connection lost: ${error.message}`, { cause: error })));
+    socket.on('close', () => this.#connectionLost(connection, undefined));
+    return connection;
+  }
+
+  #send(command: string, args: object | undefined, options: ExecuteOptions | undefined): Promise<unknown> {
+    const connection = this.#connection;
+    if (connection === undefined || connection.lost) return Promise.reject(new StateError(this.#stateMessage()));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(new ExecInterruptedError(`${command}: ${abortMessage(signal)}`, { cause: signal.reason }));
+    const id = this.#nextId++;
+    const text = serialiseRequest(options?.oob === true ? 'exec-oob' : 'execute', command, args, id);
+    const promise = new Promise<unknown>((resolve, reject) => {
+      this.#pending.set(id, { command, resolve, reject, timer: undefined, signal, onAbort: undefined });
+    });
+    if (options?.timeoutMs !== undefined || signal !== undefined) this.#arm(id, command, options?.timeoutMs, signal);
+    // A burst of calls in one tick leaves in one write (one system call, not one per command).
+    if (connection.outbox === '') process.nextTick(() => this.#flush(connection));
+    connection.outbox += text;
+    return promise;
+  }
+
+  #flush(connection: Connection): void {
+    const text = connection.outbox;
+    connection.outbox = '';
+    if (!connection.lost && text !== '') connection.socket.write(text);
+  }
+
+  /** Timeout and abort of one call: it fails alone; a late reply is dropped. */
+  #arm(id: number, command: string, timeoutMs: number | undefined, signal: AbortSignal | undefined): void {
+    const pending = this.#pending.get(id)!;
+    if (timeoutMs !== undefined) {
+      pending.timer = setTimeout(() => this.#settle(id, undefined, new ExecInterruptedError(`${command}: no reply within ${timeoutMs} ms`)), timeoutMs);
+    }
+    if (signal !== undefined) {
+      pending.onAbort = () => this.#settle(id, undefined, new ExecInterruptedError(`${command}: ${abortMessage(signal)}`, { cause: signal.reason }));
+      signal.addEventListener('abort', pending.onAbort, { once: true });
+    }
+  }
+
+  /** Resolves (error undefined) or rejects call `id`, and forgets it. */
+  #settle(id: number, value: unknown, error: Error | undefined): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined) pending.signal?.removeEventListener('abort', pending.onAbort);
+    if (error === undefined) pending.resolve(value);
+    else pending.reject(error);
+  }
+
+  #received(connection: Connection, value: unknown): void {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.#connectionLost(connection, new BadReplyError(`QMP message is not an object: ${String(value)}`));
+      return;
+    }
+    const message = value as JsonObject;
+    if (connection.greetingWaiter !== undefined) {
+      const waiter = connection.greetingWaiter;
+      connection.greetingWaiter = undefined;
+      waiter.resolve(message);
+      return;
+    }
+    if (typeof message['event'] === 'string') {
+      const event = message as unknown as QmpEventMessage;
+      for (const subscription of this.#subscriptions) subscription.push(event);
+      return;
+    }
+    const id = message['id'];
+    const pending = typeof id === 'number' ? this.#pending.get(id) : undefined;
+    if (pending === undefined) {
+      // An id-less error is the server's answer to input it could not parse: our bug or a broken stream.
+      if (id === undefined && 'error' in message) this.#connectionLost(connection, new BadReplyError(`server reported a protocol error: ${JSON.stringify(message['error'])}`));
+      // Replies to calls that timed out or were aborted are dropped, as qemu.qmp does.
+      return;
+    }
+    if ('return' in message) {
+      this.#settle(id as number, message['return'], undefined);
+      return;
+    }
+    const error = message['error'];
+    if (isJsonObject(error) && typeof error['class'] === 'string' && typeof error['desc'] === 'string') {
+      this.#settle(id as number, undefined, new ExecuteError(pending.command, error['class'], error['desc']));
+      return;
+    }
+    this.#settle(id as number, undefined, new BadReplyError(`QMP reply is missing a 'error' or 'return' member: ${JSON.stringify(message)}`));
+  }
+
+  /** Forgets a connection that never got to 'running'. */
+  #dropConnection(connection: Connection): void {
+    // Not 'running' yet, so this only fails the pending qmp_capabilities (on a timeout it is still there).
+    this.#connectionLost(connection, undefined);
+  }
+
+  #connectionLost(connection: Connection, reason: Error | undefined): void {
+    if (connection.lost) return;
+    connection.lost = true;
+    connection.socket.destroy();
+    if (this.#connection === connection) this.#connection = undefined;
+    const waiter = connection.greetingWaiter;
+    connection.greetingWaiter = undefined;
+    waiter?.reject(new GreetingError('the server closed the connection before its greeting'));
+    const interruptedError =
+      reason === undefined ? new ExecInterruptedError('Disconnected') : reason instanceof ExecInterruptedError ? reason : new ExecInterruptedError(reason.message, { cause: reason });
+    const interrupted: string[] = [];
+    for (const [id, pending] of [...this.#pending]) {
+      interrupted.push(pending.command);
+      this.#settle(id, undefined, interruptedError);
+    }
+    const wasRunning = this.#state === 'running';
+    if (!wasRunning) return; // a failed attempt: #establish reports it
+    const reconnecting = this.#options.reconnect !== undefined && !this.#closeRequested;
+    this.#lost.fire({ reason, interrupted, at: new Date(), reconnecting });
+    if (reconnecting) {
+      this.#state = 'reconnecting';
+      for (const subscription of this.#subscriptions) subscription.gap();
+      void this.#reconnect(new Date());
+    } else {
+      this.#closeForGood(reason);
+    }
+  }
+
+  async #reconnect(since: Date): Promise<void> {
+    const policy = this.#options.reconnect ?? {};
+    const maxAttempts = policy.maxAttempts ?? Infinity;
+    let delay = policy.initialDelayMs ?? DEFAULT_RECONNECT_INITIAL_MS;
+    const maxDelay = policy.maxDelayMs ?? DEFAULT_RECONNECT_MAX_MS;
+    const abort = new AbortController();
+    this.#reconnectAbort = abort;
+    const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    let lastError: Error | undefined;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (this.#listener === undefined || attempt > 1) {
+        const slept = await sleep(delay, abort.signal);
+        delay = Math.min(delay * 2, maxDelay);
+        if (!slept) break;
+      }
+      if (abort.signal.aborted) break;
+      try {
+        const greeting = await this.#establish(timeoutMs, abort.signal);
+        this.#reconnectAbort = undefined;
+        this.#restored.fire({ attempts: attempt, since, downtimeMs: Date.now() - since.getTime(), greeting });
+        return;
+      } catch (error: unknown) {
+        lastError = error instanceof Error ? error : new Error(String(error));
+        if (abort.signal.aborted) break;
+      }
+    }
+    this.#reconnectAbort = undefined;
+    this.#closeForGood(this.#closeRequested ? undefined : new ConnectError(`could not reconnect to ${this.#where}: ${lastError?.message ?? 'gave up'}`, { cause: lastError }));
+  }
+
+  #closeForGood(reason: Error | undefined): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#listener?.close();
+    for (const id of [...this.#pending.keys()]) this.#settle(id, undefined, new ExecInterruptedError('Disconnected'));
+    for (const subscription of [...this.#subscriptions]) subscription.close();
+    this.#resolveDisconnected(reason);
+  }
+
+  #stateMessage(): string {
+    switch (this.#state) {
+      case 'closed':
+        return 'the connection is closed';
+      case 'reconnecting':
+        return `the connection to ${this.#where} was lost; reconnecting`;
+      default:
+        return `not connected to ${this.#where} yet`;
+    }
+  }
+}
+
+/**
+ * One request as text. JSON.stringify where it is exact; QEMU's own
+ * serialisation where it is not: bigint arguments (64-bit integers) and
+ * JsonDouble values (a double that must stay one).
+ */
+function serialiseRequest(verb: 'execute' | 'exec-oob', command: string, args: object | undefined, id: number): string {
+  if (args === undefined) return `{"${verb}":${JSON.stringify(command)},"id":${id}}`;
+  let json: string;
+  try {
+    json = JSON.stringify(args, rejectSpecial);
+  } catch {
+    json = formatQmpJson(args as unknown as JsonValue);
+  }
+  return `{"${verb}":${JSON.stringify(command)},"arguments":${json},"id":${id}}`;
+}
+
+function rejectSpecial(_key: string, value: unknown): unknown {
+  if (value instanceof JsonDouble) throw new TypeError('JsonDouble');
+  return value;
+}
+
+function dialSocket(address: QmpAddress, timeoutMs: number): Promise<Socket> {
+  const where = describeAddress(address);
+  return new Promise<Socket>((resolve, reject) => {
+    const s = typeof address === 'string' ? netConnect(address) : netConnect(address.port, address.host);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new ConnectError(`connecting to ${where}: timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      resolve(s);
+    });
+    s.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new ConnectError(`connecting to ${where}: ${error.message}`, { cause: error }));
+    });
+  });
+}
+
+/** Sleeps; false when aborted first. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new ConnectError(`${what}: ${abortMessage(signal)}`));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new ConnectError(`${what} within ${ms} ms`));
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,39 @@
+import { qmpSchemaInfo } from '../generated/qapi-introspect.gen.js';
+import type { SchemaInfo } from '../generated/qapi-types.gen.js';
+import type { HandlersOf } from './context.js';
+import { CommandNotFoundError, GenericError } from '../qmp/errors.js';
+
+/** Capabilities every chardevd QMP connection offers: its sockets can run commands out of band. */
+export const OFFERED_CAPABILITIES = ['oob'] as const;
+
+/** Session control and introspection (schema/control.json, schema/introspect.json). */
+export const controlHandlers: HandlersOf<'qmp_capabilities' | 'query-version' | 'query-commands' | 'quit' | 'query-qmp-schema'> = {
+  qmp_capabilities(args, { session }) {
+    if (session.negotiated) {
+      // QEMU answers a second negotiation with this class and text (qmp_qmp_capabilities).
+      throw new CommandNotFoundError('Capabilities negotiation is already complete, command ignored');
+    }
+    const enable = args.enable ?? [];
+    const unavailable = enable.filter((c) => !(OFFERED_CAPABILITIES as readonly string[]).includes(c));
+    if (unavailable.length > 0) throw new GenericError(`Capability ${unavailable.join(', ')} not available`);
+    session.negotiate(enable);
+    return {};
+  },
+
+  'query-version'(_args, { daemon }) {
+    return daemon.version;
+  },
+
+  'query-commands'(_args, { dispatcher, session }) {
+    return dispatcher.commandNames.filter((name) => session.isAvailable(name)).map((name) => ({ name }));
+  },
+
+  quit(_args, { daemon }) {
+    daemon.shutdown('host-qmp-quit');
+    return {};
+  },
+
+  'query-qmp-schema'() {
+    return qmpSchemaInfo as SchemaInfo[];
+  },
+};

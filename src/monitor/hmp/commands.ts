@@ -1,0 +1,328 @@
+import type { ChardevRegistry } from '../../chardev/registry.js';
+import { ChardevError } from '../../chardev/chardev-error.js';
+import { SUPPORTED_KINDS } from '../../chardev/create.js';
+import { chardevBackendHelp, ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../../chardev/options.js';
+import { checkChardevOption } from '../../chardev/check-option.js';
+import { appendOptions } from '../../options/qemu-opts.js';
+import type { ChardevInfo, VersionInfo } from '../../generated/qapi-types.gen.js';
+import type { JsonObject, JsonValue } from '../../qobject/json-value.js';
+import type { HmpArguments } from './command-line.js';
+
+/** A QMP command run from HMP failed; the message is its `desc`, printed as "Error: desc". */
+export class HmpCommandError extends Error {
+  override readonly name = 'HmpCommandError';
+}
+
+/** What an interactive monitor connection offers the commands that need one. */
+export interface InteractiveMonitor {
+  /** The line history, oldest first (info history). */
+  readonly history: readonly string[];
+  /** Turns the connection into a raw terminal on the chardev; throws HmpCommandError to refuse. */
+  enterConsole(id: string): void;
+  /** Stops reading input and prompting (monitor_suspend), for quit: the daemon is going away. */
+  suspend(): void;
+}
+
+/** What a command gets while it runs. */
+export interface HmpCall {
+  /** Adds to the command's output; lines end with "\n" (the monitor sends "\r\n"). */
+  print(text: string): void;
+  /**
+   * Runs a QMP command through the QMP dispatcher, as QEMU's hmp_*
+   * functions call the qmp_* ones: same validation, same handler, same
+   * errors. Resolves with the `return` value; rejects with HmpCommandError.
+   */
+  qmp(command: string, args?: JsonObject): Promise<JsonValue>;
+  readonly chardevs: ChardevRegistry;
+  /** The connection the command came from; undefined for human-monitor-command. */
+  readonly monitor: InteractiveMonitor | undefined;
+  /** Prints help for `name` (help_cmd), or for every command. */
+  help(name: string | undefined): void;
+  /** QEMU prints a deprecated alias's warning once per process; this set remembers which were printed. */
+  readonly warnedAliases: Set<string>;
+}
+
+/** What the arguments of a command complete to after its name (besides the name itself). */
+export type HmpCompletion = 'command' | 'chardev' | 'ringbuf';
+
+/**
+ * One entry of the command table (QEMU's HMPCommand from hmp-commands.hx):
+ * `name` may list aliases separated by `|`; `argsType` is the
+ * `key:type` list parseArguments reads; `params` and `help` are what
+ * `help` prints, QEMU's own words for QEMU's commands.
+ */
+export interface HmpCommand {
+  readonly name: string;
+  readonly argsType: string;
+  readonly params: string;
+  readonly help: string;
+  readonly subTable?: readonly HmpCommand[];
+  /** Completion for the first argument. */
+  readonly complete?: HmpCompletion;
+  readonly run?: (call: HmpCall, args: HmpArguments) => void | Promise<void>;
+}
+
+/** The escape that leaves `console` and returns to the prompt: Ctrl-] (0x1d), as telnet and virsh console use. */
+export const CONSOLE_ESCAPE_BYTE = 0x1d;
+export const CONSOLE_ESCAPE_NAME = 'Ctrl-]';
+/** The same in caret notation, as telnet shows its escape character. */
+export const CONSOLE_ESCAPE_CARET = '^]';
+
+const str = (args: HmpArguments, key: string): string => args.get(key) as string;
+
+/** The `info` subcommands (hmp-commands-info.hx), chardevd's subset. */
+const INFO_COMMANDS: readonly HmpCommand[] = [
+  {
+    name: 'chardev',
+    argsType: '',
+    params: '',
+    help: 'show the character devices',
+    async run(call) {
+      // hmp_info_chardev: one "label: filename=..." line per chardev.
+      for (const info of (await call.qmp('query-chardev')) as unknown as ChardevInfo[]) call.print(`${info.label}: filename=${info.filename}\n`);
+    },
+  },
+  {
+    name: 'history',
+    argsType: '',
+    params: '',
+    help: 'show the command line history',
+    run(call) {
+      // hmp_info_history prints nothing where there is no line editor (human-monitor-command).
+      call.monitor?.history.forEach((line, i) => call.print(`${i}: '${line}'\n`));
+    },
+  },
+  {
+    name: 'version',
+    argsType: '',
+    params: '',
+    help: 'show the version of QEMU',
+    async run(call) {
+      // hmp_info_version: "MAJOR.MINOR.MICRO" immediately followed by the package string.
+      const { qemu, package: pkg } = (await call.qmp('query-version')) as unknown as VersionInfo;
+      call.print(`${qemu.major}.${qemu.minor}.${qemu.micro}${pkg}\n`);
+    },
+  },
+];
+
+/** The commands of chardevd's human monitor, QEMU's where QEMU has them. */
+export const HMP_COMMANDS: readonly HmpCommand[] = [
+  {
+    name: 'help|?',
+    argsType: 'name:S?',
+    params: '[cmd]',
+    help: 'show the help',
+    complete: 'command',
+    run(call, args) {
+      call.help(args.get('name') as string | undefined);
+    },
+  },
+  {
+    name: 'info',
+    argsType: 'item:s?',
+    params: '[subcommand]',
+    help: 'show various information about the system state',
+    subTable: INFO_COMMANDS,
+    run(call) {
+      // `info` alone is `help info` (hmp_info_help).
+      call.help('info');
+    },
+  },
+  {
+    name: 'chardev-add',
+    argsType: 'args:s',
+    params: 'args',
+    help: 'add chardev',
+    run: chardevAdd,
+  },
+  {
+    name: 'chardev-change',
+    argsType: 'id:s,args:s',
+    params: 'id args',
+    help: 'change chardev',
+    complete: 'chardev',
+    run: chardevChange,
+  },
+  {
+    name: 'chardev-remove',
+    argsType: 'id:s',
+    params: 'id',
+    help: 'remove chardev',
+    complete: 'chardev',
+    async run(call, args) {
+      await call.qmp('chardev-remove', { id: str(args, 'id') });
+    },
+  },
+  {
+    name: 'chardev-send-break',
+    argsType: 'id:s',
+    params: 'id',
+    help: 'send a break on chardev',
+    complete: 'chardev',
+    async run(call, args) {
+      await call.qmp('chardev-send-break', { id: str(args, 'id') });
+    },
+  },
+  {
+    name: 'ringbuf_write',
+    argsType: 'device:s,data:s',
+    params: 'device data',
+    help: 'Write to a ring buffer character device',
+    complete: 'ringbuf',
+    async run(call, args) {
+      // Always the utf8 format (hmp_ringbuf_write).
+      await call.qmp('ringbuf-write', { device: str(args, 'device'), data: str(args, 'data') });
+    },
+  },
+  {
+    name: 'ringbuf_read',
+    argsType: 'device:s,size:i',
+    params: 'device size',
+    help: 'Read from a ring buffer character device',
+    complete: 'ringbuf',
+    async run(call, args) {
+      // The size is taken as a uint32_t, then read in utf8 format (hmp_ringbuf_read).
+      const size = Number(BigInt.asUintN(32, args.get('size') as bigint));
+      const text = (await call.qmp('ringbuf-read', { device: str(args, 'device'), size })) as string;
+      call.print(`${escapeControlCharacters(text)}\n`);
+    },
+  },
+  {
+    name: 'console',
+    argsType: 'id:s',
+    params: 'id',
+    help: `connect this monitor to chardev 'id' as a raw terminal (${CONSOLE_ESCAPE_NAME} returns to the monitor)`,
+    complete: 'chardev',
+    run(call, args) {
+      const id = str(args, 'id');
+      if (call.monitor === undefined) throw new HmpCommandError('console needs an interactive monitor connection (-monitor or -mon), not human-monitor-command');
+      call.monitor.enterConsole(id);
+    },
+  },
+  {
+    name: 'quit|q',
+    argsType: '',
+    params: '',
+    help: 'quit the emulator',
+    async run(call) {
+      // hmp_quit: no further prompt or input on this monitor, then the daemon stops.
+      call.monitor?.suspend();
+      await call.qmp('quit');
+    },
+  },
+];
+
+/**
+ * ringbuf_read's escaping: a backslash doubled, control characters other
+ * than newline and tab, and DEL, as \uXXXX with four uppercase hex digits;
+ * everything else as it is.
+ */
+export function escapeControlCharacters(text: string): string {
+  let out = '';
+  for (const c of text) {
+    const code = c.codePointAt(0)!;
+    if (c === '\\') out += '\\\\';
+    else if ((code < 0x20 && c !== '\n' && c !== '\t') || code === 0x7f) out += `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    else out += c;
+  }
+  return out;
+}
+
+/** QMP's prefix for a chardev that cannot be created; QEMU's human monitor reports the reason alone. */
+const addPrefix = (id: string): string => `Failed to add chardev '${id}': `;
+
+/**
+ * chardev-add ARGS (hmp_chardev_add): the `-chardev` syntax, read in
+ * QEMU's two steps. Mistakes in the option text are printed, then
+ * "Error: Parsing chardev args failed"; what creating the chardev refuses
+ * is printed after "Error: ". Deprecation warnings come first, without it.
+ */
+async function chardevAdd(call: HmpCall, args: HmpArguments): Promise<void> {
+  const text = str(args, 'args');
+  const checked = checkOptionText(call, text);
+  if (checked === undefined) return;
+  let parsed;
+  try {
+    parsed = parseChardevOption(text, { warnedAliases: call.warnedAliases });
+  } catch (error: unknown) {
+    if (!(error instanceof ChardevOptionError)) throw error;
+    printWarnings(call, error.warnings.slice(checked.warnings.length));
+    if (error instanceof ChardevHelpRequest && error.topic === 'backends') {
+      // The list of what chardevd creates, in QEMU's layout (qemu_chr_new_from_opts prints it to the monitor).
+      call.print(`${chardevBackendHelp(SUPPORTED_KINDS)}\n`);
+      return;
+    }
+    throw new HmpCommandError(error.message);
+  }
+  printWarnings(call, parsed.warnings.slice(checked.warnings.length));
+  if (parsed.mux) {
+    // ID-base first, then ID; each taken id is worded as below.
+    try {
+      await call.chardevs.addMuxed(parsed.id, parsed.backend);
+    } catch (error: unknown) {
+      if (error instanceof ChardevError) throw new HmpCommandError(error.message);
+      throw error;
+    }
+    return;
+  }
+  // QEMU's human monitor words a duplicate as the object tree does (object_property_try_add_child).
+  if (call.chardevs.get(parsed.id) !== undefined) throw new HmpCommandError(`attempt to add duplicate property '${parsed.id}' to object (type 'container')`);
+  try {
+    await call.qmp('chardev-add', { id: parsed.id, backend: parsed.backend as unknown as JsonValue });
+  } catch (error: unknown) {
+    if (error instanceof HmpCommandError && error.message.startsWith(addPrefix(parsed.id))) {
+      throw new HmpCommandError(error.message.slice(addPrefix(parsed.id).length));
+    }
+    throw error;
+  }
+}
+
+/**
+ * chardev-change ID ARGS (hmp_chardev_change): ARGS is a `-chardev`
+ * string without an id; the backend it describes replaces the chardev's.
+ */
+async function chardevChange(call: HmpCall, args: HmpArguments): Promise<void> {
+  const id = str(args, 'id');
+  const text = str(args, 'args');
+  const checked = checkOptionText(call, text);
+  if (checked === undefined) return;
+  if (checked.id !== undefined) throw new HmpCommandError("Unexpected 'id' parameter");
+  let parsed;
+  try {
+    // A stand-in id: QEMU reads the backend without one, and checks ID only when changing.
+    parsed = parseChardevOption(appendOptions(text, 'id=x'), { warnedAliases: call.warnedAliases });
+  } catch (error: unknown) {
+    if (!(error instanceof ChardevOptionError)) throw error;
+    printWarnings(call, error.warnings.slice(checked.warnings.length));
+    throw new HmpCommandError(error.message);
+  }
+  printWarnings(call, parsed.warnings.slice(checked.warnings.length));
+  await call.qmp('chardev-change', { id, backend: parsed.backend as unknown as JsonValue });
+}
+
+/**
+ * The first step of reading a `-chardev` string (qemu_opts_parse_noisily):
+ * undefined, after printing QEMU's messages, when the text is refused.
+ */
+function checkOptionText(call: HmpCall, text: string): { id: string | undefined; warnings: readonly string[] } | undefined {
+  try {
+    const checked = checkChardevOption(text);
+    printWarnings(call, checked.warnings);
+    return checked;
+  } catch (error: unknown) {
+    if (!(error instanceof ChardevOptionError)) throw error;
+    printWarnings(call, error.warnings);
+    // QEMU prints BACKEND,help's option list on its standard output, where a
+    // monitor user never sees it; chardevd prints it on the monitor.
+    if (error instanceof ChardevHelpRequest) {
+      call.print(`${error.message}\n`);
+      return undefined;
+    }
+    call.print(`${error.message}\n`);
+    throw new HmpCommandError('Parsing chardev args failed');
+  }
+}
+
+function printWarnings(call: HmpCall, warnings: readonly string[]): void {
+  for (const warning of warnings) call.print(`${warning}\n`);
+}

@@ -1,0 +1,113 @@
+import type { Socket } from 'node:net';
+import type { QmpListenAddress } from '../../qmp/socket-listeners.js';
+import { SocketListeners } from '../../qmp/socket-listeners.js';
+import { HmpSession, type HmpSessionHost, type MonitorTerminal } from './session.js';
+
+/** How long close() lets clients read their last output before cutting them off. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Output waiting for a client that reads nothing beyond which it is
+ * disconnected. Commands stop being read long before (OUTPUT_PAUSE_BYTES);
+ * this catches what still comes, such as the banner of many reconnects.
+ */
+export const MAX_OUTPUT_BYTES = 16 << 20;
+
+/** A monitor connection's socket as a terminal. */
+class SocketTerminal implements MonitorTerminal {
+  constructor(
+    private readonly socket: Socket,
+    readonly peer: string,
+  ) {}
+
+  write(data: Buffer): void {
+    if (this.socket.destroyed) return;
+    this.socket.write(data);
+    if (this.socket.writableLength > MAX_OUTPUT_BYTES) this.socket.destroy();
+  }
+
+  get backlog(): number {
+    return this.socket.writableLength;
+  }
+
+  setInputPaused(paused: boolean): void {
+    if (this.socket.destroyed) return;
+    if (paused && !this.socket.isPaused()) this.socket.pause();
+    else if (!paused && this.socket.isPaused()) this.socket.resume();
+  }
+}
+
+/**
+ * Human monitor listeners (`-monitor unix:...`, `-monitor tcp:...`). Unlike
+ * QEMU, whose monitor socket serves one client at a time, a listener serves
+ * any number of connections at once, each a session of its own (history,
+ * console); what a connection holds is released when it goes.
+ */
+export class HmpServer {
+  readonly sessions = new Set<HmpSession>();
+  readonly #sockets = new Map<HmpSession, Socket>();
+  readonly #listeners: SocketListeners = new SocketListeners('monitor', (message) => this.log(message));
+  readonly #sessionWaiters: ((session: HmpSession) => void)[] = [];
+  #connections = 0;
+
+  constructor(
+    /** What every session of this server shares; monitors on chardevs use it too. */
+    readonly host: HmpSessionHost,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /** Starts listening; resolves with the bound address (the real port when port 0 was asked). */
+  async listen(address: QmpListenAddress): Promise<QmpListenAddress> {
+    // Half-open, so that output still goes out after the client has shut its sending side.
+    return this.#listeners.open(address, (socket) => this.accept(socket, address.type === 'unix' ? 'unix socket' : 'tcp'), { allowHalfOpen: true });
+  }
+
+  /** Serves a connected socket as a monitor session. */
+  accept(socket: Socket, kind = 'socket'): HmpSession {
+    socket.setNoDelay(true);
+    const number = ++this.#connections;
+    const peer = socket.remoteAddress !== undefined ? ` from ${socket.remoteAddress}:${socket.remotePort}` : '';
+    const terminal = new SocketTerminal(socket, `connection ${number} (${kind}${peer})`);
+    const session = new HmpSession(this.host, terminal);
+    this.sessions.add(session);
+    this.#sockets.set(session, socket);
+    const closed = (): void => {
+      if (!this.sessions.delete(session)) return;
+      this.#sockets.delete(session);
+      session.close();
+      socket.destroy();
+    };
+    socket.on('data', (chunk: Buffer) => session.input(chunk));
+    socket.on('drain', () => session.writable());
+    socket.on('error', closed);
+    // A client that sends its commands and then shuts its side (echo info chardev | socat - UNIX:...)
+    // gets their output before the connection ends.
+    socket.on('end', () => session.endOfInput(() => socket.end()));
+    socket.on('close', closed);
+    session.start();
+    for (const resolve of this.#sessionWaiters.splice(0)) resolve(session);
+    return session;
+  }
+
+  /** Resolves with the next connection accepted. */
+  nextSession(): Promise<HmpSession> {
+    return new Promise((resolve) => this.#sessionWaiters.push(resolve));
+  }
+
+  /** Stops accepting and ends every connection, giving each a moment to read its last output. */
+  async close(): Promise<void> {
+    const closing = this.#listeners.closeAll();
+    const sockets = [...this.#sockets.values()];
+    const ended = sockets.map((socket) => new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.end();
+    }));
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+    await Promise.race([Promise.all(ended), timeout]);
+    for (const socket of sockets) socket.destroy();
+    for (const session of this.sessions) session.close();
+    this.sessions.clear();
+    this.#sockets.clear();
+    await Promise.all(closing);
+  }
+}
