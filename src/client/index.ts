@@ -12,7 +12,7 @@ export type {
   QmpClientState,
   QmpEventOf,
   ReconnectPolicy,
-} from './qmp-client.js';
+} from './options.js';
 export { EventSubscription } from './event-subscription.js';
 export type { EventSubscriptionOptions, QmpEventMessage } from './event-subscription.js';
 export { QmpListener } from './listener.js';

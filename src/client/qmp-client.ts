@@ -1,103 +1,29 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { QmpCommandMethods } from '../generated/qapi-client.gen.js';
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { CallOptions } from '../qapi-runtime/index.js';
+import { isJsonObject, type JsonObject } from '../qobject/json-value.js';
 import type { QmpAddress } from './address.js';
+import { dialSocket, sleep, withTimeout } from './dial.js';
 import { BadReplyError, ConnectError, ExecInterruptedError, ExecuteError, GreetingError, NegotiationError, ProtocolError, StateError } from './errors.js';
-import { abortMessage, describeAddress, QmpListener } from './listener.js';
-import { type QmpSignal, SignalSource } from './signal.js';
 import { EventSubscription, type EventSubscriptionOptions, type QmpEventMessage } from './event-subscription.js';
+import { abortMessage, describeAddress, QmpListener } from './listener.js';
+import {
+  type AcceptOptions,
+  type ConnectionLost,
+  type ConnectionRestored,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_RECONNECT_INITIAL_MS,
+  DEFAULT_RECONNECT_MAX_MS,
+  type ExecuteOptions,
+  type QmpClientOptions,
+  type QmpClientState,
+  type QmpEventOf,
+} from './options.js';
 import { ClientReplyReader } from './reply-reader.js';
-import { JsonDouble } from '../qobject/json-double.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../qobject/json-value.js';
-import { formatQmpJson } from '../qobject/json-writer.js';
-
-export type { QmpAddress } from './address.js';
-export { EventSubscription } from './event-subscription.js';
-export type { EventSubscriptionOptions, QmpEventMessage } from './event-subscription.js';
-
-/**
- * What the client does when the connection breaks (not when you close()).
- * Without a policy the client closes for good. With one it connects again
- * (or, in accept mode, waits for the server to connect again), with the
- * delay doubling from `initialDelayMs` up to `maxDelayMs`, and gives up
- * after `maxAttempts` failed attempts in a row.
- */
-export interface ReconnectPolicy {
-  /** Default 100. */
-  readonly initialDelayMs?: number;
-  /** Default 5000. */
-  readonly maxDelayMs?: number;
-  /** Default: no limit. */
-  readonly maxAttempts?: number;
-}
-
-export interface QmpClientOptions {
-  /** Send qmp_capabilities after the greeting (enabling `oob` when offered). Default true. */
-  readonly negotiate?: boolean;
-  /** Milliseconds to wait for the connection, greeting and negotiation. Default 10000. */
-  readonly connectTimeoutMs?: number;
-  /** Reconnect when the connection breaks. Default: none, the client closes. */
-  readonly reconnect?: ReconnectPolicy;
-  /**
-   * Largest message accepted from the server, in bytes; a bigger one is a
-   * protocol error. Default 10 MiB, python qemu.qmp's limit "like libvirt"
-   * (QEMU 7.2's query-qmp-schema reply is about 200 KiB).
-   */
-  readonly maxMessageBytes?: number;
-}
-
-export interface AcceptOptions extends QmpClientOptions {
-  /** Gives up waiting for the first connection. */
-  readonly signal?: AbortSignal;
-  /** Milliseconds to wait for the first connection; default: as long as it takes. */
-  readonly acceptTimeoutMs?: number;
-}
-
-/** Per-call options of execute(). */
-export interface ExecuteOptions extends CallOptions {
-  /** Send as `exec-oob` (only when oob was negotiated and the command allows it). */
-  readonly oob?: boolean;
-}
-
-/**
- * An event of chardevd's schema with its typed `data` (undefined for events
- * without members): what `events({ names: [...] })` yields.
- */
-export type QmpEventOf<K extends keyof QmpEvents> = K extends K
-  ? { readonly event: K; readonly data: QmpEvents[K]; readonly timestamp: QmpEventMessage['timestamp'] }
-  : never;
-
-/** 'running': commands go out; 'reconnecting': the connection broke and a new one is being made; 'closed': for good. */
-export type QmpClientState = 'running' | 'reconnecting' | 'closed';
-
-/** Told when a connection breaks: what was lost with it. */
-export interface ConnectionLost {
-  /** Why, when known (undefined: the server closed the connection). */
-  readonly reason: Error | undefined;
-  /** Commands that were in flight; each was rejected with ExecInterruptedError. */
-  readonly interrupted: readonly string[];
-  /** When the connection was lost: events the server sent from then on are missed. */
-  readonly at: Date;
-  /** Whether the client now reconnects (a reconnect policy is set and close() was not called). */
-  readonly reconnecting: boolean;
-}
-
-/** Told when a new connection is up after a loss. */
-export interface ConnectionRestored {
-  /** Attempts it took, this one included. */
-  readonly attempts: number;
-  /** The window without a connection: events the server sent between `since` and now were missed. */
-  readonly since: Date;
-  readonly downtimeMs: number;
-  /** The new connection's greeting. */
-  readonly greeting: JsonObject;
-}
-
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_MESSAGE_BYTES = 10 << 20;
-const DEFAULT_RECONNECT_INITIAL_MS = 100;
-const DEFAULT_RECONNECT_MAX_MS = 5_000;
+import { serialiseRequest } from './request.js';
+import { type QmpSignal, SignalSource } from './signal.js';
 
 interface PendingCall {
   readonly command: string;
@@ -524,84 +450,3 @@ export class QmpClient extends QmpCommandMethods {
   }
 }
 
-/**
- * One request as text. JSON.stringify where it is exact; QEMU's own
- * serialisation where it is not: bigint arguments (64-bit integers) and
- * JsonDouble values (a double that must stay one).
- */
-function serialiseRequest(verb: 'execute' | 'exec-oob', command: string, args: object | undefined, id: number): string {
-  if (args === undefined) return `{"${verb}":${JSON.stringify(command)},"id":${id}}`;
-  let json: string;
-  try {
-    json = JSON.stringify(args, rejectSpecial);
-  } catch {
-    json = formatQmpJson(args as unknown as JsonValue);
-  }
-  return `{"${verb}":${JSON.stringify(command)},"arguments":${json},"id":${id}}`;
-}
-
-function rejectSpecial(_key: string, value: unknown): unknown {
-  if (value instanceof JsonDouble) throw new TypeError('JsonDouble');
-  return value;
-}
-
-function dialSocket(address: QmpAddress, timeoutMs: number): Promise<Socket> {
-  const where = describeAddress(address);
-  return new Promise<Socket>((resolve, reject) => {
-    const s = typeof address === 'string' ? netConnect(address) : netConnect(address.port, address.host);
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new ConnectError(`connecting to ${where}: timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    s.once('connect', () => {
-      clearTimeout(timer);
-      resolve(s);
-    });
-    s.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new ConnectError(`connecting to ${where}: ${error.message}`, { cause: error }));
-    });
-  });
-}
-
-/** Sleeps; false when aborted first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new ConnectError(`${what}: ${abortMessage(signal)}`));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(new ConnectError(`${what} within ${ms} ms`));
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}

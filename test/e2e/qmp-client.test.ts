@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { ConnectError, ExecInterruptedError, ExecuteError, GreetingError, StateError } from '../../src/client/errors.js';
 import { QmpListener } from '../../src/client/listener.js';
-import { type ConnectionLost, type ConnectionRestored, QmpClient } from '../../src/client/qmp-client.js';
+import type { ConnectionLost, ConnectionRestored } from '../../src/client/options.js';
+import { QmpClient } from '../../src/client/qmp-client.js';
 import { waitFor } from '../support/peer-process.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
 
