@@ -27,6 +27,12 @@ import type {
  * references are filled in by check()); what only checking needs
  * (unresolved type names, where a member was defined) stays in private
  * fields, so the generators, JSON.stringify and deepEqual see just the model.
+ *
+ * Why one file of this length: the classes resolve and check one another
+ * (an object's members are other entities, a command's arguments are an
+ * object type, and every check narrows with instanceof), so splitting them
+ * would make an import circle; schema.py keeps them together for the same
+ * reason.
  */
 
 /**

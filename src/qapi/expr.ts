@@ -9,7 +9,8 @@ import { isArrayValue, isObjectValue, type ParsedExpr, type QapiObjectValue, typ
  * definition takes, naming rules, `if` conditions, features, flags. What
  * comes out is a typed, normalized form of each definition (member sugar
  * `'name': 'Type'` expanded, features as objects); resolving type names is
- * schema.ts's business.
+ * schema.ts's business. It follows expr.py check by check, in one file as
+ * there, so that the two can be read side by side when QEMU's rules change.
  */
 
 /** `'T'` or `['T']`. */
