@@ -1,27 +1,36 @@
 import type { ChardevRegistry } from '../chardev/registry.js';
 import type { DeviceRegistry } from '../device/registry.js';
-import type { HmpInterpreter } from '../monitor/hmp/interpreter.js';
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import type { QmpDispatcher } from '../qmp/dispatch.js';
 import type { QmpServer } from '../qmp/server.js';
 import type { QmpSession } from '../qmp/session.js';
 
+/** The human monitor as human-monitor-command uses it (qmp_human_monitor_command). */
+export interface HumanMonitor {
+  /**
+   * Runs one command line on a monitor without a line editor, the QMP
+   * commands it calls running with `context`; resolves with everything it
+   * printed, every "\n" sent as "\r\n".
+   */
+  run(commandLine: string, context: QmpContext): Promise<string>;
+}
+
 /** What the daemon offers command handlers. */
 export interface DaemonControl {
   readonly version: VersionInfo;
   readonly chardevs: ChardevRegistry;
   readonly devices: DeviceRegistry;
-  /** The human monitor's command interpreter, shared by monitor connections and human-monitor-command. */
-  readonly hmp: HmpInterpreter;
+  /** The human monitor, whose interpreter monitor connections share. */
+  readonly humanMonitor: HumanMonitor;
   /** Sends SHUTDOWN now, then stops the daemon once the current reply is out. */
   shutdown(reason: ShutdownCause): void;
 }
 
 /** What every command handler receives besides its arguments. */
 export interface QmpContext {
-  /** The connection the command came from. */
-  readonly session: QmpSession<QmpContext>;
+  /** The QMP connection the command came from; undefined when a human monitor connection runs it (it has none). */
+  readonly session: QmpSession<QmpContext> | undefined;
   readonly server: QmpServer<QmpContext>;
   readonly dispatcher: QmpDispatcher<QmpContext>;
   readonly daemon: DaemonControl;

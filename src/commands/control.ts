@@ -1,14 +1,16 @@
 import { qmpSchemaInfo } from '../generated/qapi-introspect.gen.js';
 import type { SchemaInfo } from '../generated/qapi-types.gen.js';
-import type { HandlersOf } from './context.js';
+import type { HandlersOf, QmpContext } from './context.js';
 import { CommandNotFoundError, GenericError } from '../qmp/errors.js';
+import type { QmpSession } from '../qmp/session.js';
 
 /** Capabilities every chardevd QMP connection offers: its sockets can run commands out of band. */
 export const OFFERED_CAPABILITIES = ['oob'] as const;
 
 /** Session control and introspection (schema/control.json, schema/introspect.json). */
 export const controlHandlers: HandlersOf<'qmp_capabilities' | 'query-version' | 'query-commands' | 'quit' | 'query-qmp-schema'> = {
-  qmp_capabilities(args, { session }) {
+  qmp_capabilities(args, context) {
+    const session = qmpSession(context);
     if (session.negotiated) {
       // QEMU answers a second negotiation with this class and text (qmp_qmp_capabilities).
       throw new CommandNotFoundError('Capabilities negotiation is already complete, command ignored');
@@ -24,8 +26,9 @@ export const controlHandlers: HandlersOf<'qmp_capabilities' | 'query-version' | 
     return daemon.version;
   },
 
-  'query-commands'(_args, { dispatcher, session }) {
-    return dispatcher.commandNames.filter((name) => session.isAvailable(name)).map((name) => ({ name }));
+  'query-commands'(_args, context) {
+    const session = qmpSession(context);
+    return context.dispatcher.commandNames.filter((name) => session.isAvailable(name)).map((name) => ({ name }));
   },
 
   quit(_args, { daemon }) {
@@ -37,3 +40,9 @@ export const controlHandlers: HandlersOf<'qmp_capabilities' | 'query-version' | 
     return qmpSchemaInfo as SchemaInfo[];
   },
 };
+
+/** The connection a command that acts on its own QMP session came from; a human monitor connection has none. */
+function qmpSession({ session }: QmpContext): QmpSession<QmpContext> {
+  if (session === undefined) throw new GenericError('this command needs a QMP connection; the human monitor has none');
+  return session;
+}

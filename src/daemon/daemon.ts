@@ -8,12 +8,13 @@ import { ChardevRegistry } from '../chardev/registry.js';
 import { type StartupDevice, StartupDeviceError } from '../device/device-option.js';
 import { DeviceError, DeviceRegistry } from '../device/registry.js';
 import { InputValidator } from '../qapi-runtime/index.js';
-import type { DaemonControl, QmpContext } from '../commands/context.js';
-import { QmpDispatcher } from '../qmp/dispatch.js';
+import type { DaemonControl, HumanMonitor, QmpContext } from '../commands/context.js';
+import { type InternalErrorReporter, QmpDispatcher } from '../qmp/dispatch.js';
 import { ChardevMonitor } from '../monitor/hmp/chardev-monitor.js';
 import { QmpChardevMonitor } from '../monitor/qmp-chardev-monitor.js';
+import { HumanMonitorCommand } from '../monitor/hmp/human-monitor-command.js';
 import { HmpInterpreter } from '../monitor/hmp/interpreter.js';
-import { NO_QMP_SESSION, runQmpForHmp } from '../monitor/hmp/qmp-bridge.js';
+import { QmpCaller } from '../monitor/hmp/qmp-caller.js';
 import { HmpServer } from '../monitor/hmp/server.js';
 import { charHandlers } from '../commands/char.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../commands/control.js';
@@ -59,7 +60,8 @@ export class Daemon implements DaemonControl {
   readonly chardevs: ChardevRegistry;
   readonly devices: DeviceRegistry;
   readonly server: QmpServer<QmpContext>;
-  readonly hmp = new HmpInterpreter();
+  /** What human-monitor-command runs its lines on; monitor connections share its interpreter. */
+  readonly humanMonitor: HumanMonitor;
   /** Human monitor listeners and their connections. */
   readonly hmpServer: HmpServer;
   /** Bound addresses of the QMP listeners, in the order given (real ports for port 0). */
@@ -81,23 +83,28 @@ export class Daemon implements DaemonControl {
       muxEscapeChar: options.muxEscapeChar,
     });
     this.devices = new DeviceRegistry(this.chardevs);
-    const dispatcher = new QmpDispatcher<QmpContext>(qmpCommandSpecs, handlers, new InputValidator(qapiTypeTable), (command, error) =>
-      options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
-    );
+    const validator = new InputValidator(qapiTypeTable);
+    const reportInternalError: InternalErrorReporter = (command, error) =>
+      options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const dispatcher = new QmpDispatcher<QmpContext>(qmpCommandSpecs, handlers, validator, reportInternalError);
     this.server = new QmpServer<QmpContext>({
       dispatcher,
       greeting: { QMP: { version: this.version as unknown as JsonValue, capabilities: [...OFFERED_CAPABILITIES] } },
       contextFor: (session) => ({ session, server: this.server, dispatcher, daemon: this }),
       log: options.log,
     });
-    // Monitor connections run QMP commands with a context of their own: no QMP session (qmp-bridge.ts).
-    const hmpContext: QmpContext = { session: NO_QMP_SESSION, server: this.server, dispatcher, daemon: this };
+    // The human monitor calls the same handlers in-process, its arguments checked as QMP's.
+    const interpreter = new HmpInterpreter();
+    const qmpCaller = new QmpCaller(handlers, validator, reportInternalError);
+    this.humanMonitor = new HumanMonitorCommand(interpreter, qmpCaller);
+    // Monitor connections run QMP commands with a context of their own: no QMP session.
+    const hmpContext: QmpContext = { session: undefined, server: this.server, dispatcher, daemon: this };
     this.hmpServer = new HmpServer(
       {
-        interpreter: this.hmp,
+        interpreter,
         chardevs: this.chardevs,
         versionText: `chardevd ${this.version.qemu.major}.${this.version.qemu.minor}.${this.version.qemu.micro}`,
-        qmp: (command, args) => runQmpForHmp(dispatcher, hmpContext, command, args),
+        qmp: qmpCaller.callerFor(hmpContext),
         holderOf: (chardev) => {
           const link = this.devices.list().find((device) => device.chardev === chardev || device.peer === chardev);
           return link === undefined ? undefined : `the link device '${link.id ?? link.path}'`;

@@ -1,3 +1,4 @@
+import { ChardevdError } from '../../base/error.js';
 import { evaluateExpression, HmpExpressionError, isSpace } from './expression.js';
 
 /**
@@ -74,8 +75,9 @@ export function splitWords(line: string): string[] | undefined {
 export type HmpArguments = ReadonlyMap<string, string | bigint>;
 
 /** Arguments QEMU refuses; `message` is the line it prints before "Try \"help ...\"". */
-export class HmpArgumentError extends Error {
+export class HmpArgumentError extends ChardevdError {
   override readonly name = 'HmpArgumentError';
+  readonly code = 'HMP_ARGUMENT_INVALID';
 }
 
 /**

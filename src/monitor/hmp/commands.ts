@@ -1,17 +1,29 @@
+import { ChardevdError } from '../../base/error.js';
 import type { ChardevRegistry } from '../../chardev/registry.js';
 import { ChardevError } from '../../chardev/chardev-error.js';
 import { SUPPORTED_KINDS } from '../../chardev/create.js';
 import { chardevBackendHelp, ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../../chardev/options.js';
 import { checkChardevOption } from '../../chardev/check-option.js';
 import { appendOptions } from '../../options/qemu-opts.js';
-import type { ChardevInfo, VersionInfo } from '../../generated/qapi-types.gen.js';
-import type { JsonObject, JsonValue } from '../../qobject/json-value.js';
+import type { QmpCommands, QmpUncheckedCommands } from '../../generated/qapi-commands.gen.js';
 import type { HmpArguments } from './command-line.js';
 
-/** A QMP command run from HMP failed; the message is its `desc`, printed as "Error: desc". */
-export class HmpCommandError extends Error {
+/** A command failed, printed as "Error: MESSAGE"; where a QMP command it ran failed, the message is that error's `desc`. */
+export class HmpCommandError extends ChardevdError {
   override readonly name = 'HmpCommandError';
+  readonly code = 'HMP_COMMAND_FAILED';
 }
+
+/** The QMP commands HMP runs: every one whose arguments the schema checks (device_add, `gen: false`, checks its own). */
+export type HmpQmpCommand = Exclude<keyof QmpCommands, QmpUncheckedCommands>;
+
+/**
+ * Runs a QMP command in-process, as QEMU's hmp_* functions call the qmp_*
+ * ones: same argument checks, same handler, same errors as for a QMP
+ * client. Resolves with what the command returns; rejects with
+ * HmpCommandError carrying the QMP error's `desc`.
+ */
+export type QmpCall = <K extends HmpQmpCommand>(command: K, args: QmpCommands[K]['arguments']) => Promise<QmpCommands[K]['returns']>;
 
 /** What an interactive monitor connection offers the commands that need one. */
 export interface InteractiveMonitor {
@@ -27,12 +39,8 @@ export interface InteractiveMonitor {
 export interface HmpCall {
   /** Adds to the command's output; lines end with "\n" (the monitor sends "\r\n"). */
   print(text: string): void;
-  /**
-   * Runs a QMP command through the QMP dispatcher, as QEMU's hmp_*
-   * functions call the qmp_* ones: same validation, same handler, same
-   * errors. Resolves with the `return` value; rejects with HmpCommandError.
-   */
-  qmp(command: string, args?: JsonObject): Promise<JsonValue>;
+  /** Runs a QMP command (see QmpCall). */
+  readonly qmp: QmpCall;
   readonly chardevs: ChardevRegistry;
   /** The connection the command came from; undefined for human-monitor-command. */
   readonly monitor: InteractiveMonitor | undefined;
@@ -79,7 +87,7 @@ const INFO_COMMANDS: readonly HmpCommand[] = [
     help: 'show the character devices',
     async run(call) {
       // hmp_info_chardev: one "label: filename=..." line per chardev.
-      for (const info of (await call.qmp('query-chardev')) as unknown as ChardevInfo[]) call.print(`${info.label}: filename=${info.filename}\n`);
+      for (const info of await call.qmp('query-chardev', undefined)) call.print(`${info.label}: filename=${info.filename}\n`);
     },
   },
   {
@@ -99,7 +107,7 @@ const INFO_COMMANDS: readonly HmpCommand[] = [
     help: 'show the version of QEMU',
     async run(call) {
       // hmp_info_version: "MAJOR.MINOR.MICRO" immediately followed by the package string.
-      const { qemu, package: pkg } = (await call.qmp('query-version')) as unknown as VersionInfo;
+      const { qemu, package: pkg } = await call.qmp('query-version', undefined);
       call.print(`${qemu.major}.${qemu.minor}.${qemu.micro}${pkg}\n`);
     },
   },
@@ -183,7 +191,7 @@ export const HMP_COMMANDS: readonly HmpCommand[] = [
     async run(call, args) {
       // The size is taken as a uint32_t, then read in utf8 format (hmp_ringbuf_read).
       const size = Number(BigInt.asUintN(32, args.get('size') as bigint));
-      const text = (await call.qmp('ringbuf-read', { device: str(args, 'device'), size })) as string;
+      const text = await call.qmp('ringbuf-read', { device: str(args, 'device'), size });
       call.print(`${escapeControlCharacters(text)}\n`);
     },
   },
@@ -207,7 +215,7 @@ export const HMP_COMMANDS: readonly HmpCommand[] = [
     async run(call) {
       // hmp_quit: no further prompt or input on this monitor, then the daemon stops.
       call.monitor?.suspend();
-      await call.qmp('quit');
+      await call.qmp('quit', undefined);
     },
   },
 ];
@@ -268,7 +276,7 @@ async function chardevAdd(call: HmpCall, args: HmpArguments): Promise<void> {
   // QEMU's human monitor words a duplicate as the object tree does (object_property_try_add_child).
   if (call.chardevs.get(parsed.id) !== undefined) throw new HmpCommandError(`attempt to add duplicate property '${parsed.id}' to object (type 'container')`);
   try {
-    await call.qmp('chardev-add', { id: parsed.id, backend: parsed.backend as unknown as JsonValue });
+    await call.qmp('chardev-add', { id: parsed.id, backend: parsed.backend });
   } catch (error: unknown) {
     if (error instanceof HmpCommandError && error.message.startsWith(addPrefix(parsed.id))) {
       throw new HmpCommandError(error.message.slice(addPrefix(parsed.id).length));
@@ -297,7 +305,7 @@ async function chardevChange(call: HmpCall, args: HmpArguments): Promise<void> {
     throw new HmpCommandError(error.message);
   }
   printWarnings(call, parsed.warnings.slice(checked.warnings.length));
-  await call.qmp('chardev-change', { id, backend: parsed.backend as unknown as JsonValue });
+  await call.qmp('chardev-change', { id, backend: parsed.backend });
 }
 
 /**

@@ -1,3 +1,5 @@
+import { ChardevdError } from '../../base/error.js';
+
 /**
  * The integer expressions HMP accepts wherever a command takes a number
  * (monitor/hmp.c get_expr): decimal, octal (`010`) and hex (`0x10`)
@@ -9,8 +11,9 @@
  */
 
 /** An expression QEMU refuses; the message is QEMU's text (expr_error). */
-export class HmpExpressionError extends Error {
+export class HmpExpressionError extends ChardevdError {
   override readonly name = 'HmpExpressionError';
+  readonly code = 'HMP_EXPRESSION_INVALID';
 }
 
 const UINT64_MAX = (1n << 64n) - 1n;

@@ -1,8 +1,14 @@
 import type { Chardev } from '../../chardev/chardev.js';
 import type { ChardevRegistry } from '../../chardev/registry.js';
 import { RingbufChardev } from '../../chardev/ringbuf.js';
-import type { JsonObject, JsonValue } from '../../qobject/json-value.js';
-import { CONSOLE_ESCAPE_BYTE, CONSOLE_ESCAPE_CARET, type HmpCall, HmpCommandError, type InteractiveMonitor } from './commands.js';
+import {
+  CONSOLE_ESCAPE_BYTE,
+  CONSOLE_ESCAPE_CARET,
+  type HmpCall,
+  HmpCommandError,
+  type InteractiveMonitor,
+  type QmpCall,
+} from './commands.js';
 import { attachConsole, checkConsoleAttach, type Console, type ConsoleSink } from './console.js';
 import type { HmpInterpreter } from './interpreter.js';
 import { LineEditor } from './readline.js';
@@ -40,7 +46,8 @@ export interface HmpSessionHost {
   readonly versionText: string;
   /** Who holds a chardev, where its frontend cannot say (the link device it belongs to). */
   holderOf?(chardev: Chardev): string | undefined;
-  qmp(command: string, args?: JsonObject): Promise<JsonValue>;
+  /** QMP commands, run without a QMP session. */
+  readonly qmp: QmpCall;
 }
 
 /**
@@ -242,7 +249,7 @@ export class HmpSession implements InteractiveMonitor {
   #call(): HmpCall {
     return {
       print: (text) => this.#print(text),
-      qmp: (command, args) => this.host.qmp(command, args),
+      qmp: this.host.qmp,
       chardevs: this.host.chardevs,
       monitor: this,
       help: (name) => this.host.interpreter.help(name, (text) => this.#print(text)),

@@ -1,25 +1,36 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { ChardevRegistry } from '../../../../src/chardev/registry.js';
-import { escapeControlCharacters, type HmpCall, HmpCommandError } from '../../../../src/monitor/hmp/commands.js';
+import type { QmpCommands } from '../../../../src/generated/qapi-commands.gen.js';
+import {
+  escapeControlCharacters,
+  type HmpCall,
+  HmpCommandError,
+  type HmpQmpCommand,
+  type QmpCall,
+} from '../../../../src/monitor/hmp/commands.js';
 import { HmpInterpreter, monitorText } from '../../../../src/monitor/hmp/interpreter.js';
-import type { JsonObject, JsonValue } from '../../../../src/qobject/json-value.js';
+
+/** What the QMP stand-in answers: a command's return value, or the error it fails with. */
+type Replies = { [K in HmpQmpCommand]?: QmpCommands[K]['returns'] | Error };
 
 /** Runs a line with a QMP stand-in that records the requests and answers from `replies`. */
-async function run(line: string, replies: Record<string, JsonValue | Error> = {}): Promise<{ output: string; requests: [string, JsonObject | undefined][] }> {
+async function run(line: string, replies: Replies = {}): Promise<{ output: string; requests: [HmpQmpCommand, unknown][] }> {
   const interpreter = new HmpInterpreter();
   let output = '';
-  const requests: [string, JsonObject | undefined][] = [];
+  const requests: [HmpQmpCommand, unknown][] = [];
+  const qmp: QmpCall = async <K extends HmpQmpCommand>(command: K, args: QmpCommands[K]['arguments']) => {
+    requests.push([command, args]);
+    const reply: Replies[K] = replies[command];
+    if (reply instanceof Error) throw reply;
+    // Where no reply is given the command's value goes unread ({} of chardev-remove, quit, ...).
+    return (reply ?? {}) as QmpCommands[K]['returns'];
+  };
   const call: HmpCall = {
     print: (text) => {
       output += text;
     },
-    qmp: async (command, args) => {
-      requests.push([command, args]);
-      const reply = replies[command] ?? {};
-      if (reply instanceof Error) throw reply;
-      return reply;
-    },
+    qmp,
     chardevs: new ChardevRegistry({ log: () => {} }),
     monitor: undefined,
     help: (name) => interpreter.help(name, (text) => {
