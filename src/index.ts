@@ -1,5 +1,6 @@
 /** chardevd as a library: the daemon, the QMP client (also alone as `chardevd/client`) and the generated protocol types. */
 export * from './client/index.js';
+export { ChardevdError } from './base/error.js';
 export { QmpError, GenericError, CommandNotFoundError, DeviceNotFoundError, DeviceNotActiveError } from './qmp/errors.js';
 export { Daemon } from './daemon/daemon.js';
 export type { DaemonOptions } from './daemon/daemon.js';

@@ -16,6 +16,7 @@ import { HmpInterpreter } from '../monitor/hmp/interpreter.js';
 import { NO_QMP_SESSION, runQmpForHmp } from '../monitor/hmp/qmp-bridge.js';
 import { HmpServer } from '../monitor/hmp/server.js';
 import { charHandlers } from '../commands/char.js';
+import { toQmpError } from '../commands/qmp-error-table.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../commands/control.js';
 import { qdevHandlers } from '../commands/qdev.js';
 import { miscHandlers } from '../commands/misc.js';
@@ -81,9 +82,14 @@ export class Daemon implements DaemonControl {
       muxEscapeChar: options.muxEscapeChar,
     });
     this.devices = new DeviceRegistry(this.chardevs);
-    const dispatcher = new QmpDispatcher<QmpContext>(qmpCommandSpecs, handlers, new InputValidator(qapiTypeTable), (command, error) =>
-      options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
-    );
+    const dispatcher = new QmpDispatcher<QmpContext>({
+      specs: qmpCommandSpecs,
+      handlers,
+      validator: new InputValidator(qapiTypeTable),
+      toQmpError,
+      reportInternalError: (command, error) =>
+        options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    });
     this.server = new QmpServer<QmpContext>({
       dispatcher,
       greeting: { QMP: { version: this.version as unknown as JsonValue, capabilities: [...OFFERED_CAPABILITIES] } },
