@@ -104,6 +104,8 @@ suite('QmpDispatcher', () => {
 
   test('answers CommandNotFound for unknown and unavailable commands', () => {
     assert.deepEqual(run({ execute: 'nonexistent' }), { error: { class: 'CommandNotFound', desc: 'The command nonexistent has not been found' } });
+    const echoless: DispatchMode = { oobEnabled: false, isAvailable: (c) => c !== 'echo' };
+    assert.deepEqual(run({ execute: 'echo' }, echoless), { error: { class: 'CommandNotFound', desc: 'The command echo has not been found' } });
   });
 
   test('answers a command not found before negotiation with the negotiation hint, as monitor_qmp_dispatch() does', () => {
