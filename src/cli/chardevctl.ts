@@ -5,15 +5,16 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ChardevdError } from '../base/error.js';
 import { QapiSchemaError } from '../qapi/error.js';
 import { IntrospectionError } from '../qapi/introspection-schema.js';
 import { parseQmpAddress } from '../client/address.js';
-import { QmpClientError, ExecuteError } from '../client/errors.js';
+import { ExecuteError } from '../client/errors.js';
 import { QmpClient } from '../client/qmp-client.js';
-import { ConsoleError, runConsole } from './ctl-console.js';
-import { GEN_BINDINGS_USAGE, genBindings, GenBindingsUsageError } from './ctl-gen-bindings.js';
+import { runConsole } from './ctl-console.js';
+import { GEN_BINDINGS_USAGE, genBindings } from './ctl-gen-bindings.js';
 import { runShell } from './ctl-shell.js';
-import { formatJson, parseRequest, ShorthandError } from './qmp-shorthand.js';
+import { formatJson, parseRequest } from './qmp-shorthand.js';
 
 const DEFAULT_SOCKET = 'chardevd-qmp.sock';
 /** How often `tail -f` asks for new bytes. */
@@ -42,7 +43,9 @@ Commands:
                                  (chardevctl gen-bindings --help)
 `;
 
-class UsageError extends Error {}
+class UsageError extends ChardevdError {
+  readonly code = 'CLI_USAGE_INVALID';
+}
 
 async function main(argv: string[]): Promise<number> {
   let socket = process.env['CHARDEVCTL_SOCKET'] ?? DEFAULT_SOCKET;
@@ -175,11 +178,8 @@ main(process.argv.slice(2)).then(
     if (error instanceof ExecuteError) {
       process.stderr.write(`chardevctl: ${error.command}: ${error.errorClass}: ${error.desc}\n`);
     } else if (
-      error instanceof QmpClientError ||
-      error instanceof ShorthandError ||
-      error instanceof UsageError ||
-      error instanceof ConsoleError ||
-      error instanceof GenBindingsUsageError ||
+      // Every error chardevd raises on purpose (client, usage, console...), gen-bindings' schema errors, system errors (ENOENT...).
+      error instanceof ChardevdError ||
       error instanceof QapiSchemaError ||
       error instanceof IntrospectionError ||
       (error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string')

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { ChardevdError } from '../base/error.js';
 import type { QmpAddress } from '../client/address.js';
 import type { QmpClient } from '../client/qmp-client.js';
 
@@ -6,8 +7,9 @@ import type { QmpClient } from '../client/qmp-client.js';
 export const DEFAULT_ESCAPE = 0x1d;
 
 /** The chardev cannot be attached to; the message says why. */
-export class ConsoleError extends Error {
+export class ConsoleError extends ChardevdError {
   override readonly name = 'ConsoleError';
+  readonly code = 'CLI_CONSOLE_FAILED';
 }
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ChardevdError } from '../base/error.js';
 import { generateBindings } from '../qapi/gen-bindings.js';
 import { type SchemaInfoEntry, schemaFromIntrospection } from '../qapi/introspection-schema.js';
 import type { QapiSchema } from '../qapi/model.js';
@@ -28,8 +29,9 @@ Options:
   --class NAME           name of the class in index.ts (default QmpBindings)
 `;
 
-export class GenBindingsUsageError extends Error {
+export class GenBindingsUsageError extends ChardevdError {
   override readonly name = 'GenBindingsUsageError';
+  readonly code = 'CLI_USAGE_INVALID';
 }
 
 /** Reads the schema from where the options say, writes the bindings, returns the paths written. */

@@ -1,3 +1,4 @@
+import { ChardevdError } from '../base/error.js';
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/options.js';
 import { checkChardevOption } from '../chardev/check-option.js';
 import type { StartupChardev } from '../daemon/config-chardev.js';
@@ -30,8 +31,9 @@ export type DaemonArgs =
   | { readonly action: 'print'; readonly text: string; readonly exitStatus: number };
 
 /** A command-line mistake; the message is what the user sees after "chardevd: ". */
-export class UsageError extends Error {
+export class UsageError extends ChardevdError {
   override readonly name = 'UsageError';
+  readonly code = 'CLI_USAGE_INVALID';
 }
 
 export const USAGE = `usage: chardevd [options]

@@ -1,3 +1,5 @@
+import { ChardevdError } from '../base/error.js';
+
 /**
  * qmp-shell's command shorthand (QEMU's python/qemu/qmp/qmp_shell.py):
  * `chardev-add id=c0 backend.type=ringbuf backend.data.size=1024`, or a
@@ -7,8 +9,9 @@
  */
 
 /** A line or an argv the shorthand cannot express. */
-export class ShorthandError extends Error {
+export class ShorthandError extends ChardevdError {
   override readonly name = 'ShorthandError';
+  readonly code = 'CLI_SHORTHAND_INVALID';
 }
 
 export interface QmpRequest {

@@ -20,6 +20,7 @@ export { parseQmpAddress } from './address.js';
 export type { QmpAddress } from './address.js';
 export type { QmpSignal } from './signal.js';
 export type { Disposable } from '../base/lifecycle.js';
+export { ChardevdError } from '../base/error.js';
 export {
   QmpClientError,
   ConnectError,

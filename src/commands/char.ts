@@ -9,9 +9,8 @@ import { SocketChardev } from '../chardev/socket.js';
 import type { Chardev } from '../chardev/chardev.js';
 import type { ChardevInfo, ChardevReturn } from '../generated/qapi-types.gen.js';
 import type { HandlersOf } from './context.js';
-import { GenericError } from '../qmp/errors.js';
 
-/** Character device commands (schema/char.json); every error is a GenericError, as in QEMU. */
+/** Character device commands (schema/char.json); their errors are ChardevErrors, GenericError on the wire as in QEMU. */
 export const charHandlers: HandlersOf<
   | 'query-chardev'
   | 'query-chardev-backends'
@@ -40,17 +39,13 @@ export const charHandlers: HandlersOf<
   },
 
   'hub-add-member'({ hub, member, replay }, { daemon }) {
-    return qmpErrors(() => {
-      findHub(daemon.chardevs.get(hub), hub).addMember(member, replay ?? 0);
-      return {};
-    });
+    findHub(daemon.chardevs.get(hub), hub).addMember(member, replay ?? 0);
+    return {};
   },
 
   'hub-remove-member'({ hub, member }, { daemon }) {
-    return qmpErrors(() => {
-      findHub(daemon.chardevs.get(hub), hub).removeMember(member);
-      return {};
-    });
+    findHub(daemon.chardevs.get(hub), hub).removeMember(member);
+    return {};
   },
 
   'query-chardev-backends'() {
@@ -58,49 +53,47 @@ export const charHandlers: HandlersOf<
   },
 
   async 'chardev-add'({ id, backend }, { daemon }) {
-    return chardevReturn(await qmpErrors(() => daemon.chardevs.add(id, backend)));
+    return chardevReturn(await daemon.chardevs.add(id, backend));
   },
 
   async 'chardev-change'({ id, backend }, { daemon }) {
-    return chardevReturn(await qmpErrors(() => daemon.chardevs.change(id, backend)));
+    return chardevReturn(await daemon.chardevs.change(id, backend));
   },
 
   async 'chardev-remove'({ id }, { daemon }) {
-    await qmpErrors(() => daemon.chardevs.remove(id));
+    await daemon.chardevs.remove(id);
     return {};
   },
 
   'chardev-send-break'({ id }, { daemon }) {
-    return qmpErrors(() => {
-      daemon.chardevs.sendBreak(id);
-      return {};
-    });
+    daemon.chardevs.sendBreak(id);
+    return {};
   },
 
   'ringbuf-write'({ device, data, format }, { daemon }) {
     const ringbuf = findRingbuf(daemon.chardevs.get(device), device);
-    if (format === 'base64') qmpErrors(() => decodeQemuBase64(data, (piece) => ringbuf.inject(piece)));
+    if (format === 'base64') decodeQemuBase64(data, (piece) => ringbuf.inject(piece));
     else ringbuf.inject(utf8Bytes(data));
     return {};
   },
 
   'ringbuf-read'({ device, size, format }, { daemon }) {
     const ringbuf = findRingbuf(daemon.chardevs.get(device), device);
-    if (size <= 0) throw new GenericError('size must be greater than zero');
+    if (size <= 0) throw new ChardevError('size must be greater than zero');
     const bytes = ringbuf.ring.read(Math.min(size, ringbuf.ring.unread));
     return format === 'base64' ? Buffer.from(bytes).toString('base64') : qemuUtf8Text(bytes);
   },
 
   'ringbuf-read-cursor'({ device, cursor, size, format }, { daemon }) {
     const ringbuf = findRingbuf(daemon.chardevs.get(device), device);
-    return qmpErrors(() => readByCursor(ringbuf.ring, device, { cursor, size, format }));
+    return readByCursor(ringbuf.ring, device, { cursor, size, format });
   },
 };
 
 /** The checks QEMU's qmp_ringbuf_write/read make, with their texts (the id unquoted in the second). */
 function findRingbuf(chardev: Chardev | undefined, device: string): RingbufChardev {
-  if (chardev === undefined) throw new GenericError(`Device '${device}' not found`);
-  if (!(chardev instanceof RingbufChardev)) throw new GenericError(`${device} is not a ringbuf device`);
+  if (chardev === undefined) throw new ChardevError(`Device '${device}' not found`);
+  if (!(chardev instanceof RingbufChardev)) throw new ChardevError(`${device} is not a ringbuf device`);
   return chardev;
 }
 
@@ -114,23 +107,4 @@ function findHub(chardev: Chardev | undefined, id: string): HubChardev {
 /** chardev-add and chardev-change return the pty's path for a pty, else nothing. */
 function chardevReturn(chardev: Chardev): ChardevReturn {
   return chardev instanceof PtyChardev ? { pty: chardev.ptsPath } : {};
-}
-
-/** Runs a chardev operation, turning its ChardevError into the GenericError QEMU sends. */
-function qmpErrors<T>(operation: () => T): T {
-  try {
-    const result = operation();
-    if (result instanceof Promise) {
-      return result.catch((error: unknown) => {
-        throw toQmp(error);
-      }) as T;
-    }
-    return result;
-  } catch (error: unknown) {
-    throw toQmp(error);
-  }
-}
-
-function toQmp(error: unknown): unknown {
-  return error instanceof ChardevError ? new GenericError(error.message) : error;
 }

@@ -1,31 +1,17 @@
 import { deviceRequestFromArguments } from '../device/device-option.js';
-import { DeviceError, DeviceNotFoundError } from '../device/registry.js';
-import type { LinkDevice } from '../device/link.js';
 import { sendDeviceDeletedEvent } from '../generated/qapi-events.gen.js';
 import type { LinkInfo } from '../generated/qapi-types.gen.js';
 import type { HandlersOf } from './context.js';
-import { DeviceNotFoundError as QmpDeviceNotFound, GenericError } from '../qmp/errors.js';
 
-/** Device commands (schema/qdev.json). */
+/** Device commands (schema/qdev.json); their errors are DeviceErrors (qmp-error-table.ts gives their wire classes). */
 export const qdevHandlers: HandlersOf<'device_add' | 'device_del' | 'query-links'> = {
   device_add(args, { daemon }) {
-    try {
-      daemon.devices.add(deviceRequestFromArguments(args));
-    } catch (error: unknown) {
-      if (error instanceof DeviceError) throw new GenericError(error.message);
-      throw error;
-    }
+    daemon.devices.add(deviceRequestFromArguments(args));
     return {};
   },
 
   device_del({ id }, { daemon, server }) {
-    let device: LinkDevice;
-    try {
-      device = daemon.devices.remove(id);
-    } catch (error: unknown) {
-      if (error instanceof DeviceNotFoundError) throw new QmpDeviceNotFound(error.message);
-      throw error;
-    }
+    const device = daemon.devices.remove(id);
     sendDeviceDeletedEvent(server, { ...(device.id !== undefined ? { device: device.id } : {}), path: device.path });
     return {};
   },

@@ -1,3 +1,4 @@
+import { ChardevdError } from '../base/error.js';
 import { SUPPORTED_KINDS } from '../chardev/create.js';
 import { chardevBackendHelp, ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../chardev/options.js';
 import type { ChardevBackend } from '../generated/qapi-types.gen.js';
@@ -71,6 +72,7 @@ export function creationErrorMessage(item: StartupChardev, id: string, message: 
 }
 
 /** A startup chardev that cannot be created; the message is what the user sees after "chardevd: ". */
-export class StartupChardevError extends Error {
+export class StartupChardevError extends ChardevdError {
   override readonly name = 'StartupChardevError';
+  readonly code = 'CHARDEV_STARTUP_FAILED';
 }

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
+import { ChardevdError } from '../base/error.js';
 import { describeSystemError } from '../chardev/chardev-error.js';
 import { ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../chardev/options.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
@@ -50,8 +51,9 @@ export interface DaemonConfig {
 }
 
 /** A config file the daemon cannot use; the message is what the user sees after "chardevd: ". */
-export class ConfigError extends Error {
+export class ConfigError extends ChardevdError {
   override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
 }
 
 /** The largest config file read; a bigger one is refused before it is read. */

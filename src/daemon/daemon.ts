@@ -9,7 +9,7 @@ import { type StartupDevice, StartupDeviceError } from '../device/device-option.
 import { DeviceError, DeviceRegistry } from '../device/registry.js';
 import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, HumanMonitor, QmpContext } from '../commands/context.js';
-import { type InternalErrorReporter, QmpDispatcher } from '../qmp/dispatch.js';
+import { QmpDispatcher } from '../qmp/dispatch.js';
 import { ChardevMonitor } from '../monitor/hmp/chardev-monitor.js';
 import { QmpChardevMonitor } from '../monitor/qmp-chardev-monitor.js';
 import { HumanMonitorCommand } from '../monitor/hmp/human-monitor-command.js';
@@ -17,6 +17,7 @@ import { HmpInterpreter } from '../monitor/hmp/interpreter.js';
 import { QmpCaller } from '../monitor/hmp/qmp-caller.js';
 import { HmpServer } from '../monitor/hmp/server.js';
 import { charHandlers } from '../commands/char.js';
+import { toQmpError } from '../commands/qmp-error-table.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../commands/control.js';
 import { qdevHandlers } from '../commands/qdev.js';
 import { miscHandlers } from '../commands/misc.js';
@@ -84,9 +85,14 @@ export class Daemon implements DaemonControl {
     });
     this.devices = new DeviceRegistry(this.chardevs);
     const validator = new InputValidator(qapiTypeTable);
-    const reportInternalError: InternalErrorReporter = (command, error) =>
-      options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    const dispatcher = new QmpDispatcher<QmpContext>(qmpCommandSpecs, handlers, validator, reportInternalError);
+    const dispatcher = new QmpDispatcher<QmpContext>({
+      specs: qmpCommandSpecs,
+      handlers,
+      validator,
+      toQmpError,
+      reportInternalError: (command, error) =>
+        options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    });
     this.server = new QmpServer<QmpContext>({
       dispatcher,
       greeting: { QMP: { version: this.version as unknown as JsonValue, capabilities: [...OFFERED_CAPABILITIES] } },
@@ -95,7 +101,7 @@ export class Daemon implements DaemonControl {
     });
     // The human monitor calls the same handlers in-process, its arguments checked as QMP's.
     const interpreter = new HmpInterpreter();
-    const qmpCaller = new QmpCaller(handlers, validator, reportInternalError);
+    const qmpCaller = new QmpCaller(handlers, validator, (command, error) => dispatcher.errorFor(command, error));
     this.humanMonitor = new HumanMonitorCommand(interpreter, qmpCaller);
     // Monitor connections run QMP commands with a context of their own: no QMP session.
     const hmpContext: QmpContext = { session: undefined, server: this.server, dispatcher, daemon: this };

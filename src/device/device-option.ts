@@ -1,3 +1,4 @@
+import { ChardevdError } from '../base/error.js';
 import { JsonDouble } from '../qobject/json-double.js';
 import { formatDouble } from '../qobject/json-writer.js';
 import { qdictOrder } from '../qobject/qdict-order.js';
@@ -20,8 +21,9 @@ export interface StartupDevice extends DeviceRequest {
 }
 
 /** A startup device that could not be created: its origin, then QEMU's text. */
-export class StartupDeviceError extends Error {
+export class StartupDeviceError extends ChardevdError {
   override readonly name = 'StartupDeviceError';
+  readonly code = 'DEVICE_STARTUP_FAILED';
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ChardevdError } from '../base/error.js';
 import type { ChardevRegistry } from '../chardev/registry.js';
 import type { Chardev } from '../chardev/chardev.js';
 import { ID_ERROR, isWellFormedId } from '../options/qemu-opts.js';
@@ -6,13 +7,15 @@ import { LinkDevice } from './link.js';
 import { MAX_MUX, MuxChardev } from '../chardev/mux.js';
 
 /** A device_add or -device mistake; the message is QEMU's text where QEMU has one. */
-export class DeviceError extends Error {
+export class DeviceError extends ChardevdError {
   override readonly name: string = 'DeviceError';
+  readonly code: string = 'DEVICE_FAILED';
 }
 
 /** device_del of an id or path no device has (QEMU answers with class DeviceNotFound). */
 export class DeviceNotFoundError extends DeviceError {
   override readonly name = 'DeviceNotFoundError';
+  override readonly code = 'DEVICE_NOT_FOUND';
 }
 
 /**

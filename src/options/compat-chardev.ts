@@ -1,3 +1,4 @@
+import { ChardevdError } from '../base/error.js';
 import { appendOptions } from './qemu-opts.js';
 
 /**
@@ -12,8 +13,9 @@ import { appendOptions } from './qemu-opts.js';
  */
 
 /** A string QEMU's legacy parser refuses; `message` is what QEMU reports before "parse error: ...", when it reports anything. */
-export class CompatChardevError extends Error {
+export class CompatChardevError extends ChardevdError {
   override readonly name = 'CompatChardevError';
+  readonly code = 'COMPAT_CHARDEV_INVALID';
 
   constructor(readonly detail: string | undefined) {
     super(detail ?? 'parse error');

@@ -1,3 +1,5 @@
+import { ChardevdError } from '../base/error.js';
+
 /**
  * QEMU's option-string syntax (util/qemu-option.c, QemuOpts): comma
  * separated `key=value` pairs, a comma inside a value written twice
@@ -5,8 +7,9 @@
  */
 
 /** A malformed option string; the message is QEMU's text. */
-export class QemuOptsError extends Error {
+export class QemuOptsError extends ChardevdError {
   override readonly name = 'QemuOptsError';
+  readonly code = 'QEMU_OPTS_INVALID';
 }
 
 export interface QemuOpt {

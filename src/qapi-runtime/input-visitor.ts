@@ -1,3 +1,4 @@
+import { ChardevdError } from '../base/error.js';
 import { isJsonObject, type JsonValue } from '../qobject/json-value.js';
 import { JsonDouble } from '../qobject/json-double.js';
 import { firstUnvisitedMember } from './ghash-order.js';
@@ -10,8 +11,9 @@ import { BUILTIN_TYPES } from './type-table.js';
  * error description, verbatim (qapi/qobject-input-visitor.c,
  * qapi/qapi-visit-core.c); the wire class is always GenericError.
  */
-export class QapiInputError extends Error {
+export class QapiInputError extends ChardevdError {
   override readonly name = 'QapiInputError';
+  readonly code = 'QAPI_INPUT_INVALID';
 }
 
 /** QType values (qapi/common.json), the only enum the runtime knows by itself. */

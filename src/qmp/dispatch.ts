@@ -10,10 +10,30 @@ export interface DispatchMode {
   readonly oobEnabled: boolean;
   /** Commands of the connection's current command table (only qmp_capabilities before negotiation). */
   readonly isAvailable: (command: string) => boolean;
+  /** False while capabilities negotiation is pending; absent where there is none (the human monitor). */
+  readonly negotiated?: boolean;
 }
 
-/** A handler threw something that is not a QmpError: a bug, reported and answered as GenericError. */
+/**
+ * The QMP error a handler's domain error is answered with, or undefined
+ * for one it does not know. The dispatcher knows no domain: the daemon
+ * injects this (commands/qmp-error-table.ts).
+ */
+export type QmpErrorConverter = (error: unknown) => QmpError | undefined;
+
+/** A handler threw something that is no error raised on purpose: a bug, reported and answered as GenericError. */
 export type InternalErrorReporter = (command: string, error: unknown) => void;
+
+export interface QmpDispatcherOptions<Context> {
+  readonly specs: readonly CommandSpec[];
+  readonly handlers: QmpCommandHandlers<Context>;
+  readonly validator: InputValidator;
+  readonly toQmpError: QmpErrorConverter;
+  readonly reportInternalError: InternalErrorReporter;
+}
+
+/** monitor_qmp_dispatch()'s desc for a command not found while capabilities negotiation is pending. */
+const NEGOTIATION_PENDING = "Expecting capabilities negotiation with 'qmp_capabilities'";
 
 /**
  * Turns one parsed request into its response, following QEMU 7.2's
@@ -25,13 +45,8 @@ export type InternalErrorReporter = (command: string, error: unknown) => void;
 export class QmpDispatcher<Context> {
   readonly #specs = new Map<string, CommandSpec>();
 
-  constructor(
-    specs: readonly CommandSpec[],
-    private readonly handlers: QmpCommandHandlers<Context>,
-    private readonly validator: InputValidator,
-    private readonly reportInternalError: InternalErrorReporter,
-  ) {
-    for (const spec of specs) this.#specs.set(spec.name, spec);
+  constructor(private readonly options: QmpDispatcherOptions<Context>) {
+    for (const spec of options.specs) this.#specs.set(spec.name, spec);
   }
 
   /** Names of every command, in schema order. */
@@ -53,7 +68,11 @@ export class QmpDispatcher<Context> {
     try {
       ({ command, args } = checkEnvelope(request, mode.oobEnabled));
       const found = mode.isAvailable(command) ? this.#specs.get(command) : undefined;
-      if (found === undefined) throw new CommandNotFoundError(`The command ${command} has not been found`);
+      // monitor_qmp_dispatch() gives every CommandNotFound answered while negotiation is pending a more helpful desc;
+      // this is the only one that can arise then (qmp_capabilities raises it only once negotiation is complete).
+      if (found === undefined) {
+        throw new CommandNotFoundError(mode.negotiated === false ? NEGOTIATION_PENDING : `The command ${command} has not been found`);
+      }
       spec = found;
       if (!Object.hasOwn(request, 'execute') && !spec.allowOob) throw new GenericError(`The command ${command} does not support OOB`);
     } catch (error: unknown) {
@@ -65,26 +84,37 @@ export class QmpDispatcher<Context> {
   #run(spec: CommandSpec, args: JsonObject | undefined, id: JsonValue | undefined, context: Context): JsonObject | Promise<JsonObject> {
     let result: unknown;
     try {
+      const { validator, handlers } = this.options;
       const validated =
-        spec.gen === false ? (args ?? {}) : spec.argType === undefined ? checkNoArguments(args) : this.validator.validateArguments(spec.argType, args);
-      const handler = this.handlers[spec.name as keyof QmpCommandHandlers<Context>] as (args: unknown, context: Context) => unknown;
+        spec.gen === false ? (args ?? {}) : spec.argType === undefined ? checkNoArguments(args) : validator.validateArguments(spec.argType, args);
+      const handler = handlers[spec.name as keyof QmpCommandHandlers<Context>] as (args: unknown, context: Context) => unknown;
       result = handler(validated, context);
     } catch (error: unknown) {
-      return errorResponse(this.#toQmpError(spec.name, error), id);
+      return errorResponse(this.errorFor(spec.name, error), id);
     }
     if (result instanceof Promise) {
       return result.then(
         (value: unknown) => returnResponse(value, id),
-        (error: unknown) => errorResponse(this.#toQmpError(spec.name, error), id),
+        (error: unknown) => errorResponse(this.errorFor(spec.name, error), id),
       );
     }
     return returnResponse(result, id);
   }
 
-  #toQmpError(command: string, error: unknown): QmpError {
+  /**
+   * What validation or a handler threw, as the error to answer (the one
+   * place where errors become QMP errors; the human monitor's in-process
+   * calls use it too): a QmpError
+   * as it is, an argument the input visitor refused as GenericError (QEMU's
+   * visitors use error_setg), a domain error as the injected table says;
+   * anything else is a bug, reported and answered as GenericError.
+   */
+  errorFor(command: string, error: unknown): QmpError {
     if (error instanceof QmpError) return error;
-    if (error instanceof QapiInputError) return new GenericError(error.message);
-    this.reportInternalError(command, error);
+    if (error instanceof QapiInputError) return new GenericError(error.message, { cause: error });
+    const converted = this.options.toQmpError(error);
+    if (converted !== undefined) return converted;
+    this.options.reportInternalError(command, error);
     return new GenericError(error instanceof Error ? error.message : String(error), { cause: error });
   }
 }

@@ -2,7 +2,7 @@ import { DisposableStore } from '../base/lifecycle.js';
 import { type DispatchMode, errorResponse, QmpDispatcher } from './dispatch.js';
 import { GenericError } from './errors.js';
 import { JsonStreamParser, type JsonStreamParserLimits } from '../qobject/json-stream-parser.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../qobject/json-value.js';
+import type { JsonObject, JsonValue } from '../qobject/json-value.js';
 import { formatQmpJson } from '../qobject/json-writer.js';
 import type { QmpTransport } from './transport.js';
 
@@ -196,12 +196,6 @@ export class QmpSession<Context> implements DispatchMode {
     if (response instanceof Promise) {
       void response.then((r) => this.#respond(r));
       return;
-    }
-    const error = response['error'];
-    if (!this.#negotiated && isJsonObject(error) && error['class'] === 'CommandNotFound') {
-      // monitor_qmp_dispatch(): before negotiation every unknown or unavailable
-      // command gets the same, more helpful, description.
-      error['desc'] = "Expecting capabilities negotiation with 'qmp_capabilities'";
     }
     this.send(response);
   }

@@ -1,3 +1,4 @@
+import { ChardevdError } from '../base/error.js';
 import { JsonDouble } from './json-double.js';
 import { JsonLexer, TokenType } from './json-lexer.js';
 import type { JsonObject, JsonValue } from './json-value.js';
@@ -29,7 +30,10 @@ interface Token {
   readonly text: Buffer;
 }
 
-class ParseError extends Error {}
+/** A message the parser refuses; caught in this file, reported as "JSON parse error, MESSAGE". */
+class ParseError extends ChardevdError {
+  readonly code = 'JSON_PARSE_FAILED';
+}
 
 /**
  * QMP's input side: a byte stream in, one callback per complete JSON value

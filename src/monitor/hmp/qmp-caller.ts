@@ -1,8 +1,7 @@
 import type { QmpContext } from '../../commands/context.js';
 import { type QmpCommands, qmpCommandSpecs } from '../../generated/qapi-commands.gen.js';
-import { type InputValidator, QapiInputError } from '../../qapi-runtime/index.js';
-import type { InternalErrorReporter } from '../../qmp/dispatch.js';
-import { QmpError } from '../../qmp/errors.js';
+import type { InputValidator } from '../../qapi-runtime/index.js';
+import type { QmpError } from '../../qmp/errors.js';
 import type { JsonObject } from '../../qobject/json-value.js';
 import { HmpCommandError, type HmpQmpCommand, type QmpCall } from './commands.js';
 
@@ -20,7 +19,7 @@ export type HmpQmpHandlers = {
  * same input checks first: HMP builds some from text (chardev-add's
  * backend), and what the option parser lets through but the schema
  * refuses fails with the text a QMP client gets. Every failure becomes an
- * HmpCommandError with the `desc` the dispatcher would have sent.
+ * HmpCommandError with the `desc` the dispatcher sends.
  */
 export class QmpCaller {
   /** Each command's argument type in the type table; undefined for one without arguments. */
@@ -29,7 +28,8 @@ export class QmpCaller {
   constructor(
     private readonly handlers: HmpQmpHandlers,
     private readonly validator: InputValidator,
-    private readonly reportInternalError: InternalErrorReporter,
+    /** The dispatcher's errorFor: what the failure is answered with over QMP (a bug is reported there). */
+    private readonly errorFor: (command: string, error: unknown) => QmpError,
   ) {}
 
   /** The QmpCall of commands that run with `context`. */
@@ -45,7 +45,7 @@ export class QmpCaller {
     try {
       return await this.handlers[command](this.#checked(command, args), context);
     } catch (error: unknown) {
-      throw new HmpCommandError(this.#desc(command, error));
+      throw new HmpCommandError(this.errorFor(command, error).desc);
     }
   }
 
@@ -54,14 +54,6 @@ export class QmpCaller {
     const argType = this.#argTypes.get(command);
     if (argType === undefined) return args;
     return this.validator.validateArguments(argType, qmpInput(args)) as QmpCommands[K]['arguments'];
-  }
-
-  /** The `desc` QmpDispatcher answers a failure with; a failure that is not a QMP one is a bug, reported as the dispatcher does. */
-  #desc(command: string, error: unknown): string {
-    if (error instanceof QmpError) return error.desc;
-    if (error instanceof QapiInputError) return error.message;
-    this.reportInternalError(command, error);
-    return error instanceof Error ? error.message : String(error);
   }
 }
 

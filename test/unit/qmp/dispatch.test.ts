@@ -3,7 +3,8 @@ import { suite, test } from 'node:test';
 import type { QmpCommandHandlers } from '../../../src/generated/qapi-commands.gen.js';
 import { type CommandSpec, InputValidator } from '../../../src/qapi-runtime/index.js';
 import { type DispatchMode, QmpDispatcher } from '../../../src/qmp/dispatch.js';
-import { DeviceNotFoundError } from '../../../src/qmp/errors.js';
+import { ChardevdError } from '../../../src/base/error.js';
+import { DeviceNotFoundError, type QmpError } from '../../../src/qmp/errors.js';
 import type { JsonObject, JsonValue } from '../../../src/qobject/json-value.js';
 
 const specs: CommandSpec[] = [
@@ -11,8 +12,19 @@ const specs: CommandSpec[] = [
   { name: 'later', boxed: false, allowOob: false, allowPreconfig: false, features: [] },
   { name: 'crash', boxed: false, allowOob: false, allowPreconfig: false, features: [] },
   { name: 'missing-device', boxed: false, allowOob: false, allowPreconfig: false, features: [] },
+  { name: 'domain', boxed: false, allowOob: false, allowPreconfig: false, features: [] },
+  { name: 'unmapped', boxed: false, allowOob: false, allowPreconfig: false, features: [] },
   { name: 'ping-oob', boxed: false, allowOob: true, allowPreconfig: false, features: [] },
 ];
+
+class DomainError extends ChardevdError {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 function setup(): { dispatcher: QmpDispatcher<null>; calls: unknown[]; internal: string[] } {
   const calls: unknown[] = [];
@@ -29,10 +41,21 @@ function setup(): { dispatcher: QmpDispatcher<null>; calls: unknown[]; internal:
     'missing-device': () => {
       throw new DeviceNotFoundError("Device 'x' not found");
     },
+    domain: () => {
+      throw new DomainError('MAPPED', 'a domain failure');
+    },
+    unmapped: () => {
+      throw new DomainError('UNMAPPED', 'nobody maps this');
+    },
     'ping-oob': () => ({}),
   } as unknown as QmpCommandHandlers<null>;
   const validator = new InputValidator({ 'q_obj_echo-arg': { kind: 'object', members: [{ name: 'text', type: 'str' }] } });
-  return { dispatcher: new QmpDispatcher(specs, handlers, validator, (command) => internal.push(command)), calls, internal };
+  const toQmpError = (error: unknown): QmpError | undefined =>
+    error instanceof DomainError && error.code === 'MAPPED' ? new DeviceNotFoundError(error.message) : undefined;
+  const reportInternalError = (command: string): void => {
+    internal.push(command);
+  };
+  return { dispatcher: new QmpDispatcher({ specs, handlers, validator, toQmpError, reportInternalError }), calls, internal };
 }
 
 const commandMode: DispatchMode = { oobEnabled: false, isAvailable: () => true };
@@ -81,8 +104,17 @@ suite('QmpDispatcher', () => {
 
   test('answers CommandNotFound for unknown and unavailable commands', () => {
     assert.deepEqual(run({ execute: 'nonexistent' }), { error: { class: 'CommandNotFound', desc: 'The command nonexistent has not been found' } });
-    const negotiating: DispatchMode = { oobEnabled: false, isAvailable: (c) => c === 'qmp_capabilities' };
-    assert.equal((run({ execute: 'echo', arguments: { text: 'a' } }, negotiating)['error'] as JsonObject)['class'], 'CommandNotFound');
+    const echoless: DispatchMode = { oobEnabled: false, isAvailable: (c) => c !== 'echo' };
+    assert.deepEqual(run({ execute: 'echo' }, echoless), { error: { class: 'CommandNotFound', desc: 'The command echo has not been found' } });
+  });
+
+  test('answers a command not found before negotiation with the negotiation hint, as monitor_qmp_dispatch() does', () => {
+    const negotiating: DispatchMode = { oobEnabled: false, isAvailable: (c) => c === 'qmp_capabilities', negotiated: false };
+    const hint = { error: { class: 'CommandNotFound', desc: "Expecting capabilities negotiation with 'qmp_capabilities'" } };
+    assert.deepEqual(run({ execute: 'echo', arguments: { text: 'a' } }, negotiating), hint);
+    assert.deepEqual(run({ execute: 'nonexistent', id: 1 }, negotiating), { ...hint, id: 1 });
+    const negotiated: DispatchMode = { ...negotiating, isAvailable: () => true, negotiated: true };
+    assert.equal(desc(run({ execute: 'nonexistent' }, negotiated)), 'The command nonexistent has not been found');
   });
 
   test('validates arguments before the handler runs', () => {
@@ -98,6 +130,18 @@ suite('QmpDispatcher', () => {
 
   test('keeps the wire class of a QmpError', () => {
     assert.deepEqual(run({ execute: 'missing-device' }), { error: { class: 'DeviceNotFound', desc: "Device 'x' not found" } });
+  });
+
+  test('answers a domain error as the injected converter says, without reporting it', () => {
+    const { dispatcher, internal } = setup();
+    assert.deepEqual(dispatcher.dispatch({ execute: 'domain' }, commandMode, null), { error: { class: 'DeviceNotFound', desc: 'a domain failure' } });
+    assert.deepEqual(internal, []);
+  });
+
+  test('answers a domain error the converter does not know as GenericError and reports it', () => {
+    const { dispatcher, internal } = setup();
+    assert.deepEqual(dispatcher.dispatch({ execute: 'unmapped' }, commandMode, null), { error: { class: 'GenericError', desc: 'nobody maps this' } });
+    assert.deepEqual(internal, ['unmapped']);
   });
 
   test('answers a handler bug as GenericError and reports it', () => {

@@ -6,17 +6,28 @@ import type { QmpContext } from '../../../../src/commands/context.js';
 import { controlHandlers } from '../../../../src/commands/control.js';
 import { miscHandlers } from '../../../../src/commands/misc.js';
 import { qdevHandlers } from '../../../../src/commands/qdev.js';
+import { toQmpError } from '../../../../src/commands/qmp-error-table.js';
+import { qmpCommandSpecs } from '../../../../src/generated/qapi-commands.gen.js';
 import { qapiTypeTable } from '../../../../src/generated/qapi-type-table.gen.js';
 import { HmpCommandError } from '../../../../src/monitor/hmp/commands.js';
 import { type HmpQmpHandlers, QmpCaller } from '../../../../src/monitor/hmp/qmp-caller.js';
 import { InputValidator } from '../../../../src/qapi-runtime/index.js';
+import { QmpDispatcher } from '../../../../src/qmp/dispatch.js';
 
 /** The real handlers (or `overrides`) against a fresh registry, run as a monitor connection runs them: without a QMP session. */
 function setup(overrides: Partial<HmpQmpHandlers> = {}) {
   const chardevs = new ChardevRegistry({ log: () => {} });
   const reported: [string, unknown][] = [];
   const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...overrides };
-  const caller = new QmpCaller(handlers, new InputValidator(qapiTypeTable), (command, error) => reported.push([command, error]));
+  const validator = new InputValidator(qapiTypeTable);
+  const dispatcher = new QmpDispatcher<QmpContext>({
+    specs: qmpCommandSpecs,
+    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers },
+    validator,
+    toQmpError,
+    reportInternalError: (command, error) => reported.push([command, error]),
+  });
+  const caller = new QmpCaller(handlers, validator, (command, error) => dispatcher.errorFor(command, error));
   // The handlers run here read only the registry (and the session, to find it missing).
   const context = { session: undefined, daemon: { chardevs } } as unknown as QmpContext;
   return { chardevs, reported, qmp: caller.callerFor(context) };
