@@ -14,7 +14,7 @@
 //   2  qapi-runtime → generated
 //   1  base · qobject · options
 //
-// src/index.ts (the package entry) may import anything and nothing imports it;
+// src/index.ts (the package entry) may import anything but qapi/, and nothing imports it;
 // nothing in src/ imports test/ or bench/, which in turn may import src/ freely.
 
 const GROUND = ['base', 'qobject', 'options'];
@@ -67,6 +67,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/[^/]+/', pathNot: `^src/(${alternatives(Object.keys(LAYERS))})/` },
       to: {},
+    },
+    {
+      name: 'layer-index',
+      comment: 'src/index.ts, the package entry, may import any folder but qapi/ (build time)',
+      severity: 'error',
+      from: { path: '^src/index\\.ts$' },
+      to: { path: '^src/qapi/' },
     },
     {
       name: 'no-import-of-entry',
