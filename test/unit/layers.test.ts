@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, suite, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+// The layer check (.dependency-cruiser.cjs) run on a small tree of its own, to
+// prove that it reports what it must and lets through what it may.
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const depcruise = join(repoRoot, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
+
+interface Violation {
+  readonly rule: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+function cruise(files: Record<string, string>): Violation[] {
+  const dir = mkdtempSync(join(tmpdir(), 'chardevd-layers-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const tree = { 'tsconfig.json': '{ "compilerOptions": { "module": "NodeNext", "moduleResolution": "NodeNext" } }', ...files };
+  for (const [path, text] of Object.entries(tree)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  const roots = [...new Set(Object.keys(files).map((path) => path.split('/')[0]!))];
+  const args = [depcruise, ...roots, '--config', join(repoRoot, '.dependency-cruiser.cjs'), '--output-type', 'json'];
+  const run = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8' });
+  assert.equal(run.error, undefined);
+  const result = JSON.parse(run.stdout) as { summary: { violations: { rule: { name: string }; from: string; to: string }[] } };
+  return result.summary.violations.map((v) => ({ rule: v.rule.name, from: v.from, to: v.to }));
+}
+
+const byText = (a: Violation, b: Violation): number => JSON.stringify(a).localeCompare(JSON.stringify(b));
+
+suite('layer check', { concurrency: true }, () => {
+  test('reports an import from a higher floor, type-only and by import() type alike', () => {
+    const found = cruise({
+      'src/monitor/hmp/interpreter.ts': 'export interface HmpInterpreter { run(line: string): void }\n',
+      'src/commands/context.ts': "import type { HmpInterpreter } from '../monitor/hmp/interpreter.js';\nexport type C = HmpInterpreter;\n",
+      'src/chardev/chardev.ts': 'export class Chardev {}\n',
+      'src/qmp/session.ts': "export type Backend = import('../chardev/chardev.js').Chardev;\n",
+    });
+    assert.deepEqual(found.sort(byText), [
+      { rule: 'layer-commands', from: 'src/commands/context.ts', to: 'src/monitor/hmp/interpreter.ts' },
+      { rule: 'layer-qmp', from: 'src/qmp/session.ts', to: 'src/chardev/chardev.ts' },
+    ]);
+  });
+
+  test('reports an import circle, even one closed by a type-only import', () => {
+    const found = cruise({
+      'src/chardev/registry.ts': "import { Chardev } from './chardev.js';\nexport const all: Chardev[] = [];\n",
+      'src/chardev/chardev.ts': "import type { all } from './registry.js';\nexport class Chardev {}\nexport type All = typeof all;\n",
+    });
+    assert.equal(found.length, 1);
+    assert.equal(found[0]?.rule, 'no-circular');
+  });
+
+  test('reports the client library reaching beyond its own floors, the entry importing the generator, src/ importing its entry or tests', () => {
+    const found = cruise({
+      'src/options/qemu-opts.ts': 'export const parse = 1;\n',
+      'src/client/qmp-client.ts': "import { parse } from '../options/qemu-opts.js';\nexport const c = parse;\n",
+      'src/qapi/main.ts': 'export const m = 1;\n',
+      'src/index.ts': "export { c } from './client/qmp-client.js';\nexport { m } from './qapi/main.js';\n",
+      'src/daemon/daemon.ts': "import { c } from '../index.js';\nimport { t } from '../../test/support/t.js';\nexport const d = [c, t];\n",
+      'test/support/t.ts': 'export const t = 1;\n',
+      'src/extra/x.ts': "import { d } from '../daemon/daemon.js';\nexport const x = d;\n",
+    });
+    assert.deepEqual(found.map((v) => v.rule).sort(), ['layer-client', 'layer-index', 'layer-unknown-folder', 'no-import-of-entry', 'no-test-from-src']);
+  });
+
+  test('lets the allowed imports through: downwards, the generator from cli/, src/ from tests and benchmarks', () => {
+    const found = cruise({
+      'src/base/lifecycle.ts': 'export class DisposableStore {}\n',
+      'src/qobject/json-value.ts': "import { DisposableStore } from '../base/lifecycle.js';\nexport const v = DisposableStore;\n",
+      'src/qapi-runtime/index.ts': "import { v } from '../qobject/json-value.js';\nexport const r = v;\n",
+      'src/generated/qapi-types.gen.ts': "import { r } from '../qapi-runtime/index.js';\nexport const g = r;\n",
+      'src/client/index.ts': "import { g } from '../generated/qapi-types.gen.js';\nexport const c = g;\n",
+      'src/qmp/server.ts': "import { g } from '../generated/qapi-types.gen.js';\nexport const q = g;\n",
+      'src/qapi/main.ts': "import { p } from './parser.js';\nexport const m = p;\n",
+      'src/qapi/parser.ts': 'export const p = 1;\n',
+      'src/cli/chardevd.ts':
+        "import { m } from '../qapi/main.js';\nimport { c } from '../client/index.js';\nimport { q } from '../qmp/server.js';\nexport const x = [m, c, q];\n",
+      'src/index.ts': "export { x } from './cli/chardevd.js';\n",
+      'test/unit/x.test.ts': "import { x } from '../../src/index.js';\nimport { m } from '../../src/qapi/main.js';\nexport const t = [x, m];\n",
+      'bench/b.ts': "import { t } from '../test/unit/x.test.js';\nimport { p } from '../src/qapi/parser.js';\nexport const b = [t, p];\n",
+    });
+    assert.deepEqual(found, []);
+  });
+});
