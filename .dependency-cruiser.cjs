@@ -10,7 +10,8 @@
 //   6  commands                        (QMP command handlers, the daemon-control context)
 //   5  qmp                             (the protocol only: no client/, chardev/, device/)
 //   4  chardev → device
-//   3  client                          (only base/, qobject/, qapi-runtime/, generated/)
+//   3  client                          (a library of its own: only base/, qobject/, qapi-runtime/,
+//                                       generated/; of src/, only cli/ and index.ts import it)
 //   2  qapi-runtime → generated
 //   1  base · qobject · options
 //
@@ -19,7 +20,7 @@
 
 const GROUND = ['base', 'qobject', 'options'];
 const QAPI = [...GROUND, 'qapi-runtime', 'generated'];
-const CHARDEV = [...QAPI, 'client', 'chardev', 'device'];
+const CHARDEV = [...QAPI, 'chardev', 'device'];
 
 // Each src/ folder and the src/ folders it may import besides itself. A folder
 // missing from this table fails the check until it is given its floor here.
@@ -31,18 +32,19 @@ const LAYERS = {
   // 2: what generated code imports, then the generated code
   'qapi-runtime': GROUND,
   generated: [...GROUND, 'qapi-runtime'],
-  // 3: the QMP client library, its own package entry (chardevd/client)
+  // 3: the QMP client library, its own package entry (chardevd/client); beside the
+  // daemon's floors, not under them: of src/, only cli/ imports it
   client: ['base', 'qobject', 'qapi-runtime', 'generated'],
   // 4: backends, then frontends
-  chardev: [...QAPI, 'client'],
-  device: [...QAPI, 'client', 'chardev'],
+  chardev: QAPI,
+  device: [...QAPI, 'chardev'],
   // 5: the protocol knows no chardev, device or client
   qmp: QAPI,
   // 6 to 9
   commands: [...CHARDEV, 'qmp'],
   monitor: [...CHARDEV, 'qmp', 'commands'],
   daemon: [...CHARDEV, 'qmp', 'commands', 'monitor'],
-  cli: [...CHARDEV, 'qmp', 'commands', 'monitor', 'daemon', 'qapi'],
+  cli: [...CHARDEV, 'client', 'qmp', 'commands', 'monitor', 'daemon', 'qapi'],
   // Build time: compiled as its own TypeScript project (src/qapi/tsconfig.json),
   // so it can only import itself; it writes import lines for generated/ as text.
   qapi: [],
