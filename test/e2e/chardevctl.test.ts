@@ -42,6 +42,15 @@ function consoleScript(dir: string, qmpPath: string, id: string): { command: str
   return { command: `sh -c ${quote(script)}`, before, after };
 }
 
+test('--help says that tail consumes nothing, and when it falls back to the destructive ringbuf-read', () => {
+  const result = spawnSync(process.execPath, [CHARDEVCTL, '--help'], { encoding: 'utf8', timeout: WAIT_MS });
+  assert.equal(result.status, 0, result.stderr);
+  const tailHelp = result.stdout.slice(result.stdout.indexOf('  tail '), result.stdout.indexOf('  gen-bindings '));
+  assert.match(tailHelp, /Reads by cursor \(ringbuf-read-cursor\): consumes nothing\./);
+  assert.match(tailHelp, /A server without it \(QEMU\) is read with ringbuf-read,\s+which removes what it prints/);
+  assert.doesNotMatch(result.stdout, /CONSUMES/);
+});
+
 suite('chardevctl against chardevd', () => {
   let daemon: ServerProcess;
   before(async () => {
