@@ -9,7 +9,7 @@ import { repoRoot } from '../support/paths.js';
 import { onPath, waitFor } from '../support/peer-process.js';
 import { startSocat } from '../support/peer-socat.js';
 import { TmuxServer } from '../support/peer-terminal.js';
-import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
 
 const CHARDEVCTL = join(repoRoot, 'dist/src/cli/chardevctl.js');
 const WAIT_MS = 10_000;
@@ -86,6 +86,19 @@ suite('chardevctl against chardevd', () => {
     const missing = ctl(join(daemon.dir, 'none.sock'), 'query-version');
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /^chardevctl: connecting to .*none\.sock: connect ENOENT/);
+  });
+
+  test('pointed at a socket that is not QMP (a human monitor), it says what the socket sent', async () => {
+    const own = await startChardevd((dir) => ['-monitor', `unix:${join(dir, 'hmp.sock')},server=on,wait=off`]);
+    try {
+      await untilListening(join(own.dir, 'hmp.sock'));
+      const result = ctl(join(own.dir, 'hmp.sock'), 'query-version');
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /^chardevctl: \S*hmp\.sock sent no QMP greeting; it sent: "chardevd \S+ monitor - type 'help' for more information\\r\\n/);
+    } finally {
+      await own.stop();
+    }
   });
 
   test('hmp runs human-monitor-command, or reports plainly that the server has none', async () => {
