@@ -5,7 +5,7 @@ import { ChardevHelpRequest } from '../chardev/options.js';
 import { ConfigError } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { chardevdVersion } from '../daemon/version.js';
-import { parseDaemonArgs, USAGE, UsageError } from './daemon-args.js';
+import { nothingToServe, parseDaemonArgs, USAGE, UsageError } from './daemon-args.js';
 
 /** Every line of a message starts with the program's name, as each of QEMU's error_report lines does. */
 const log = (message: string): void => {
@@ -32,6 +32,11 @@ async function main(): Promise<number> {
   if (args.action === 'print') {
     process.stdout.write(args.text);
     return args.exitStatus;
+  }
+  const nothing = nothingToServe(args);
+  if (nothing !== undefined) {
+    log(nothing);
+    return 1;
   }
 
   const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, devices: args.devices, monitors: args.monitors, muxEscapeChar: args.muxEscapeChar, log });

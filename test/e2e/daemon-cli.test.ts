@@ -445,6 +445,20 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
+  test('refuses to run with nothing to serve (no listener, chardev or device), saying what to give, with exit status 1', () => {
+    const { dir, remove } = tempDir();
+    try {
+      writeFileSync(join(dir, 'empty.yaml'), 'qmp: []\nchardevs: []\n');
+      for (const args of [[], ['-echr', '20'], ['-monitor', 'none'], ['--config', 'empty.yaml']]) {
+        const result = runChardevd(args, dir);
+        assert.equal(result.status, 1, args.join(' '));
+        assert.equal(result.stderr, 'chardevd: nothing to serve: give -qmp, -monitor, -mon, -chardev or -config FILE (chardevd --help lists them)\n');
+      }
+    } finally {
+      remove();
+    }
+  });
+
   test('exits 1 on a device it cannot create, after creating the chardevs, naming the -device', () => {
     const result = runChardevd(['-chardev', 'ringbuf,id=r', '-device', 'link,id=l0,chardev=r,peer=nope']);
     assert.equal(result.status, 1);
