@@ -38,7 +38,9 @@ Commands:
   console ID                     attach the terminal to a socket-server chardev;
                                  Ctrl-] detaches
   tail [-f] ID                   print a ringbuf chardev's bytes; -f keeps following.
-                                 This CONSUMES what it prints (ringbuf-read is destructive)
+                                 Reads by cursor (ringbuf-read-cursor): consumes nothing.
+                                 A server without it (QEMU) is read with ringbuf-read,
+                                 which removes what it prints (a warning says so)
   gen-bindings --out DIR ...     write typed TypeScript bindings for a server's schema
                                  (chardevctl gen-bindings --help)
 `;

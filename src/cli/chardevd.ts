@@ -5,11 +5,22 @@ import { ChardevHelpRequest } from '../chardev/options.js';
 import { ConfigError } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { chardevdVersion } from '../daemon/version.js';
-import { parseDaemonArgs, USAGE, UsageError } from './daemon-args.js';
+import { nothingToServe, parseDaemonArgs, USAGE, UsageError } from './daemon-args.js';
 
-/** Every line of a message starts with the program's name, as each of QEMU's error_report lines does. */
+/**
+ * A message's first line starts with the program's name, as each of
+ * QEMU's error_report lines does; the hint lines after it do not, as
+ * QEMU's error_append_hint lines do not ("Identifiers consist of ...",
+ * "Please use server=on instead"). A later line that starts with the first
+ * line's location (its text up to ': ') is another report and gets the
+ * name too: "-qmp X: ...", then "-qmp X: parse error: X".
+ */
 const log = (message: string): void => {
-  process.stderr.write(`${message.replace(/^/gm, 'chardevd: ')}\n`);
+  const lines = message.split('\n');
+  const colon = lines[0]!.indexOf(': ');
+  const location = colon < 0 ? undefined : lines[0]!.slice(0, colon + 2);
+  const named = lines.map((line, i) => (i === 0 || (location !== undefined && line.startsWith(location)) ? `chardevd: ${line}` : line));
+  process.stderr.write(`${named.join('\n')}\n`);
 };
 
 async function main(): Promise<number> {
@@ -32,6 +43,11 @@ async function main(): Promise<number> {
   if (args.action === 'print') {
     process.stdout.write(args.text);
     return args.exitStatus;
+  }
+  const nothing = nothingToServe(args);
+  if (nothing !== undefined) {
+    log(nothing);
+    return 1;
   }
 
   const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, devices: args.devices, monitors: args.monitors, muxEscapeChar: args.muxEscapeChar, log });

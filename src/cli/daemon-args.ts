@@ -80,6 +80,17 @@ startup waits for the first client of that listener, as QEMU does.
 `;
 
 /**
+ * Why a `run` would serve nothing, or undefined. QEMU without options
+ * still runs a machine; chardevd without a listener, a chardev or a device
+ * would only wait for a signal, so it says what to give instead. A
+ * QEMU-style `-qmp stdio` or `-monitor` counts: it is a listener.
+ */
+export function nothingToServe(args: DaemonArgs & { readonly action: 'run' }): string | undefined {
+  if (args.qmp.length > 0 || args.monitors.length > 0 || args.chardevs.length > 0 || args.devices.length > 0) return undefined;
+  return 'nothing to serve: give -qmp, -monitor, -mon, -chardev or -config FILE (chardevd --help lists them)';
+}
+
+/**
  * Parses QEMU-style options (`-qmp X` or `--qmp X`, `--qmp=X`). A
  * `-chardev` gets QEMU's command-line checks here (option names and
  * values, duplicate ids) with QEMU's texts and warnings; the rest of it is

@@ -5,8 +5,9 @@ import type { CallOptions } from '../qapi-runtime/index.js';
 import { isJsonObject, type JsonObject } from '../qobject/json-value.js';
 import type { QmpAddress } from './address.js';
 import { dialSocket, sleep, withTimeout } from './dial.js';
-import { BadReplyError, ConnectError, ExecInterruptedError, ExecuteError, GreetingError, NegotiationError, ProtocolError, StateError } from './errors.js';
+import { BadReplyError, ConnectError, ExecInterruptedError, ExecuteError, NegotiationError, ProtocolError, StateError } from './errors.js';
 import { EventSubscription, type EventSubscriptionOptions, type QmpEventMessage } from './event-subscription.js';
+import { ARRIVAL_BYTES, noGreetingError, offeredCapabilities, withArrival } from './greeting.js';
 import { abortMessage, describeAddress, QmpListener } from './listener.js';
 import {
   type AcceptOptions,
@@ -231,12 +232,8 @@ export class QmpClient extends QmpCommandMethods {
         timeoutMs,
         `no greeting from ${this.#where}`,
         signal,
-      );
-      const qmp = greeting['QMP'];
-      if (!isJsonObject(qmp) || !Array.isArray(qmp['capabilities']) || !isJsonObject(qmp['version'])) {
-        throw new GreetingError(`Did not understand Greeting: ${JSON.stringify(greeting)}`);
-      }
-      const offered = qmp['capabilities'].filter((c): c is string => typeof c === 'string');
+      ).catch((error: unknown) => Promise.reject(error instanceof ConnectError ? withArrival(error, connection.reader.head) : error));
+      const offered = offeredCapabilities(greeting);
       let enabled: string[] = [];
       if (this.#options.negotiate ?? true) {
         enabled = offered.includes('oob') ? ['oob'] : [];
@@ -268,6 +265,7 @@ export class QmpClient extends QmpCommandMethods {
           onError: (desc) => this.#connectionLost(connection, new ProtocolError(`unparsable data from the server: ${desc}`)),
         },
         this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        ARRIVAL_BYTES,
       ),
       outbox: '',
       greetingWaiter: undefined,
@@ -378,7 +376,7 @@ export class QmpClient extends QmpCommandMethods {
     if (this.#connection === connection) this.#connection = undefined;
     const waiter = connection.greetingWaiter;
     connection.greetingWaiter = undefined;
-    waiter?.reject(new GreetingError('the server closed the connection before its greeting'));
+    waiter?.reject(noGreetingError(this.#where, connection.reader.head));
     const interruptedError =
       reason === undefined ? new ExecInterruptedError('Disconnected') : reason instanceof ExecInterruptedError ? reason : new ExecInterruptedError(reason.message, { cause: reason });
     const interrupted: string[] = [];

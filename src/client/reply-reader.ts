@@ -14,6 +14,8 @@ export interface ReplyHandler {
  * round them; a line holding such a digit run takes the exact parser.
  */
 const LONG_INTEGER = /\d{16}/;
+/** Text whose first non-blank character is not `{`. */
+const NOT_AN_OBJECT = /^\s*[^\s{]/;
 
 /**
  * The client's read side. QEMU (and chardevd) write one compact JSON
@@ -29,14 +31,19 @@ export class ClientReplyReader {
   readonly #decoder = new StringDecoder('utf8');
   readonly #stream: JsonStreamParser;
   readonly #maxMessageBytes: number;
+  readonly #headBytes: number;
+  #head = Buffer.alloc(0);
   #partial = '';
   #streaming = false;
 
+  /** `headBytes`: how many of the first bytes to keep for `head`. */
   constructor(
     private readonly handler: ReplyHandler,
     maxMessageBytes: number,
+    headBytes = 0,
   ) {
     this.#maxMessageBytes = maxMessageBytes;
+    this.#headBytes = headBytes;
     this.#stream = new JsonStreamParser(
       {
         onValue: (value) => handler.onMessage(plain(value)),
@@ -46,7 +53,16 @@ export class ClientReplyReader {
     );
   }
 
+  /**
+   * The first bytes the server sent, whatever they were: when they are no
+   * greeting, the error says what they were instead.
+   */
+  get head(): Buffer {
+    return this.#head;
+  }
+
   feed(chunk: Buffer): void {
+    if (this.#head.length < this.#headBytes) this.#head = Buffer.concat([this.#head, chunk.subarray(0, this.#headBytes - this.#head.length)]);
     if (this.#streaming) {
       this.#stream.feed(chunk);
       return;
@@ -58,17 +74,27 @@ export class ClientReplyReader {
       start = end + 1;
       if (!this.#line(line)) {
         // From here on, everything (this line included) goes to the exact parser.
-        this.#streaming = true;
-        this.#partial = '';
-        this.#stream.feed(Buffer.from(text.slice(start - line.length - 1), 'utf8'));
+        this.#toStream(text.slice(start - line.length - 1));
         return;
       }
     }
     this.#partial = text.slice(start);
+    // A line that does not open an object can be no compact message, whatever follows: the exact parser
+    // takes it now rather than at its newline, which a server that is not QMP (a login prompt) may never send.
+    if (NOT_AN_OBJECT.test(this.#partial)) {
+      this.#toStream(this.#partial);
+      return;
+    }
     if (this.#partial.length > this.#maxMessageBytes) {
       this.#partial = '';
       this.handler.onError('JSON token size limit exceeded');
     }
+  }
+
+  #toStream(text: string): void {
+    this.#streaming = true;
+    this.#partial = '';
+    this.#stream.feed(Buffer.from(text, 'utf8'));
   }
 
   /** Handles one line; false when it must go to the streaming parser. */

@@ -86,6 +86,19 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     const offset = node?.range?.[0];
     return offset === undefined ? fileName : `${fileName}:${lines.linePos(offset).line}`;
   };
+  /**
+   * A string item YAML read from several lines, shown as it was read: a
+   * next item indented further than its `-` is no item, it continues the
+   * string (`- a,id=x` then `   - b,id=y` reads as "a,id=x - b,id=y").
+   */
+  const joined = (node: Node): string => {
+    const [start, end] = node.range ?? [];
+    if (!isScalar(node) || typeof node.value !== 'string' || start === undefined || end === undefined) return '';
+    const first = lines.linePos(start).line;
+    const last = lines.linePos(end).line;
+    if (first === last) return '';
+    return `\nYAML read lines ${first}-${last} as one string: ${JSON.stringify(node.value)} (a line indented further than its item's "-" continues it)`;
+  };
   // Warnings too (an unknown tag, a YAML version directive): a config file must say one thing only.
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem !== undefined) {
@@ -125,7 +138,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     try {
       qmp.push({ option: parseQmpOption(node.value), pretty: false });
     } catch (error: unknown) {
-      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}`);
+      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}${joined(node)}`);
       throw error;
     }
   });
@@ -138,14 +151,14 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     try {
       return { origin: location, target: parseMonitorOption(node.value) };
     } catch (error: unknown) {
-      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}`);
+      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}${joined(node)}`);
       throw error;
     }
   });
 
   const ids = new Set<string>();
   const chardevs = listItems(chardevsNode, 'chardevs', doc, where).map(({ node, line }, index) => {
-    const item = chardevItem(node, doc, `${line}: chardevs[${index}]`, warn);
+    const item = chardevItem(node, doc, `${line}: chardevs[${index}]`, warn, joined(node));
     if (item.id !== undefined) {
       // The command line's word for it (QEMU's QemuOpts); QMP would say "Chardev with id 'ID' already exists".
       if (ids.has(item.id)) throw new ConfigError(`${item.origin}: Duplicate ID '${item.id}' for chardev`);
@@ -153,18 +166,18 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     }
     return item;
   });
-  const devices = listItems(devicesNode, 'devices', doc, where).map(({ node, line }, index) => deviceItem(node, doc, `${line}: devices[${index}]`));
+  const devices = listItems(devicesNode, 'devices', doc, where).map(({ node, line }, index) => deviceItem(node, doc, `${line}: devices[${index}]`, joined(node)));
   return { qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices };
 }
 
-/** One item of `devices`: a `-device` string or device_add's arguments. */
-function deviceItem(node: Node, doc: Document, location: string): StartupDevice {
+/** One item of `devices`: a `-device` string or device_add's arguments; `joined` ends a string's error messages. */
+function deviceItem(node: Node, doc: Document, location: string, joined: string): StartupDevice {
   let request: DeviceRequest;
   if (isScalar(node) && typeof node.value === 'string') {
     try {
       request = parseDeviceOption(node.value);
     } catch (error: unknown) {
-      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}`);
+      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}${joined}`);
       throw error;
     }
   } else if (isMap(node)) {
@@ -192,8 +205,8 @@ function resolved(node: Node | null, doc: Document): Node | undefined {
   return isAlias(node) ? ((node.resolve(doc) as Node | undefined) ?? node) : node;
 }
 
-/** One item of `chardevs`: a `-chardev` string or chardev-add's arguments. */
-function chardevItem(node: Node, doc: Document, location: string, warn: (message: string) => void): StartupChardev {
+/** One item of `chardevs`: a `-chardev` string or chardev-add's arguments; `joined` ends a string's error messages. */
+function chardevItem(node: Node, doc: Document, location: string, warn: (message: string) => void, joined: string): StartupChardev {
   if (isScalar(node) && typeof node.value === 'string') {
     const text = node.value;
     let checked;
@@ -203,7 +216,7 @@ function chardevItem(node: Node, doc: Document, location: string, warn: (message
       if (error instanceof ChardevHelpRequest) throw new ConfigError(`${location}: help is for the command line: run chardevd -chardev help`);
       if (!(error instanceof ChardevOptionError)) throw error;
       for (const warning of error.warnings) warn(`${location}: ${warning}`);
-      throw new ConfigError(`${location}: ${error.message}`);
+      throw new ConfigError(`${location}: ${error.message}${joined}`);
     }
     if (checked.id === undefined && isBackendHelp(text)) throw new ConfigError(`${location}: help is for the command line: run chardevd -chardev help`);
     const origin = checked.id === undefined ? location : `${location} (id '${checked.id}')`;
@@ -222,7 +235,7 @@ function chardevItem(node: Node, doc: Document, location: string, warn: (message
       validator ??= new InputValidator(qapiTypeTable);
       args = validator.validateArguments('q_obj_chardev-add-arg', value as JsonObject) as ChardevAddArguments;
     } catch (error: unknown) {
-      if (error instanceof QapiInputError) throw new ConfigError(`${origin}: ${error.message}${nullTypeHint(value)}`);
+      if (error instanceof QapiInputError) throw new ConfigError(`${origin}: ${error.message}${nullTypeHint(value)}${yamlBooleanHint(error.message, value)}`);
       throw error;
     }
     return { form: 'object', origin, id: args.id, backend: args.backend };
@@ -237,6 +250,23 @@ function nullTypeHint(value: JsonValue): string {
   const backend = (value as JsonObject)['backend'];
   const isNullType = backend !== undefined && backend !== null && typeof backend === 'object' && !Array.isArray(backend) && (backend as JsonObject)['type'] === null;
   return isNullType ? " (YAML reads a bare null as no value: write type: 'null')" : '';
+}
+
+/**
+ * `server: on` is the string 'on' in YAML 1.2, which the yaml package
+ * reads (on/off and yes/no were booleans only in YAML 1.1): say so next to
+ * QMP's type error.
+ */
+function yamlBooleanHint(message: string, value: JsonValue): string {
+  const path = /^Invalid parameter type for '([^']+)', expected: boolean$/.exec(message)?.[1];
+  if (path === undefined) return '';
+  let member: JsonValue | undefined = value;
+  for (const key of path.split('.')) member = isPlainObject(member) ? member[key] : undefined;
+  return typeof member === 'string' && /^(on|off|yes|no|y|n)$/i.test(member) ? ` (YAML 1.2 reads ${member} as a string, not a boolean: write true or false)` : '';
+}
+
+function isPlainObject(value: JsonValue | undefined): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof JsonDouble);
 }
 
 /** `help` as the backend: the list of backends, which QEMU prints only when it reaches that -chardev. */

@@ -325,13 +325,29 @@ function parseString(text: Buffer): string {
           cp = -1;
         }
       }
-      if (!isValidCodepoint(cp)) throw new ParseError(`${text.toString('latin1', begin, Math.min(i, end))} is not a valid Unicode character`);
+      // QEMU prints the escape and the four bytes after `\u` with "%.*s" (its end may pass the token's NUL),
+      // so a short escape shows the closing quote: `\u12"`.
+      if (!isValidCodepoint(cp)) throw new ParseError(`${asQemuPrints(text, begin, Math.min(i, text.length))} is not a valid Unicode character`);
       out += String.fromCodePoint(cp);
       continue;
     }
     const [cp, next] = modUtf8Codepoint(text, i, end);
     if (cp < 0) throw new ParseError('invalid UTF-8 sequence in string');
     out += String.fromCodePoint(cp);
+    i = next;
+  }
+  return out;
+}
+
+/**
+ * Input bytes quoted in an error, as QEMU's JSON writer will show them:
+ * the characters they encode, U+FFFD for each bad sequence.
+ */
+function asQemuPrints(text: Buffer, begin: number, stop: number): string {
+  let out = '';
+  for (let i = begin; i < stop; ) {
+    const [cp, next] = modUtf8Codepoint(text, i, stop);
+    out += cp < 0 ? '\uFFFD' : String.fromCodePoint(cp);
     i = next;
   }
   return out;

@@ -9,7 +9,7 @@ import { repoRoot } from '../support/paths.js';
 import { onPath, waitFor } from '../support/peer-process.js';
 import { startSocat } from '../support/peer-socat.js';
 import { TmuxServer } from '../support/peer-terminal.js';
-import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
 
 const CHARDEVCTL = join(repoRoot, 'dist/src/cli/chardevctl.js');
 const WAIT_MS = 10_000;
@@ -41,6 +41,15 @@ function consoleScript(dir: string, qmpPath: string, id: string): { command: str
   ].join('; ');
   return { command: `sh -c ${quote(script)}`, before, after };
 }
+
+test('--help says that tail consumes nothing, and when it falls back to the destructive ringbuf-read', () => {
+  const result = spawnSync(process.execPath, [CHARDEVCTL, '--help'], { encoding: 'utf8', timeout: WAIT_MS });
+  assert.equal(result.status, 0, result.stderr);
+  const tailHelp = result.stdout.slice(result.stdout.indexOf('  tail '), result.stdout.indexOf('  gen-bindings '));
+  assert.match(tailHelp, /Reads by cursor \(ringbuf-read-cursor\): consumes nothing\./);
+  assert.match(tailHelp, /A server without it \(QEMU\) is read with ringbuf-read,\s+which removes what it prints/);
+  assert.doesNotMatch(result.stdout, /CONSUMES/);
+});
 
 suite('chardevctl against chardevd', () => {
   let daemon: ServerProcess;
@@ -77,6 +86,19 @@ suite('chardevctl against chardevd', () => {
     const missing = ctl(join(daemon.dir, 'none.sock'), 'query-version');
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /^chardevctl: connecting to .*none\.sock: connect ENOENT/);
+  });
+
+  test('pointed at a socket that is not QMP (a human monitor), it says what the socket sent', async () => {
+    const own = await startChardevd((dir) => ['-monitor', `unix:${join(dir, 'hmp.sock')},server=on,wait=off`]);
+    try {
+      await untilListening(join(own.dir, 'hmp.sock'));
+      const result = ctl(join(own.dir, 'hmp.sock'), 'query-version');
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /^chardevctl: \S*hmp\.sock sent no QMP greeting; it sent: "chardevd \S+ monitor - type 'help' for more information\\r\\n/);
+    } finally {
+      await own.stop();
+    }
   });
 
   test('hmp runs human-monitor-command, or reports plainly that the server has none', async () => {

@@ -427,6 +427,38 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
+  /** Messages with hint lines (QEMU's error_append_hint): only the report lines carry the program's name. */
+  const hinted: readonly (readonly [readonly string[], string])[] = [
+    [['-chardev', 'ringbuf,id=0c'], "chardevd: -chardev ringbuf,id=0c: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n"],
+    [
+      ['-chardev', 'ringbuf,id=x,size=1x'],
+      "chardevd: -chardev ringbuf,id=x,size=1x: Parameter 'size' expects a non-negative number below 2^64\n" +
+        'Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.\n',
+    ],
+    [
+      ['-chardev', 'null,id=a,server', '-chardev', 'null,id=x,bogus=1'],
+      "chardevd: -chardev null,id=a,server: warning: short-form boolean option 'server' deprecated\nPlease use server=on instead\n" +
+        "chardevd: -chardev null,id=x,bogus=1: Invalid parameter 'bogus'\n",
+    ],
+    [['-qmp', 'bogus:x'], "chardevd: -qmp bogus:x: 'bogus:x' is not a valid char driver\nchardevd: -qmp bogus:x: parse error: bogus:x\n"],
+  ];
+
+  test('prints hint lines without the program name, as QEMU prints error_append_hint lines', () => {
+    for (const [args, stderr] of hinted) {
+      const result = runChardevd(args);
+      assert.equal(result.status, 1, args.join(' '));
+      assert.equal(result.stderr, stderr);
+    }
+  });
+
+  test('puts the program name on the same lines as QEMU 7.2 does', { skip: qemuSkipReason() }, () => {
+    for (const [args] of hinted) {
+      const ours = runChardevd(args);
+      const theirs = runQemu(args);
+      assert.equal(ours.stderr.replace(/^chardevd: /gm, 'qemu-system-x86_64: '), theirs.stderr, args.join(' '));
+    }
+  });
+
   test('keeps running with nothing but file chardevs until a signal stops it, as QEMU does', async () => {
     const { dir, remove } = tempDir();
     const daemon = spawnChardevd(['-chardev', 'file,id=f,path=out.txt'], dir);
@@ -441,6 +473,20 @@ suite('chardevd -chardev and --config', () => {
       assert.match(daemon.stderr(), /terminating on signal 15/);
     } finally {
       await daemon.stop();
+      remove();
+    }
+  });
+
+  test('refuses to run with nothing to serve (no listener, chardev or device), saying what to give, with exit status 1', () => {
+    const { dir, remove } = tempDir();
+    try {
+      writeFileSync(join(dir, 'empty.yaml'), 'qmp: []\nchardevs: []\n');
+      for (const args of [[], ['-echr', '20'], ['-monitor', 'none'], ['--config', 'empty.yaml']]) {
+        const result = runChardevd(args, dir);
+        assert.equal(result.status, 1, args.join(' '));
+        assert.equal(result.stderr, 'chardevd: nothing to serve: give -qmp, -monitor, -mon, -chardev or -config FILE (chardevd --help lists them)\n');
+      }
+    } finally {
       remove();
     }
   });

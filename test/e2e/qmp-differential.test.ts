@@ -71,6 +71,26 @@ const transcripts: Transcript[] = [
     ],
   },
   {
+    name: 'bad \\u escapes: the error quotes the escape and the four bytes after \\u, closing quote and non-ASCII included',
+    steps: [
+      NEGOTIATE,
+      '{"execute": "\\u12"}',
+      '{"execute": "\\u"}',
+      '{"execute": "\\u1"}',
+      '{"execute": "\\u123"}',
+      "{'execute': '\\u12'}",
+      '{"execute": "ok\\u00", "arguments": {}}',
+      '{"execute": "\\u12G4"}',
+      '{"execute": "\\u12\\u0041"}',
+      '{"execute": "\\uD800\\u12"}',
+      '{"execute": "\\u12\xc3\xa9"}',
+      '{"execute": "\\u123\xc3\xa9"}',
+      '{"execute": "\\u\xc0\x80"}',
+      '{"execute": "\\u\xf0\x9f\x98\x80"}',
+      '{"execute": "\\u12\xed\xa0\x80"}',
+    ],
+  },
+  {
     name: 'non-object input and envelope errors',
     steps: [
       NEGOTIATE,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, test } from 'node:test';
-import { type DaemonArgs, parseDaemonArgs, UsageError } from '../../../src/cli/daemon-args.js';
+import { type DaemonArgs, nothingToServe, parseDaemonArgs, UsageError } from '../../../src/cli/daemon-args.js';
 import type { StartupChardev } from '../../../src/daemon/config-chardev.js';
 import { ConfigError } from '../../../src/daemon/config.js';
 
@@ -97,6 +97,19 @@ suite('parseDaemonArgs', () => {
     assert.deepEqual(escapeOf('ctrl-t'), { escape: 0, said: ['Bad argument to echr'] });
     const plain = parseDaemonArgs([], quiet);
     assert.equal(plain.action === 'run' && plain.muxEscapeChar, undefined);
+  });
+
+  test('nothingToServe: a run without listeners, chardevs or devices serves nothing; -qmp stdio and -monitor count', () => {
+    const run = (argv: string[]): DaemonArgs & { action: 'run' } => {
+      const args = parseDaemonArgs(argv, quiet);
+      assert.equal(args.action, 'run');
+      return args as DaemonArgs & { action: 'run' };
+    };
+    const message = 'nothing to serve: give -qmp, -monitor, -mon, -chardev or -config FILE (chardevd --help lists them)';
+    for (const argv of [[], ['-echr', '20'], ['-monitor', 'none']]) assert.equal(nothingToServe(run(argv)), message, argv.join(' '));
+    for (const argv of [['-qmp', 'stdio'], ['-qmp', 'unix:/q,server=on,wait=off'], ['-monitor', 'stdio'], ['-mon', 'c'], ['-chardev', 'null,id=n'], ['-device', 'link,id=l0']]) {
+      assert.equal(nothingToServe(run(argv)), undefined, argv.join(' '));
+    }
   });
 
   test('refuses unknown options and missing values', () => {

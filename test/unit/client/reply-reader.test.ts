@@ -49,6 +49,24 @@ suite('ClientReplyReader', () => {
     }
   });
 
+  test('text that cannot start a message is an error at once, newline or not (a login prompt)', () => {
+    const r = reader();
+    r.feed('login: ');
+    assert.deepEqual(r.errors, ["JSON parse error, invalid keyword 'login'", 'JSON parse error, expecting value']);
+    const blank = reader();
+    blank.feed('\r\n  ');
+    blank.feed(' {"return": {}}\r\n');
+    assert.deepEqual(blank.messages, [{ return: {} }]);
+    assert.deepEqual(blank.errors, []);
+  });
+
+  test('head keeps the first bytes, up to the number asked for', () => {
+    const r = new ClientReplyReader({ onMessage: () => {}, onError: () => {} }, 1024, 8);
+    r.feed(Buffer.from('{"return"'));
+    r.feed(Buffer.from(': {}}\n'));
+    assert.equal(r.head.toString(), '{"return');
+  });
+
   test('an unterminated line longer than the limit is an error, not a growing buffer', () => {
     const r = reader();
     r.feed(`{"return": "${'x'.repeat(2000)}`);

@@ -95,13 +95,49 @@ devices:
     refuses(item('{ type: ringbuf, data: { size: 1.0 } }'), "c.yaml:3: chardevs[1] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer");
     refuses(item('{ type: ringbuf, data: {}, extra: 1 }'), "c.yaml:3: chardevs[1] (id 'x'): Parameter 'backend.extra' is unexpected");
     refuses(item('{ type: bogus, data: {} }'), "c.yaml:3: chardevs[1] (id 'x'): Parameter 'type' does not accept value 'bogus'");
-    // YAML 1.2 has no yes/on booleans: `on` is a string, refused where QMP wants a boolean.
-    refuses(item('{ type: file, data: { out: f.log, append: on } }'), "c.yaml:3: chardevs[1] (id 'x'): Invalid parameter type for 'backend.data.append', expected: boolean");
+    // YAML 1.2 has no yes/on booleans: `on` is a string, refused where QMP wants a boolean, and the message says so.
+    refuses(
+      item('{ type: file, data: { out: f.log, append: on } }'),
+      "c.yaml:3: chardevs[1] (id 'x'): Invalid parameter type for 'backend.data.append', expected: boolean (YAML 1.2 reads on as a string, not a boolean: write true or false)",
+    );
     refuses("chardevs:\n  - { backend: { type: 'null', data: {} } }\n", "c.yaml:2: chardevs[0]: Parameter 'id' is missing");
     refuses(
       'chardevs:\n  - { id: n, backend: { type: null, data: {} } }\n',
       "c.yaml:2: chardevs[0] (id 'n'): Invalid parameter type for 'backend.type', expected: string (YAML reads a bare null as no value: write type: 'null')",
     );
+  });
+
+  test('hints at YAML 1.1 booleans (on, off, yes, no) where a boolean is expected, and only there', () => {
+    const socket = (data: string): string => `chardevs:\n  - id: s\n    backend:\n      type: socket\n      data:\n        addr: { type: unix, data: { path: s.sock } }\n${data}`;
+    for (const word of ['on', 'Off', 'yes', 'NO']) {
+      refuses(
+        socket(`        server: ${word}\n`),
+        `c.yaml:2: chardevs[0] (id 's'): Invalid parameter type for 'backend.data.server', expected: boolean (YAML 1.2 reads ${word} as a string, not a boolean: write true or false)`,
+      );
+    }
+    refuses(socket('        server: maybe\n'), "c.yaml:2: chardevs[0] (id 's'): Invalid parameter type for 'backend.data.server', expected: boolean");
+    refuses(socket('        server: 1\n'), "c.yaml:2: chardevs[0] (id 's'): Invalid parameter type for 'backend.data.server', expected: boolean");
+    assert.equal(parse(socket('        server: true\n        wait: false\n')).config.chardevs.length, 1);
+  });
+
+  test('shows a string item YAML joined from several lines (a mis-indented next item) as YAML read it', () => {
+    const idHint = "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.";
+    refuses(
+      'chardevs:\n  - ringbuf,id=console0\n    - socket,id=guest0,path=g.sock,server=on,wait=off\n',
+      `c.yaml:2: chardevs[0]: Parameter 'id' expects an identifier\n${idHint}\n` +
+        'YAML read lines 2-3 as one string: "ringbuf,id=console0 - socket,id=guest0,path=g.sock,server=on,wait=off" (a line indented further than its item\'s "-" continues it)',
+    );
+    refuses(
+      'chardevs:\n  - null,id=n\ndevices:\n  - link,chardev=n,id=l0\n    peer=x\n',
+      `c.yaml:4: devices[0]: Parameter 'id' expects an identifier\n${idHint}\n` +
+        'YAML read lines 4-5 as one string: "link,chardev=n,id=l0 peer=x" (a line indented further than its item\'s "-" continues it)',
+    );
+    refuses(
+      'qmp:\n  - unix:q.sock,server=on\n    wait=off\n',
+      'c.yaml:2: qmp[0]: Parameter \'server\' expects \'on\' or \'off\'\nYAML read lines 2-3 as one string: "unix:q.sock,server=on wait=off" (a line indented further than its item\'s "-" continues it)',
+    );
+    // A one-line item's message is as before.
+    refuses('chardevs:\n  - ringbuf,id=0c\n', `c.yaml:2: chardevs[0]: Parameter 'id' expects an identifier\n${idHint}`);
   });
 
   test('keeps integers exact and passes big ones to the validator as QMP\'s parser would', () => {

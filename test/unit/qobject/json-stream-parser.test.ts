@@ -73,6 +73,19 @@ suite('JsonStreamParser', () => {
     assert.deepEqual(errors('"\xed\xa0\x80"'), ['JSON parse error, invalid UTF-8 sequence in string']);
   });
 
+  test('a bad \\u escape quotes the escape and the four bytes after \\u: a short one shows the closing quote', () => {
+    const desc = (input: string): string[] => errors(input).map((e) => e.replace(/^JSON parse error, (.*) is not a valid Unicode character$/s, '$1'));
+    assert.deepEqual(desc('"\\u12"'), ['\\u12"']);
+    assert.deepEqual(desc('"\\u"'), ['\\u"']);
+    assert.deepEqual(desc("'\\u1'"), ["\\u1'"]);
+    assert.deepEqual(desc('"\\u12G4"'), ['\\u12G4']);
+    assert.deepEqual(desc('"\\uD800\\u12"'), ['\\uD800']);
+    // The bytes are shown as QEMU's writer shows them: characters, U+FFFD for a cut sequence, C0 80 as NUL.
+    assert.deepEqual(desc('"\\u12\xc3\xa9"'), ['\\u12\u00e9']);
+    assert.deepEqual(desc('"\\u123\xc3\xa9"'), ['\\u123\ufffd']);
+    assert.deepEqual(desc('"\\u\xc0\x80"'), ['\\u\u0000"']);
+  });
+
   test('reports stray bytes as they appear, then resynchronises', () => {
     assert.deepEqual(errors('\x01'), ["JSON parse error, stray '\x01'"]);
     assert.deepEqual(errors('01'), ["JSON parse error, stray '01'"]);
