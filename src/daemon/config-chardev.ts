@@ -1,5 +1,6 @@
 import { SUPPORTED_KINDS } from '../chardev/create.js';
-import { chardevBackendHelp, ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../chardev/options.js';
+import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
+import { chardevBackendHelp, parseChardevOption } from '../chardev/options.js';
 import type { ChardevBackend } from '../generated/qapi-types.gen.js';
 
 /**

@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
 import { describeSystemError } from '../chardev/chardev-error.js';
-import { ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../chardev/options.js';
+import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
+import { parseChardevOption } from '../chardev/options.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
 import type { ChardevAddArguments } from '../generated/qapi-types.gen.js';
 import { InputValidator, QapiInputError } from '../qapi-runtime/index.js';

@@ -1,7 +1,8 @@
 import type { ChardevRegistry } from '../../chardev/registry.js';
 import { ChardevError } from '../../chardev/chardev-error.js';
 import { SUPPORTED_KINDS } from '../../chardev/create.js';
-import { chardevBackendHelp, ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../../chardev/options.js';
+import { ChardevHelpRequest, ChardevOptionError } from '../../chardev/option-error.js';
+import { chardevBackendHelp, parseChardevOption } from '../../chardev/options.js';
 import { checkChardevOption } from '../../chardev/check-option.js';
 import { appendOptions } from '../../options/qemu-opts.js';
 import type { ChardevInfo, VersionInfo } from '../../generated/qapi-types.gen.js';

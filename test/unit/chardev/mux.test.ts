@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { Chardev } from '../../../src/chardev/chardev.js';
-import { MAX_MUX, MUX_BUFFER_SIZE, muxExitIgnoredText, MuxChardev, muxHelpText } from '../../../src/chardev/mux.js';
+import { MAX_MUX, MUX_BUFFER_SIZE, MuxChardev } from '../../../src/chardev/mux.js';
+import { muxExitIgnoredText, muxHelpText } from '../../../src/chardev/mux-help.js';
 import { ChardevRegistry } from '../../../src/chardev/registry.js';
 import type { RingbufChardev } from '../../../src/chardev/ringbuf.js';
 import { TestFrontend } from '../../support/test-frontend.js';
