@@ -219,7 +219,6 @@ suite('MuxChardev', () => {
     assert.equal(base.output, help);
     base.push('\x01?');
     assert.equal(base.output, help + help);
-    assert.equal(muxHelpText(0x1d), help.replace('\n\r', '\n\rEscape-Char set to Ascii: 0x1d\n\r\n\r').replaceAll('C-a', 'Escape-Char'));
   });
 
   test('the help reaches the ringbuf under a mux=on chardev (test-char prints it and reads the base)', async () => {
@@ -245,7 +244,6 @@ suite('MuxChardev', () => {
     assert.match(base.output, /C-t C-t  sends C-t/);
     base.push('\x14x');
     assert.equal(base.output, muxHelpText(0x14) + muxExitIgnoredText(0x14));
-    assert.match(muxExitIgnoredText(0x14), /^chardevd: C-t x ignored/);
   });
 
   test('muxes the registry creates take the escape key of its context (the daemon\'s -echr)', async () => {
@@ -263,7 +261,6 @@ suite('MuxChardev', () => {
     base.push('\x01h\xffh');
     assert.equal(h1.text, '\x01h\xffh');
     assert.equal(base.output, '');
-    assert.match(muxHelpText(-1), /^\n\rEscape-Char set to Ascii: 0xffffffff\n\r/);
   });
 
   test('C-a x does not stop anything: it prints why, and the mux goes on', async () => {
