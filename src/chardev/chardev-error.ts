@@ -1,10 +1,13 @@
+import { ChardevdError } from '../base/error.js';
+
 /**
  * A chardev operation that failed; the message is the text QEMU gives for
  * the same failure, so the QMP layer can send it unchanged (as GenericError,
  * the class QEMU uses for every chardev error).
  */
-export class ChardevError extends Error {
+export class ChardevError extends ChardevdError {
   override readonly name = 'ChardevError';
+  readonly code = 'CHARDEV_FAILED';
 }
 
 /** The text of an operating-system error as QEMU prints it (strerror), e.g. "No such file or directory". */

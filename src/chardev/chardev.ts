@@ -88,6 +88,18 @@ export interface ChardevContext {
 export abstract class Chardev {
   /** The backend kind as requested (`memory` stays `memory`). */
   abstract readonly kind: ChardevBackendKind;
+  /**
+   * Whether every byte written gets where it goes without a peer to wait
+   * for (a ringbuf, a file, null): as a hub member it never loses output,
+   * and holds the hub's frontend back instead when it falls behind.
+   */
+  readonly losslessSink: boolean = false;
+  /** A multiplexer (mux, hub), which QEMU does not stack: a hub refuses it as a member. */
+  readonly multiplexer: boolean = false;
+  /** Why chardev-change refuses to give this chardev a new backend, in QEMU's words; undefined where it does not. */
+  readonly hotswapRefusal: string | undefined = undefined;
+  /** Closed before every other chardev at shutdown, so that it lets go of the chardevs it holds (a hub's members) before they close. */
+  readonly closesFirst: boolean = false;
   #frontend: ChardevFrontend | undefined;
   #open = false;
   #held: Buffer | undefined;

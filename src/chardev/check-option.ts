@@ -1,4 +1,5 @@
-import { ChardevHelpRequest, ChardevOptionError, parseChardevOption } from './options.js';
+import { ChardevHelpRequest, ChardevOptionError } from './option-error.js';
+import { parseChardevOption } from './options.js';
 import { appendOptions } from '../options/qemu-opts.js';
 
 /** What the command-line half of a `-chardev` check found. */

@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import type { ChardevFile } from '../generated/qapi-types.gen.js';
+import type { ChardevBackendDefinition } from './backend-definition.js';
 import type { ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
+import { parseCommon } from './chardev-opts.js';
 import { FdChardev } from './fd-chardev.js';
 import { readableFromFd, writableFromFd } from './stream-io.js';
 
@@ -12,6 +14,8 @@ import { readableFromFd, writableFromFd } from './stream-io.js';
  */
 export class FileChardev extends FdChardev {
   readonly kind = 'file';
+  /** It writes to disk, which waits for nobody. */
+  override readonly losslessSink = true;
 
   constructor(
     id: string,
@@ -64,3 +68,18 @@ export function openOrThrow(path: string, flags: number): number {
     throw new ChardevError(`Could not open '${path}': ${describeSystemError(error)}`);
   }
 }
+
+/** `-chardev file,path=OUT[,input-path=IN][,append=on]` (chardev/char-file.c). */
+export const fileBackend: ChardevBackendDefinition<'file'> = {
+  kinds: ['file'],
+  options: { path: 'str', append: 'bool', 'input-path': 'str' },
+  parse(kind, opts) {
+    // char-file.c qemu_chr_parse_file_out; `in` from input-path is QEMU 8.1's.
+    const path = opts.get('path');
+    if (path === undefined) throw opts.fail('chardev: file: no filename given');
+    const input = opts.get('input-path');
+    const data: ChardevFile = { ...parseCommon(opts), ...(input !== undefined ? { in: input } : {}), out: path, append: opts.getBool('append', false) };
+    return { type: kind, data };
+  },
+  create: (id, backend, context) => new FileChardev(id, backend.data, context),
+};

@@ -1,7 +1,10 @@
 import type { ChardevHub, ChardevHubInfo, ChardevHubMemberInfo } from '../generated/qapi-types.gen.js';
+import type { ChardevBackendDefinition } from './backend-definition.js';
 import { ByteRing } from './byte-ring.js';
 import { Chardev, type ChardevContext, type ChardevEvent, type ChardevFrontend } from './chardev.js';
 import { ChardevError } from './chardev-error.js';
+import { parseCommon } from './chardev-opts.js';
+import { HubMember, type MemberHub } from './hub-member.js';
 
 /**
  * The most members a hub takes. QEMU's MAX_HUB is 4; chardevd lifts it
@@ -15,221 +18,11 @@ export const HUB_DEFAULT_QUEUE_SIZE = 1 << 20;
 /** The largest `queue-size` a hub accepts. */
 export const HUB_MAX_QUEUE_SIZE = 64 << 20;
 
-/**
- * How far a lossless member's queue may grow, as a multiple of the queue
- * size, when a frontend keeps writing after the hub told it to wait.
- * A frontend that honours `write() === false` never gets near it; one
- * that does not would otherwise grow memory without bound.
- */
-export const HUB_LOSSLESS_QUEUE_FACTOR = 4;
-
 /** The output history a hub keeps by default for members that ask for a replay. */
 export const HUB_DEFAULT_HISTORY = 64 << 10;
 
 /** The largest `history` a hub accepts. */
 export const HUB_MAX_HISTORY = 16 << 20;
-
-/** HUB_MEMBER_DROPPED is sent at most once per member in this interval (QEMU's event throttling uses 1 s too). */
-export const HUB_DROP_EVENT_INTERVAL_MS = 1000;
-
-/** The most a member's queue hands its backend in one write, so that a full backend stops the flush within one chunk. */
-const FLUSH_CHUNK = 64 << 10;
-
-/**
- * Backends that never lose a byte: a ringbuf takes everything, a file
- * writes to disk and null discards by design. Their bytes are not
- * dropped; one that falls behind holds the hub's frontend back instead.
- * Every other member (a socket viewer, a pty, a pipe, a serial line) is
- * a viewer whose queue overflows on its own.
- */
-function isLosslessSink(chardev: Chardev): boolean {
-  return chardev.kind === 'ringbuf' || chardev.kind === 'memory' || chardev.kind === 'file' || chardev.kind === 'null';
-}
-
-/** Bytes waiting for one member, oldest first, with the time each chunk was queued. */
-class MemberQueue {
-  readonly #chunks: Buffer[] = [];
-  readonly #times: number[] = [];
-  bytes = 0;
-
-  push(data: Buffer, now: number): void {
-    this.#chunks.push(data);
-    this.#times.push(now);
-    this.bytes += data.length;
-  }
-
-  /** Drops the oldest bytes until at most `limit` remain; returns how many were dropped. */
-  trimTo(limit: number): number {
-    let dropped = 0;
-    while (this.bytes > limit) {
-      const head = this.#chunks[0]!;
-      const excess = this.bytes - limit;
-      if (head.length <= excess) {
-        this.#chunks.shift();
-        this.#times.shift();
-        this.bytes -= head.length;
-        dropped += head.length;
-      } else {
-        this.#chunks[0] = head.subarray(excess);
-        this.bytes -= excess;
-        dropped += excess;
-      }
-    }
-    return dropped;
-  }
-
-  /** Removes and returns up to `max` bytes from the front. */
-  take(max: number): Buffer | undefined {
-    const head = this.#chunks[0];
-    if (head === undefined) return undefined;
-    if (head.length <= max) {
-      this.#chunks.shift();
-      this.#times.shift();
-      this.bytes -= head.length;
-      return head;
-    }
-    this.#chunks[0] = head.subarray(max);
-    this.bytes -= max;
-    return head.subarray(0, max);
-  }
-
-  /** When the oldest queued byte was queued. */
-  get oldest(): number | undefined {
-    return this.#times[0];
-  }
-
-  clear(): void {
-    this.#chunks.length = 0;
-    this.#times.length = 0;
-    this.bytes = 0;
-  }
-}
-
-/**
- * One member of a hub, and the hub's frontend on that member's chardev
- * (QEMU's HubCharBackend). Besides passing input and events up, it owns
- * the member's output queue.
- */
-class HubMember implements ChardevFrontend {
-  readonly frontendOpen = true;
-  /** How the monitor names this frontend when the member is asked for elsewhere. */
-  readonly description: string;
-  readonly lossless: boolean;
-  readonly #queue = new MemberQueue();
-  /** The member's backend asked to wait; what comes meanwhile is queued. */
-  #waiting = false;
-  #flushing = false;
-  /** Counted in the hub's open count (QEMU's be_event_opened_cnt). */
-  countedOpen = false;
-  written = 0;
-  dropped = 0;
-  /** Bytes of history to send before live output, once the member is open. */
-  pendingReplay = 0;
-  #droppedReported = 0;
-  #eventTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly hub: HubChardev,
-    readonly chardev: Chardev,
-  ) {
-    this.description = `the hub '${hub.id}'`;
-    this.lossless = isLosslessSink(chardev);
-  }
-
-  receiveCapacity(): number {
-    return this.hub.inputRoom();
-  }
-
-  receive(data: Buffer): void {
-    this.hub.memberInput(data);
-  }
-
-  event(event: ChardevEvent): void {
-    this.hub.memberEvent(this, event);
-  }
-
-  drain(): void {
-    this.#waiting = false;
-    this.flush();
-  }
-
-  get queued(): number {
-    return this.#queue.bytes;
-  }
-
-  /** Whether this member holds the hub's frontend back now. */
-  get pacing(): boolean {
-    if (this.hub.backpressure) return this.#waiting || this.#queue.bytes > 0;
-    return this.lossless && this.#queue.bytes >= this.hub.queueSize;
-  }
-
-  /** Output for this member: straight to its backend, or into its queue while the backend is behind. */
-  send(data: Buffer): void {
-    if (this.#waiting || this.#queue.bytes > 0) {
-      this.#queue.push(data, Date.now());
-      const limit = this.lossless || this.hub.backpressure ? this.hub.queueSize * HUB_LOSSLESS_QUEUE_FACTOR : this.hub.queueSize;
-      const dropped = this.#queue.trimTo(limit);
-      if (dropped > 0) this.#lost(dropped);
-      return;
-    }
-    this.written += data.length;
-    if (!this.chardev.write(data)) this.#waiting = true;
-  }
-
-  /** Hands queued bytes to the backend until it asks to wait again, then lets the hub re-check its frontend. */
-  flush(): void {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    try {
-      while (!this.#waiting) {
-        const chunk = this.#queue.take(FLUSH_CHUNK);
-        if (chunk === undefined) break;
-        this.written += chunk.length;
-        if (!this.chardev.write(chunk)) this.#waiting = true;
-      }
-    } finally {
-      this.#flushing = false;
-    }
-    this.hub.memberProgressed();
-  }
-
-  /**
-   * The member closed: what was queued was for the peer that left. QEMU
-   * lets a backend that opens again catch up from the current position,
-   * so the queue goes, uncounted (nobody was there to miss it).
-   */
-  forget(): void {
-    this.#queue.clear();
-    this.#waiting = false;
-  }
-
-  lagMs(now: number): number {
-    const oldest = this.#queue.oldest;
-    return oldest === undefined ? 0 : Math.max(0, now - oldest);
-  }
-
-  #lost(bytes: number): void {
-    this.dropped += bytes;
-    if (this.#eventTimer === undefined) this.#report();
-  }
-
-  /** QEMU's throttling: report now, then at most once per interval with the latest count. */
-  #report(): void {
-    this.#droppedReported = this.dropped;
-    this.hub.reportDrops(this);
-    this.#eventTimer = setTimeout(() => {
-      this.#eventTimer = undefined;
-      if (this.dropped !== this.#droppedReported) this.#report();
-    }, HUB_DROP_EVENT_INTERVAL_MS);
-    this.#eventTimer.unref();
-  }
-
-  dispose(): void {
-    clearTimeout(this.#eventTimer);
-    this.#eventTimer = undefined;
-    this.#queue.clear();
-  }
-}
 
 /**
  * Several chardevs behind one frontend (QEMU 10.0's chardev/char-hub.c):
@@ -251,8 +44,12 @@ class HubMember implements ChardevFrontend {
  * hub-remove-member), and a joining member can ask for the most recent
  * output from the hub's history before the live output.
  */
-export class HubChardev extends Chardev {
+export class HubChardev extends Chardev implements MemberHub {
   readonly kind = 'hub';
+  override readonly multiplexer = true;
+  // QEMU 10's text (qmp_chardev_change); 7.2, which has no hub, says "Mux device hotswap not supported yet".
+  override readonly hotswapRefusal = 'For mux or hub device hotswap is not supported yet';
+  override readonly closesFirst = true;
   readonly backpressure: boolean;
   readonly queueSize: number;
   readonly historySize: number;
@@ -326,7 +123,7 @@ export class HubChardev extends Chardev {
   /** Adds `chardev`, found by the caller, as a member: addMember's checks after the lookup. */
   join(chardev: Chardev, replay = 0): void {
     const memberId = chardev.id;
-    if (chardev.kind === 'hub' || chardev.kind === 'mux') {
+    if (chardev.multiplexer) {
       throw new ChardevError(
         `hub: multiplexers and hub devices can't be stacked, check chardev '${memberId}', chardev should not be a hub device or have 'mux=on' enabled`,
       );
@@ -477,3 +274,43 @@ export class HubChardev extends Chardev {
     this.#history?.release();
   }
 }
+
+/**
+ * `-chardev hub,chardevs.0=A,chardevs.1=B,...` (QEMU 10.0's
+ * chardev/char-hub.c), plus chardevd's backpressure, queue-size and history.
+ * QEMU names the members chardevs.0 to chardevs.3; chardevd takes up to
+ * chardevs.255 (HUB_MEMBER_LIMIT), listing QEMU's four in the help.
+ */
+export const hubBackend: ChardevBackendDefinition<'hub'> = {
+  kinds: ['hub'],
+  options: {
+    'chardevs.0': 'str',
+    'chardevs.1': 'str',
+    'chardevs.2': 'str',
+    'chardevs.3': 'str',
+    backpressure: 'bool',
+    'queue-size': 'size',
+    history: 'size',
+  },
+  optionType(name) {
+    const member = /^chardevs\.(0|[1-9][0-9]{0,3})$/.exec(name);
+    return member !== null && Number(member[1]) < HUB_MEMBER_LIMIT ? 'str' : undefined;
+  },
+  parse(kind, opts) {
+    // char-hub.c qemu_chr_parse_hub: chardevs.0, chardevs.1, ... up to the first one missing.
+    const chardevs: string[] = [];
+    for (let i = 0; i < HUB_MEMBER_LIMIT; i++) {
+      const member = opts.get(`chardevs.${i}`);
+      if (member === undefined) break;
+      chardevs.push(member);
+    }
+    const data: ChardevHub = { ...parseCommon(opts), chardevs };
+    if (opts.has('backpressure')) data.backpressure = opts.getBool('backpressure', false);
+    if (opts.has('queue-size')) data['queue-size'] = Number(opts.getUint('queue-size', 0n));
+    if (opts.has('history')) data.history = Number(opts.getUint('history', 0n));
+    return { type: kind, data };
+  },
+  create: (id, backend, context) => new HubChardev(id, backend.data, context),
+  // query-chardev-backends and the daemon's `-chardev help` do not name the hub.
+  listed: false,
+};

@@ -1,5 +1,8 @@
+import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevEvent, type ChardevFrontend } from './chardev.js';
 import { ChardevError } from './chardev-error.js';
+import { parseCommon } from './chardev-opts.js';
+import { muxExitIgnoredText, muxHelpText } from './mux-help.js';
 
 /** Frontends a mux serves at once (QEMU's MAX_MUX, chardev/chardev-internal.h). */
 export const MAX_MUX = 4;
@@ -18,40 +21,6 @@ export const MUX_BUFFER_SIZE = 32;
  * matches and turns the escape commands off.
  */
 export const MUX_DEFAULT_ESCAPE_CHAR = 0x01;
-
-/** How QEMU's help names the escape key: `C-a` for a control letter, else `Escape-Char` (char-mux.c mux_print_help). */
-function escapeKeyName(escape: number): string {
-  return escape > 0 && escape < 26 ? `C-${String.fromCharCode(escape - 1 + 'a'.charCodeAt(0))}` : 'Escape-Char';
-}
-
-/**
- * What chardevd prints for the escape key then x, where QEMU prints
- * "QEMU: Terminated" and quits: the daemon serves every other chardev and
- * connection, so one terminal's escape key must not stop it. The user
- * leaves by closing their own connection.
- */
-export function muxExitIgnoredText(escape: number): string {
-  return `chardevd: ${escapeKeyName(escape)} x ignored, chardevd keeps running (close your connection to leave)\n\r`;
-}
-
-/** QEMU's help lines (char-mux.c mux_help); `%` stands for the escape key's name. */
-const HELP_LINES = [
-  '% h    print this help\n\r',
-  '% x    exit emulator\n\r',
-  '% s    save disk data back to file (if -snapshot)\n\r',
-  '% t    toggle console timestamps\n\r',
-  '% b    send break (magic sysrq)\n\r',
-  '% c    switch between console and monitor\n\r',
-  '% %  sends %\n\r',
-];
-
-/** The help text QEMU 7.2 prints for C-a h and C-a ?, for an escape character `escape`. */
-export function muxHelpText(escape: number): string {
-  const name = escapeKeyName(escape);
-  // QEMU prints the int with %02x: a negative one as its 32-bit pattern.
-  const header = name === 'Escape-Char' ? `\n\rEscape-Char set to Ascii: 0x${(escape >>> 0).toString(16).padStart(2, '0')}\n\r\n\r` : '\n\r';
-  return header + HELP_LINES.map((line) => line.replaceAll('%', name)).join('');
-}
 
 /** A frontend's place on the mux: its own input buffer, as QEMU keeps one per frontend. */
 interface MuxSlot {
@@ -82,6 +51,8 @@ interface MuxSlot {
  */
 export class MuxChardev extends Chardev {
   readonly kind = 'mux';
+  override readonly multiplexer = true;
+  override readonly hotswapRefusal = 'Mux device hotswap not supported yet';
   readonly #slots: (MuxSlot | undefined)[] = [];
   #focus = -1;
   #gotEscape = false;
@@ -448,3 +419,19 @@ class MuxBaseSide implements ChardevFrontend {
   /** A mux's base is not handed over to a new backend (QEMU: "Chardev user does not support chardev hotswap"). */
   readonly changeBackend = undefined;
 }
+
+/** `-chardev mux,chardev=BASE` (chardev/char-mux.c); `mux=on` on another backend makes one too (registry.ts addMuxed). */
+export const muxBackend: ChardevBackendDefinition<'mux'> = {
+  kinds: ['mux'],
+  options: { chardev: 'str' },
+  parse(kind, opts) {
+    const chardev = opts.get('chardev');
+    if (chardev === undefined) throw opts.fail('chardev: mux: no chardev given');
+    return { type: kind, data: { ...parseCommon(opts), chardev } };
+  },
+  create(id, backend, context) {
+    const base = context.find?.(backend.data.chardev);
+    if (base === undefined) throw new ChardevError(`mux: base chardev ${backend.data.chardev} not found`);
+    return new MuxChardev(id, base, context.muxesOpened ?? true, context.muxEscapeChar);
+  },
+};

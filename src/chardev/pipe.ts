@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import type { ChardevBackendDefinition } from './backend-definition.js';
 import type { ChardevContext } from './chardev.js';
+import { parseHostdev } from './chardev-opts.js';
 import { FdChardev } from './fd-chardev.js';
 import { openOrThrow } from './file.js';
 import { readableFromFd, writableFromFd } from './stream-io.js';
@@ -54,3 +56,11 @@ function tryOpen(path: string, flags: number): number | undefined {
     return undefined;
   }
 }
+
+/** `-chardev pipe,path=PATH` (chardev/char-pipe.c). */
+export const pipeBackend: ChardevBackendDefinition<'pipe'> = {
+  kinds: ['pipe'],
+  options: { path: 'str' },
+  parse: (kind, opts) => ({ type: kind, data: parseHostdev('pipe', opts) }),
+  create: (id, backend, context) => new PipeChardev(id, backend.data.device, context),
+};

@@ -114,9 +114,7 @@ export class ChardevRegistry {
   async change(id: string, backend: ChardevBackend): Promise<Chardev> {
     const old = this.#chardevs.get(id);
     if (old === undefined || this.#pending.has(id)) throw new ChardevError(`Chardev '${id}' does not exist`);
-    // QEMU 10's text (qmp_chardev_change); 7.2, which has no hub, says "Mux device hotswap not supported yet".
-    if (old.kind === 'hub') throw new ChardevError('For mux or hub device hotswap is not supported yet');
-    if (old instanceof MuxChardev) throw new ChardevError('Mux device hotswap not supported yet');
+    if (old.hotswapRefusal !== undefined) throw new ChardevError(old.hotswapRefusal);
     const frontend = old.frontend;
     if (frontend === undefined) {
       this.#chardevs.delete(id);
@@ -172,8 +170,8 @@ export class ChardevRegistry {
       const frontend = chardev.frontend;
       if (frontend !== undefined) chardev.detach(frontend);
     }
-    // Hubs first, so that they let go of their members before those close.
-    all.sort((a, b) => Number(b.kind === 'hub') - Number(a.kind === 'hub'));
+    // Hubs first (closesFirst), so that they let go of their members before those close.
+    all.sort((a, b) => Number(b.closesFirst) - Number(a.closesFirst));
     await Promise.allSettled(all.map((chardev) => chardev.close()));
   }
 }

@@ -1,6 +1,8 @@
+import type { ChardevBackendDefinition } from './backend-definition.js';
 import { ByteRing } from './byte-ring.js';
 import { Chardev } from './chardev.js';
 import { ChardevError } from './chardev-error.js';
+import { asCInt, parseCommon } from './chardev-opts.js';
 
 /** QEMU's default ringbuf size (chardev/char-ringbuf.c). */
 export const DEFAULT_RINGBUF_SIZE = 65536;
@@ -19,6 +21,8 @@ export const MAX_RINGBUF_SIZE = 1 << 30;
  */
 export class RingbufChardev extends Chardev {
   readonly ring: ByteRing;
+  /** It takes every byte, overwriting the oldest. */
+  override readonly losslessSink = true;
 
   constructor(
     id: string,
@@ -57,3 +61,16 @@ export class RingbufChardev extends Chardev {
     this.ring.release();
   }
 }
+
+/** `-chardev ringbuf,size=N` (chardev/char-ringbuf.c), and `memory`, QEMU's other name for it. */
+export const ringbufBackend: ChardevBackendDefinition<'ringbuf' | 'memory'> = {
+  kinds: ['ringbuf', 'memory'],
+  options: { size: 'size' },
+  parse(kind, opts) {
+    // char-ringbuf.c keeps the size in an int: 4G reads as 0 (the
+    // default), 2G as a negative size that the open then refuses.
+    const size = asCInt(opts.getUint('size', 0n));
+    return { type: kind, data: { ...parseCommon(opts), ...(size !== 0 ? { size } : {}) } };
+  },
+  create: (id, backend) => new RingbufChardev(id, backend.type, backend.data.size ?? DEFAULT_RINGBUF_SIZE),
+};

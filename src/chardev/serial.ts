@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
+import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
-import { configureTty, MAX_READS_PER_EVENT, POLL_READABLE, PolledTty, readSize, ttyErrorText } from './pty.js';
+import { parseHostdev } from './chardev-opts.js';
+import { configureTty, MAX_READS_PER_EVENT, POLL_READABLE, PolledTty, readSize, ttyErrorText } from './terminal-io.js';
 
 /** The line QEMU sets up on open (chardev/char-serial.c): 115200 baud, 8N1, raw. */
 const SERIAL_SPEED = 115200;
@@ -120,3 +122,12 @@ export class SerialChardev extends Chardev {
     this.setOpen(false);
   }
 }
+
+/** `-chardev serial,path=DEVICE` (chardev/char-serial.c), also under its deprecated name `tty`. */
+export const serialBackend: ChardevBackendDefinition<'serial'> = {
+  kinds: ['serial'],
+  aliases: ['tty'],
+  options: { path: 'str' },
+  parse: (kind, opts) => ({ type: kind, data: parseHostdev('serial/tty', opts) }),
+  create: (id, backend, context) => new SerialChardev(id, backend.data.device, context),
+};

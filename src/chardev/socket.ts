@@ -1,10 +1,21 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
-import type { ChardevSocket, InetSocketAddress, SocketAddressLegacy, UnixSocketAddress } from '../generated/qapi-types.gen.js';
+import type { ChardevSocket } from '../generated/qapi-types.gen.js';
+import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
+import {
+  bindError,
+  connectFamily,
+  connectionName,
+  listenOn,
+  type SocketChardevAddress,
+  socketAddressName,
+  supportedAddress,
+  unixPath,
+} from './socket-address.js';
 import { type SocketConnection, StreamConnection, WebSocketAcceptor, WebSocketConnection } from './socket-connection.js';
+import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
 
 /**
  * Clients a single-client server holds, unserved, while another is
@@ -13,11 +24,6 @@ import { type SocketConnection, StreamConnection, WebSocketAcceptor, WebSocketCo
  * closes any beyond.
  */
 export const MAX_WAITING_CLIENTS = 16;
-
-/** The longest Unix socket path (sizeof sun_path), as QEMU checks it. */
-const UNIX_PATH_MAX = 108;
-
-type Address = { readonly type: 'inet'; readonly inet: InetSocketAddress } | { readonly type: 'unix'; readonly unix: UnixSocketAddress };
 
 /**
  * A stream socket, server or client (chardev/char-socket.c): unix or TCP,
@@ -36,9 +42,9 @@ export class SocketChardev extends Chardev {
   readonly #wait: boolean;
   readonly #reconnectMs: number;
   readonly #maxClients: number;
-  readonly #address: Address;
+  readonly #address: SocketChardevAddress;
   /** The address as bound (real port for port 0), for filenames. */
-  #bound: Address;
+  #bound: SocketChardevAddress;
   #server: net.Server | undefined;
   #acceptor: WebSocketAcceptor | undefined;
   readonly #connections = new Set<SocketConnection>();
@@ -65,7 +71,7 @@ export class SocketChardev extends Chardev {
     this.#websocket = options.websocket ?? false;
     this.#nodelay = options.nodelay ?? false;
     this.#wait = options.wait ?? false;
-    validate(options, this.#isServer);
+    validateSocket(options, this.#isServer);
     this.#reconnectMs = options['reconnect-ms'] ?? (options.reconnect ?? 0) * 1000;
     this.#maxClients = options.clients ?? 1;
     if (this.#maxClients < 1) throw new ChardevError("'clients' must be at least 1");
@@ -75,8 +81,8 @@ export class SocketChardev extends Chardev {
 
   get filename(): string {
     const connection = this.#connections.values().next().value as SocketConnection | undefined;
-    if (connection !== undefined) return this.#connectedName(connection.socket);
-    return `disconnected:${this.#addressName()}`;
+    if (connection !== undefined) return connectionName(this.#bound, this.#protocol(), this.#isServer, connection.socket);
+    return `disconnected:${socketAddressName(this.#bound, this.#protocol(), this.#isServer)}`;
   }
 
   /** The peers served now. */
@@ -94,27 +100,9 @@ export class SocketChardev extends Chardev {
     return this.#waiting.length;
   }
 
-  /** qemu_chr_socket_address: the address in QEMU's notation. */
-  #addressName(): string {
-    const server = this.#isServer ? ',server=on' : '';
-    if (this.#bound.type === 'inet') return `${this.#protocol()}:${this.#bound.inet.host}:${this.#bound.inet.port}${server}`;
-    const unix = this.#bound.unix;
-    const abstract = unix.abstract === true ? `,abstract=on${unix.tight !== false ? ',tight=on' : ''}` : '';
-    return `unix:${unix.path}${abstract}${server}`;
-  }
-
   #protocol(): string {
     if (this.#telnet) return 'telnet';
     return this.#websocket ? 'websocket' : 'tcp';
-  }
-
-  /** qemu_chr_compute_filename: local and peer address of a live connection. */
-  #connectedName(socket: net.Socket): string {
-    const server = this.#isServer ? ',server=on' : '';
-    // A client's own end of a Unix socket has no name, and an abstract name starts with NUL, so QEMU prints nothing for either.
-    if (this.#bound.type === 'unix') return `unix:${this.#isServer && this.#bound.unix.abstract !== true ? this.#bound.unix.path : ''}${server}`;
-    const host = (h: string | undefined): string => (h?.includes(':') === true ? `[${h}]` : (h ?? ''));
-    return `${this.#protocol()}:${host(socket.localAddress)}:${socket.localPort ?? ''}${server} <-> ${host(socket.remoteAddress)}:${socket.remotePort ?? ''}`;
   }
 
   async open(): Promise<void> {
@@ -271,7 +259,7 @@ export class SocketChardev extends Chardev {
       const socket =
         address.type === 'unix'
           ? net.connect({ path: unixPath(address.unix) })
-          : net.connect({ host: address.inet.host, port: Number(address.inet.port), family: family(address.inet) });
+          : net.connect({ host: address.inet.host, port: Number(address.inet.port), family: connectFamily(address.inet) });
       this.#connecting = socket;
       const failed = (error: Error): void => {
         if (this.#connecting === socket) this.#connecting = undefined;
@@ -370,108 +358,11 @@ export class SocketChardev extends Chardev {
   }
 }
 
-/**
- * The checks of QEMU's qmp_chardev_open_socket and
- * qmp_chardev_validate_socket, in their order and with their texts.
- */
-function validate(options: ChardevSocket, isServer: boolean): void {
-  const tlsCreds = options['tls-creds'];
-  // chardevd has no objects, so every TLS credentials id is unknown, as in a QEMU without it.
-  if (tlsCreds !== undefined) throw new ChardevError(`No TLS credentials with id '${tlsCreds}'`);
-  const hasReconnect = options.reconnect !== undefined || options['reconnect-ms'] !== undefined;
-  if (options.addr.type === 'fd' && hasReconnect) throw new ChardevError("'reconnect' option is incompatible with 'fd' address type");
-  if (options['tls-authz'] !== undefined) throw new ChardevError("'tls_authz' option requires 'tls_creds' option");
-  if (options.reconnect !== undefined && options['reconnect-ms'] !== undefined) {
-    throw new ChardevError("'reconnect' and 'reconnect-ms' are mutually exclusive");
-  }
-  if (isServer) {
-    if (hasReconnect) throw new ChardevError("'reconnect' option is incompatible with socket in server listen mode");
-  } else {
-    if (options.websocket === true) throw new ChardevError('Websocket client is not implemented');
-    // QEMU 7.2 refuses `wait` on a client whatever its value (qmp_chardev_validate_socket checks has_wait).
-    if (options.wait !== undefined) throw new ChardevError("'wait' option is incompatible with socket in client connect mode");
-  }
-}
-
-/** The addresses chardevd can serve; fd and vsock are refused with the reason. */
-function supportedAddress(addr: SocketAddressLegacy): Address {
-  switch (addr.type) {
-    case 'inet':
-      if (addr.data.mptcp === true) throw new ChardevError('multipath TCP is not supported');
-      if (addr.data.ipv4 === false && addr.data.ipv6 === false) throw new ChardevError('Cannot disable IPv4 and IPv6 at same time');
-      return { type: 'inet', inet: addr.data };
-    case 'unix': {
-      const max = addr.data.abstract === true ? UNIX_PATH_MAX - 1 : UNIX_PATH_MAX;
-      if (Buffer.byteLength(addr.data.path) > max) throw new ChardevError(`UNIX socket path '${addr.data.path}' is too long`);
-      if (addr.data.abstract === true && addr.data.tight !== false && !TIGHT_ABSTRACT_NAMES) {
-        throw new ChardevError(
-          `abstract Unix socket names with tight=on (the default) need Node.js with libuv 1.48 or newer; this one has libuv ${process.versions.uv}, which pads every abstract name (use tight=off for a padded name)`,
-        );
-      }
-      return { type: 'unix', unix: addr.data };
-    }
-    case 'fd':
-      // chardevd has no getfd yet, so no descriptor name can be known (QEMU's text for an unknown name).
-      throw new ChardevError(`File descriptor named '${addr.data.str}' has not been found`);
-    case 'vsock':
-      throw new ChardevError('socket family AF_VSOCK unsupported');
-  }
-}
-
-/**
- * libuv reports a Unix bind into a missing directory as EACCES (for
- * Windows' sake); QEMU reports bind's own ENOENT.
- */
-function bindError(error: unknown, unix: UnixSocketAddress): unknown {
-  if ((error as NodeJS.ErrnoException).code === 'EACCES' && unix.abstract !== true && !fs.existsSync(path.dirname(unix.path))) {
-    return Object.assign(new Error('missing directory'), { code: 'ENOENT' });
-  }
-  return error;
-}
-
-/**
- * Whether Node binds and connects "\0NAME" as exactly that name (QEMU's
- * tight=on). libuv before 1.48 (Node 20 has 1.46) passes the whole
- * sockaddr_un as the length, so the kernel sees NAME padded with NULs to
- * 108 bytes instead: another name, which QEMU and socat do not reach
- * (libuv/libuv#4266, "linux: fix bind/connect for abstract sockets").
- */
-const TIGHT_ABSTRACT_NAMES = ((): boolean => {
-  const [major = 0, minor = 0] = (process.versions.uv ?? '0.0').split('.').map(Number);
-  return major > 1 || (major === 1 && minor >= 48);
-})();
-
-/**
- * The name Node binds or connects. An abstract name starts with NUL; with
- * tight=off QEMU pads it with NULs to the whole of sun_path
- * (util/qemu-sockets.c uses sizeof(struct sockaddr_un) as the length),
- * which spelling the padding out reproduces on every libuv.
- */
-function unixPath(unix: UnixSocketAddress): string {
-  if (unix.abstract !== true) return unix.path;
-  const name = `\0${unix.path}`;
-  return unix.tight === false ? name + '\0'.repeat(UNIX_PATH_MAX - Buffer.byteLength(name)) : name;
-}
-
-function family(inet: InetSocketAddress): number | undefined {
-  if (inet.ipv4 === true && inet.ipv6 !== true) return 4;
-  if (inet.ipv6 === true && inet.ipv4 !== true) return 6;
-  return undefined;
-}
-
-function listenOn(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const failed = (error: Error): void => {
-      server.off('listening', done);
-      reject(error);
-    };
-    const done = (): void => {
-      server.off('error', failed);
-      resolve();
-    };
-    server.once('error', failed);
-    server.once('listening', done);
-    // QEMU listens with a backlog of 1; a server for N clients needs room for N connecting at once.
-    server.listen({ ...options, backlog });
-  });
-}
+/** `-chardev socket,path=P` or `host=H,port=N` or `fd=F`, server or client (chardev/char-socket.c). */
+export const socketBackend: ChardevBackendDefinition<'socket'> = {
+  kinds: ['socket'],
+  options: SOCKET_OPTIONS,
+  optionDefaults: { tight: 'on' },
+  parse: (kind, opts) => ({ type: kind, data: parseSocket(opts) }),
+  create: (id, backend, context) => new SocketChardev(id, backend.data, context),
+};

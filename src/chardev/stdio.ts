@@ -1,7 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ChardevStdio } from '../generated/qapi-types.gen.js';
+import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError } from './chardev-error.js';
+import { parseCommon } from './chardev-opts.js';
 import { StreamOutput } from './stream-io.js';
 
 /** The streams a stdio chardev uses: the process's own, or stand-ins in tests. */
@@ -191,3 +193,11 @@ export class StdioChardev extends Chardev {
     stdioInUse = false;
   }
 }
+
+/** `-chardev stdio[,signal=off]` (chardev/char-stdio.c). */
+export const stdioBackend: ChardevBackendDefinition<'stdio'> = {
+  kinds: ['stdio'],
+  options: { signal: 'bool' },
+  parse: (kind, opts) => ({ type: kind, data: { ...parseCommon(opts), signal: opts.getBool('signal', true) } }),
+  create: (id, backend, context) => new StdioChardev(id, backend.data, context),
+};

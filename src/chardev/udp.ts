@@ -3,8 +3,10 @@ import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { ChardevUdp, InetSocketAddress, SocketAddressLegacy } from '../generated/qapi-types.gen.js';
+import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
+import { type ChardevOpts, parseCommon } from './chardev-opts.js';
 import { OUTPUT_QUEUE_LIMIT } from './stream-io.js';
 
 /**
@@ -401,4 +403,33 @@ function connect(socket: dgram.Socket, peer: Endpoint): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.connect(peer.port, peer.address, (error?: Error) => (error === undefined || error === null ? resolve() : reject(error)));
   });
+}
+
+/** `-chardev udp,host=H,port=P[,localaddr=A][,localport=L]` (chardev/char-udp.c). */
+export const udpBackend: ChardevBackendDefinition<'udp'> = {
+  kinds: ['udp'],
+  options: { host: 'str', port: 'str', localaddr: 'str', localport: 'str', ipv4: 'bool', ipv6: 'bool' },
+  parse: (kind, opts) => ({ type: kind, data: parseUdp(opts) }),
+  create: (id, backend, context) => new UdpChardev(id, backend.data, context),
+};
+
+/** char-udp.c qemu_chr_parse_udp. */
+function parseUdp(opts: ChardevOpts): ChardevUdp {
+  const host = opts.get('host');
+  const port = opts.get('port');
+  const localaddr = opts.get('localaddr');
+  const localport = opts.get('localport');
+  if (port === undefined || port === '') throw opts.fail('chardev: udp: remote port not specified');
+  const remote: InetSocketAddress = { host: host === undefined || host === '' ? 'localhost' : host, port };
+  if (opts.has('ipv4')) remote.ipv4 = opts.getBool('ipv4', false);
+  if (opts.has('ipv6')) remote.ipv6 = opts.getBool('ipv6', false);
+  const data: ChardevUdp = { ...parseCommon(opts), remote: { type: 'inet', data: remote } };
+  // A local address exists when either half is given non-empty; the other
+  // half is then "" (any address) or "0" (any port).
+  const hasLocalAddr = localaddr !== undefined && localaddr !== '';
+  const hasLocalPort = localport !== undefined && localport !== '';
+  if (hasLocalAddr || hasLocalPort) {
+    data.local = { type: 'inet', data: { host: hasLocalAddr ? localaddr : '', port: hasLocalPort ? localport : '0' } };
+  }
+  return data;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The chardevd daemon. */
 import { constants } from 'node:os';
-import { ChardevHelpRequest } from '../chardev/options.js';
+import { ChardevHelpRequest } from '../chardev/option-error.js';
 import { ConfigError } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { chardevdVersion } from '../daemon/version.js';

@@ -1,5 +1,5 @@
 import { ChardevdError } from '../base/error.js';
-import { ChardevHelpRequest, ChardevOptionError } from '../chardev/options.js';
+import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
 import { checkChardevOption } from '../chardev/check-option.js';
 import type { StartupChardev } from '../daemon/config-chardev.js';
 import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';

@@ -1,6 +1,7 @@
 import { ChardevdError } from '../base/error.js';
 import { SUPPORTED_KINDS } from '../chardev/create.js';
-import { chardevBackendHelp, ChardevHelpRequest, ChardevOptionError, parseChardevOption } from '../chardev/options.js';
+import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
+import { chardevBackendHelp, parseChardevOption } from '../chardev/options.js';
 import type { ChardevBackend } from '../generated/qapi-types.gen.js';
 
 /**

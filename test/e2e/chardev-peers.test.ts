@@ -15,6 +15,7 @@ import { socatListening, socatSkipReason, startSocat } from '../support/peer-soc
 import { terminalProgram, TmuxServer } from '../support/peer-terminal.js';
 import { WebSocketPeer } from '../support/peer-websocket.js';
 import { Connection, NEGOTIATE } from '../support/qmp-transcript.js';
+import { sameBytes } from '../support/same-bytes.js';
 import { qemuSkipReason, startQemu } from '../support/servers.js';
 import { TestFrontend } from '../support/test-frontend.js';
 
@@ -124,20 +125,6 @@ function escapeIac(data: Buffer): Buffer {
     if (byte === IAC) out.push(IAC);
   }
   return Buffer.from(out);
-}
-
-const hex = (data: Buffer): string => data.toString('hex').replace(/(..)/g, '$1 ').trim();
-
-/** Byte-exact comparison that names the first difference instead of dumping a megabyte. */
-function sameBytes(actual: Buffer, expected: Buffer, what: string): void {
-  if (actual.equals(expected)) return;
-  const n = Math.min(actual.length, expected.length);
-  let i = 0;
-  while (i < n && actual[i] === expected[i]) i++;
-  assert.fail(
-    `${what}: got ${actual.length} bytes, expected ${expected.length}; first difference at offset ${i}: ` +
-      `got [${hex(actual.subarray(i, i + 16))}], expected [${hex(expected.subarray(i, i + 16))}]`,
-  );
 }
 
 /** Writes `data` as a well-behaved frontend does: 64 KiB at a time, waiting for drain() when write() says so. */

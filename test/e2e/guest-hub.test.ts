@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { QmpClient } from '../../src/client/qmp-client.js';
 import { bootGuest, type Guest, GUEST_READY, guestSkipReason } from '../support/guest.js';
+import { sameBytes } from '../support/same-bytes.js';
 import { type ServerProcess, startChardevd } from '../support/servers.js';
 
 const BOOT_TIMEOUT_MS = 60_000;
@@ -144,9 +145,9 @@ suite('a real guest console shared through a hub', { skip: guestSkipReason() }, 
     const marker = new RegExp(GUEST_READY);
     for (const receiver of [viewerA, viewerB, pty]) await receiver.until(marker, 'the guest to come up', BOOT_TIMEOUT_MS);
     const boot = (text: string): string => text.slice(0, text.indexOf(GUEST_READY) + GUEST_READY.length);
-    assert.equal(boot(viewerB.text), boot(viewerA.text));
-    assert.equal(boot(pty.text), boot(viewerA.text));
-    assert.equal(boot(await logReaches(chardevd.dir, boot(viewerA.text).length)), boot(viewerA.text));
+    sameBytes(boot(viewerB.text), boot(viewerA.text), 'the boot log at viewer B');
+    sameBytes(boot(pty.text), boot(viewerA.text), 'the boot log at the pty');
+    sameBytes(boot(await logReaches(chardevd.dir, boot(viewerA.text).length)), boot(viewerA.text), 'the boot log in the rotated log');
   });
 
   test('a command typed by one client runs in the guest and its output reaches every member', async () => {
@@ -162,11 +163,11 @@ suite('a real guest console shared through a hub', { skip: guestSkipReason() }, 
     // Let the prompt after it arrive too, then compare everything each member got.
     await viewerA.until(/FLOOD-2-DONE\r\n[^]*# (\x1b\[6n)?$/, 'the prompt after the flood', 10_000);
     await viewerB.until(/FLOOD-2-DONE\r\n[^]*# (\x1b\[6n)?$/, 'the prompt after the flood', 10_000);
-    assert.equal(viewerB.text, viewerA.text);
+    sameBytes(viewerB.text, viewerA.text, 'viewer B');
     assert.ok(viewerA.text.length > FLOOD_BYTES, `viewer A got ${viewerA.text.length} bytes`);
-    assert.equal(await logReaches(chardevd.dir, viewerA.text.length), viewerA.text, 'the rotated log holds every byte');
+    sameBytes(await logReaches(chardevd.dir, viewerA.text.length), viewerA.text, 'the rotated log holds every byte');
     const ring = Buffer.from(await qmp.ringbufRead({ device: 'console-ring', size: 1 << 20, format: 'base64' }, CALL), 'base64').toString('latin1');
-    assert.equal(ring, viewerA.text.slice(-(1 << 20)), 'the ringbuf holds the last 1 MiB');
+    sameBytes(ring, viewerA.text.slice(-(1 << 20)), 'the ringbuf holds the last 1 MiB');
     // The stopped client never held the hub back: its member neither queued nor dropped anything.
     const hub = (await qmp.queryChardev(CALL)).find((c) => c.label === 'console0')!.hub!;
     const member = hub.members.find((m) => m.id === 'viewers')!;

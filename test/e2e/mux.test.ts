@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
-import { muxExitIgnoredText } from '../../src/chardev/mux.js';
+import { muxExitIgnoredText } from '../../src/chardev/mux-help.js';
 import { MonitorClient } from '../support/monitor-client.js';
 import { type ServerProcess, startChardevd, untilListening } from '../support/servers.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { checkChardevOption } from '../../../src/chardev/check-option.js';
-import { ChardevHelpRequest, ChardevOptionError } from '../../../src/chardev/options.js';
+import { ChardevHelpRequest, ChardevOptionError } from '../../../src/chardev/option-error.js';
 
 suite('checkChardevOption (what QEMU checks while reading its command line)', () => {
   test('returns the id and the short-form warnings of a good option', () => {

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, test } from 'node:test';
-import { ChardevHelpRequest, ChardevOptionError, chardevOptionsHelp, parseChardevOption } from '../../../src/chardev/options.js';
+import { ChardevHelpRequest, ChardevOptionError } from '../../../src/chardev/option-error.js';
+import { chardevOptionsHelp, parseChardevOption } from '../../../src/chardev/options.js';
 import type { ChardevBackend } from '../../../src/generated/qapi-types.gen.js';
 import { qemuSkipReason } from '../../support/servers.js';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { SUPPORTED_KINDS } from '../../../src/chardev/create.js';
-import { chardevBackendHelp, ChardevHelpRequest } from '../../../src/chardev/options.js';
+import { ChardevHelpRequest } from '../../../src/chardev/option-error.js';
+import { chardevBackendHelp } from '../../../src/chardev/options.js';
 import { checkChardevOption } from '../../../src/chardev/check-option.js';
 import {
   creationErrorMessage,

@@ -1,0 +1,220 @@
+import type { Chardev, ChardevEvent, ChardevFrontend } from './chardev.js';
+
+/**
+ * How far a lossless member's queue may grow, as a multiple of the queue
+ * size, when a frontend keeps writing after the hub told it to wait.
+ * A frontend that honours `write() === false` never gets near it; one
+ * that does not would otherwise grow memory without bound.
+ */
+export const HUB_LOSSLESS_QUEUE_FACTOR = 4;
+
+/** HUB_MEMBER_DROPPED is sent at most once per member in this interval (QEMU's event throttling uses 1 s too). */
+export const HUB_DROP_EVENT_INTERVAL_MS = 1000;
+
+/** The most a member's queue hands its backend in one write, so that a full backend stops the flush within one chunk. */
+const FLUSH_CHUNK = 64 << 10;
+
+/** What a member needs of its hub (HubChardev). */
+export interface MemberHub {
+  readonly id: string;
+  readonly backpressure: boolean;
+  readonly queueSize: number;
+  /** Input room for every member: the hub frontend's. */
+  inputRoom(): number;
+  memberInput(data: Buffer): void;
+  memberEvent(member: HubMember, event: ChardevEvent): void;
+  /** The member moved bytes or left: the hub's frontend may write again. */
+  memberProgressed(): void;
+  /** Sends HUB_MEMBER_DROPPED for the member. */
+  reportDrops(member: HubMember): void;
+}
+
+/** Bytes waiting for one member, oldest first, with the time each chunk was queued. */
+class MemberQueue {
+  readonly #chunks: Buffer[] = [];
+  readonly #times: number[] = [];
+  bytes = 0;
+
+  push(data: Buffer, now: number): void {
+    this.#chunks.push(data);
+    this.#times.push(now);
+    this.bytes += data.length;
+  }
+
+  /** Drops the oldest bytes until at most `limit` remain; returns how many were dropped. */
+  trimTo(limit: number): number {
+    let dropped = 0;
+    while (this.bytes > limit) {
+      const head = this.#chunks[0]!;
+      const excess = this.bytes - limit;
+      if (head.length <= excess) {
+        this.#chunks.shift();
+        this.#times.shift();
+        this.bytes -= head.length;
+        dropped += head.length;
+      } else {
+        this.#chunks[0] = head.subarray(excess);
+        this.bytes -= excess;
+        dropped += excess;
+      }
+    }
+    return dropped;
+  }
+
+  /** Removes and returns up to `max` bytes from the front. */
+  take(max: number): Buffer | undefined {
+    const head = this.#chunks[0];
+    if (head === undefined) return undefined;
+    if (head.length <= max) {
+      this.#chunks.shift();
+      this.#times.shift();
+      this.bytes -= head.length;
+      return head;
+    }
+    this.#chunks[0] = head.subarray(max);
+    this.bytes -= max;
+    return head.subarray(0, max);
+  }
+
+  /** When the oldest queued byte was queued. */
+  get oldest(): number | undefined {
+    return this.#times[0];
+  }
+
+  clear(): void {
+    this.#chunks.length = 0;
+    this.#times.length = 0;
+    this.bytes = 0;
+  }
+}
+
+/**
+ * One member of a hub, and the hub's frontend on that member's chardev
+ * (QEMU's HubCharBackend). Besides passing input and events up, it owns
+ * the member's output queue.
+ */
+export class HubMember implements ChardevFrontend {
+  readonly frontendOpen = true;
+  /** How the monitor names this frontend when the member is asked for elsewhere. */
+  readonly description: string;
+  /**
+   * The member's chardev never loses a byte (Chardev.losslessSink), so its
+   * output is never dropped. Every other member (a socket viewer, a pty, a
+   * pipe, a serial line) is a viewer whose queue overflows on its own.
+   */
+  readonly lossless: boolean;
+  readonly #queue = new MemberQueue();
+  /** The member's backend asked to wait; what comes meanwhile is queued. */
+  #waiting = false;
+  #flushing = false;
+  /** Counted in the hub's open count (QEMU's be_event_opened_cnt). */
+  countedOpen = false;
+  written = 0;
+  dropped = 0;
+  /** Bytes of history to send before live output, once the member is open. */
+  pendingReplay = 0;
+  #droppedReported = 0;
+  #eventTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly hub: MemberHub,
+    readonly chardev: Chardev,
+  ) {
+    this.description = `the hub '${hub.id}'`;
+    this.lossless = chardev.losslessSink;
+  }
+
+  receiveCapacity(): number {
+    return this.hub.inputRoom();
+  }
+
+  receive(data: Buffer): void {
+    this.hub.memberInput(data);
+  }
+
+  event(event: ChardevEvent): void {
+    this.hub.memberEvent(this, event);
+  }
+
+  drain(): void {
+    this.#waiting = false;
+    this.flush();
+  }
+
+  get queued(): number {
+    return this.#queue.bytes;
+  }
+
+  /** Whether this member holds the hub's frontend back now. */
+  get pacing(): boolean {
+    if (this.hub.backpressure) return this.#waiting || this.#queue.bytes > 0;
+    return this.lossless && this.#queue.bytes >= this.hub.queueSize;
+  }
+
+  /** Output for this member: straight to its backend, or into its queue while the backend is behind. */
+  send(data: Buffer): void {
+    if (this.#waiting || this.#queue.bytes > 0) {
+      this.#queue.push(data, Date.now());
+      const limit = this.lossless || this.hub.backpressure ? this.hub.queueSize * HUB_LOSSLESS_QUEUE_FACTOR : this.hub.queueSize;
+      const dropped = this.#queue.trimTo(limit);
+      if (dropped > 0) this.#lost(dropped);
+      return;
+    }
+    this.written += data.length;
+    if (!this.chardev.write(data)) this.#waiting = true;
+  }
+
+  /** Hands queued bytes to the backend until it asks to wait again, then lets the hub re-check its frontend. */
+  flush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (!this.#waiting) {
+        const chunk = this.#queue.take(FLUSH_CHUNK);
+        if (chunk === undefined) break;
+        this.written += chunk.length;
+        if (!this.chardev.write(chunk)) this.#waiting = true;
+      }
+    } finally {
+      this.#flushing = false;
+    }
+    this.hub.memberProgressed();
+  }
+
+  /**
+   * The member closed: what was queued was for the peer that left. QEMU
+   * lets a backend that opens again catch up from the current position,
+   * so the queue goes, uncounted (nobody was there to miss it).
+   */
+  forget(): void {
+    this.#queue.clear();
+    this.#waiting = false;
+  }
+
+  lagMs(now: number): number {
+    const oldest = this.#queue.oldest;
+    return oldest === undefined ? 0 : Math.max(0, now - oldest);
+  }
+
+  #lost(bytes: number): void {
+    this.dropped += bytes;
+    if (this.#eventTimer === undefined) this.#report();
+  }
+
+  /** QEMU's throttling: report now, then at most once per interval with the latest count. */
+  #report(): void {
+    this.#droppedReported = this.dropped;
+    this.hub.reportDrops(this);
+    this.#eventTimer = setTimeout(() => {
+      this.#eventTimer = undefined;
+      if (this.dropped !== this.#droppedReported) this.#report();
+    }, HUB_DROP_EVENT_INTERVAL_MS);
+    this.#eventTimer.unref();
+  }
+
+  dispose(): void {
+    clearTimeout(this.#eventTimer);
+    this.#eventTimer = undefined;
+    this.#queue.clear();
+  }
+}
