@@ -271,7 +271,9 @@ const percentile = (list: number[], p: number): number => {
 };
 const mib = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
 
-console.log(`Hub fan-out: socket -> link -> hub -> N unix socket viewers, ${ROUND_MS / 1000} s per round after ${WARMUP_MS / 1000} s of warm-up, window ${WINDOW >> 10} KiB, median of ${ROUNDS} rounds (alternating)`);
+console.log(
+  `Hub fan-out: socket -> link -> hub -> N unix socket viewers, ${ROUND_MS / 1000} s per round after ${WARMUP_MS / 1000} s of warm-up, window ${WINDOW >> 10} KiB, median of ${ROUNDS} rounds (alternating)`,
+);
 console.log('isolation = chardevd default (a queue per viewer); qemu = backpressure=on (QEMU 10 hub: the slowest member paces everyone)');
 console.log('');
 console.log('| viewers | mode      | stalled viewer | MiB/s per viewer | daemon CPU ms/MiB | p50 ms | p99 ms | stalled dropped MiB | readers dropped | peak RSS MiB |');
@@ -306,7 +308,13 @@ for (const members of MEMBER_COUNTS) {
     const stuck = list.some((result) => result.stuck);
     const rateText = stuck ? `stuck after ${mib(median(list.map((result) => result.delivered)))} MiB` : mib(rate);
     console.log(
-      `| ${String(members).padStart(7)} | ${mode.padEnd(9)} | ${(stalled ? 'yes' : 'no').padEnd(14)} | ${rateText.padStart(16)} | ${median(list.map((result) => result.cpuMsPerMiB)).toFixed(2).padStart(17)} | ${percentile(latencies, 0.5).toFixed(1).padStart(6)} | ${percentile(latencies, 0.99).toFixed(1).padStart(6)} | ${mib(median(list.map((result) => result.stalledDropped))).padStart(19)} | ${String(Math.max(...list.map((result) => result.readersDropped))).padStart(15)} | ${(Math.max(...list.map((result) => result.peakRssKiB)) / 1024).toFixed(1).padStart(12)} |`,
+      `| ${String(members).padStart(7)} | ${mode.padEnd(9)} | ${(stalled ? 'yes' : 'no').padEnd(14)} | ${rateText.padStart(16)} | ${median(
+        list.map((result) => result.cpuMsPerMiB),
+      )
+        .toFixed(2)
+        .padStart(
+          17,
+        )} | ${percentile(latencies, 0.5).toFixed(1).padStart(6)} | ${percentile(latencies, 0.99).toFixed(1).padStart(6)} | ${mib(median(list.map((result) => result.stalledDropped))).padStart(19)} | ${String(Math.max(...list.map((result) => result.readersDropped))).padStart(15)} | ${(Math.max(...list.map((result) => result.peakRssKiB)) / 1024).toFixed(1).padStart(12)} |`,
     );
   }
   const roundsText = (mode: Mode, stalled: boolean): string =>
@@ -314,7 +322,9 @@ for (const members of MEMBER_COUNTS) {
       .get(key(mode, stalled))!
       .map((result) => mib(result.rate))
       .join(', ');
-  summary.push(`${members} viewers, MiB/s per round: isolation ${roundsText('isolation', false)}; isolation with a stalled viewer ${roundsText('isolation', true)}; qemu ${roundsText('qemu', false)}`);
+  summary.push(
+    `${members} viewers, MiB/s per round: isolation ${roundsText('isolation', false)}; isolation with a stalled viewer ${roundsText('isolation', true)}; qemu ${roundsText('qemu', false)}`,
+  );
   // Rounds run the calm and the disturbed configuration back to back, so
   // each round's ratio cancels the machine's drift between rounds.
   const calmRounds = results.get(key('isolation', false))!;

@@ -64,7 +64,9 @@ async function chardevdRound(): Promise<number> {
 async function socatRound(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'chardevd-bench-socat-'));
   // socat opens its first address (waits for a client on a.sock), then its second.
-  const socat: ChildProcess = spawn('socat', ['-b', String(CHUNK.length), `UNIX-LISTEN:${join(dir, 'a.sock')}`, `UNIX-LISTEN:${join(dir, 'b.sock')}`], { stdio: 'ignore' });
+  const socat: ChildProcess = spawn('socat', ['-b', String(CHUNK.length), `UNIX-LISTEN:${join(dir, 'a.sock')}`, `UNIX-LISTEN:${join(dir, 'b.sock')}`], {
+    stdio: 'ignore',
+  });
   try {
     const source = await connectWithRetry(join(dir, 'a.sock'));
     const sink = await connectWithRetry(join(dir, 'b.sock'));

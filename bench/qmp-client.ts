@@ -33,7 +33,9 @@ interface Measurement {
 
 /** CPU time of a process so far, in microseconds (utime + stime of /proc/PID/stat). */
 function processCpuUs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   // After the command name: state is field 3, utime 14 and stime 15 (proc(5)), so indexes 11 and 12 here.
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
 }
@@ -129,8 +131,12 @@ const servers: { name: string; start: () => Promise<ServerProcess> }[] = [{ name
 if (qemuSkipReason() === undefined) servers.push({ name: 'QEMU 7.2', start: () => startQemu() });
 
 console.log(`pipelined query-version per second over one unix connection, window ${WINDOW}, ${SECONDS} s each`);
-console.log('| server   | QmpClient cmd/s | raw socket cmd/s | ratio | QmpClient CPU µs/cmd | raw CPU µs/cmd | QmpClient ceiling cmd/s | server CPU µs/cmd (QmpClient / raw) |');
-console.log('|----------|----------------:|-----------------:|------:|---------------------:|---------------:|------------------------:|------------------------------------:|');
+console.log(
+  '| server   | QmpClient cmd/s | raw socket cmd/s | ratio | QmpClient CPU µs/cmd | raw CPU µs/cmd | QmpClient ceiling cmd/s | server CPU µs/cmd (QmpClient / raw) |',
+);
+console.log(
+  '|----------|----------------:|-----------------:|------:|---------------------:|---------------:|------------------------:|------------------------------------:|',
+);
 for (const { name, start } of servers) {
   const server = await start();
   try {

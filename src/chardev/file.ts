@@ -31,7 +31,10 @@ export class FileChardev extends FdChardev {
 
   async open(): Promise<void> {
     const { in: inPath, out, append } = this.options;
-    const outFd = openOrThrow(out, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NONBLOCK | (append === true ? fs.constants.O_APPEND : fs.constants.O_TRUNC));
+    const outFd = openOrThrow(
+      out,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NONBLOCK | (append === true ? fs.constants.O_APPEND : fs.constants.O_TRUNC),
+    );
     let inFd: number | undefined;
     if (inPath !== undefined) {
       try {

@@ -4,16 +4,7 @@ import type { ChardevSocket } from '../generated/qapi-types.gen.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
-import {
-  bindError,
-  connectFamily,
-  connectionName,
-  listenOn,
-  type SocketChardevAddress,
-  socketAddressName,
-  supportedAddress,
-  unixPath,
-} from './socket-address.js';
+import { bindError, connectFamily, connectionName, listenOn, type SocketChardevAddress, socketAddressName, supportedAddress, unixPath } from './socket-address.js';
 import { type SocketConnection, StreamConnection, WebSocketAcceptor, WebSocketConnection } from './socket-connection.js';
 import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
 

@@ -102,7 +102,11 @@ async function runLine(client: QmpClient, line: string, out: (text: string) => v
 function readHistory(path: string): string[] {
   try {
     // readline wants the newest first.
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').reverse().slice(0, HISTORY_SIZE);
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .reverse()
+      .slice(0, HISTORY_SIZE);
   } catch {
     return [];
   }

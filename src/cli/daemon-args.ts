@@ -273,7 +273,12 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     if (first !== undefined) throw new UsageError(`${device.origin}: Duplicate ID '${device.id}' for device (first defined by ${first})`);
     firstDevice.set(device.id, device.origin);
   }
-  return { action: 'run', qmp: [...configs.flatMap((config) => config.qmp), ...qmp], chardevs: all, devices: allDevices, monitors: [...configs.flatMap((config) => config.monitors), ...monitors],
+  return {
+    action: 'run',
+    qmp: [...configs.flatMap((config) => config.qmp), ...qmp],
+    chardevs: all,
+    devices: allDevices,
+    monitors: [...configs.flatMap((config) => config.monitors), ...monitors],
     muxEscapeChar,
   };
 }

@@ -180,7 +180,9 @@ export class QmpClient extends QmpCommandMethods {
   /** Waits for the next event named `name` (any name when absent). */
   async waitEvent(name?: string, options: CallOptions = {}): Promise<QmpEventMessage> {
     const subscription = this.events(name === undefined ? {} : { names: [name] });
-    const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+    const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
     const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
     const onAbort = (): void => subscription.close();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -237,12 +239,15 @@ export class QmpClient extends QmpCommandMethods {
       let enabled: string[] = [];
       if (this.#options.negotiate ?? true) {
         enabled = offered.includes('oob') ? ['oob'] : [];
-        await withTimeout(this.#send('qmp_capabilities', enabled.length > 0 ? { enable: enabled } : undefined, undefined), timeoutMs, 'no reply to qmp_capabilities', signal).catch(
-          (error: unknown) => {
-            if (error instanceof ConnectError) throw error;
-            throw new NegotiationError(`Negotiation failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-          },
-        );
+        await withTimeout(
+          this.#send('qmp_capabilities', enabled.length > 0 ? { enable: enabled } : undefined, undefined),
+          timeoutMs,
+          'no reply to qmp_capabilities',
+          signal,
+        ).catch((error: unknown) => {
+          if (error instanceof ConnectError) throw error;
+          throw new NegotiationError(`Negotiation failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        });
       }
       if (connection.lost) throw new ConnectError(`${this.#where} closed the connection during negotiation`);
       this.greeting = greeting;
@@ -347,7 +352,8 @@ export class QmpClient extends QmpCommandMethods {
     const pending = typeof id === 'number' ? this.#pending.get(id) : undefined;
     if (pending === undefined) {
       // An id-less error is the server's answer to input it could not parse: our bug or a broken stream.
-      if (id === undefined && 'error' in message) this.#connectionLost(connection, new BadReplyError(`server reported a protocol error: ${JSON.stringify(message['error'])}`));
+      if (id === undefined && 'error' in message)
+        this.#connectionLost(connection, new BadReplyError(`server reported a protocol error: ${JSON.stringify(message['error'])}`));
       // Replies to calls that timed out or were aborted are dropped, as qemu.qmp does.
       return;
     }
@@ -378,7 +384,11 @@ export class QmpClient extends QmpCommandMethods {
     connection.greetingWaiter = undefined;
     waiter?.reject(noGreetingError(this.#where, connection.reader.head));
     const interruptedError =
-      reason === undefined ? new ExecInterruptedError('Disconnected') : reason instanceof ExecInterruptedError ? reason : new ExecInterruptedError(reason.message, { cause: reason });
+      reason === undefined
+        ? new ExecInterruptedError('Disconnected')
+        : reason instanceof ExecInterruptedError
+          ? reason
+          : new ExecInterruptedError(reason.message, { cause: reason });
     const interrupted: string[] = [];
     for (const [id, pending] of [...this.#pending]) {
       interrupted.push(pending.command);
@@ -424,7 +434,9 @@ export class QmpClient extends QmpCommandMethods {
       }
     }
     this.#reconnectAbort = undefined;
-    this.#closeForGood(this.#closeRequested ? undefined : new ConnectError(`could not reconnect to ${this.#where}: ${lastError?.message ?? 'gave up'}`, { cause: lastError }));
+    this.#closeForGood(
+      this.#closeRequested ? undefined : new ConnectError(`could not reconnect to ${this.#where}: ${lastError?.message ?? 'gave up'}`, { cause: lastError }),
+    );
   }
 
   #closeForGood(reason: Error | undefined): void {
@@ -447,4 +459,3 @@ export class QmpClient extends QmpCommandMethods {
     }
   }
 }
-

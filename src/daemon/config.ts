@@ -188,7 +188,9 @@ function deviceItem(node: Node, doc: Document, location: string, joined: string)
     request = deviceRequestFromArguments(value as JsonObject);
     if (request.id !== undefined && !isWellFormedId(request.id)) throw new ConfigError(`${location}: ${ID_ERROR}`);
   } else {
-    throw new ConfigError(`${location}: expected a -device string (link,id=l0,chardev=guest0,peer=console0) or device_add's arguments ({ driver: link, id: l0, chardev: guest0, peer: console0 })`);
+    throw new ConfigError(
+      `${location}: expected a -device string (link,id=l0,chardev=guest0,peer=console0) or device_add's arguments ({ driver: link, id: l0, chardev: guest0, peer: console0 })`,
+    );
   }
   return { ...request, origin: request.id === undefined ? location : `${location} (id '${request.id}')` };
 }
@@ -243,7 +245,9 @@ function chardevItem(node: Node, doc: Document, location: string, warn: (message
   }
   // YAML reads a bare `null` or `~` (and an empty item) as no value at all.
   const nothing = isScalar(node) && node.value === null ? ' (YAML reads this item as null: quote a string)' : '';
-  throw new ConfigError(`${location}: expected a -chardev string (ringbuf,id=console0) or chardev-add's arguments ({ id: console0, backend: { type: ringbuf, data: {} } })${nothing}`);
+  throw new ConfigError(
+    `${location}: expected a -chardev string (ringbuf,id=console0) or chardev-add's arguments ({ id: console0, backend: { type: ringbuf, data: {} } })${nothing}`,
+  );
 }
 
 /** `type: null` is YAML's null, not the backend named "null": say so next to QMP's type error. */

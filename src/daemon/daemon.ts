@@ -90,8 +90,7 @@ export class Daemon implements DaemonControl {
       handlers,
       validator,
       toQmpError,
-      reportInternalError: (command, error) =>
-        options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      reportInternalError: (command, error) => options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
     this.server = new QmpServer<QmpContext>({
       dispatcher,

@@ -2,4 +2,4 @@
 export type { CallOptions, CommandSpec, EventSink } from './command-spec.js';
 export { InputValidator, QapiInputError } from './input-visitor.js';
 export { firstUnvisitedMember } from './ghash-order.js';
-export type { AlternateSpec, ArraySpec, EnumSpec, MemberSpec, ObjectSpec, TypeSpec, TypeTable } from './type-table.js';
+export type { TypeTable } from './type-table.js';

@@ -180,13 +180,7 @@ export class InputValidator {
     return out;
   }
 
-  #visitMembers(
-    members: readonly LinkedMember[],
-    value: { [key: string]: JsonValue },
-    path: Path | undefined,
-    out: { [key: string]: unknown },
-    visited: string[],
-  ): void {
+  #visitMembers(members: readonly LinkedMember[], value: { [key: string]: JsonValue }, path: Path | undefined, out: { [key: string]: unknown }, visited: string[]): void {
     for (const member of members) {
       const memberValue = Object.hasOwn(value, member.name) ? value[member.name] : undefined;
       if (memberValue === undefined) {

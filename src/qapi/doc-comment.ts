@@ -94,8 +94,7 @@ export class DocBlock {
   /** The immutable view the generators get. */
   toModel(): QapiDoc {
     if (this.#model === undefined) {
-      const texts = (map: Map<string, DocSection>): ReadonlyMap<string, string> =>
-        new Map([...map].map(([name, section]) => [name, section.text()]));
+      const texts = (map: Map<string, DocSection>): ReadonlyMap<string, string> => new Map([...map].map(([name, section]) => [name, section.text()]));
       this.#model = {
         info: this.info,
         symbol: this.symbol,

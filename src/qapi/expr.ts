@@ -165,10 +165,7 @@ function checkKeys(value: QapiObjectValue, info: QapiSourceInfo, source: string,
   const unknown = [...value.keys()].filter((k) => !allowed.has(k));
   if (unknown.length > 0) {
     // QEMU puts "Valid keys are ..." on a second line; we keep one line.
-    throw new QapiSchemaError(
-      info,
-      `${source} has unknown key${unknown.length > 1 ? 's' : ''} ${quoteSorted(unknown)}; valid keys are ${quoteSorted(allowed)}`,
-    );
+    throw new QapiSchemaError(info, `${source} has unknown key${unknown.length > 1 ? 's' : ''} ${quoteSorted(unknown)}; valid keys are ${quoteSorted(allowed)}`);
   }
 }
 
@@ -368,9 +365,7 @@ class ExprChecker {
         break;
       }
       case 'command': {
-        checkKeys(expr, info, meta, ['command'], [
-          'data', 'returns', 'boxed', 'if', 'features', 'gen', 'success-response', 'allow-oob', 'allow-preconfig', 'coroutine',
-        ]);
+        checkKeys(expr, info, meta, ['command'], ['data', 'returns', 'boxed', 'if', 'features', 'gen', 'success-response', 'allow-oob', 'allow-preconfig', 'coroutine']);
         const data = this.#arguments();
         const returns = checkTypeNameOrArray(expr.get('returns'), info, "'returns'");
         definition = {

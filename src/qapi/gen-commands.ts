@@ -68,7 +68,7 @@ export function generateCommands(schema: QapiSchema, defines: Defines, source: s
 
   const unchecked = commands.filter((command) => !command.gen).map((command) => `'${command.name}'`);
   file.print(
-    '/** Commands whose handler checks its own arguments (schema `gen: false`, as QEMU\'s hand-written marshallers). */',
+    "/** Commands whose handler checks its own arguments (schema `gen: false`, as QEMU's hand-written marshallers). */",
     `export type QmpUncheckedCommands = ${unchecked.length === 0 ? 'never' : unchecked.join(' | ')};`,
     '',
     '/** One handler per command; a server that leaves one out does not compile. */',

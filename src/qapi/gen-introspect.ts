@@ -46,8 +46,15 @@ export function buildSchemaInfo(schema: QapiSchema, defines: Defines): Tree[] {
 
   // QEMU predefines an array type for every built-in; `[int]` stands for every integer array.
   const int = lookupBuiltin('int');
-  const intList: QapiType = schema.lookup('intList') as QapiType | undefined ?? {
-    kind: 'array', name: 'intList', elementType: int, info: undefined, doc: undefined, ifcond: undefined, features: [], implicit: true,
+  const intList: QapiType = (schema.lookup('intList') as QapiType | undefined) ?? {
+    kind: 'array',
+    name: 'intList',
+    elementType: int,
+    info: undefined,
+    doc: undefined,
+    ifcond: undefined,
+    features: [],
+    implicit: true,
   };
 
   const useType = (original: QapiType): string => {

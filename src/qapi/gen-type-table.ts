@@ -45,7 +45,9 @@ export function typeTableOf(types: readonly QapiType[], defines: Defines): { [na
       case 'object': {
         const entry: TableEntry = {
           kind: 'object',
-          members: type.members.filter((m) => evalIfCond(m.ifcond, defines)).map((m) => (m.optional ? { name: m.name, type: m.type.name, optional: true } : { name: m.name, type: m.type.name })),
+          members: type.members
+            .filter((m) => evalIfCond(m.ifcond, defines))
+            .map((m) => (m.optional ? { name: m.name, type: m.type.name, optional: true } : { name: m.name, type: m.type.name })),
         };
         if (type.variants !== undefined) {
           entry.tag = type.variants.tagMember.name;

@@ -15,11 +15,7 @@ export interface QapiSourceInfo {
 }
 
 /** A QAPI `if` condition, unevaluated (QEMU's QAPISchemaIfCond). */
-export type QapiIfCond =
-  | string
-  | { readonly all: readonly QapiIfCond[] }
-  | { readonly any: readonly QapiIfCond[] }
-  | { readonly not: QapiIfCond };
+export type QapiIfCond = string | { readonly all: readonly QapiIfCond[] } | { readonly any: readonly QapiIfCond[] } | { readonly not: QapiIfCond };
 
 export interface QapiFeature {
   readonly name: string;

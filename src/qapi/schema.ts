@@ -97,7 +97,10 @@ export function parseSchema(mainFile: string, options: ParseSchemaOptions = {}):
 
   builder.check();
   for (const doc of source.docs) {
-    for (const [what, map] of [['member', doc.args], ['feature', doc.features]] as const) {
+    for (const [what, map] of [
+      ['member', doc.args],
+      ['feature', doc.features],
+    ] as const) {
       const bogus = [...map.values()].filter((s) => !s.connected);
       const first = bogus[0];
       if (first === undefined) continue;
@@ -193,14 +196,9 @@ class SchemaBuilder implements SchemaContext {
         break;
       }
       case 'union': {
-        const base =
-          typeof expr.base === 'string'
-            ? expr.base
-            : this.#implicitObjectType(expr.name, where, expr.ifcond, 'base', this.#members(expr.base, where));
+        const base = typeof expr.base === 'string' ? expr.base : this.#implicitObjectType(expr.name, where, expr.ifcond, 'base', this.#members(expr.base, where));
         const branches = this.#variants(expr.branches, where);
-        this.#add(
-          new ObjectType(expr.name, where, expr.doc, expr.ifcond, features, base, [], { tagName: expr.discriminator, branches }),
-        );
+        this.#add(new ObjectType(expr.name, where, expr.doc, expr.ifcond, features, base, [], { tagName: expr.discriminator, branches }));
         break;
       }
       case 'alternate':
@@ -252,9 +250,7 @@ class SchemaBuilder implements SchemaContext {
   }
 
   #members(members: readonly MemberExpr[], where: Where): ObjectMember[] {
-    return members.map(
-      (m) => new ObjectMember(m.name, where, this.#typeName(m.type, where), m.optional, m.ifcond, this.#features_(m.features, where)),
-    );
+    return members.map((m) => new ObjectMember(m.name, where, this.#typeName(m.type, where), m.optional, m.ifcond, this.#features_(m.features, where)));
   }
 
   #variants(branches: readonly BranchExpr[], where: Where): Variant[] {

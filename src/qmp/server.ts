@@ -11,7 +11,6 @@ import { type QmpTransport, socketTransport } from './transport.js';
 /** How long close() lets clients read their last replies before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
 
-
 export interface QmpListenOptions {
   /** Multi-line replies, as QEMU's `-qmp-pretty`. */
   readonly pretty?: boolean;

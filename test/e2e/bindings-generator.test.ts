@@ -26,7 +26,14 @@ function tsconfig(dir: string, name: string, files: string[], emit: boolean): st
     path,
     JSON.stringify({
       extends: join(repoRoot, 'tsconfig.base.json'),
-      compilerOptions: { rootDir: dir, outDir: join(dir, 'out'), noEmit: !emit, declaration: false, sourceMap: false, typeRoots: [join(repoRoot, 'node_modules/@types')] },
+      compilerOptions: {
+        rootDir: dir,
+        outDir: join(dir, 'out'),
+        noEmit: !emit,
+        declaration: false,
+        sourceMap: false,
+        typeRoots: [join(repoRoot, 'node_modules/@types')],
+      },
       files,
     }),
   );
@@ -107,7 +114,16 @@ await qemu.ringbufWrite({ device: 'rb', data: 42 });
     const reply = await client.execute('query-qmp-schema');
     client.close();
     writeFileSync(join(dir, 'qemu-7.2-schema.json'), JSON.stringify({ return: reply }));
-    const fromFile = run(process.execPath, [CHARDEVCTL, 'gen-bindings', '--introspection', join(dir, 'qemu-7.2-schema.json'), '--out', join(dir, 'from-file'), '--runtime', RUNTIME]);
+    const fromFile = run(process.execPath, [
+      CHARDEVCTL,
+      'gen-bindings',
+      '--introspection',
+      join(dir, 'qemu-7.2-schema.json'),
+      '--out',
+      join(dir, 'from-file'),
+      '--runtime',
+      RUNTIME,
+    ]);
     assert.equal(fromFile.status, 0, fromFile.output);
     const fromSchema = run(process.execPath, [CHARDEVCTL, 'gen-bindings', '--schema', join(repoRoot, 'schema'), '--out', join(dir, 'from-schema'), '--runtime', RUNTIME]);
     assert.equal(fromSchema.status, 0, fromSchema.output);
@@ -134,10 +150,27 @@ export async function use(): Promise<ChardevInfo[]> {
     const names = schemaFromIntrospection(reply)
       .entities.filter((e) => e.kind !== 'command' && e.kind !== 'event')
       .map((e) => e.name);
-    for (const name of ['ChardevAddArguments', 'ChardevAddResult', 'QueryStatusResult', 'QueryStatusStatus', 'ChardevAddBackend', 'ChardevAddBackendRingbuf', 'RingbufWriteFormat']) {
-      assert.ok(names.includes(name), `${name} in ${names.filter((n) => n.startsWith('Chardev') || n.startsWith('Query')).slice(0, 40).join(' ')}`);
+    for (const name of [
+      'ChardevAddArguments',
+      'ChardevAddResult',
+      'QueryStatusResult',
+      'QueryStatusStatus',
+      'ChardevAddBackend',
+      'ChardevAddBackendRingbuf',
+      'RingbufWriteFormat',
+    ]) {
+      assert.ok(
+        names.includes(name),
+        `${name} in ${names
+          .filter((n) => n.startsWith('Chardev') || n.startsWith('Query'))
+          .slice(0, 40)
+          .join(' ')}`,
+      );
     }
-    assert.deepEqual(names.filter((n) => /^Type\d+$/.test(n)), []);
+    assert.deepEqual(
+      names.filter((n) => /^Type\d+$/.test(n)),
+      [],
+    );
     assert.equal(new Set(names).size, names.length, 'every name is unique');
   });
 });

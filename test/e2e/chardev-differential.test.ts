@@ -12,8 +12,10 @@ import { differentialSuite } from '../support/differential-suite.js';
 
 const add = (id: string, backend: string, extra = ''): string => `{"execute":"chardev-add","arguments":{"id":"${id}","backend":${backend}}${extra}}`;
 const ringbuf = (size?: number): string => `{"type":"ringbuf","data":{${size === undefined ? '' : `"size":${size}`}}}`;
-const write = (device: string, data: string, format = 'utf8'): string => `{"execute":"ringbuf-write","arguments":{"device":"${device}","data":"${data}","format":"${format}"}}`;
-const read = (device: string, size: number | string, format = 'utf8'): string => `{"execute":"ringbuf-read","arguments":{"device":"${device}","size":${size},"format":"${format}"}}`;
+const write = (device: string, data: string, format = 'utf8'): string =>
+  `{"execute":"ringbuf-write","arguments":{"device":"${device}","data":"${data}","format":"${format}"}}`;
+const read = (device: string, size: number | string, format = 'utf8'): string =>
+  `{"execute":"ringbuf-read","arguments":{"device":"${device}","size":${size},"format":"${format}"}}`;
 const QUERY = '{"execute":"query-chardev","id":"query"}';
 
 const transcripts: Transcript[] = [

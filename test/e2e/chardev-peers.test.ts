@@ -267,7 +267,9 @@ suite('socket chardev with socat as the peer', { skip: SOCAT }, () => {
     await exchange(chardev, frontend, peer);
   });
 
-  test('abstract unix server, tight=on: the kernel lists exactly @NAME, socat (tight by default) connects and talks, and a padded name does not reach it', { skip: TIGHT_UNAVAILABLE }, async (t) => {
+  test('abstract unix server, tight=on: the kernel lists exactly @NAME, socat (tight by default) connects and talks, and a padded name does not reach it', {
+    skip: TIGHT_UNAVAILABLE,
+  }, async (t) => {
     const name = abstractName('tight');
     const { chardev, frontend } = await openChardev(t, `socket,id=abstract-server,path=${name},abstract=on,tight=on,server=on,wait=off`);
     assert.deepEqual(abstractNames(name), [`@${name}`]);
@@ -295,10 +297,14 @@ suite('socket chardev with socat as the peer', { skip: SOCAT }, () => {
   // QEMU 7.2 binds tight=off names padded with NULs to all of sun_path
   // (util/qemu-sockets.c unix_listen_saddr: addrlen = sizeof(un)); socat's
   // unix-tightsocklen=0 means the same.
-  test('abstract unix, tight=on on a libuv that pads every abstract name: refused, saying why and what works', { skip: TIGHT_UNAVAILABLE === undefined ? 'this libuv binds tight abstract names' : undefined }, async () => {
+  test('abstract unix, tight=on on a libuv that pads every abstract name: refused, saying why and what works', {
+    skip: TIGHT_UNAVAILABLE === undefined ? 'this libuv binds tight abstract names' : undefined,
+  }, async () => {
     const options = parseChardevOption(`socket,id=tight,path=${abstractName('refused')},abstract=on,server=on,wait=off`);
     await assert.rejects(createChardev(options.id, options.backend, { log: () => {} }), {
-      message: new RegExp(`^abstract Unix socket names with tight=on \\(the default\\) need Node.js with libuv 1.48 or newer; this one has libuv ${process.versions.uv.replaceAll('.', '\\.')}, which pads every abstract name \\(use tight=off for a padded name\\)$`),
+      message: new RegExp(
+        `^abstract Unix socket names with tight=on \\(the default\\) need Node.js with libuv 1.48 or newer; this one has libuv ${process.versions.uv.replaceAll('.', '\\.')}, which pads every abstract name \\(use tight=off for a padded name\\)$`,
+      ),
     });
   });
 
@@ -456,7 +462,11 @@ suite('socket chardev with a WebSocket client as the peer', () => {
 });
 
 const TERMINAL = terminalProgram();
-const TERMINAL_SKIP = !onPath('tmux') ? 'tmux is not installed (apt-get install tmux)' : TERMINAL === undefined ? 'tio is not installed (apt-get install tio), nor picocom or screen' : undefined;
+const TERMINAL_SKIP = !onPath('tmux')
+  ? 'tmux is not installed (apt-get install tmux)'
+  : TERMINAL === undefined
+    ? 'tio is not installed (apt-get install tio), nor picocom or screen'
+    : undefined;
 
 suite('pty chardev with a terminal program under tmux', { skip: TERMINAL_SKIP }, () => {
   test(`${TERMINAL?.name ?? 'tio'} opens /dev/pts/N: opened, its keys reach the frontend, frontend output shows in the pane, closed when it quits, and the same again for the next run`, async (t) => {
@@ -511,7 +521,10 @@ function qmpLines(frontend: TestFrontend): string[] {
 /** Sends one QMP command through the chardev and returns the next reply line that is not an event. */
 async function qmpCall(chardev: Chardev, frontend: TestFrontend, command: string): Promise<string> {
   const before = qmpLines(frontend).length;
-  const reply = (): string | undefined => qmpLines(frontend).slice(before).find((line) => !line.startsWith('{"timestamp"') && !line.includes('"event"'));
+  const reply = (): string | undefined =>
+    qmpLines(frontend)
+      .slice(before)
+      .find((line) => !line.startsWith('{"timestamp"') && !line.includes('"event"'));
   assert.equal(chardev.write(Buffer.from(command)), true);
   await frontend.until(() => reply() !== undefined, `QEMU's reply to ${command}`, QEMU_MS);
   assert.ok(frontend.text.endsWith('\r\n'), 'every QMP message ends with CRLF');

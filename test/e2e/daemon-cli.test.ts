@@ -54,7 +54,7 @@ function normalise(text: string): string {
 }
 
 suite('the chardevd command', () => {
-  test('listens on TCP with QEMU\'s syntax, port 0 picking a free port it reports', async () => {
+  test("listens on TCP with QEMU's syntax, port 0 picking a free port it reports", async () => {
     const daemon = await startChardevd(['-qmp', 'tcp:127.0.0.1:0,server=on,wait=off']);
     try {
       const [, port] = await stderrMatch(daemon, /QMP listening on tcp:127\.0\.0\.1:(\d+)/);
@@ -78,7 +78,7 @@ suite('the chardevd command', () => {
     }
   });
 
-  test('refuses a bad -qmp option with QEMU\'s message and exit status', { skip: qemuSkipReason() }, () => {
+  test("refuses a bad -qmp option with QEMU's message and exit status", { skip: qemuSkipReason() }, () => {
     const arg = 'unix:/nonexistent/q.sock,server=on,wait=off,bogus=1';
     const ours = spawnSync(process.execPath, [CHARDEVD, '-qmp', arg], { encoding: 'utf8', timeout: WAIT_MS });
     const theirs = spawnSync('qemu-system-x86_64', ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', arg], { encoding: 'utf8', timeout: WAIT_MS });
@@ -218,8 +218,8 @@ suite('chardevd -chardev and --config', () => {
       name: 'short-form warnings, then a later chardev failing after a socket server was created',
       args: (dir) => ['-chardev', `socket,id=s,path=${dir}/s.sock,server,nowait`, '-chardev', 'ringbuf,id=r,size=3'],
     },
-    { name: 'a creation error before a later chardev\'s missing id', args: () => ['-chardev', 'ringbuf,id=a,size=3', '-chardev', 'null'] },
-    { name: 'a warning, then a later option\'s bad parameter', args: () => ['-chardev', 'null,server', '-chardev', 'null,id=x,bogus=1'] },
+    { name: "a creation error before a later chardev's missing id", args: () => ['-chardev', 'ringbuf,id=a,size=3', '-chardev', 'null'] },
+    { name: "a warning, then a later option's bad parameter", args: () => ['-chardev', 'null,server', '-chardev', 'null,id=x,bogus=1'] },
     { name: 'a duplicate id', args: () => ['-chardev', 'null,id=a', '-chardev', 'ringbuf,id=a'] },
     { name: 'an id that is not an identifier (two lines)', args: () => ['-chardev', 'ringbuf,id=1x'] },
     { name: 'a deprecated alias and a missing path', args: () => ['-chardev', 'tty,id=t'] },
@@ -239,7 +239,12 @@ suite('chardevd -chardev and --config', () => {
     { name: 'mux=on when ID-base is taken', args: () => ['-chardev', 'null,id=m-base', '-chardev', 'null,id=m,mux=on'] },
     {
       name: 'mux=on on a socket server that cannot bind, after one that could',
-      args: (dir) => ['-chardev', `socket,id=a,path=${dir}/a.sock,server=on,wait=off,mux=on`, '-chardev', `socket,id=s,path=${dir}/missing/s.sock,server=on,wait=off,mux=on`],
+      args: (dir) => [
+        '-chardev',
+        `socket,id=a,path=${dir}/a.sock,server=on,wait=off,mux=on`,
+        '-chardev',
+        `socket,id=s,path=${dir}/missing/s.sock,server=on,wait=off,mux=on`,
+      ],
     },
   ];
 
@@ -294,15 +299,12 @@ suite('chardevd -chardev and --config', () => {
       const client = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
       try {
         const chardevs = await client.queryChardev(CALL);
-        assert.deepEqual(
-          chardevs.map((c) => [c.label, c.filename]).sort(),
-          [
-            ['log', 'file'],
-            ['nothing', 'null'],
-            ['rb', 'ringbuf'],
-            ['viewer', `disconnected:unix:${join(daemon.dir, 'viewer.sock')},server=on`],
-          ],
-        );
+        assert.deepEqual(chardevs.map((c) => [c.label, c.filename]).sort(), [
+          ['log', 'file'],
+          ['nothing', 'null'],
+          ['rb', 'ringbuf'],
+          ['viewer', `disconnected:unix:${join(daemon.dir, 'viewer.sock')},server=on`],
+        ]);
         // size=1K took effect: of 2000 bytes written, the last 1024 are kept.
         await client.ringbufWrite({ device: 'rb', data: 'x'.repeat(976) + 'y'.repeat(1024) }, CALL);
         assert.equal(await client.ringbufRead({ device: 'rb', size: 4096 }, CALL), 'y'.repeat(1024));
@@ -372,7 +374,10 @@ suite('chardevd -chardev and --config', () => {
         }
         assert.equal(text, 'boot log line\n');
         const links = await client.queryLinks(CALL);
-        assert.deepEqual(links.map((link) => ({ ...link })), [{ id: 'l0', path: '/machine/peripheral/l0', chardev: 'guest', peer: 'console', 'chardev-to-peer': 14, 'peer-to-chardev': 0 }]);
+        assert.deepEqual(
+          links.map((link) => ({ ...link })),
+          [{ id: 'l0', path: '/machine/peripheral/l0', chardev: 'guest', peer: 'console', 'chardev-to-peer': 14, 'peer-to-chardev': 0 }],
+        );
         await assert.rejects(client.chardevRemove({ id: 'console' }, CALL), { message: "Chardev 'console' is busy" });
         await client.deviceDel({ id: 'l0' }, CALL);
         assert.deepEqual(await client.queryLinks(CALL), []);
@@ -387,7 +392,7 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
-  test('reads -qmp and -monitor in QEMU\'s legacy chardev syntax, failing with QEMU\'s messages and exit status', { skip: qemuSkipReason() }, () => {
+  test("reads -qmp and -monitor in QEMU's legacy chardev syntax, failing with QEMU's messages and exit status", { skip: qemuSkipReason() }, () => {
     const { dir, remove } = tempDir();
     try {
       for (const args of [
@@ -412,7 +417,7 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
-  test('refuses a QMP monitor on a missing or busy chardev with QEMU\'s message and exit status', { skip: qemuSkipReason() }, () => {
+  test("refuses a QMP monitor on a missing or busy chardev with QEMU's message and exit status", { skip: qemuSkipReason() }, () => {
     for (const args of [
       ['-mon', 'nope,mode=control'],
       ['-chardev', 'null,id=c', '-mon', 'c,mode=control', '-mon', 'c,mode=control'],
@@ -429,7 +434,10 @@ suite('chardevd -chardev and --config', () => {
 
   /** Messages with hint lines (QEMU's error_append_hint): only the report lines carry the program's name. */
   const hinted: readonly (readonly [readonly string[], string])[] = [
-    [['-chardev', 'ringbuf,id=0c'], "chardevd: -chardev ringbuf,id=0c: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n"],
+    [
+      ['-chardev', 'ringbuf,id=0c'],
+      "chardevd: -chardev ringbuf,id=0c: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n",
+    ],
     [
       ['-chardev', 'ringbuf,id=x,size=1x'],
       "chardevd: -chardev ringbuf,id=x,size=1x: Parameter 'size' expects a non-negative number below 2^64\n" +
@@ -463,7 +471,10 @@ suite('chardevd -chardev and --config', () => {
     const { dir, remove } = tempDir();
     const daemon = spawnChardevd(['-chardev', 'file,id=f,path=out.txt'], dir);
     try {
-      await until(() => daemon.stderr().includes('nothing can manage this daemon'), () => daemon.stderr());
+      await until(
+        () => daemon.stderr().includes('nothing can manage this daemon'),
+        () => daemon.stderr(),
+      );
       assert.ok(existsSync(join(dir, 'out.txt')));
       // Nothing else keeps Node's event loop busy: a daemon that does not
       // hold it ends within milliseconds of this line. One second is the bound.

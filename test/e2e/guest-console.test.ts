@@ -72,7 +72,7 @@ suite('a real Linux guest on a chardevd console', { skip: guestSkipReason() }, (
     await chardevd?.stop();
   });
 
-  test('the boot reaches every viewer, up to the marker of the guest\'s /init', async () => {
+  test("the boot reaches every viewer, up to the marker of the guest's /init", async () => {
     for (const [i, viewer] of viewers.entries()) {
       await viewer.until(new RegExp(GUEST_READY), `viewer ${i} to see the guest come up (QEMU stderr: ${guest!.stderr()})`, BOOT_TIMEOUT_MS);
     }

@@ -30,7 +30,8 @@ class Receiver {
   async until(pattern: RegExp, what: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(this.text)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} at ${this.name}; it has ${this.text.length} bytes ending ${JSON.stringify(this.text.slice(-200))}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what} at ${this.name}; it has ${this.text.length} bytes ending ${JSON.stringify(this.text.slice(-200))}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

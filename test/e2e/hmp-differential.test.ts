@@ -96,7 +96,7 @@ const transcripts: Transcript[] = [
       hmp('ringbuf_read r1 100'),
       hmp('ringbuf_write r1 "a\\\\b\\"c\\nd\\re"'),
       hmp('ringbuf_read r1 100'),
-      hmp("ringbuf_write r1 \"it\\'s\""),
+      hmp('ringbuf_write r1 "it\\\'s"'),
       hmp('ringbuf_read r1 100'),
       hmp('ringbuf_write r1 "a\\tb"'),
       hmp('ringbuf_write r1 "unterminated'),

@@ -160,15 +160,12 @@ suite('human monitor connections', () => {
     assert.equal(await a.keys(`${UP}${DOWN}${DOWN}\r`).then((out) => out.endsWith('\r\n(chardevd) ')), true);
   });
 
-  test('bad input gets QEMU\'s messages and a new prompt, and the connection stays', async () => {
+  test("bad input gets QEMU's messages and a new prompt, and the connection stays", async () => {
     const client = await open();
     assert.equal(await client.command('nonsense'), "unknown command: 'nonsense'\r\n");
     assert.equal(await client.command('chardev-remove'), 'chardev-remove: string expected\r\nTry "help chardev-remove" for more information\r\n');
-    assert.equal(await client.command('ringbuf_read r0 zz'), "invalid char 'z' in expression\r\nTry \"help ringbuf_read\" for more information\r\n");
-    assert.equal(
-      await client.command('chardev-add ringbuf,id=x,sise=1'),
-      "Invalid parameter 'sise'\r\nError: Parsing chardev args failed\r\n",
-    );
+    assert.equal(await client.command('ringbuf_read r0 zz'), 'invalid char \'z\' in expression\r\nTry "help ringbuf_read" for more information\r\n');
+    assert.equal(await client.command('chardev-add ringbuf,id=x,sise=1'), "Invalid parameter 'sise'\r\nError: Parsing chardev args failed\r\n");
     assert.equal(await client.command('chardev-add ringbuf,id=x,size=3'), 'Error: size of ringbuf chardev must be power of two\r\n');
     assert.equal(await client.command('ringbuf_write r0 "a\\tb"'), 'ringbuf_write: string expected\r\nTry "help ringbuf_write" for more information\r\n');
     assert.equal(await client.command('console'), 'console: string expected\r\nTry "help console" for more information\r\n');
@@ -188,7 +185,11 @@ suite('human monitor connections', () => {
     });
     // Keystrokes go to the chardev as they are: no echo, no editing, control bytes included.
     client.send(`ls -l\r${CTRL_A}${UP}`);
-    await waitFor(() => seen === `ls -l\r${CTRL_A}${UP}`, 'the keystrokes at the far end of s0', () => seen);
+    await waitFor(
+      () => seen === `ls -l\r${CTRL_A}${UP}`,
+      'the keystrokes at the far end of s0',
+      () => seen,
+    );
     // What the chardev receives appears on the monitor connection.
     peer.write('guest output\r\n');
     await client.until(() => client.received.endsWith('guest output\r\n'), 'chardev output on the console');
@@ -196,7 +197,11 @@ suite('human monitor connections', () => {
     const output = await client.keys(`more${ESCAPE}info chardev\r`, 2);
     assert.match(output, /^\r\n\(chardevd\) /);
     assert.match(output, /s0: filename=tcp:127\.0\.0\.1:\d+ <-> 127\.0\.0\.1:\d+\r\n/);
-    await waitFor(() => seen.endsWith('more'), 'the bytes before the escape at the far end', () => seen);
+    await waitFor(
+      () => seen.endsWith('more'),
+      'the bytes before the escape at the far end',
+      () => seen,
+    );
     peer.removeAllListeners('data');
   });
 
@@ -237,7 +242,11 @@ suite('human monitor connections', () => {
       seen += text;
     });
     other.send('still works');
-    await waitFor(() => seen.includes('still works'), 'input through s0 after the drop', () => seen);
+    await waitFor(
+      () => seen.includes('still works'),
+      'input through s0 after the drop',
+      () => seen,
+    );
     peer.removeAllListeners('data');
     peer.write('and back\r\n');
     await other.until(() => other.received.endsWith('and back\r\n'), 'output through s0 after the drop');
@@ -322,14 +331,22 @@ suite('human monitor connections', () => {
       typed += text;
     });
     first.send('root\r');
-    await waitFor(() => typed === 'root\r', 'the first console\'s keys at the guest', () => typed);
+    await waitFor(
+      () => typed === 'root\r',
+      "the first console's keys at the guest",
+      () => typed,
+    );
     guest.write('# ');
     await first.until(() => first.received.endsWith('login: # '), 'guest output on the first console');
     await second.until(() => second.received.endsWith('login: # '), 'guest output on the second console');
 
     first.close();
     second.send('x');
-    await waitFor(() => typed === 'root\rx', 'the second console\'s keys after the first dropped', () => typed);
+    await waitFor(
+      () => typed === 'root\rx',
+      "the second console's keys after the first dropped",
+      () => typed,
+    );
     guest.write('still here\r\n');
     await second.until(() => second.received.endsWith('still here\r\n'), 'guest output after the first console dropped');
     guest.removeAllListeners('data');

@@ -129,7 +129,7 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
     assert.ok((event.data['dropped'] as number) > 0);
 
     viewer.write('typed by a viewer\n');
-    await until(() => Buffer.concat(guestInput).toString() === 'typed by a viewer\n', 'the viewer\'s input at the guest');
+    await until(() => Buffer.concat(guestInput).toString() === 'typed by a viewer\n', "the viewer's input at the guest");
     // Other chardevs' entries stay QEMU's three members.
     const all = (await execute(qmp, 'query-chardev'))['return'] as Record<string, unknown>[];
     assert.deepEqual(Object.keys(all.find((entry) => entry['label'] === 'guest0')!).sort(), ['filename', 'frontend-open', 'label']);
@@ -139,7 +139,9 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
   test('a viewer added at run time gets a replay, then the live output; removed, it is free again', async () => {
     const path = join(daemon.dir, 'late.sock');
     assert.deepEqual(
-      (await execute(qmp, 'chardev-add', { id: 'late', backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: true, wait: false } } }))['return'],
+      (await execute(qmp, 'chardev-add', { id: 'late', backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: true, wait: false } } }))[
+        'return'
+      ],
       {},
     );
     assert.deepEqual((await execute(qmp, 'hub-add-member', { hub: 'console0', member: 'late', replay: 6 }))['return'], {});

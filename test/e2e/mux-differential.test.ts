@@ -121,7 +121,15 @@ suite('two monitors on one mux: the same screen as QEMU 7.2', { skip: qemuSkipRe
   }
 
   async function playKeys(start: typeof startQemu, prompt: string, echr: readonly string[], keys: readonly (readonly [string, string])[]): Promise<string> {
-    const server = await start((dir) => [...echr, '-chardev', `socket,id=con,path=${join(dir, 'con.sock')},server=on,wait=off,mux=on`, '-mon', 'chardev=con', '-mon', 'chardev=con']);
+    const server = await start((dir) => [
+      ...echr,
+      '-chardev',
+      `socket,id=con,path=${join(dir, 'con.sock')},server=on,wait=off,mux=on`,
+      '-mon',
+      'chardev=con',
+      '-mon',
+      'chardev=con',
+    ]);
     try {
       return (await screen(server, prompt, keys)).replace(/^(QEMU|chardevd) \S+ monitor/gm, 'NAME monitor').replace(/\((qemu|chardevd)\) /g, '(PROMPT) ');
     } finally {
@@ -131,7 +139,7 @@ suite('two monitors on one mux: the same screen as QEMU 7.2', { skip: qemuSkipRe
 
   for (const [name, echr, keys] of [
     ['Ctrl-A', [], steps('\x01', 'sends C-a\n\r')],
-    ['-echr 20 (Ctrl-T; Ctrl-A moves the monitor\'s cursor home)', ['-echr', '20'], [...steps('\x14', 'sends C-t\n\r'), ['ab\x01c\r', ') ']] as const],
+    ["-echr 20 (Ctrl-T; Ctrl-A moves the monitor's cursor home)", ['-echr', '20'], [...steps('\x14', 'sends C-t\n\r'), ['ab\x01c\r', ') ']] as const],
     ['-echr 0x1d (no control letter)', ['-echr', '0x1d'], steps('\x1d', 'sends Escape-Char\n\r')],
   ] as const) {
     test(`focus switches, held banners, newlines, prompts and help come out byte for byte as from QEMU: ${name}`, async () => {

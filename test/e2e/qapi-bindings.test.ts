@@ -29,7 +29,12 @@ function compileBindings(schema: QapiSchema, typeTest: string): { status: number
   try {
     mkdirSync(join(dir, 'generated'));
     mkdirSync(join(dir, 'qapi-runtime'));
-    for (const file of [generateTypes(schema, 'all', 'introspection'), generateCommands(schema, 'all', 'introspection'), generateEvents(schema, 'all', 'introspection'), generateClient(schema, 'all', 'introspection')]) {
+    for (const file of [
+      generateTypes(schema, 'all', 'introspection'),
+      generateCommands(schema, 'all', 'introspection'),
+      generateEvents(schema, 'all', 'introspection'),
+      generateClient(schema, 'all', 'introspection'),
+    ]) {
       writeFileSync(join(dir, 'generated', file.path), file.render());
     }
     writeFileSync(join(dir, 'qapi-runtime', 'index.ts'), `export * from '${join(repoRoot, 'dist/src/qapi-runtime/index.js')}';\n`);
@@ -82,7 +87,7 @@ export async function wrong(): Promise<void> {
     assert.equal(result.status, 0, result.output);
   });
 
-  test('QEMU 7.2\'s live introspection becomes bindings that compile, and a wrong call does not', { skip: qemuSkipReason() }, async () => {
+  test("QEMU 7.2's live introspection becomes bindings that compile, and a wrong call does not", { skip: qemuSkipReason() }, async () => {
     const qemu = await startQemu();
     let reply: SchemaInfoEntry[];
     try {

@@ -140,7 +140,9 @@ suite('QMP on a chardev: sessions, events and the chardev', () => {
       const lines = (): string[] => peer.received.toString('utf8').split('\r\n');
       await peer.until(() => lines().length > 1, 'the greeting');
       assert.match(lines()[0]!, /^\{"QMP": \{"version": /);
-      await peer.write('{"execute":"qmp_capabilities"}{"execute":"ringbuf-write","arguments":{"device":"log","data":"hi"}}{"execute":"ringbuf-read","arguments":{"device":"log","size":10},"id":7}');
+      await peer.write(
+        '{"execute":"qmp_capabilities"}{"execute":"ringbuf-write","arguments":{"device":"log","data":"hi"}}{"execute":"ringbuf-read","arguments":{"device":"log","size":10},"id":7}',
+      );
       await peer.until(() => lines().length > 4, 'three replies');
       assert.deepEqual(lines().slice(1, 4), ['{"return": {}}', '{"return": {}}', '{"return": "hi", "id": 7}']);
     } finally {
@@ -250,7 +252,7 @@ suite('-qmp and -monitor connecting out, and on stdio: chardevd answers as QEMU 
     compare(sortedQuery(ours, 'compat_monitor0'), sortedQuery(theirs, 'compat_monitor0'));
   });
 
-  test('-monitor unix:PATH connects out with a human monitor, the same screen as QEMU\'s', async () => {
+  test("-monitor unix:PATH connects out with a human monitor, the same screen as QEMU's", async () => {
     const path = join(dir, 'hmp-manager.sock');
     const screens: string[] = [];
     for (const [start, prompt] of [

@@ -168,7 +168,12 @@ suite('QmpClient against chardevd', () => {
       watcher.onDisconnect((lost) => losses.push(lost));
       const before = await Promise.all(Array.from({ length: 50 }, () => watcher.queryVersion()));
       assert.equal(before.length, 50);
-      const inFlight = Array.from({ length: 200 }, () => watcher.queryChardev().then(() => 'answered', (error: unknown) => error));
+      const inFlight = Array.from({ length: 200 }, () =>
+        watcher.queryChardev().then(
+          () => 'answered',
+          (error: unknown) => error,
+        ),
+      );
       await quitter.quit().catch(() => {});
       const event = await events.next();
       assert.equal(event?.event, 'SHUTDOWN');
@@ -320,11 +325,17 @@ suite('QmpClient against QEMU 7.2', { skip: qemuSkipReason() }, () => {
       assert.equal((await events.next())?.event, 'RESUME');
       const calls: Promise<unknown>[] = [];
       for (let i = 0; i < 20; i++) calls.push(client.execute('stop'), client.execute('cont'));
-      assert.deepEqual(await Promise.all(calls), Array.from({ length: 40 }, () => ({})));
+      assert.deepEqual(
+        await Promise.all(calls),
+        Array.from({ length: 40 }, () => ({})),
+      );
       assert.equal(events.queued, 40);
       const names: string[] = [];
       for (let i = 0; i < 40; i++) names.push((await events.next())!.event);
-      assert.deepEqual(names, Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'STOP' : 'RESUME')));
+      assert.deepEqual(
+        names,
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'STOP' : 'RESUME')),
+      );
       events.close();
     } finally {
       client.close();

@@ -52,7 +52,10 @@ suite('chardevd with many QMP clients at once', () => {
       }
       // Negotiation is per connection: each one's second attempt is refused on its own.
       for (const client of clients) {
-        await assert.rejects(client.qmpCapabilities({}, { timeoutMs: WAIT_MS }), (error: unknown) => error instanceof ExecuteError && error.errorClass === 'CommandNotFound');
+        await assert.rejects(
+          client.qmpCapabilities({}, { timeoutMs: WAIT_MS }),
+          (error: unknown) => error instanceof ExecuteError && error.errorClass === 'CommandNotFound',
+        );
       }
     } finally {
       for (const client of clients) client.close();

@@ -22,7 +22,9 @@ export const CONSOLE_MODULES = ['virtio_ring', 'virtio', 'virtio_pci_legacy_dev'
 /** The cloud kernel's image, if installed (package linux-image-cloud-amd64). */
 function kernelImage(): string | undefined {
   if (!existsSync('/boot')) return undefined;
-  const images = readdirSync('/boot').filter((name) => /^vmlinuz-.*-cloud-amd64$/.test(name)).sort();
+  const images = readdirSync('/boot')
+    .filter((name) => /^vmlinuz-.*-cloud-amd64$/.test(name))
+    .sort();
   return images.length === 0 ? undefined : join('/boot', images.at(-1)!);
 }
 

@@ -159,7 +159,12 @@ export class PeerProcess implements BytePeer {
   state(): string {
     const output = this.received;
     const tail = JSON.stringify(output.subarray(Math.max(0, output.length - 80)).toString('latin1'));
-    const status = this.#spawnError !== undefined ? `failed to start (${this.#spawnError.message})` : this.exit === undefined ? 'running' : `exited ${this.exit.code ?? this.exit.signal}`;
+    const status =
+      this.#spawnError !== undefined
+        ? `failed to start (${this.#spawnError.message})`
+        : this.exit === undefined
+          ? 'running'
+          : `exited ${this.exit.code ?? this.exit.signal}`;
     const stderr = this.stderr.trim().split('\n').slice(-4).join(' | ');
     return `${this.description} [pid ${this.pid}, ${status}] received ${output.length} bytes ending ${tail}; stderr: ${stderr}`;
   }

@@ -69,7 +69,9 @@ export class WebSocketPeer implements BytePeer {
     while (!done()) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; WebSocket ${this.closed ? `closed (${this.closeCode})` : 'open'}, received ${this.received.length} bytes`);
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; WebSocket ${this.closed ? `closed (${this.closeCode})` : 'open'}, received ${this.received.length} bytes`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 50));

@@ -1,14 +1,4 @@
-import type {
-  QapiDoc,
-  QapiEntity,
-  QapiFeature,
-  QapiIfCond,
-  QapiObjectMember,
-  QapiSchema,
-  QapiSourceInfo,
-  QapiType,
-  QapiVariant,
-} from '../../src/qapi/model.js';
+import type { QapiDoc, QapiEntity, QapiFeature, QapiIfCond, QapiObjectMember, QapiSchema, QapiSourceInfo, QapiType, QapiVariant } from '../../src/qapi/model.js';
 
 /**
  * A deterministic text dump of a resolved QAPI schema, for the golden

@@ -116,7 +116,6 @@ export function compare(ours: readonly string[], theirs: readonly string[]): voi
   }
 }
 
-
 /**
  * Replies to `{"execute":"query-chardev","id":"query"}` in a comparable
  * form: entries sorted by label and members by name (QEMU lists them in

@@ -96,7 +96,10 @@ export class HmpInterpreter {
     if (words === undefined) return;
     let table = this.#table;
     for (let i = 0; ; i++) {
-      const prefix = words.slice(0, i).map((word) => `${word} `).join('');
+      const prefix = words
+        .slice(0, i)
+        .map((word) => `${word} `)
+        .join('');
       if (i >= words.length) {
         for (const command of table) print(`${prefix}${helpLine(command)}\n`);
         return;

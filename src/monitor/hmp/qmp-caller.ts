@@ -7,10 +7,7 @@ import { HmpCommandError, type HmpQmpCommand, type QmpCall } from './commands.js
 
 /** The handlers HMP calls, each typed by its command's arguments; the daemon's full table is one. */
 export type HmpQmpHandlers = {
-  [K in HmpQmpCommand]: (
-    args: QmpCommands[K]['arguments'],
-    context: QmpContext,
-  ) => QmpCommands[K]['returns'] | Promise<QmpCommands[K]['returns']>;
+  [K in HmpQmpCommand]: (args: QmpCommands[K]['arguments'], context: QmpContext) => QmpCommands[K]['returns'] | Promise<QmpCommands[K]['returns']>;
 };
 
 /**
@@ -37,11 +34,7 @@ export class QmpCaller {
     return (command, args) => this.call(command, args, context);
   }
 
-  async call<K extends HmpQmpCommand>(
-    command: K,
-    args: QmpCommands[K]['arguments'],
-    context: QmpContext,
-  ): Promise<QmpCommands[K]['returns']> {
+  async call<K extends HmpQmpCommand>(command: K, args: QmpCommands[K]['arguments'], context: QmpContext): Promise<QmpCommands[K]['returns']> {
     try {
       return await this.handlers[command](this.#checked(command, args), context);
     } catch (error: unknown) {

@@ -98,10 +98,13 @@ export class HmpServer {
   async close(): Promise<void> {
     const closing = this.#listeners.closeAll();
     const sockets = [...this.#sockets.values()];
-    const ended = sockets.map((socket) => new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
-      socket.end();
-    }));
+    const ended = sockets.map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          socket.once('close', () => resolve());
+          socket.end();
+        }),
+    );
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
     await Promise.race([Promise.all(ended), timeout]);
     for (const socket of sockets) socket.destroy();

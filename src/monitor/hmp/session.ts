@@ -1,14 +1,7 @@
 import type { Chardev } from '../../chardev/chardev.js';
 import type { ChardevRegistry } from '../../chardev/registry.js';
 import { RingbufChardev } from '../../chardev/ringbuf.js';
-import {
-  CONSOLE_ESCAPE_BYTE,
-  CONSOLE_ESCAPE_CARET,
-  type HmpCall,
-  HmpCommandError,
-  type InteractiveMonitor,
-  type QmpCall,
-} from './commands.js';
+import { CONSOLE_ESCAPE_BYTE, CONSOLE_ESCAPE_CARET, type HmpCall, HmpCommandError, type InteractiveMonitor, type QmpCall } from './commands.js';
 import { attachConsole, checkConsoleAttach, type Console, type ConsoleSink } from './console.js';
 import type { HmpInterpreter } from './interpreter.js';
 import { LineEditor } from './readline.js';
@@ -81,8 +74,7 @@ export class HmpSession implements InteractiveMonitor {
     this.#editor = new LineEditor(
       {
         output: (text) => this.#print(text),
-        complete: (line) =>
-          host.interpreter.complete(line, () => host.chardevs.list().map((c) => ({ id: c.id, ringbuf: c instanceof RingbufChardev }))),
+        complete: (line) => host.interpreter.complete(line, () => host.chardevs.list().map((c) => ({ id: c.id, ringbuf: c instanceof RingbufChardev }))),
       },
       HMP_PROMPT,
     );

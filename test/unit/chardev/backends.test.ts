@@ -35,7 +35,7 @@ function construct(kind: ChardevBackendKind): Chardev {
 }
 
 suite('the backend list', () => {
-  test('every kind of the schema has exactly one backend, listed in the schema\'s order', () => {
+  test("every kind of the schema has exactly one backend, listed in the schema's order", () => {
     const listed = CHARDEV_BACKENDS.flatMap((backend) => backend.kinds);
     assert.deepEqual(listed, SCHEMA_KINDS);
     for (const kind of SCHEMA_KINDS) assert.equal(backendOfKind(kind)?.kinds.includes(kind), true, kind);
@@ -84,6 +84,9 @@ suite('what each kind of chardev says of itself', () => {
   });
 
   test('only the hub closes before the others, letting go of its members first', () => {
-    assert.deepEqual(having((chardev) => chardev.closesFirst), ['hub']);
+    assert.deepEqual(
+      having((chardev) => chardev.closesFirst),
+      ['hub'],
+    );
   });
 });

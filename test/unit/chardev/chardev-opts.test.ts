@@ -46,7 +46,12 @@ suite('the options of one -chardev, as a backend reads them', () => {
 
   test('the common members: logappend always, the rest when given', () => {
     assert.deepEqual(parseCommon(opts({})), { logappend: false });
-    assert.deepEqual(parseCommon(opts({ logfile: 'l', logappend: true, logsize: 1024n, logbackups: 3n })), { logfile: 'l', logappend: true, logsize: 1024, logbackups: 3 });
+    assert.deepEqual(parseCommon(opts({ logfile: 'l', logappend: true, logsize: 1024n, logbackups: 3n })), {
+      logfile: 'l',
+      logappend: true,
+      logsize: 1024,
+      logbackups: 3,
+    });
   });
 
   test('a host device: the path, or the error naming the backend', () => {

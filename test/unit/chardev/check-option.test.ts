@@ -15,7 +15,7 @@ suite('checkChardevOption (what QEMU checks while reading its command line)', ()
     });
   });
 
-  test('refuses a bad id, an unknown option and a bad value with QEMU\'s texts', () => {
+  test("refuses a bad id, an unknown option and a bad value with QEMU's texts", () => {
     assert.throws(
       () => checkChardevOption('ringbuf,id=1x'),
       new ChardevOptionError("Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter."),

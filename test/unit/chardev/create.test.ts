@@ -11,11 +11,11 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const context = { log: () => {} };
 
 suite('createChardev', () => {
-  test('query-chardev-backends lists what chardevd creates, in the schema\'s order (the hub is not listed)', () => {
+  test("query-chardev-backends lists what chardevd creates, in the schema's order (the hub is not listed)", () => {
     assert.deepEqual(SUPPORTED_KINDS, ['file', 'serial', 'pipe', 'socket', 'udp', 'pty', 'null', 'mux', 'stdio', 'ringbuf', 'memory']);
   });
 
-  test('a kind chardevd does not create is refused with QEMU\'s text and the reason', async () => {
+  test("a kind chardevd does not create is refused with QEMU's text and the reason", async () => {
     const refusals: [ChardevBackend, string][] = [
       [{ type: 'parallel', data: { device: '/dev/parport0' } }, 'parallel ports are not supported'],
       [{ type: 'vc', data: {} }, 'it is a text console drawn on an emulator display'],
@@ -23,7 +23,11 @@ suite('createChardev', () => {
       [{ type: 'dbus', data: { name: 'n' } }, 'it is a channel of an emulator D-Bus display'],
     ];
     for (const [backend, reason] of refusals) {
-      await assert.rejects(createChardev('x', backend, context), { name: 'ChardevError', code: 'CHARDEV_FAILED', message: `'${backend.type}' is not a valid char driver name: ${reason}` });
+      await assert.rejects(createChardev('x', backend, context), {
+        name: 'ChardevError',
+        code: 'CHARDEV_FAILED',
+        message: `'${backend.type}' is not a valid char driver name: ${reason}`,
+      });
     }
   });
 
@@ -36,7 +40,9 @@ suite('createChardev', () => {
     });
   });
 
-  test('a mux whose base does not exist is refused with QEMU\'s text', async () => {
-    await assert.rejects(createChardev('m', { type: 'mux', data: { chardev: 'nope' } }, { ...context, find: () => undefined }), { message: 'mux: base chardev nope not found' });
+  test("a mux whose base does not exist is refused with QEMU's text", async () => {
+    await assert.rejects(createChardev('m', { type: 'mux', data: { chardev: 'nope' } }, { ...context, find: () => undefined }), {
+      message: 'mux: base chardev nope not found',
+    });
   });
 });

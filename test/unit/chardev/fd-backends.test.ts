@@ -192,7 +192,7 @@ suite('null, ringbuf, file and pipe chardevs (test-char /char/null, ringbuf, fil
     }
   });
 
-  test('a missing pipe gives QEMU\'s error text', async () => {
+  test("a missing pipe gives QEMU's error text", async () => {
     const chardev = new PipeChardev('p', join(dir, 'nothing'), context);
     await assert.rejects(chardev.open(), { message: `Could not open '${join(dir, 'nothing')}': No such file or directory` });
   });
@@ -233,7 +233,7 @@ suite('chardev log files (logfile, logappend, and the logsize/logbackups extensi
     assert.equal(fs.existsSync(`${path}.3`), false, 'the oldest copy beyond logbackups is gone');
   });
 
-  test('a log that cannot be created gives QEMU\'s text', () => {
+  test("a log that cannot be created gives QEMU's text", () => {
     assert.throws(() => ChardevLog.open({ path: join(dir, 'missing', 'x.log'), append: false, maxSize: 0, backups: 0 }, () => {}), {
       message: `Could not create '${join(dir, 'missing', 'x.log')}': No such file or directory`,
     });

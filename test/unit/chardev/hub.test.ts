@@ -97,7 +97,7 @@ function ringText(chardev: Chardev): string {
 }
 
 suite('hub chardev: QEMU 10 rules (test-char.c char_hub_test)', () => {
-  test('a hub without members, with an unknown member, with a hub as member or with a member in use is refused with QEMU\'s texts', async () => {
+  test("a hub without members, with an unknown member, with a hub as member or with a member in use is refused with QEMU's texts", async () => {
     const { chardevs } = setup();
     await assert.rejects(chardevs.add('h', hub([])), { message: "Failed to add chardev 'h': hub: 'chardevs' list is not defined" });
     await assert.rejects(chardevs.add('h', hub(['nope'])), { message: "Failed to add chardev 'h': hub: chardev can't be found by id 'nope'" });
@@ -160,7 +160,7 @@ suite('hub chardev: QEMU 10 rules (test-char.c char_hub_test)', () => {
     assert.deepEqual(chardevs.list(), []);
   });
 
-  test('a member is in use for a link and a console too, and a link can be the hub\'s frontend', async () => {
+  test("a member is in use for a link and a console too, and a link can be the hub's frontend", async () => {
     const { chardevs } = setup();
     const devices = new DeviceRegistry(chardevs);
     await chardevs.add('a', ringbuf());
@@ -176,7 +176,7 @@ suite('hub chardev: QEMU 10 rules (test-char.c char_hub_test)', () => {
     await chardevs.closeAll();
   });
 
-  test('input from every member reaches the frontend, and the frontend\'s room paces all of them', async () => {
+  test("input from every member reaches the frontend, and the frontend's room paces all of them", async () => {
     const { chardevs } = setup();
     const s1 = await unixServer(chardevs, 's1');
     const s2 = await unixServer(chardevs, 's2');
@@ -519,7 +519,7 @@ suite('hub chardev: per-member isolation', () => {
     await chardevs.closeAll();
   });
 
-  test('query-chardev shows the hub member only on hubs, so other entries stay QEMU\'s', async () => {
+  test("query-chardev shows the hub member only on hubs, so other entries stay QEMU's", async () => {
     const state = setup();
     await state.chardevs.add('a', ringbuf());
     await state.chardevs.add('h', hub(['a']));

@@ -246,7 +246,7 @@ suite('MuxChardev', () => {
     assert.equal(base.output, muxHelpText(0x14) + muxExitIgnoredText(0x14));
   });
 
-  test('muxes the registry creates take the escape key of its context (the daemon\'s -echr)', async () => {
+  test("muxes the registry creates take the escape key of its context (the daemon's -echr)", async () => {
     const registry = new ChardevRegistry({ ...context, muxEscapeChar: 0x14 });
     assert.equal((await registry.addMuxed('m', { type: 'null', data: {} })).escapeChar, 0x14);
     await registry.add('b', { type: 'null', data: {} });
@@ -255,7 +255,7 @@ suite('MuxChardev', () => {
     await registry.closeAll();
   });
 
-  test('an escape key outside a byte\'s range turns the commands off; QEMU prints it as a 32-bit pattern', async () => {
+  test("an escape key outside a byte's range turns the commands off; QEMU prints it as a 32-bit pattern", async () => {
     const { base, mux } = await scriptedMux('n', -1);
     const [h1] = frontends(mux, 1) as [TestFrontend];
     base.push('\x01h\xffh');

@@ -16,7 +16,7 @@ suite('the -chardev option list', () => {
     assert.deepEqual([...OPTION_DEFAULTS], [['tight', 'on']]);
   });
 
-  test('an unlisted name is refused; a backend may take more names by pattern (the hub\'s chardevs.N)', () => {
+  test("an unlisted name is refused; a backend may take more names by pattern (the hub's chardevs.N)", () => {
     assert.throws(() => validateOption('bogus', 'x', [], fail), { message: "Invalid parameter 'bogus'" });
     assert.equal(validateOption('chardevs.255', 'm', [], fail).text, 'm');
     assert.throws(() => validateOption('chardevs.256', 'm', [], fail), { message: "Invalid parameter 'chardevs.256'" });

@@ -94,7 +94,11 @@ const ROWS: readonly Row[] = [
   { text: 'ringbuf,id=a,wait=ON', error: "Parameter 'wait' expects 'on' or 'off'" },
   { text: 'ringbuf,id=a,server=1', error: "Parameter 'server' expects 'on' or 'off'" },
   { text: 'ringbuf,id=a,logappend=', error: "Parameter 'logappend' expects 'on' or 'off'" },
-  { text: 'ringbuf,id=a,size=0x1k,server=x', error: "Parameter 'server' expects 'on' or 'off'", warnings: ['warning: Using a multiplier suffix on hex numbers is deprecated: 0x1k'] },
+  {
+    text: 'ringbuf,id=a,size=0x1k,server=x',
+    error: "Parameter 'server' expects 'on' or 'off'",
+    warnings: ['warning: Using a multiplier suffix on hex numbers is deprecated: 0x1k'],
+  },
   // Numbers (parse_option_number: strtoull in base 0, nothing may follow).
   { text: 'ringbuf,id=a,to=abc', error: "Parameter 'to' expects a number" },
   { text: 'ringbuf,id=a,to=', error: "Parameter 'to' expects a number" },
@@ -118,11 +122,31 @@ const ROWS: readonly Row[] = [
   { text: 'ringbuf,id=a,size=0', id: 'a', backend: { type: 'ringbuf', data: common } },
   { text: 'ringbuf,id=a,size=4G', id: 'a', backend: { type: 'ringbuf', data: common } },
   { text: 'ringbuf,id=a,size=4294967297', id: 'a', backend: { type: 'ringbuf', data: { ...common, size: 1 } } },
-  { text: 'ringbuf,id=a,size=0x1k', id: 'a', backend: { type: 'ringbuf', data: { ...common, size: 1024 } }, warnings: ['warning: Using a multiplier suffix on hex numbers is deprecated: 0x1k'] },
-  { text: 'ringbuf,id=a,size=2G', id: 'a', backend: { type: 'ringbuf', data: { ...common, size: -2147483648 } }, qemu: { later: 'size of ringbuf chardev must be power of two' } },
-  { text: 'ringbuf,id=a,size=6G', id: 'a', backend: { type: 'ringbuf', data: { ...common, size: -2147483648 } }, qemu: { later: 'size of ringbuf chardev must be power of two' } },
+  {
+    text: 'ringbuf,id=a,size=0x1k',
+    id: 'a',
+    backend: { type: 'ringbuf', data: { ...common, size: 1024 } },
+    warnings: ['warning: Using a multiplier suffix on hex numbers is deprecated: 0x1k'],
+  },
+  {
+    text: 'ringbuf,id=a,size=2G',
+    id: 'a',
+    backend: { type: 'ringbuf', data: { ...common, size: -2147483648 } },
+    qemu: { later: 'size of ringbuf chardev must be power of two' },
+  },
+  {
+    text: 'ringbuf,id=a,size=6G',
+    id: 'a',
+    backend: { type: 'ringbuf', data: { ...common, size: -2147483648 } },
+    qemu: { later: 'size of ringbuf chardev must be power of two' },
+  },
   { text: 'ringbuf,id=a,size=3', id: 'a', backend: { type: 'ringbuf', data: { ...common, size: 3 } }, qemu: { later: 'size of ringbuf chardev must be power of two' } },
-  { text: 'ringbuf,id=a,size=1.5k', id: 'a', backend: { type: 'ringbuf', data: { ...common, size: 1536 } }, qemu: { later: 'size of ringbuf chardev must be power of two' } },
+  {
+    text: 'ringbuf,id=a,size=1.5k',
+    id: 'a',
+    backend: { type: 'ringbuf', data: { ...common, size: 1536 } },
+    qemu: { later: 'size of ringbuf chardev must be power of two' },
+  },
   { text: 'ringbuf,id=a,size=-1', error: SIZE_ERROR('size') },
   { text: 'ringbuf,id=a,size=1KiB', error: SIZE_ERROR('size') },
   { text: 'ringbuf,id=a,size=16E', error: "Value '16E' is out of range for parameter 'size'" },
@@ -135,7 +159,12 @@ const ROWS: readonly Row[] = [
     backend: { type: 'file', data: { logfile: 'log.txt', logappend: true, out: 'out.log', append: true } },
   },
   { text: 'pipe,id=a', error: 'chardev: pipe: no device path given' },
-  { text: 'pipe,id=p,path=fifo', id: 'p', backend: { type: 'pipe', data: { ...common, device: 'fifo' } }, qemu: { later: "Could not open 'fifo': No such file or directory" } },
+  {
+    text: 'pipe,id=p,path=fifo',
+    id: 'p',
+    backend: { type: 'pipe', data: { ...common, device: 'fifo' } },
+    qemu: { later: "Could not open 'fifo': No such file or directory" },
+  },
   { text: 'serial,id=a', error: 'chardev: serial/tty: no device path given' },
   { text: 'tty,id=a', error: 'chardev: serial/tty: no device path given', warnings: [alias('tty', 'serial')] },
   {
@@ -199,7 +228,12 @@ const ROWS: readonly Row[] = [
   { text: 'socket,id=a,host=h', error: 'chardev: socket: no port given' },
   { text: 'socket,id=a,host=', error: 'chardev: socket: no port given' },
   { text: 'socket,id=a,path=x,delay=on,nodelay=on', error: "'delay' and 'nodelay' are mutually exclusive" },
-  { text: 'socket,id=a', id: 'a', backend: { type: 'socket', data: { ...common, addr: { type: 'fd', data: { str: '' } }, server: false } }, qemu: { later: 'Unable to parse FD number ' } },
+  {
+    text: 'socket,id=a',
+    id: 'a',
+    backend: { type: 'socket', data: { ...common, addr: { type: 'fd', data: { str: '' } }, server: false } },
+    qemu: { later: 'Unable to parse FD number ' },
+  },
   {
     text: 'socket,id=a,fd=abc',
     id: 'a',
@@ -422,7 +456,7 @@ suite('parseChardevOption', () => {
     assert.deepEqual(parseChardevOption('tty,id=d,path=x').warnings, [alias('tty', 'serial')]);
   });
 
-  test('answers help requests with the listing to print and QEMU\'s exit status', () => {
+  test("answers help requests with the listing to print and QEMU's exit status", () => {
     for (const text of ['help', '?']) {
       const error = parseRefused(text);
       assert.ok(error instanceof ChardevHelpRequest);
@@ -548,11 +582,24 @@ suite('parseChardevOption agrees with QEMU 7.2', { skip: qemuSkipReason() }, () 
     assert.deepEqual(mismatches, []);
   });
 
-  test('the option listing is QEMU\'s plus chardevd\'s extensions', async () => {
+  test("the option listing is QEMU's plus chardevd's extensions", async () => {
     const run = await runQemu(['-chardev', 'ringbuf,help'], tmpdir());
     assert.equal(run.status, 1);
     // The hub's options are QEMU 10.0's (chardevs.N) or chardevd's; QEMU 7.2 has no hub.
-    const extensions = new Set(['clients', 'input-path', 'logbackups', 'logsize', 'reconnect-ms', 'backpressure', 'history', 'queue-size', 'chardevs.0', 'chardevs.1', 'chardevs.2', 'chardevs.3']);
+    const extensions = new Set([
+      'clients',
+      'input-path',
+      'logbackups',
+      'logsize',
+      'reconnect-ms',
+      'backpressure',
+      'history',
+      'queue-size',
+      'chardevs.0',
+      'chardevs.1',
+      'chardevs.2',
+      'chardevs.3',
+    ]);
     const ours = chardevOptionsHelp()
       .split('\n')
       .filter((line) => !extensions.has(/^ {2}([^=]+)=/.exec(line)?.[1] ?? ''))

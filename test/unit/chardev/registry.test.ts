@@ -35,7 +35,10 @@ suite('ChardevRegistry: chardev-add, -change, -remove and -send-break as QEMU', 
     });
     await assert.rejects(registry.add('v', { type: 'vc', data: {} }), { message: /^Failed to add chardev 'v': 'vc' is not a valid char driver name: / });
     await registry.add('r', ringbuf);
-    assert.deepEqual(registry.list().map((c) => c.id), ['r']);
+    assert.deepEqual(
+      registry.list().map((c) => c.id),
+      ['r'],
+    );
     await registry.closeAll();
   });
 

@@ -9,10 +9,18 @@ suite('ring storage: rings packed into shared slabs', () => {
     const first = rings[0]!.buffer;
     const inFirstSlab = rings.filter((ring) => ring.buffer === first);
     assert.equal(inFirstSlab.length, SLAB_SIZE / size);
-    assert.deepEqual(inFirstSlab.map((ring) => ring.byteOffset).sort((a, b) => a - b), Array.from({ length: SLAB_SIZE / size }, (_, i) => i * size));
+    assert.deepEqual(
+      inFirstSlab.map((ring) => ring.byteOffset).sort((a, b) => a - b),
+      Array.from({ length: SLAB_SIZE / size }, (_, i) => i * size),
+    );
     assert.notEqual(rings.at(-1)!.buffer, first);
     rings.forEach((ring, i) => ring.fill(i + 1));
-    rings.forEach((ring, i) => assert.ok(ring.every((byte) => byte === i + 1), `ring ${i} was overwritten by another`));
+    rings.forEach((ring, i) =>
+      assert.ok(
+        ring.every((byte) => byte === i + 1),
+        `ring ${i} was overwritten by another`,
+      ),
+    );
     for (const ring of rings) releaseRingStorage(ring);
   });
 

@@ -96,7 +96,13 @@ suite('ringbuf-read-cursor', () => {
 
   test('base64 returns the exact bytes, cut anywhere', () => {
     const r = ring(8, [0x00, 0xff, 0xe2, 0x82, 0xac, 0x10]);
-    assert.deepEqual(readByCursor(r, 'r', { cursor: 1, size: 2, format: 'base64' }), { data: Buffer.from([0xff, 0xe2]).toString('base64'), cursor: 3, lost: 0, start: 0, end: 6 });
+    assert.deepEqual(readByCursor(r, 'r', { cursor: 1, size: 2, format: 'base64' }), {
+      data: Buffer.from([0xff, 0xe2]).toString('base64'),
+      cursor: 3,
+      lost: 0,
+      start: 0,
+      end: 6,
+    });
     r.write(Buffer.from('abcd'));
     assert.deepEqual(readByCursor(r, 'r', { cursor: 0, format: 'base64' }), {
       data: Buffer.from([0xe2, 0x82, 0xac, 0x10, 0x61, 0x62, 0x63, 0x64]).toString('base64'),

@@ -30,7 +30,7 @@ suite("qemuBase64Bytes: ringbuf-write's base64 as QEMU 7.2 decodes it", () => {
     assert.deepEqual(qemuBase64Bytes('\n\n'), Buffer.alloc(0));
   });
 
-  test('any other character is refused with QEMU\'s message', () => {
+  test("any other character is refused with QEMU's message", () => {
     for (const text of ['QUJD!', 'QU JD', 'QUJD\r\n', 'Q\u00e9']) {
       assert.throws(() => qemuBase64Bytes(text), { message: 'Base64 data contains invalid characters' });
     }

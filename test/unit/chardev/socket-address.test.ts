@@ -5,8 +5,7 @@ import { connectionName, socketAddressName, supportedAddress, unixPath } from '.
 
 const inet = supportedAddress({ type: 'inet', data: { host: '127.0.0.1', port: '4444' } });
 const unix = supportedAddress({ type: 'unix', data: { path: '/run/s.sock' } });
-const peer = (local: string, remote: string): net.Socket =>
-  ({ localAddress: local, localPort: 4444, remoteAddress: remote, remotePort: 50000 }) as net.Socket;
+const peer = (local: string, remote: string): net.Socket => ({ localAddress: local, localPort: 4444, remoteAddress: remote, remotePort: 50000 }) as net.Socket;
 
 suite('socket chardev addresses', () => {
   test("names an address as QEMU's qemu_chr_socket_address does", () => {

@@ -40,7 +40,7 @@ function fakeStreams(): StdioStreams & { stdin: PassThrough; written: Buffer[] }
 }
 
 suite('stdio chardev in this process (chardev/char-stdio.c), over stand-in streams', () => {
-  test('a second stdio chardev fails with QEMU\'s text while the first exists, and can be made once the first is closed', async () => {
+  test("a second stdio chardev fails with QEMU's text while the first exists, and can be made once the first is closed", async () => {
     const first = new StdioChardev('s1', {}, context, fakeStreams());
     await first.open();
     const second = new StdioChardev('s2', {}, context, fakeStreams());
@@ -121,7 +121,7 @@ suite('stdio chardev in this process (chardev/char-stdio.c), over stand-in strea
     await chardev.open();
     const frontend = new TestFrontend();
     chardev.attach(frontend);
-    assert.equal(chardev.write(Buffer.alloc(32)), false, 'above the stream\'s mark');
+    assert.equal(chardev.write(Buffer.alloc(32)), false, "above the stream's mark");
     assert.equal(chardev.write(Buffer.alloc(OUTPUT_QUEUE_LIMIT)), false, 'past the bound');
     assert.equal(chardev.droppedOutput, OUTPUT_QUEUE_LIMIT);
     release?.();
@@ -150,7 +150,7 @@ suite('stdio chardev in this process (chardev/char-stdio.c), over stand-in strea
   });
 });
 
-suite('stdio chardev over a real process\'s stdin and stdout (test-char /char/stdio)', () => {
+suite("stdio chardev over a real process's stdin and stdout (test-char /char/stdio)", () => {
   test('over pipes: "buf\\0" appears on stdout, input is echoed back by the frontend, and the end of stdin closes it', async () => {
     const child = spawn(process.execPath, [CHILD], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = Buffer.alloc(0);
@@ -183,7 +183,10 @@ suite('stdio chardev over a real process\'s stdin and stdout (test-char /char/st
   });
 
   /** Runs stdio-child on a pseudo-terminal; `output` is everything the terminal showed. */
-  async function onTerminal(signal: 'signal=on' | 'signal=off', drive: (run: { write(data: string): void; output(): string; exited(): boolean }) => Promise<void>): Promise<{ output: string; exitCode: number }> {
+  async function onTerminal(
+    signal: 'signal=on' | 'signal=off',
+    drive: (run: { write(data: string): void; output(): string; exited(): boolean }) => Promise<void>,
+  ): Promise<{ output: string; exitCode: number }> {
     const term = pty.spawn(process.execPath, [CHILD, signal], { cols: 80, rows: 24, env: { ...process.env, TERM: 'dumb' } });
     let output = '';
     let exit: { exitCode: number } | undefined;
@@ -194,9 +197,17 @@ suite('stdio chardev over a real process\'s stdin and stdout (test-char /char/st
       exit = event;
     });
     try {
-      await until(() => reports(output, 'event').includes('opened'), 'the frontend to be attached', () => JSON.stringify(output));
+      await until(
+        () => reports(output, 'event').includes('opened'),
+        'the frontend to be attached',
+        () => JSON.stringify(output),
+      );
       await drive({ write: (data) => term.write(data), output: () => output, exited: () => exit !== undefined });
-      await until(() => exit !== undefined, 'the child to exit', () => JSON.stringify(output));
+      await until(
+        () => exit !== undefined,
+        'the child to exit',
+        () => JSON.stringify(output),
+      );
       return { output, exitCode: exit!.exitCode };
     } finally {
       if (exit === undefined) term.kill('SIGKILL');
@@ -208,7 +219,11 @@ suite('stdio chardev over a real process\'s stdin and stdout (test-char /char/st
   test('on a terminal, raw mode lasts while the chardev exists; with signal=on Ctrl-C is SIGINT, not input', async () => {
     const { output, exitCode } = await onTerminal('signal=on', async (run) => {
       run.write('a\x03b');
-      await until(() => reports(run.output(), 'sigint').length === 1 && hex(run.output()) === '6162', 'SIGINT and the input around Ctrl-C', () => JSON.stringify(run.output()));
+      await until(
+        () => reports(run.output(), 'sigint').length === 1 && hex(run.output()) === '6162',
+        'SIGINT and the input around Ctrl-C',
+        () => JSON.stringify(run.output()),
+      );
       run.write('q');
     });
     assert.equal(exitCode, 0, output);
@@ -222,7 +237,11 @@ suite('stdio chardev over a real process\'s stdin and stdout (test-char /char/st
   test('on a terminal with signal=off, Ctrl-C is input; process.exit() without close restores the terminal', async () => {
     const { output, exitCode } = await onTerminal('signal=off', async (run) => {
       run.write('a\x03b');
-      await until(() => hex(run.output()) === '610362', 'the input with Ctrl-C in it', () => JSON.stringify(run.output()));
+      await until(
+        () => hex(run.output()) === '610362',
+        'the input with Ctrl-C in it',
+        () => JSON.stringify(run.output()),
+      );
       run.write('x');
     });
     assert.equal(exitCode, 0, output);

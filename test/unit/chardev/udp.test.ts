@@ -129,8 +129,8 @@ suite('udp chardev (chardev/char-udp.c, test-char /char/udp)', () => {
     chardev.attach(frontend);
     await stranger.sendTo(chardev, 'stranger');
     await remote.sendTo(chardev, 'remote');
-    await frontend.until(() => frontend.text === 'remote', 'the remote\'s datagram');
-    assert.equal(frontend.text, 'remote', 'the kernel filters the stranger\'s datagram, which was sent first');
+    await frontend.until(() => frontend.text === 'remote', "the remote's datagram");
+    assert.equal(frontend.text, 'remote', "the kernel filters the stranger's datagram, which was sent first");
     chardev.detach(frontend);
   });
 
@@ -300,7 +300,9 @@ suite('udp chardev (chardev/char-udp.c, test-char /char/udp)', () => {
     );
   });
 
-  test('a udp service name is a port, as getaddrinfo looks it up in the services database', { skip: !existsSync('/etc/services') || !/^syslog\s+514\/udp/m.test(readFileSync('/etc/services', 'utf8')) }, async () => {
+  test('a udp service name is a port, as getaddrinfo looks it up in the services database', {
+    skip: !existsSync('/etc/services') || !/^syslog\s+514\/udp/m.test(readFileSync('/etc/services', 'utf8')),
+  }, async () => {
     const chardev = await openUdp({ remote: inet('127.0.0.1', '1234'), local: inet('127.0.0.1', 'syslog') }).catch((error: Error) => error);
     // Port 514 is privileged: either it is bound, or binding it was refused, not the name.
     if (chardev instanceof Error) assert.equal(chardev.message, 'Failed to bind socket: Permission denied');

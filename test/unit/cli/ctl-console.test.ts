@@ -12,7 +12,9 @@ suite('console address from a chardev filename', () => {
   });
 
   test('refuses what is not a socket server', () => {
-    assert.throws(() => consoleAddress('p', 'pty:/dev/pts/3'), { message: "chardev 'p' is not a socket server (its filename is 'pty:/dev/pts/3'); console attaches to socket chardevs with server=on" });
+    assert.throws(() => consoleAddress('p', 'pty:/dev/pts/3'), {
+      message: "chardev 'p' is not a socket server (its filename is 'pty:/dev/pts/3'); console attaches to socket chardevs with server=on",
+    });
     assert.throws(() => consoleAddress('u', 'disconnected:unix:/x.sock'), /is not a socket server/);
   });
 });

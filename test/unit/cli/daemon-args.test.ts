@@ -53,7 +53,20 @@ suite('parseDaemonArgs', () => {
 
   test('makes a chardev compat_monitorN for -qmp and -monitor in legacy syntax, counting every one as QEMU does', () => {
     const args = parseDaemonArgs(
-      ['-qmp', 'unix:/q,server=on,wait=off', '-monitor', 'chardev:c0', '-qmp', 'unix:/mgr', '-monitor', 'none', '-monitor', 'stdio', '-qmp-pretty', 'telnet::4555,server=on,wait=off'],
+      [
+        '-qmp',
+        'unix:/q,server=on,wait=off',
+        '-monitor',
+        'chardev:c0',
+        '-qmp',
+        'unix:/mgr',
+        '-monitor',
+        'none',
+        '-monitor',
+        'stdio',
+        '-qmp-pretty',
+        'telnet::4555,server=on,wait=off',
+      ],
       quiet,
     );
     assert.equal(args.action, 'run');
@@ -107,7 +120,14 @@ suite('parseDaemonArgs', () => {
     };
     const message = 'nothing to serve: give -qmp, -monitor, -mon, -chardev or -config FILE (chardevd --help lists them)';
     for (const argv of [[], ['-echr', '20'], ['-monitor', 'none']]) assert.equal(nothingToServe(run(argv)), message, argv.join(' '));
-    for (const argv of [['-qmp', 'stdio'], ['-qmp', 'unix:/q,server=on,wait=off'], ['-monitor', 'stdio'], ['-mon', 'c'], ['-chardev', 'null,id=n'], ['-device', 'link,id=l0']]) {
+    for (const argv of [
+      ['-qmp', 'stdio'],
+      ['-qmp', 'unix:/q,server=on,wait=off'],
+      ['-monitor', 'stdio'],
+      ['-mon', 'c'],
+      ['-chardev', 'null,id=n'],
+      ['-device', 'link,id=l0'],
+    ]) {
       assert.equal(nothingToServe(run(argv)), undefined, argv.join(' '));
     }
   });
@@ -148,7 +168,7 @@ suite('parseDaemonArgs: -chardev', () => {
     );
   });
 
-  test('prints QEMU\'s warnings with the option they are about, before an error', () => {
+  test("prints QEMU's warnings with the option they are about, before an error", () => {
     const warnings: string[] = [];
     assert.throws(
       () => parseDaemonArgs(['-chardev', 'null,id=a,server', '-chardev', 'ringbuf,id=x,size=0x1k,bogus=2'], (w) => warnings.push(w)),
@@ -160,7 +180,7 @@ suite('parseDaemonArgs: -chardev', () => {
     ]);
   });
 
-  test('refuses a duplicate id as QEMU does, without the duplicate\'s warnings', () => {
+  test("refuses a duplicate id as QEMU does, without the duplicate's warnings", () => {
     const warnings: string[] = [];
     assert.throws(
       () => parseDaemonArgs(['-chardev', 'null,id=x', '-chardev', 'null,id=x,server'], (w) => warnings.push(w)),
@@ -254,13 +274,16 @@ suite('parseDaemonArgs: --config', () => {
     });
   });
 
-  test('reports a config file\'s problem as it is', () => {
+  test("reports a config file's problem as it is", () => {
     withFiles({ 'bad.yaml': 'chardevs:\n  - { id: x, backend: { type: ringbuf, data: { size: "big" } } }\n' }, (path) => {
       assert.throws(
         () => parseDaemonArgs(['--config', path('bad.yaml')], quiet),
         new ConfigError(`${path('bad.yaml')}:2: chardevs[0] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer`),
       );
-      assert.throws(() => parseDaemonArgs(['--config', path('missing.yaml')], quiet), new ConfigError(`${path('missing.yaml')}: cannot read config file: No such file or directory`));
+      assert.throws(
+        () => parseDaemonArgs(['--config', path('missing.yaml')], quiet),
+        new ConfigError(`${path('missing.yaml')}: cannot read config file: No such file or directory`),
+      );
     });
   });
 });

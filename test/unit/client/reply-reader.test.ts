@@ -14,7 +14,11 @@ suite('ClientReplyReader', () => {
     const r = reader();
     const wire = '{"return": {}, "id": 1}\r\n{"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}}\r\n{"return": "h\\u00E9", "id": 2}\r\n';
     for (let i = 0; i < wire.length; i += 7) r.feed(wire.slice(i, i + 7));
-    assert.deepEqual(r.messages, [{ return: {}, id: 1 }, { event: 'STOP', timestamp: { seconds: 1, microseconds: 2 } }, { return: 'hé', id: 2 }]);
+    assert.deepEqual(r.messages, [
+      { return: {}, id: 1 },
+      { event: 'STOP', timestamp: { seconds: 1, microseconds: 2 } },
+      { return: 'hé', id: 2 },
+    ]);
     assert.deepEqual(r.errors, []);
   });
 

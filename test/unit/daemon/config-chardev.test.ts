@@ -4,12 +4,7 @@ import { SUPPORTED_KINDS } from '../../../src/chardev/create.js';
 import { ChardevHelpRequest } from '../../../src/chardev/option-error.js';
 import { chardevBackendHelp } from '../../../src/chardev/options.js';
 import { checkChardevOption } from '../../../src/chardev/check-option.js';
-import {
-  creationErrorMessage,
-  resolveStartupChardev,
-  type StartupChardev,
-  StartupChardevError,
-} from '../../../src/daemon/config-chardev.js';
+import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from '../../../src/daemon/config-chardev.js';
 
 /** A command-line item as parseDaemonArgs builds it. */
 function cliItem(text: string): StartupChardev {
@@ -23,7 +18,7 @@ function resolve(item: StartupChardev, warnedAliases = new Set<string>()): { res
 }
 
 suite('resolveStartupChardev (what QEMU does when it creates the chardev)', () => {
-  test('gives chardev-add\'s arguments as QEMU\'s -chardev parser builds them, without repeating the command-line warnings', () => {
+  test("gives chardev-add's arguments as QEMU's -chardev parser builds them, without repeating the command-line warnings", () => {
     const { result, warnings } = resolve(cliItem('socket,id=s0,path=/run/s.sock,server,nowait'));
     assert.equal(result.id, 's0');
     assert.deepEqual(result.backend, {
@@ -40,11 +35,13 @@ suite('resolveStartupChardev (what QEMU does when it creates the chardev)', () =
 
   test('warns about a deprecated backend alias once per process, prefixed with the origin', () => {
     const seen = new Set<string>();
-    assert.deepEqual(resolve(cliItem('tty,id=t,path=/dev/null'), seen).warnings, ["-chardev tty,id=t,path=/dev/null: warning: The alias 'tty' is deprecated, use 'serial' instead"]);
+    assert.deepEqual(resolve(cliItem('tty,id=t,path=/dev/null'), seen).warnings, [
+      "-chardev tty,id=t,path=/dev/null: warning: The alias 'tty' is deprecated, use 'serial' instead",
+    ]);
     assert.deepEqual(resolve(cliItem('tty,id=u,path=/dev/null'), seen).warnings, []);
   });
 
-  test('refuses with the origin and QEMU\'s text', () => {
+  test("refuses with the origin and QEMU's text", () => {
     const fails = (text: string, message: string): void => {
       assert.throws(() => resolve(cliItem(text)), new StartupChardevError(`-chardev ${text}: ${message}`));
     };
@@ -79,14 +76,14 @@ suite('resolveStartupChardev (what QEMU does when it creates the chardev)', () =
 });
 
 suite('creationErrorMessage', () => {
-  test('drops chardev-add\'s prefix for a -chardev string, as QEMU prints the backend\'s message alone', () => {
+  test("drops chardev-add's prefix for a -chardev string, as QEMU prints the backend's message alone", () => {
     assert.equal(
       creationErrorMessage(cliItem('ringbuf,id=x,size=3'), 'x', "Failed to add chardev 'x': size of ringbuf chardev must be power of two"),
       '-chardev ringbuf,id=x,size=3: size of ringbuf chardev must be power of two',
     );
   });
 
-  test('keeps chardev-add\'s wording for an object item', () => {
+  test("keeps chardev-add's wording for an object item", () => {
     const item: StartupChardev = { form: 'object', origin: "c.yaml:4: chardevs[1] (id 'x')", id: 'x', backend: { type: 'ringbuf', data: { size: 3 } } };
     assert.equal(
       creationErrorMessage(item, 'x', "Failed to add chardev 'x': size of ringbuf chardev must be power of two"),

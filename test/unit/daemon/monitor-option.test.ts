@@ -15,12 +15,15 @@ suite('parseMonitorOption', () => {
     });
   });
 
-  test('puts the monitor on an existing chardev for chardev:ID, as QEMU\'s monitor_parse does', () => {
+  test("puts the monitor on an existing chardev for chardev:ID, as QEMU's monitor_parse does", () => {
     assert.deepEqual(parseMonitorOption('chardev:serial0'), { type: 'chardev', id: 'serial0', mode: 'readline', pretty: false });
   });
 
   test('names the monitor in its errors', () => {
-    assert.throws(() => parseMonitorOption('stdio'), new QemuOptsError('a config file takes monitor listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line'));
+    assert.throws(
+      () => parseMonitorOption('stdio'),
+      new QemuOptsError('a config file takes monitor listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line'),
+    );
     assert.throws(() => parseMonitorOption('vc:80x24,server=on'), new QemuOptsError("'vc' is not a valid monitor listener: use unix:PATH or tcp:HOST:PORT"));
   });
 });

@@ -26,11 +26,11 @@ suite('parseQmpOption', () => {
     assert.equal((parse('tcp::4444,server=on,wait=off').option.address as { host: string }).host, '::');
   });
 
-  test('accepts the short forms server and nowait, which QEMU 7.2\'s -qmp takes without a warning', () => {
+  test("accepts the short forms server and nowait, which QEMU 7.2's -qmp takes without a warning", () => {
     assert.deepEqual(parse('unix:/q,server,nowait').option, { address: { type: 'unix', path: '/q' }, wait: false });
   });
 
-  test('refuses an unknown parameter with QEMU\'s message', () => {
+  test("refuses an unknown parameter with QEMU's message", () => {
     assert.throws(() => parse('unix:/q,server=on,bogus=1'), new QemuOptsError("Invalid parameter 'bogus'"));
   });
 

@@ -92,7 +92,10 @@ suite('link device: two chardevs back to back', () => {
       if (now !== last) [last, steadySince] = [now, Date.now()];
       return now > 0 && Date.now() - steadySince > 200;
     }, 'the link to stop while its peer does not read');
-    assert.ok(device.forwarded.chardevToPeer < payload.length / 2, `forwarded ${device.forwarded.chardevToPeer} of ${payload.length} bytes to a reader that reads nothing`);
+    assert.ok(
+      device.forwarded.chardevToPeer < payload.length / 2,
+      `forwarded ${device.forwarded.chardevToPeer} of ${payload.length} bytes to a reader that reads nothing`,
+    );
     assert.equal(written, false, 'the sender was paused, so its write cannot have completed');
     const hash = createHash('sha256');
     let received = 0;

@@ -53,7 +53,11 @@ suite('compatChardevOption', () => {
   test('fails as QEMU does: a message for an unknown driver, only "parse error" for a bad address', () => {
     assert.throws(() => as('foo'), new CompatChardevError("'foo' is not a valid char driver"));
     for (const bad of ['tcp:nohostport', 'udp:', 'udp::1@', 'vc:abc']) {
-      assert.throws(() => as(bad), (error: unknown) => error instanceof CompatChardevError && error.detail === undefined, bad);
+      assert.throws(
+        () => as(bad),
+        (error: unknown) => error instanceof CompatChardevError && error.detail === undefined,
+        bad,
+      );
     }
   });
 });

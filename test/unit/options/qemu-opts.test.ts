@@ -27,7 +27,7 @@ suite('parseOnOff', () => {
     for (const no of ['off', 'no', 'false', 'n']) assert.equal(parseOnOff('x', no), false);
   });
 
-  test('refuses others with QEMU\'s message', () => {
+  test("refuses others with QEMU's message", () => {
     for (const bad of ['1', '0', 'maybe', 'ON', 'Y']) {
       assert.throws(() => parseOnOff('server', bad), new QemuOptsError("Parameter 'server' expects 'on' or 'off'"));
     }

@@ -3,7 +3,8 @@ import { suite, test } from 'node:test';
 import { QemuOptsError } from '../../../src/options/qemu-opts.js';
 import { parseQemuSize } from '../../../src/options/qemu-size.js';
 
-const INVALID = "Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.";
+const INVALID =
+  "Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.";
 
 // Accepted and refused spellings as QEMU 7.2 handled `-chardev ringbuf,id=r,size=X`.
 suite('parseQemuSize', () => {
@@ -23,9 +24,12 @@ suite('parseQemuSize', () => {
     assert.equal(parseQemuSize('size', '1.k'), 1024n);
   });
 
-  test('accepts a suffix on hex with QEMU\'s deprecation warning', () => {
+  test("accepts a suffix on hex with QEMU's deprecation warning", () => {
     const warnings: string[] = [];
-    assert.equal(parseQemuSize('size', '0x1k', (w) => warnings.push(w)), 1024n);
+    assert.equal(
+      parseQemuSize('size', '0x1k', (w) => warnings.push(w)),
+      1024n,
+    );
     assert.deepEqual(warnings, ['Using a multiplier suffix on hex numbers is deprecated: 0x1k']);
   });
 

@@ -26,7 +26,12 @@ const table: TypeTable = {
       { name: 'backend', type: 'ChardevBackend' },
     ],
   },
-  ChardevBackend: { kind: 'object', members: [{ name: 'type', type: 'ChardevBackendKind' }], tag: 'type', variants: { udp: 'ChardevUdpWrapper', ringbuf: 'ChardevRingbufWrapper' } },
+  ChardevBackend: {
+    kind: 'object',
+    members: [{ name: 'type', type: 'ChardevBackendKind' }],
+    tag: 'type',
+    variants: { udp: 'ChardevUdpWrapper', ringbuf: 'ChardevRingbufWrapper' },
+  },
   ChardevBackendKind: { kind: 'enum', values: ['udp', 'ringbuf', 'null'] },
   ChardevUdpWrapper: { kind: 'object', members: [{ name: 'data', type: 'ChardevUdp' }] },
   ChardevUdp: {
@@ -61,11 +66,14 @@ function args(json: string): JsonObject {
 }
 
 function refuses(type: string, value: JsonObject, message: string): void {
-  assert.throws(() => validator.validateArguments(type, value), (error: unknown) => {
-    assert.ok(error instanceof QapiInputError);
-    assert.equal(error.message, message);
-    return true;
-  });
+  assert.throws(
+    () => validator.validateArguments(type, value),
+    (error: unknown) => {
+      assert.ok(error instanceof QapiInputError);
+      assert.equal(error.message, message);
+      return true;
+    },
+  );
 }
 
 suite('InputValidator', () => {
@@ -135,7 +143,7 @@ suite('InputValidator', () => {
     assert.deepEqual(validator.validateArguments('Ranges', args('{"u8": 255, "i16": -32768}')), { u8: 255, i16: -32768 });
   });
 
-  test('reads a negative uint64 as its two\'s complement, as QEMU does for compatibility', () => {
+  test("reads a negative uint64 as its two's complement, as QEMU does for compatibility", () => {
     assert.deepEqual(validator.validateArguments('Ranges', args('{"u64": -1}')), { u64: 2 ** 64 - 1 });
     refuses('Ranges', args('{"u8": -1}'), "Parameter 'u8' expects uint8");
   });

@@ -53,18 +53,24 @@ suite('QAPI doc comments', () => {
 
   test('member descriptions drop the indentation of their continuation lines', () => {
     const d = doc('# @cmd:\n#\n# @arg: first line\n#     second line\n#\n#     second paragraph\n#\n# @other:\n#     on its own line');
-    assert.deepEqual([...d.args], [
-      ['arg', 'first line\nsecond line\n\nsecond paragraph'],
-      ['other', 'on its own line'],
-    ]);
+    assert.deepEqual(
+      [...d.args],
+      [
+        ['arg', 'first line\nsecond line\n\nsecond paragraph'],
+        ['other', 'on its own line'],
+      ],
+    );
   });
 
   test('continuation lines aligned under the text, QEMU 7.2 style, read the same', () => {
     const d = doc('# @cmd:\n#\n# @arg: first line\n#       second line\n# @next: more');
-    assert.deepEqual([...d.args], [
-      ['arg', 'first line\nsecond line'],
-      ['next', 'more'],
-    ]);
+    assert.deepEqual(
+      [...d.args],
+      [
+        ['arg', 'first line\nsecond line'],
+        ['next', 'more'],
+      ],
+    );
   });
 
   test('a description of an empty @name: line may continue without indentation', () => {
@@ -85,9 +91,7 @@ suite('QAPI doc comments', () => {
   });
 
   test('tagged sections keep their tag without the colon', () => {
-    const d = doc(
-      '# @cmd:\n#\n# Returns: a thing\n#\n# Errors:\n#     - GenericError on failure\n#\n# Since: 7.2\n#\n# TODO: more',
-    );
+    const d = doc('# @cmd:\n#\n# Returns: a thing\n#\n# Errors:\n#     - GenericError on failure\n#\n# Since: 7.2\n#\n# TODO: more');
     assert.deepEqual(sections(d), [
       ['Returns', 'a thing'],
       ['Errors', '- GenericError on failure'],
@@ -97,9 +101,7 @@ suite('QAPI doc comments', () => {
   });
 
   test('Example and Note sections run to the next tag, unindented examples included (QEMU <= 9.0)', () => {
-    const d = doc(
-      '# @cmd:\n#\n# Note: first\n#       second\n#\n# Example:\n#\n# -> { "execute": "cmd" }\n# <- { "return": {} }\n#\n# -> again\n#\n# Since: 1.0',
-    );
+    const d = doc('# @cmd:\n#\n# Note: first\n#       second\n#\n# Example:\n#\n# -> { "execute": "cmd" }\n# <- { "return": {} }\n#\n# -> again\n#\n# Since: 1.0');
     assert.deepEqual(sections(d), [
       ['Note', 'first\nsecond'],
       ['Example', '-> { "execute": "cmd" }\n<- { "return": {} }\n\n-> again'],
@@ -122,20 +124,19 @@ suite('QAPI doc comments', () => {
   });
 
   test('rST directives stay plain text with their indentation', () => {
-    const d = doc(
-      '# @cmd:\n#\n# @arg: text\n#\n# .. note:: Careful.\n#\n# .. qmp-example::\n#\n#     -> { "execute": "cmd" }\n#     <- { "return": {} }',
-    );
-    assert.deepEqual(sections(d), [
-      [undefined, '.. note:: Careful.\n\n.. qmp-example::\n\n    -> { "execute": "cmd" }\n    <- { "return": {} }'],
-    ]);
+    const d = doc('# @cmd:\n#\n# @arg: text\n#\n# .. note:: Careful.\n#\n# .. qmp-example::\n#\n#     -> { "execute": "cmd" }\n#     <- { "return": {} }');
+    assert.deepEqual(sections(d), [[undefined, '.. note:: Careful.\n\n.. qmp-example::\n\n    -> { "execute": "cmd" }\n    <- { "return": {} }']]);
   });
 
   test('features are described after a Features: line', () => {
     const d = doc('# @cmd:\n#\n# @arg: text\n#\n# Features:\n#\n# @deprecated: use other\n#     instead\n# @unstable: may change');
-    assert.deepEqual([...d.features], [
-      ['deprecated', 'use other\ninstead'],
-      ['unstable', 'may change'],
-    ]);
+    assert.deepEqual(
+      [...d.features],
+      [
+        ['deprecated', 'use other\ninstead'],
+        ['unstable', 'may change'],
+      ],
+    );
     assert.deepEqual([...d.args.keys()], ['arg']);
   });
 

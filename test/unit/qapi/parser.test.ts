@@ -5,9 +5,7 @@ import { parseSchemaSource, type ParsedExpr, type QapiValue } from '../../../src
 import { withSchemaFiles } from './schema-files.js';
 
 function exprsOf(files: { readonly [path: string]: string }, main = 'main.json'): ParsedExpr[] {
-  return withSchemaFiles(files, (cwd) =>
-    parseSchemaSource(main, { cwd }).items.filter((i): i is ParsedExpr => i.kind === 'expr'),
-  );
+  return withSchemaFiles(files, (cwd) => parseSchemaSource(main, { cwd }).items.filter((i): i is ParsedExpr => i.kind === 'expr'));
 }
 
 function errorOf(files: { readonly [path: string]: string }, main = 'main.json'): QapiSchemaError {
@@ -76,7 +74,7 @@ suite('QAPI schema parser', () => {
 
   test('reports the column of a syntax error, tabs advancing to the next multiple of eight', () => {
     const error = errorOf({ 'main.json': "{ 'command': 'a',\n\t'data': 42 }\n" });
-    assert.equal(error.message, 'main.json:2: stray \'42\'');
+    assert.equal(error.message, "main.json:2: stray '42'");
     assert.equal(error.detail, "stray '42'");
     assert.equal(error.column, 17);
     assert.equal(errorOf({ 'main.json': "{ 'command': 'a',\n  \t 'data': 42 }\n" }).column, 18);
@@ -138,8 +136,7 @@ suite('QAPI schema parser', () => {
     const source = withSchemaFiles(
       {
         'main.json': "{ 'include': 'pragma.json' }\n",
-        'pragma.json':
-          "{ 'pragma': { 'doc-required': true, 'command-name-exceptions': [ 'a_b' ], 'documentation-exceptions': [ 'T' ] } }\n",
+        'pragma.json': "{ 'pragma': { 'doc-required': true, 'command-name-exceptions': [ 'a_b' ], 'documentation-exceptions': [ 'T' ] } }\n",
       },
       (cwd) => parseSchemaSource('main.json', { cwd }),
     );

@@ -89,8 +89,14 @@ suite('QAPI schema model', () => {
       "{ 'struct': 'Aa', 'data': { 'a': 'int' } }\n{ 'struct': 'Bb', 'base': 'Aa', 'data': { 'b': 'int' } }\n{ 'struct': 'Cc', 'base': 'Bb', 'data': { 'c': 'int' } }",
     );
     const c = get(schema, 'Cc', 'object');
-    assert.deepEqual(c.members.map((m) => m.name), ['a', 'b', 'c']);
-    assert.deepEqual(c.localMembers.map((m) => m.name), ['c']);
+    assert.deepEqual(
+      c.members.map((m) => m.name),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(
+      c.localMembers.map((m) => m.name),
+      ['c'],
+    );
     assert.equal(c.base?.name, 'Bb');
   });
 
@@ -110,7 +116,10 @@ suite('QAPI schema model', () => {
   test('makes the discriminator one of the union members and the inline base an implicit type', () => {
     const u = get(load(UNION), 'Uni', 'object');
     assert.equal(u.base?.name, 'q_obj_Uni-base');
-    assert.deepEqual(u.members.map((m) => m.name), ['kind', 'name']);
+    assert.deepEqual(
+      u.members.map((m) => m.name),
+      ['kind', 'name'],
+    );
     assert.ok(u.members.includes(u.variants!.tagMember));
     assert.equal(u.variants!.tagMember.type.name, 'Kind');
   });
@@ -119,7 +128,10 @@ suite('QAPI schema model', () => {
     const schema = load(
       "{ 'enum': 'Kind', 'data': [ 'a', { 'name': 'b', 'if': 'CONFIG_B' } ] }\n{ 'union': 'Uni', 'base': { 'k': 'Kind' }, 'discriminator': 'k', 'data': {} }",
     );
-    assert.deepEqual(get(schema, 'Uni', 'object').variants?.variants.map((v) => v.ifcond), [undefined, 'CONFIG_B']);
+    assert.deepEqual(
+      get(schema, 'Uni', 'object').variants?.variants.map((v) => v.ifcond),
+      [undefined, 'CONFIG_B'],
+    );
   });
 
   test('conditions an array type like its element type', () => {
@@ -133,21 +145,19 @@ suite('QAPI schema model', () => {
     );
     const c = get(schema, 'c', 'command');
     assert.deepEqual(c.ifcond, { all: ['A', { not: 'B' }, { any: ['C', 'D'] }] });
-    assert.deepEqual(c.features.map((f) => [f.name, f.ifcond]), [
-      ['unstable', undefined],
-      ['f', 'E'],
-    ]);
+    assert.deepEqual(
+      c.features.map((f) => [f.name, f.ifcond]),
+      [
+        ['unstable', undefined],
+        ['f', 'E'],
+      ],
+    );
   });
 
   test('gives commands their flags, defaulting as QEMU does', () => {
-    const schema = load(
-      "{ 'command': 'plain' }\n{ 'command': 'all-set', 'allow-oob': true, 'allow-preconfig': true, 'gen': false, 'success-response': false }",
-    );
+    const schema = load("{ 'command': 'plain' }\n{ 'command': 'all-set', 'allow-oob': true, 'allow-preconfig': true, 'gen': false, 'success-response': false }");
     const plain = get(schema, 'plain', 'command');
-    assert.deepEqual(
-      [plain.boxed, plain.allowOob, plain.allowPreconfig, plain.coroutine, plain.gen, plain.successResponse],
-      [false, false, false, false, true, true],
-    );
+    assert.deepEqual([plain.boxed, plain.allowOob, plain.allowPreconfig, plain.coroutine, plain.gen, plain.successResponse], [false, false, false, false, true, true]);
     const set = get(schema, 'all-set', 'command');
     assert.deepEqual([set.allowOob, set.allowPreconfig, set.gen, set.successResponse], [true, true, false, false]);
   });
@@ -162,15 +172,15 @@ suite('QAPI schema model', () => {
   });
 
   test('defines implicit types right before their user', () => {
-    const all = load("{ 'command': 'c', 'data': { 'a': [ 'Ret' ] }, 'returns': [ 'Ret' ] }\n{ 'struct': 'Ret', 'data': {} }").entities.map(
-      (e) => e.name,
-    );
+    const all = load("{ 'command': 'c', 'data': { 'a': [ 'Ret' ] }, 'returns': [ 'Ret' ] }\n{ 'struct': 'Ret', 'data': {} }").entities.map((e) => e.name);
     const names = all.slice(all.indexOf('QType') + 1);
     assert.deepEqual(names, ['RetList', 'q_obj_c-arg', 'c', 'Ret']);
   });
 
   test('lists documentation in source order: free-form blocks and definitions with their implicit types', () => {
-    const schema = load("##\n# = Title\n##\n\n##\n# @c:\n#\n# @a: the a\n##\n{ 'command': 'c', 'data': { 'a': 'int' } }\n\n##\n# Text.\n##\n\n##\n# @EV:\n##\n{ 'event': 'EV' }\n");
+    const schema = load(
+      "##\n# = Title\n##\n\n##\n# @c:\n#\n# @a: the a\n##\n{ 'command': 'c', 'data': { 'a': 'int' } }\n\n##\n# Text.\n##\n\n##\n# @EV:\n##\n{ 'event': 'EV' }\n",
+    );
     assert.deepEqual(
       schema.documentation.map((d) => (d.kind === 'freeform' ? `doc:${d.doc.body}` : d.name)),
       ['doc:= Title', 'q_obj_c-arg', 'c', 'doc:Text.', 'EV'],
@@ -187,9 +197,8 @@ suite('QAPI schema model', () => {
   });
 
   test('records where definitions and their members come from', () => {
-    const schema = withSchemaFiles(
-      { 'main.json': "{ 'include': 'sub/types.json' }\n", 'sub/types.json': "\n\n{ 'struct': 'Str', 'data': { 'a': 'int' } }\n" },
-      (cwd) => parseSchema('main.json', { cwd }),
+    const schema = withSchemaFiles({ 'main.json': "{ 'include': 'sub/types.json' }\n", 'sub/types.json': "\n\n{ 'struct': 'Str', 'data': { 'a': 'int' } }\n" }, (cwd) =>
+      parseSchema('main.json', { cwd }),
     );
     const s = get(schema, 'Str', 'object');
     assert.deepEqual(s.info, { file: 'sub/types.json', line: 3 });
@@ -213,8 +222,7 @@ suite('QAPI schema model', () => {
   });
 
   test('pragma documentation-exceptions excepts a definition from the member documentation rule', () => {
-    const text =
-      "{ 'pragma': { 'documentation-exceptions': [ 'c' ] } }\n##\n# @c:\n#\n# @a: the a\n##\n{ 'command': 'c', 'data': { 'a': 'int', 'b': 'int' } }\n";
+    const text = "{ 'pragma': { 'documentation-exceptions': [ 'c' ] } }\n##\n# @c:\n#\n# @a: the a\n##\n{ 'command': 'c', 'data': { 'a': 'int', 'b': 'int' } }\n";
     assert.equal(get(load(text), 'c', 'command').doc?.args.size, 1);
   });
 

@@ -85,7 +85,7 @@ suite('QmpDispatcher', () => {
     assert.deepEqual(run({ id: 5 }), { error: { class: 'GenericError', desc: "QMP input lacks member 'execute'" }, id: 5 });
   });
 
-  test('checks envelope members in QEMU\'s order and reports the first offence', () => {
+  test("checks envelope members in QEMU's order and reports the first offence", () => {
     assert.equal(desc(run({ foo: 1, bar: 2, execute: 'x' })), "QMP input member 'bar' is unexpected");
     assert.equal(desc(run({ execute: 1 })), "QMP input member 'execute' must be a string");
     assert.equal(desc(run({ execute: 'echo', arguments: [] })), "QMP input member 'arguments' must be an object");

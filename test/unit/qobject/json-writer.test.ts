@@ -7,8 +7,11 @@ import { formatDouble, formatQmpJson } from '../../../src/qobject/json-writer.js
 
 // Expected strings are what QEMU 7.2 printed for the same values.
 suite('formatQmpJson', () => {
-  test('prints the compact form with QEMU\'s separators and member order', () => {
-    assert.equal(formatQmpJson({ return: { qemu: { major: 7, minor: 2, micro: 22 }, package: '' }, id: 1 }), '{"return": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": ""}, "id": 1}');
+  test("prints the compact form with QEMU's separators and member order", () => {
+    assert.equal(
+      formatQmpJson({ return: { qemu: { major: 7, minor: 2, micro: 22 }, package: '' }, id: 1 }),
+      '{"return": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": ""}, "id": 1}',
+    );
     assert.equal(formatQmpJson({ error: { class: 'GenericError', desc: 'x' }, id: [1, {}] }), '{"id": [1, {}], "error": {"class": "GenericError", "desc": "x"}}');
     assert.equal(formatQmpJson([]), '[]');
   });
@@ -18,12 +21,15 @@ suite('formatQmpJson', () => {
     assert.equal(formatQmpJson('a\0b'), '"a\\u0000b"');
   });
 
-  test('prints what QEMU\'s UTF-8 decoder refuses as U+FFFD', () => {
+  test("prints what QEMU's UTF-8 decoder refuses as U+FFFD", () => {
     assert.equal(formatQmpJson('\ud800x\ufffe'), '"\\uFFFDx\\uFFFD"');
   });
 
   test('prints integers exactly and doubles as %.17g', () => {
-    assert.equal(formatQmpJson([1500, new JsonDouble(1500), 0.1, 12345678901234567890n, new JsonDouble(-0), 1e20, Infinity, -Infinity]), '[1500, 1500, 0.10000000000000001, 12345678901234567890, -0, 1e+20, inf, -inf]');
+    assert.equal(
+      formatQmpJson([1500, new JsonDouble(1500), 0.1, 12345678901234567890n, new JsonDouble(-0), 1e20, Infinity, -Infinity]),
+      '[1500, 1500, 0.10000000000000001, 12345678901234567890, -0, 1e+20, inf, -inf]',
+    );
     assert.equal(formatDouble(123456789012345678901234), '1.2345678901234569e+23');
     assert.equal(formatDouble(1e-5), '1.0000000000000001e-05');
     assert.equal(formatDouble(0.0001), '0.0001');

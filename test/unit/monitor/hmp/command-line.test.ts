@@ -9,7 +9,7 @@ suite('HMP command line', () => {
     assert.equal(commandNameAt('   ', 0), undefined);
   });
 
-  test('a string argument is a word or a double-quoted string with QEMU\'s escapes', () => {
+  test("a string argument is a word or a double-quoted string with QEMU's escapes", () => {
     assert.deepEqual(stringAt(' abc def', 0), { value: 'abc', end: 4 });
     assert.deepEqual(stringAt('"a b\\n\\r\\\\\\"\\\'"x', 0), { value: 'a b\n\r\\"\'', end: 15 });
     assert.equal(stringAt('"a\\tb"', 0), undefined, 'unknown escape');
@@ -23,14 +23,19 @@ suite('HMP command line', () => {
   });
 
   test('reads strings, the rest of the line, and 32-bit expressions', () => {
-    assert.deepEqual(parseArguments('ringbuf_read', 'device:s,size:i', 'r0 0x10+1', 0), new Map<string, string | bigint>([['device', 'r0'], ['size', 17n]]));
+    assert.deepEqual(
+      parseArguments('ringbuf_read', 'device:s,size:i', 'r0 0x10+1', 0),
+      new Map<string, string | bigint>([
+        ['device', 'r0'],
+        ['size', 17n],
+      ]),
+    );
     assert.deepEqual(parseArguments('help', 'name:S?', ' info  chardev ', 0), new Map([['name', 'info  chardev ']]));
     assert.deepEqual(parseArguments('help', 'name:S?', '  ', 0), new Map());
   });
 
-  test('fails with QEMU\'s messages', () => {
-    const fails = (argsType: string, text: string, message: string): void =>
-      assert.throws(() => parseArguments('cmd', argsType, text, 0), new HmpArgumentError(message));
+  test("fails with QEMU's messages", () => {
+    const fails = (argsType: string, text: string, message: string): void => assert.throws(() => parseArguments('cmd', argsType, text, 0), new HmpArgumentError(message));
     fails('id:s', '', 'cmd: string expected');
     fails('id:s', 'a b', 'cmd: extraneous characters at the end of line');
     fails('n:i', '', 'unexpected end of expression');

@@ -30,7 +30,7 @@ suite('HMP expressions', () => {
     assert.deepEqual(evaluateExpression(' 12  rest', 0), { value: 12n, end: 5 });
   });
 
-  test('fails with QEMU\'s messages', () => {
+  test("fails with QEMU's messages", () => {
     const fails = (text: string, message: string): void => assert.throws(() => value(text), new HmpExpressionError(message));
     fails('', 'unexpected end of expression');
     fails('(1', "')' expected");

@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { ChardevRegistry } from '../../../../src/chardev/registry.js';
 import type { QmpCommands } from '../../../../src/generated/qapi-commands.gen.js';
-import {
-  escapeControlCharacters,
-  type HmpCall,
-  HmpCommandError,
-  type HmpQmpCommand,
-  type QmpCall,
-} from '../../../../src/monitor/hmp/commands.js';
+import { escapeControlCharacters, type HmpCall, HmpCommandError, type HmpQmpCommand, type QmpCall } from '../../../../src/monitor/hmp/commands.js';
 import { HmpInterpreter, monitorText } from '../../../../src/monitor/hmp/interpreter.js';
 
 /** What the QMP stand-in answers: a command's return value, or the error it fails with. */
@@ -33,9 +27,10 @@ async function run(line: string, replies: Replies = {}): Promise<{ output: strin
     qmp,
     chardevs: new ChardevRegistry({ log: () => {} }),
     monitor: undefined,
-    help: (name) => interpreter.help(name, (text) => {
-      output += text;
-    }),
+    help: (name) =>
+      interpreter.help(name, (text) => {
+        output += text;
+      }),
     warnedAliases: interpreter.warnedAliases,
   };
   await interpreter.execute(line, call);
@@ -43,11 +38,13 @@ async function run(line: string, replies: Replies = {}): Promise<{ output: strin
 }
 
 suite('HmpInterpreter', () => {
-  test('turns each command into the QMP command QEMU\'s hmp_* function calls', async () => {
+  test("turns each command into the QMP command QEMU's hmp_* function calls", async () => {
     assert.deepEqual((await run('chardev-remove c0')).requests, [['chardev-remove', { id: 'c0' }]]);
     assert.deepEqual((await run('chardev-send-break c0')).requests, [['chardev-send-break', { id: 'c0' }]]);
     assert.deepEqual((await run('ringbuf_write r0 "a b"')).requests, [['ringbuf-write', { device: 'r0', data: 'a b' }]]);
-    assert.deepEqual((await run('chardev-add ringbuf,id=r1,size=8')).requests, [['chardev-add', { id: 'r1', backend: { type: 'ringbuf', data: { size: 8, logappend: false } } }]]);
+    assert.deepEqual((await run('chardev-add ringbuf,id=r1,size=8')).requests, [
+      ['chardev-add', { id: 'r1', backend: { type: 'ringbuf', data: { size: 8, logappend: false } } }],
+    ]);
     assert.deepEqual((await run('quit')).requests, [['quit', undefined]]);
   });
 
@@ -78,7 +75,7 @@ suite('HmpInterpreter', () => {
     assert.match((await run('console r0')).output, /^Error: console needs an interactive monitor connection/);
   });
 
-  test('escapes ringbuf_read\'s control characters as QEMU', () => {
+  test("escapes ringbuf_read's control characters as QEMU", () => {
     assert.equal(escapeControlCharacters('a\\b\r\n\t\x1b\x7f\u00e9\u0000'), 'a\\\\b\\u000D\n\t\\u001B\\u007F\u00e9\\u0000');
   });
 

@@ -43,21 +43,18 @@ suite('QmpCaller', () => {
     await chardevs.closeAll();
   });
 
-  test('refuses what the schema refuses with the input visitor\'s text, before the handler runs', async () => {
+  test("refuses what the schema refuses with the input visitor's text, before the handler runs", async () => {
     const { chardevs, qmp } = setup();
     // The option parser lets a logsize beyond 2^53 through; QMP input checking does not.
     await assert.rejects(
       qmp('chardev-add', { id: 'r0', backend: { type: 'ringbuf', data: { logsize: 2 ** 60 } } }),
       failure("Invalid parameter type for 'backend.data.logsize', expected: integer"),
     );
-    await assert.rejects(
-      qmp('chardev-add', { id: 'r0', backend: { type: 'ringbuf', data: { logbackups: 2 ** 33 } } }),
-      failure("Parameter 'logbackups' expects uint32"),
-    );
+    await assert.rejects(qmp('chardev-add', { id: 'r0', backend: { type: 'ringbuf', data: { logbackups: 2 ** 33 } } }), failure("Parameter 'logbackups' expects uint32"));
     assert.equal(chardevs.get('r0'), undefined);
   });
 
-  test('fails with a QMP error\'s desc, code HMP_COMMAND_FAILED', async () => {
+  test("fails with a QMP error's desc, code HMP_COMMAND_FAILED", async () => {
     const { qmp } = setup();
     const error = await qmp('chardev-remove', { id: 'nope' }).catch((e: unknown) => e);
     assert.deepEqual(error, failure("Chardev 'nope' not found"));
@@ -69,7 +66,7 @@ suite('QmpCaller', () => {
     await assert.rejects(qmp('query-commands', undefined), failure('this command needs a QMP connection; the human monitor has none'));
   });
 
-  test('reports a handler\'s bug as the dispatcher does, and fails with its message', async () => {
+  test("reports a handler's bug as the dispatcher does, and fails with its message", async () => {
     const bug = new TypeError('boom');
     const { qmp, reported } = setup({
       'query-version'() {

@@ -29,7 +29,7 @@ function editor(candidates: string[] = []): { ed: LineEditor; out: () => string;
 }
 
 suite('LineEditor', () => {
-  test('redraws as QEMU\'s readline does: back to the start, the line, erase to the end, then the cursor', () => {
+  test("redraws as QEMU's readline does: back to the start, the line, erase to the end, then the cursor", () => {
     const { out, type } = editor();
     type('ab\x1b[DX');
     assert.equal(out(), 'a\x1b[K\x1b[Dab\x1b[K\x1b[D\x1b[DaXb\x1b[K\x1b[D');
