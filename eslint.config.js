@@ -30,6 +30,8 @@ export default defineConfig(
       '@typescript-eslint/no-redundant-type-constituents': 'off',
       // Terminal and monitor code matches control characters (ESC, ^A) on purpose.
       'no-control-regex': 'off',
+      // A resource a cleanup callback closes is declared before the callback and assigned once it exists.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { RawQmp } from './support/raw-qmp.js';
 import { startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
 
@@ -43,9 +43,8 @@ async function echoFloor(seconds: number): Promise<number> {
   await new Promise<void>((resolve) => server.listen(path, resolve));
   try {
     // The client runs in its own process; this one must stay free to serve it.
-    return await new Promise<number>((resolve, reject) =>
-      execFile(SEQUENTIAL_CLIENT, [path, String(seconds)], (error, stdout) => (error ? reject(error) : resolve(Number(stdout.trim())))),
-    );
+    const { stdout } = await promisify(execFile)(SEQUENTIAL_CLIENT, [path, String(seconds)]);
+    return Number(stdout.trim());
   } finally {
     server.close();
     try {

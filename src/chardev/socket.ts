@@ -71,7 +71,7 @@ export class SocketChardev extends Chardev {
   }
 
   get filename(): string {
-    const connection = this.#connections.values().next().value as SocketConnection | undefined;
+    const connection = this.#connections.values().next().value;
     if (connection !== undefined) return connectionName(this.#bound, this.#protocol(), this.#isServer, connection.socket);
     return `disconnected:${socketAddressName(this.#bound, this.#protocol(), this.#isServer)}`;
   }

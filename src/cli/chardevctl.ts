@@ -148,7 +148,7 @@ async function tail(client: QmpClient, args: string[]): Promise<number> {
   for (;;) {
     let data: string;
     if (destructive) {
-      data = (await client.ringbufRead({ device, size: TAIL_READ_BYTES, format: 'base64' })) as string;
+      data = await client.ringbufRead({ device, size: TAIL_READ_BYTES, format: 'base64' });
     } else {
       try {
         const read = await client.ringbufReadCursor({ device, ...(cursor === undefined ? {} : { cursor }), size: TAIL_READ_BYTES, format: 'base64' });

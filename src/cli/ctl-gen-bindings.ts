@@ -97,7 +97,7 @@ function schemaMainFile(path: string): string {
 }
 
 function introspectionReply(value: unknown): SchemaInfoEntry[] {
-  const reply = typeof value === 'object' && value !== null && !Array.isArray(value) && 'return' in value ? (value as { return: unknown }).return : value;
+  const reply = typeof value === 'object' && value !== null && !Array.isArray(value) && 'return' in value ? value.return : value;
   if (!Array.isArray(reply)) throw new GenBindingsUsageError('the introspection file holds neither an array nor {"return": [...]}');
   return reply as SchemaInfoEntry[];
 }

@@ -234,7 +234,9 @@ export class QmpClient extends QmpCommandMethods {
         timeoutMs,
         `no greeting from ${this.#where}`,
         signal,
-      ).catch((error: unknown) => Promise.reject(error instanceof ConnectError ? withArrival(error, connection.reader.head) : error));
+      ).catch((error: unknown) => {
+        throw error instanceof ConnectError ? withArrival(error, connection.reader.head) : error;
+      });
       const offered = offeredCapabilities(greeting);
       let enabled: string[] = [];
       if (this.#options.negotiate ?? true) {

@@ -118,10 +118,10 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   for (const pair of root.items) {
     const keyNode = pair.key as Node | null;
     const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
-    if (key === 'qmp') qmpNode = resolved(pair.value as Node | null, doc);
-    else if (key === 'hmp') hmpNode = resolved(pair.value as Node | null, doc);
-    else if (key === 'chardevs') chardevsNode = resolved(pair.value as Node | null, doc);
-    else if (key === 'devices') devicesNode = resolved(pair.value as Node | null, doc);
+    if (key === 'qmp') qmpNode = resolved(pair.value, doc);
+    else if (key === 'hmp') hmpNode = resolved(pair.value, doc);
+    else if (key === 'chardevs') chardevsNode = resolved(pair.value, doc);
+    else if (key === 'devices') devicesNode = resolved(pair.value, doc);
     else throw new ConfigError(`${where(keyNode)}: unknown key '${key}' (the keys are ${TOP_LEVEL_KEYS.join(', ')})`);
   }
 
@@ -205,7 +205,7 @@ function listItems(node: Node | undefined, key: string, doc: Document, where: (n
 /** The node an alias (`*name`) stands for; other nodes as they are. */
 function resolved(node: Node | null, doc: Document): Node | undefined {
   if (node === null) return undefined;
-  return isAlias(node) ? ((node.resolve(doc) as Node | undefined) ?? node) : node;
+  return isAlias(node) ? (node.resolve(doc) ?? node) : node;
 }
 
 /** One item of `chardevs`: a `-chardev` string or chardev-add's arguments; `joined` ends a string's error messages. */
@@ -308,7 +308,7 @@ function toJsonValue(value: unknown, unsupported: (what: string) => never): Json
   if (prototype === Object.prototype || prototype === null) {
     // A null prototype, so that a `__proto__` key is an ordinary member, as in QMP.
     const object: JsonObject = Object.create(null) as JsonObject;
-    for (const [key, member] of Object.entries(value as object)) object[key] = toJsonValue(member, unsupported);
+    for (const [key, member] of Object.entries(value)) object[key] = toJsonValue(member, unsupported);
     return object;
   }
   // What a YAML tag such as !!set or !!binary makes.

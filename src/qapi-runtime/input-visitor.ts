@@ -3,7 +3,7 @@ import { isJsonObject, type JsonValue } from '../qobject/json-value.js';
 import { JsonDouble } from '../qobject/json-double.js';
 import { firstUnvisitedMember } from './ghash-order.js';
 import { qdictOrder } from '../qobject/qdict-order.js';
-import type { AlternateSpec, ArraySpec, BuiltinTypeName, EnumSpec, ObjectSpec, TypeSpec, TypeTable } from './type-table.js';
+import type { AlternateSpec, ArraySpec, BuiltinTypeName, ObjectSpec, TypeSpec, TypeTable } from './type-table.js';
 import { BUILTIN_TYPES } from './type-table.js';
 
 /**
@@ -118,7 +118,7 @@ export class InputValidator {
   #shell(name: string, spec: TypeSpec): Linked {
     switch (spec.kind) {
       case 'enum':
-        return { kind: 'enum', values: new Set((spec as EnumSpec).values) };
+        return { kind: 'enum', values: new Set(spec.values) };
       case 'array':
         return { kind: 'array', element: this.#linked.get('any')! };
       case 'object':

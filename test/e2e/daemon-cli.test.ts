@@ -158,7 +158,7 @@ interface RunningDaemon {
 function spawnChardevd(args: readonly string[], cwd?: string): RunningDaemon {
   const child = spawn(process.execPath, [CHARDEVD, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
     stderr += text;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

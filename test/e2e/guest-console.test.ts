@@ -94,8 +94,8 @@ suite('a real Linux guest on a chardevd console', { skip: guestSkipReason() }, (
     try {
       const [link] = await client.queryLinks({ timeoutMs: 10_000 });
       assert.equal(link?.chardev, 'guest0');
-      assert.ok(link!['chardev-to-peer'] >= viewers[1]!.text.length, `guest to viewers: ${link!['chardev-to-peer']}`);
-      assert.ok(link!['peer-to-chardev'] >= 'echo guest-says-$((6*7))\n'.length, `viewers to guest: ${link!['peer-to-chardev']}`);
+      assert.ok(link['chardev-to-peer'] >= viewers[1]!.text.length, `guest to viewers: ${link['chardev-to-peer']}`);
+      assert.ok(link['peer-to-chardev'] >= 'echo guest-says-$((6*7))\n'.length, `viewers to guest: ${link['peer-to-chardev']}`);
     } finally {
       client.close();
     }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { suite, test } from 'node:test';
 import { qmpSchemaInfo } from '../../src/generated/qapi-introspect.gen.js';
 import { qmpCommandSpecs } from '../../src/generated/qapi-commands.gen.js';
+import type { JsonObject } from '../../src/qobject/json-value.js';
 import { generateClient } from '../../src/qapi/gen-client.js';
 import { generateCommands } from '../../src/qapi/gen-commands.js';
 import { generateEvents } from '../../src/qapi/gen-events.js';
@@ -61,7 +62,7 @@ suite('typed bindings from introspection', () => {
     const schemaInfo = schema.lookup('SchemaInfo');
     assert.ok(schemaInfo !== undefined && schemaInfo.kind === 'object');
     const validator = new InputValidator(typeTableOf(reachableTypes([schemaInfo], 'all'), 'all'));
-    for (const entry of qmpSchemaInfo) validator.validateArguments('SchemaInfo', JSON.parse(JSON.stringify(entry)));
+    for (const entry of qmpSchemaInfo) validator.validateArguments('SchemaInfo', JSON.parse(JSON.stringify(entry)) as JsonObject);
     const commands = qmpSchemaInfo.filter((e) => e['meta-type'] === 'command').map((e) => e.name);
     // Introspection lists exactly the commands the dispatcher serves.
     assert.deepEqual(commands.sort(), qmpCommandSpecs.map((spec) => spec.name).sort());

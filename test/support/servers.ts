@@ -43,7 +43,7 @@ async function start(command: string, args: (qmp: string) => string[], extraArgs
   const extra = typeof extraArgs === 'function' ? extraArgs(dir) : extraArgs;
   const child = spawn(command, [...args(`unix:${qmpPath},server=on,wait=off`), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
     stderr += text;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

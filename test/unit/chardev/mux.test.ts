@@ -241,7 +241,7 @@ suite('MuxChardev', () => {
     assert.equal(h2.text, '\x01c');
     assert.equal(h1.text, '\x14x');
     assert.equal(base.output, muxHelpText(0x14));
-    assert.match(base.output, /C-t C-t  sends C-t/);
+    assert.match(base.output, /C-t C-t {2}sends C-t/);
     base.push('\x14x');
     assert.equal(base.output, muxHelpText(0x14) + muxExitIgnoredText(0x14));
   });

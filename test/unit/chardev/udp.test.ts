@@ -111,7 +111,7 @@ suite('udp chardev (chardev/char-udp.c, test-char /char/udp)', () => {
     assert.equal(remote.datagrams[0]?.toString(), 'hello');
     // The echo goes back to where the datagram came from, as test-char does.
     const from = remote.from!;
-    remote.socket.send(remote.datagrams[0]!, from.port, from.address);
+    remote.socket.send(remote.datagrams[0], from.port, from.address);
     await frontend.until(() => frontend.text === 'hello', 'the echo');
     // QEMU opens udp with be_opened false and never sends CHR_EVENT_OPENED.
     assert.equal(chardev.isOpen, false);

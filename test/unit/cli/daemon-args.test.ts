@@ -116,7 +116,7 @@ suite('parseDaemonArgs', () => {
     const run = (argv: string[]): DaemonArgs & { action: 'run' } => {
       const args = parseDaemonArgs(argv, quiet);
       assert.equal(args.action, 'run');
-      return args as DaemonArgs & { action: 'run' };
+      return args;
     };
     const message = 'nothing to serve: give -qmp, -monitor, -mon, -chardev or -config FILE (chardevd --help lists them)';
     for (const argv of [[], ['-echr', '20'], ['-monitor', 'none']]) assert.equal(nothingToServe(run(argv)), message, argv.join(' '));
