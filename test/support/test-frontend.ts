@@ -1,4 +1,5 @@
 import type { Chardev, ChardevEvent, ChardevFrontend } from '../../src/chardev/chardev.js';
+import { ByteCollector } from './peer-process.js';
 
 const WAIT_MS = 5_000;
 
@@ -9,7 +10,7 @@ const WAIT_MS = 5_000;
  */
 export class TestFrontend implements ChardevFrontend {
   readonly events: ChardevEvent[] = [];
-  input = Buffer.alloc(0);
+  readonly #input = new ByteCollector();
   /** Room left for input; receiving uses it up, as a real frontend's buffer fills. */
   capacity = Number.MAX_SAFE_INTEGER;
   frontendOpen = true;
@@ -23,7 +24,7 @@ export class TestFrontend implements ChardevFrontend {
   receive(data: Buffer): void {
     if (data.length > this.capacity) throw new Error(`got ${data.length} bytes with room for ${this.capacity}`);
     this.capacity -= data.length;
-    this.input = Buffer.concat([this.input, data]);
+    this.#input.push(Buffer.from(data));
     this.#wake?.();
   }
 
@@ -39,6 +40,11 @@ export class TestFrontend implements ChardevFrontend {
 
   /** Set by a test to make the frontend accept (true) or refuse (false) chardev-change. */
   changeBackend: ((chardev: Chardev) => boolean) | undefined;
+
+  /** The input so far. */
+  get input(): Buffer {
+    return this.#input.bytes;
+  }
 
   /** The input so far as Latin-1 text. */
   get text(): string {

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { ByteCollector } from './peer-process.js';
 
 const WAIT_MS = 5_000;
 const POLL_MS = 5;
@@ -10,12 +11,16 @@ const POLL_MS = 5;
  */
 export class TtyPeer {
   readonly fd: number;
-  /** Everything read so far. */
-  input = Buffer.alloc(0);
+  readonly #input = new ByteCollector();
   #closed = false;
 
   constructor(readonly path: string) {
     this.fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
+  }
+
+  /** Everything read so far. */
+  get input(): Buffer {
+    return this.#input.bytes;
   }
 
   get text(): string {
@@ -41,7 +46,8 @@ export class TtyPeer {
         return code;
       }
       if (count === 0) return 'eof';
-      this.input = Buffer.concat([this.input, buffer.subarray(0, count)]);
+      // A copy: the read buffer is reused for the next read.
+      this.#input.push(Buffer.from(buffer.subarray(0, count)));
     }
   }
 
