@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +54,7 @@ function normalise(text: string): string {
 }
 
 suite('the chardevd command', () => {
-  test('listens on TCP with QEMU\'s syntax, port 0 picking a free port it reports', async () => {
+  test("listens on TCP with QEMU's syntax, port 0 picking a free port it reports", async () => {
     const daemon = await startChardevd(['-qmp', 'tcp:127.0.0.1:0,server=on,wait=off']);
     try {
       const [, port] = await stderrMatch(daemon, /QMP listening on tcp:127\.0\.0\.1:(\d+)/);
@@ -63,6 +63,114 @@ suite('the chardevd command', () => {
       client.close();
     } finally {
       await daemon.stop();
+    }
+  });
+
+  test('warns on stderr about each management listener reachable over TCP, naming it and the unix socket that locks it', async () => {
+    const daemon = await startChardevd((dir) => [
+      '-qmp',
+      'tcp:127.0.0.1:0,server=on,wait=off',
+      '-monitor',
+      'tcp:127.0.0.1:0,server=on,wait=off',
+      '-chardev',
+      'socket,id=qmon,host=127.0.0.1,port=0,server=on,wait=off',
+      '-mon',
+      'qmon,mode=control',
+      '-chardev',
+      'socket,id=hmon,host=127.0.0.1,port=0,server=on,wait=off,telnet=on',
+      '-mon',
+      'hmon',
+      // Unix listeners and a unix socket chardev's monitor get no warning.
+      '-monitor',
+      `unix:${join(dir, 'hmp.sock')},server=on,wait=off`,
+      '-chardev',
+      `socket,id=umon,path=${join(dir, 'umon.sock')},server=on,wait=off`,
+      '-mon',
+      'umon',
+    ]);
+    try {
+      await stderrMatch(daemon, /monitor listening on unix:/);
+      const local = (what: string, protocol: string, option: string): string =>
+        `chardevd: warning: ${what} lets every local user control this daemon (${protocol} has no authentication, and chardevd no TLS yet); ` +
+        `to keep it to this user, use a unix socket instead: ${option} unix:PATH,server=on (its file is made mode 0600)`;
+      assert.deepEqual(
+        daemon
+          .stderr()
+          .replaceAll(daemon.dir, 'DIR')
+          .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+          .trimEnd()
+          .split('\n'),
+        [
+          local("QMP monitor on chardev 'qmon' (tcp:127.0.0.1:PORT)", 'QMP', '-qmp'),
+          local("monitor on chardev 'hmon' (telnet:127.0.0.1:PORT)", 'the human monitor', '-monitor'),
+          'chardevd: QMP listening on unix:DIR/qmp.sock',
+          'chardevd: QMP listening on tcp:127.0.0.1:PORT',
+          local('QMP listener tcp:127.0.0.1:PORT', 'QMP', '-qmp'),
+          'chardevd: monitor listening on tcp:127.0.0.1:PORT',
+          local('monitor listener tcp:127.0.0.1:PORT', 'the human monitor', '-monitor'),
+          'chardevd: monitor listening on unix:DIR/hmp.sock',
+        ],
+      );
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test("makes its QMP and monitor socket files 0600 whatever the umask, or what chardevd's perm= says", async () => {
+    const { dir, remove } = tempDir();
+    try {
+      for (const umask of ['000', '077']) {
+        const child = spawn(
+          '/bin/sh',
+          [
+            '-c',
+            `umask ${umask} && exec "$0" "$@"`,
+            process.execPath,
+            CHARDEVD,
+            '-qmp',
+            'unix:q.sock,server=on,wait=off',
+            '-qmp',
+            'unix:q-group.sock,server=on,wait=off,perm=0660',
+            '-monitor',
+            'unix:h.sock,server=on,wait=off',
+            '-monitor',
+            'unix:h-all.sock,server=on,wait=off,perm=666',
+          ],
+          { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (text: string) => {
+          stderr += text;
+        });
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        try {
+          await until(
+            () => stderr.includes('monitor listening on unix:h-all.sock'),
+            () => `the last listener; stderr: ${stderr}`,
+          );
+          const modes = Object.fromEntries(
+            ['q.sock', 'q-group.sock', 'h.sock', 'h-all.sock'].map((name) => [name, (statSync(join(dir, name)).mode & 0o777).toString(8)]),
+          );
+          assert.deepEqual(modes, { 'q.sock': '600', 'q-group.sock': '660', 'h.sock': '600', 'h-all.sock': '666' }, `umask ${umask}`);
+        } finally {
+          child.kill('SIGTERM');
+          await exited;
+        }
+      }
+    } finally {
+      remove();
+    }
+  });
+
+  test('refuses a bad perm= naming the option, exit status 1', () => {
+    for (const [option, text, message] of [
+      ['-qmp', 'unix:q.sock,server=on,perm=0999', "Parameter 'perm' expects octal permission bits from 0 to 0777, such as 0660"],
+      ['-monitor', 'tcp:127.0.0.1:0,server=on,perm=0600', "Parameter 'perm' is for unix: listeners only"],
+      ['-qmp', 'unix:q.sock,perm=0600', "Parameter 'perm' is for listeners (server=on) only"],
+    ] as const) {
+      const result = runChardevd([option, text]);
+      assert.equal(result.status, 1, text);
+      assert.equal(result.stderr, `chardevd: ${option} ${text}: ${message}\n`);
     }
   });
 
@@ -78,7 +186,7 @@ suite('the chardevd command', () => {
     }
   });
 
-  test('refuses a bad -qmp option with QEMU\'s message and exit status', { skip: qemuSkipReason() }, () => {
+  test("refuses a bad -qmp option with QEMU's message and exit status", { skip: qemuSkipReason() }, () => {
     const arg = 'unix:/nonexistent/q.sock,server=on,wait=off,bogus=1';
     const ours = spawnSync(process.execPath, [CHARDEVD, '-qmp', arg], { encoding: 'utf8', timeout: WAIT_MS });
     const theirs = spawnSync('qemu-system-x86_64', ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', arg], { encoding: 'utf8', timeout: WAIT_MS });
@@ -158,7 +266,7 @@ interface RunningDaemon {
 function spawnChardevd(args: readonly string[], cwd?: string): RunningDaemon {
   const child = spawn(process.execPath, [CHARDEVD, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
     stderr += text;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -218,8 +326,8 @@ suite('chardevd -chardev and --config', () => {
       name: 'short-form warnings, then a later chardev failing after a socket server was created',
       args: (dir) => ['-chardev', `socket,id=s,path=${dir}/s.sock,server,nowait`, '-chardev', 'ringbuf,id=r,size=3'],
     },
-    { name: 'a creation error before a later chardev\'s missing id', args: () => ['-chardev', 'ringbuf,id=a,size=3', '-chardev', 'null'] },
-    { name: 'a warning, then a later option\'s bad parameter', args: () => ['-chardev', 'null,server', '-chardev', 'null,id=x,bogus=1'] },
+    { name: "a creation error before a later chardev's missing id", args: () => ['-chardev', 'ringbuf,id=a,size=3', '-chardev', 'null'] },
+    { name: "a warning, then a later option's bad parameter", args: () => ['-chardev', 'null,server', '-chardev', 'null,id=x,bogus=1'] },
     { name: 'a duplicate id', args: () => ['-chardev', 'null,id=a', '-chardev', 'ringbuf,id=a'] },
     { name: 'an id that is not an identifier (two lines)', args: () => ['-chardev', 'ringbuf,id=1x'] },
     { name: 'a deprecated alias and a missing path', args: () => ['-chardev', 'tty,id=t'] },
@@ -239,7 +347,12 @@ suite('chardevd -chardev and --config', () => {
     { name: 'mux=on when ID-base is taken', args: () => ['-chardev', 'null,id=m-base', '-chardev', 'null,id=m,mux=on'] },
     {
       name: 'mux=on on a socket server that cannot bind, after one that could',
-      args: (dir) => ['-chardev', `socket,id=a,path=${dir}/a.sock,server=on,wait=off,mux=on`, '-chardev', `socket,id=s,path=${dir}/missing/s.sock,server=on,wait=off,mux=on`],
+      args: (dir) => [
+        '-chardev',
+        `socket,id=a,path=${dir}/a.sock,server=on,wait=off,mux=on`,
+        '-chardev',
+        `socket,id=s,path=${dir}/missing/s.sock,server=on,wait=off,mux=on`,
+      ],
     },
   ];
 
@@ -294,15 +407,12 @@ suite('chardevd -chardev and --config', () => {
       const client = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
       try {
         const chardevs = await client.queryChardev(CALL);
-        assert.deepEqual(
-          chardevs.map((c) => [c.label, c.filename]).sort(),
-          [
-            ['log', 'file'],
-            ['nothing', 'null'],
-            ['rb', 'ringbuf'],
-            ['viewer', `disconnected:unix:${join(daemon.dir, 'viewer.sock')},server=on`],
-          ],
-        );
+        assert.deepEqual(chardevs.map((c) => [c.label, c.filename]).sort(), [
+          ['log', 'file'],
+          ['nothing', 'null'],
+          ['rb', 'ringbuf'],
+          ['viewer', `disconnected:unix:${join(daemon.dir, 'viewer.sock')},server=on`],
+        ]);
         // size=1K took effect: of 2000 bytes written, the last 1024 are kept.
         await client.ringbufWrite({ device: 'rb', data: 'x'.repeat(976) + 'y'.repeat(1024) }, CALL);
         assert.equal(await client.ringbufRead({ device: 'rb', size: 4096 }, CALL), 'y'.repeat(1024));
@@ -372,7 +482,10 @@ suite('chardevd -chardev and --config', () => {
         }
         assert.equal(text, 'boot log line\n');
         const links = await client.queryLinks(CALL);
-        assert.deepEqual(links.map((link) => ({ ...link })), [{ id: 'l0', path: '/machine/peripheral/l0', chardev: 'guest', peer: 'console', 'chardev-to-peer': 14, 'peer-to-chardev': 0 }]);
+        assert.deepEqual(
+          links.map((link) => ({ ...link })),
+          [{ id: 'l0', path: '/machine/peripheral/l0', chardev: 'guest', peer: 'console', 'chardev-to-peer': 14, 'peer-to-chardev': 0 }],
+        );
         await assert.rejects(client.chardevRemove({ id: 'console' }, CALL), { message: "Chardev 'console' is busy" });
         await client.deviceDel({ id: 'l0' }, CALL);
         assert.deepEqual(await client.queryLinks(CALL), []);
@@ -387,7 +500,7 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
-  test('reads -qmp and -monitor in QEMU\'s legacy chardev syntax, failing with QEMU\'s messages and exit status', { skip: qemuSkipReason() }, () => {
+  test("reads -qmp and -monitor in QEMU's legacy chardev syntax, failing with QEMU's messages and exit status", { skip: qemuSkipReason() }, () => {
     const { dir, remove } = tempDir();
     try {
       for (const args of [
@@ -412,7 +525,7 @@ suite('chardevd -chardev and --config', () => {
     }
   });
 
-  test('refuses a QMP monitor on a missing or busy chardev with QEMU\'s message and exit status', { skip: qemuSkipReason() }, () => {
+  test("refuses a QMP monitor on a missing or busy chardev with QEMU's message and exit status", { skip: qemuSkipReason() }, () => {
     for (const args of [
       ['-mon', 'nope,mode=control'],
       ['-chardev', 'null,id=c', '-mon', 'c,mode=control', '-mon', 'c,mode=control'],
@@ -429,7 +542,10 @@ suite('chardevd -chardev and --config', () => {
 
   /** Messages with hint lines (QEMU's error_append_hint): only the report lines carry the program's name. */
   const hinted: readonly (readonly [readonly string[], string])[] = [
-    [['-chardev', 'ringbuf,id=0c'], "chardevd: -chardev ringbuf,id=0c: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n"],
+    [
+      ['-chardev', 'ringbuf,id=0c'],
+      "chardevd: -chardev ringbuf,id=0c: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n",
+    ],
     [
       ['-chardev', 'ringbuf,id=x,size=1x'],
       "chardevd: -chardev ringbuf,id=x,size=1x: Parameter 'size' expects a non-negative number below 2^64\n" +
@@ -463,7 +579,10 @@ suite('chardevd -chardev and --config', () => {
     const { dir, remove } = tempDir();
     const daemon = spawnChardevd(['-chardev', 'file,id=f,path=out.txt'], dir);
     try {
-      await until(() => daemon.stderr().includes('nothing can manage this daemon'), () => daemon.stderr());
+      await until(
+        () => daemon.stderr().includes('nothing can manage this daemon'),
+        () => daemon.stderr(),
+      );
       assert.ok(existsSync(join(dir, 'out.txt')));
       // Nothing else keeps Node's event loop busy: a daemon that does not
       // hold it ends within milliseconds of this line. One second is the bound.

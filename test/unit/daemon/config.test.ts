@@ -26,7 +26,12 @@ chardevs:
     backend: { type: hub, data: { chardevs: [ log0 ], queue-size: 65536, history: 0 } }
 `);
     assert.deepEqual(warnings, []);
-    assert.deepEqual(config.chardevs?.[2], { form: 'object', origin: "c.yaml:5: chardevs[2] (id 'h1')", id: 'h1', backend: { type: 'hub', data: { chardevs: ['log0'], 'queue-size': 65536, history: 0 } } });
+    assert.deepEqual(config.chardevs?.[2], {
+      form: 'object',
+      origin: "c.yaml:5: chardevs[2] (id 'h1')",
+      id: 'h1',
+      backend: { type: 'hub', data: { chardevs: ['log0'], 'queue-size': 65536, history: 0 } },
+    });
     refuses(
       `
 chardevs:
@@ -71,9 +76,15 @@ devices:
         { origin: 'c.yaml:4: devices[1]', id: undefined, properties: { driver: 'link', chardev: 'a', peer: 'b', extra: '5', flag: 'on' } },
       ],
     );
-    refuses('devices:\n  - link,id=9\n', "c.yaml:2: devices[0]: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
+    refuses(
+      'devices:\n  - link,id=9\n',
+      "c.yaml:2: devices[0]: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.",
+    );
     refuses('devices:\n  - { driver: link, id: 9x }\n', "c.yaml:2: devices[0]: Parameter 'id' expects an identifier");
-    refuses('devices:\n  - 5\n', 'c.yaml:2: devices[0]: expected a -device string (link,id=l0,chardev=guest0,peer=console0) or device_add\'s arguments ({ driver: link, id: l0, chardev: guest0, peer: console0 })');
+    refuses(
+      'devices:\n  - 5\n',
+      "c.yaml:2: devices[0]: expected a -device string (link,id=l0,chardev=guest0,peer=console0) or device_add's arguments ({ driver: link, id: l0, chardev: guest0, peer: console0 })",
+    );
   });
 
   test('reads JSON, which is YAML too', () => {
@@ -108,7 +119,8 @@ devices:
   });
 
   test('hints at YAML 1.1 booleans (on, off, yes, no) where a boolean is expected, and only there', () => {
-    const socket = (data: string): string => `chardevs:\n  - id: s\n    backend:\n      type: socket\n      data:\n        addr: { type: unix, data: { path: s.sock } }\n${data}`;
+    const socket = (data: string): string =>
+      `chardevs:\n  - id: s\n    backend:\n      type: socket\n      data:\n        addr: { type: unix, data: { path: s.sock } }\n${data}`;
     for (const word of ['on', 'Off', 'yes', 'NO']) {
       refuses(
         socket(`        server: ${word}\n`),
@@ -134,13 +146,13 @@ devices:
     );
     refuses(
       'qmp:\n  - unix:q.sock,server=on\n    wait=off\n',
-      'c.yaml:2: qmp[0]: Parameter \'server\' expects \'on\' or \'off\'\nYAML read lines 2-3 as one string: "unix:q.sock,server=on wait=off" (a line indented further than its item\'s "-" continues it)',
+      "c.yaml:2: qmp[0]: Parameter 'server' expects 'on' or 'off'\nYAML read lines 2-3 as one string: \"unix:q.sock,server=on wait=off\" (a line indented further than its item's \"-\" continues it)",
     );
     // A one-line item's message is as before.
     refuses('chardevs:\n  - ringbuf,id=0c\n', `c.yaml:2: chardevs[0]: Parameter 'id' expects an identifier\n${idHint}`);
   });
 
-  test('keeps integers exact and passes big ones to the validator as QMP\'s parser would', () => {
+  test("keeps integers exact and passes big ones to the validator as QMP's parser would", () => {
     const { config } = parse('chardevs:\n  - { id: x, backend: { type: ringbuf, data: { size: 0x10000 } } }\n');
     assert.deepEqual(config.chardevs[0], { form: 'object', origin: "c.yaml:2: chardevs[0] (id 'x')", id: 'x', backend: { type: 'ringbuf', data: { size: 65536 } } });
     refuses(
@@ -169,7 +181,7 @@ devices:
     refuses('chardevs:\n  - ringbuf,help\n', 'c.yaml:2: chardevs[0]: help is for the command line: run chardevd -chardev help');
   });
 
-  test('refuses a duplicate id with the command line\'s words', () => {
+  test("refuses a duplicate id with the command line's words", () => {
     refuses("chardevs:\n  - ringbuf,id=a\n  - { id: a, backend: { type: 'null', data: {} } }\n", "c.yaml:3: chardevs[1] (id 'a'): Duplicate ID 'a' for chardev");
   });
 
@@ -197,7 +209,10 @@ devices:
 
   test('checks listeners as -qmp does', () => {
     refuses('qmp:\n  - unix:q.sock,server=on,bogus=1\n', "c.yaml:2: qmp[0]: Invalid parameter 'bogus'");
-    refuses('qmp:\n  - unix:q.sock\n', 'c.yaml:2: qmp[0]: a config file takes QMP listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line');
+    refuses(
+      'qmp:\n  - unix:q.sock\n',
+      'c.yaml:2: qmp[0]: a config file takes QMP listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line',
+    );
     refuses('qmp:\n  - { path: q.sock }\n', 'c.yaml:2: qmp[0]: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off" or "chardev:qmon"');
   });
 
@@ -216,8 +231,14 @@ devices:
       { origin: 'c.yaml:2: hmp[0]', target: { type: 'listener', option: { address: { type: 'unix', path: 'm.sock' }, wait: false } } },
       { origin: 'c.yaml:3: hmp[1]', target: { type: 'chardev', id: 'serial0', mode: 'readline', pretty: false } },
     ]);
-    refuses('hmp:\n  - unix:m.sock\n', 'c.yaml:2: hmp[0]: a config file takes monitor listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line');
-    refuses('hmp:\n  - { chardev: x }\n', 'c.yaml:2: hmp[0]: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"');
+    refuses(
+      'hmp:\n  - unix:m.sock\n',
+      'c.yaml:2: hmp[0]: a config file takes monitor listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line',
+    );
+    refuses(
+      'hmp:\n  - { chardev: x }\n',
+      'c.yaml:2: hmp[0]: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"',
+    );
   });
 
   test('reads QMP monitors on chardevs of the file as chardev:ID, among the QMP listeners', () => {
@@ -244,10 +265,8 @@ devices:
     const config = readConfigFile(path, () => assert.fail('no warnings expected'));
     assert.deepEqual(
       config.qmp.map((q) => q.option),
-      [
-        { address: { type: 'unix', path: 'chardevd-qmp.sock' }, wait: false },
-        { address: { type: 'inet', host: '127.0.0.1', port: 4444, ipv6Only: false }, wait: false },
-      ],
+      // Unix sockets only: a TCP listener would let every local user in.
+      [{ address: { type: 'unix', path: 'chardevd-qmp.sock' }, wait: false }],
     );
     assert.deepEqual(
       config.monitors.map((m) => m.target),
@@ -256,7 +275,9 @@ devices:
     assert.deepEqual(
       config.chardevs.map((c) => (c.form === 'object' ? [c.id, c.backend] : [c.id, c.text])),
       [
-        ['console0', { type: 'ringbuf', data: { size: 65536 } }],
+        ['console0-log', { type: 'ringbuf', data: { size: 65536 } }],
+        // The console is a hub, so `console console0` joins it beside the log instead of being refused.
+        ['console0', 'hub,id=console0,chardevs.0=console0-log'],
         ['guest0', 'socket,id=guest0,path=chardevd-console.sock,server=on,wait=off'],
       ],
     );
@@ -284,7 +305,10 @@ suite('readConfigFile', () => {
     try {
       const big = join(dir, 'big.yaml');
       writeFileSync(big, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`); // 3 bytes over the limit
-      assert.throws(() => readConfigFile(big, () => {}), new ConfigError(`${big}: config file too large (${MAX_CONFIG_BYTES + 3} bytes; the limit is ${MAX_CONFIG_BYTES})`));
+      assert.throws(
+        () => readConfigFile(big, () => {}),
+        new ConfigError(`${big}: config file too large (${MAX_CONFIG_BYTES + 3} bytes; the limit is ${MAX_CONFIG_BYTES})`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
