@@ -77,6 +77,8 @@ listener opens; if one cannot be created, chardevd says why and exits
 with status 1.
 Every listener (QMP and monitor) serves any number of clients at once. Without wait=off,
 startup waits for the first client of that listener, as QEMU does.
+A unix listener's socket file is mode 0600 whatever the umask: add perm=MODE (octal, e.g.
+perm=0660) for other bits. A TCP listener takes anyone who can connect (no TLS yet).
 `;
 
 /**
@@ -155,7 +157,13 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
       monitors.push({ origin, target: { type: 'chardev', id: text.slice('chardev:'.length), mode, pretty } });
       return undefined;
     }
-    const listener = listenerOption(text);
+    let listener;
+    try {
+      listener = listenerOption(text);
+    } catch (error: unknown) {
+      if (error instanceof QemuOptsError) throw new UsageError(`${origin}: ${error.message}`);
+      throw error;
+    }
     if (listener !== undefined) {
       if (mode === 'control') qmp.push({ option: listener, pretty });
       else monitors.push({ origin, target: { type: 'listener', option: listener } });

@@ -5,7 +5,9 @@ import { GenericError } from '../qmp/errors.js';
 export const miscHandlers: HandlersOf<'human-monitor-command'> = {
   async 'human-monitor-command'(args, context) {
     // monitor_set_cpu fails for every index: chardevd has no CPUs (QEMU -machine none has none either).
-    if (args['cpu-index'] !== undefined) throw new GenericError("Parameter 'cpu-index' expects a CPU number");
+    // Index 0 is taken and ignored, unlike QEMU: QEMU's own qmp-shell -H sends it with every line.
+    const cpuIndex = args['cpu-index'];
+    if (cpuIndex !== undefined && cpuIndex !== 0) throw new GenericError("Parameter 'cpu-index' expects a CPU number");
     return context.daemon.humanMonitor.run(args['command-line'], context);
   },
 };

@@ -27,6 +27,7 @@ import type { QmpListenAddress } from '../qmp/socket-listeners.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
 import type { MonitorConfig } from './monitor-option.js';
 import type { QmpOption } from './qmp-option.js';
+import { tcpServerAddress, unprotectedTcpWarning } from './tcp-warning.js';
 import { chardevdVersion } from './version.js';
 
 export interface DaemonOptions {
@@ -164,6 +165,11 @@ export class Daemon implements DaemonControl {
         throw error;
       }
       this.#chardevMonitors.push(monitor);
+      const tcp = tcpServerAddress(chardev.filename);
+      if (tcp !== undefined) {
+        const what = `${target.mode === 'control' ? 'QMP monitor' : 'monitor'} on chardev '${chardev.id}' (${tcp.address})`;
+        this.options.log(unprotectedTcpWarning(what, tcp.host, target.mode === 'control' ? 'QMP' : 'monitor'));
+      }
     }
   }
 
@@ -179,6 +185,7 @@ export class Daemon implements DaemonControl {
       this.hmpListening.push(bound);
       const where = describeAddress(bound);
       this.options.log(`monitor listening on ${where}`);
+      if (bound.type === 'inet') this.options.log(unprotectedTcpWarning(`monitor listener ${where}`, bound.host, 'monitor'));
       if (target.option.wait) {
         this.options.log(`waiting for connection on: ${where},server=on`);
         await this.hmpServer.nextSession();
@@ -204,6 +211,7 @@ export class Daemon implements DaemonControl {
       this.listening.push(bound);
       const where = describeAddress(bound);
       this.options.log(`QMP listening on ${where}`);
+      if (bound.type === 'inet') this.options.log(unprotectedTcpWarning(`QMP listener ${where}`, bound.host, 'QMP'));
       if (option.wait) {
         this.options.log(`waiting for connection on: ${where},server=on`);
         await this.server.nextSession();

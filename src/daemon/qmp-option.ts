@@ -8,11 +8,19 @@ export interface QmpOption {
   readonly wait: boolean;
 }
 
-/** Options the listener understands; QEMU's other socket options do not apply to a QMP listener. */
+/** On/off options the listener understands; QEMU's other socket options do not apply to a QMP listener. */
 const KNOWN_OPTIONS = new Set(['server', 'wait', 'ipv4', 'ipv6']);
 
 /**
- * Parses a listener in QEMU's `-qmp` syntax: `unix:PATH,server=on[,wait=off]`
+ * chardevd's own option, which QEMU has not: the permission bits of a unix
+ * listener's socket file (QEMU's follow the umask; chardevd's are 0600
+ * unless this says otherwise). Not `mode=`, which -mon uses for the
+ * monitor's kind.
+ */
+const PERM_OPTION = 'perm';
+
+/**
+ * Parses a listener in QEMU's `-qmp` syntax: `unix:PATH,server=on[,wait=off][,perm=MODE]`
  * or `tcp:[HOST]:PORT,server=on[,wait=off][,ipv4=on|ipv6=on]`, with
  * QemuOpts escaping (a comma in PATH is written twice). Config files take
  * only these; the command line reads anything else in QEMU's legacy
@@ -23,7 +31,12 @@ export function parseQmpOption(text: string, service = 'QMP'): QmpOption {
   let server = false;
   let wait: boolean | undefined;
   let ipv6Only = false;
+  let perm: number | undefined;
   for (const opt of parseQemuOpts(rest)) {
+    if (opt.key === PERM_OPTION) {
+      perm = parsePerm(opt.value);
+      continue;
+    }
     // Short forms: bare `server` is server=on, bare `nowait` is wait=off.
     // QEMU 7.2 reads -qmp with its legacy chardev parser (qemu_chr_parse_compat),
     // which takes them without the deprecation warning -chardev prints.
@@ -35,23 +48,39 @@ export function parseQmpOption(text: string, service = 'QMP'): QmpOption {
     else if (key === 'wait') wait = on;
     else if (key === 'ipv6') ipv6Only = on;
   }
+  if (!server && perm !== undefined) throw new QemuOptsError(`Parameter '${PERM_OPTION}' is for listeners (server=on) only`);
   if (!server) {
     throw new QemuOptsError(`a config file takes ${service} listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line`);
   }
-  return { address: parseAddress(target, ipv6Only, service), wait: wait ?? true };
+  const address = parseAddress(target, ipv6Only, service);
+  if (perm === undefined) return { address, wait: wait ?? true };
+  if (address.type !== 'unix') throw new QemuOptsError(`Parameter '${PERM_OPTION}' is for unix: listeners only`);
+  return { address: { ...address, perm }, wait: wait ?? true };
+}
+
+/** `perm=0660`: octal permission bits, at most 0777 (no setuid, setgid or sticky bit). */
+function parsePerm(value: string | undefined): number {
+  if (value === undefined || !/^[0-7]{1,4}$/.test(value) || Number.parseInt(value, 8) > 0o777) {
+    throw new QemuOptsError(`Parameter '${PERM_OPTION}' expects octal permission bits from 0 to 0777, such as 0660`);
+  }
+  return Number.parseInt(value, 8);
 }
 
 /**
  * What chardevd serves as a listener of its own: `unix:` or `tcp:` with
  * server=on and no option but the listener's. Undefined for anything
- * else, which the command line reads in QEMU's legacy chardev syntax.
+ * else, which the command line reads in QEMU's legacy chardev syntax;
+ * but a text with `perm=`, which that syntax lacks, is meant as a
+ * listener, and its mistake throws QemuOptsError.
  */
 export function listenerOption(text: string): QmpOption | undefined {
   try {
     return parseQmpOption(text);
   } catch (error: unknown) {
-    if (error instanceof QemuOptsError) return undefined;
-    throw error;
+    if (!(error instanceof QemuOptsError)) throw error;
+    const [, ...rest] = splitQemuOpts(text);
+    if (parseQemuOpts(rest).some((opt) => opt.key === PERM_OPTION)) throw error;
+    return undefined;
   }
 }
 

@@ -335,7 +335,7 @@ export abstract class QmpCommandMethods {
    *
    * Returns: the output, each line ending in CR LF ("" if none).
    *
-   * Errors: GenericError when @cpu-index is given
+   * Errors: GenericError when @cpu-index is given and is not 0
    *
    * Since: 0.1
    *

@@ -4,8 +4,20 @@ import { createServer, type Server, type Socket } from 'node:net';
 
 /** Where a monitor listener (QMP or HMP) accepts connections. */
 export type QmpListenAddress =
-  | { readonly type: 'unix'; readonly path: string }
+  | {
+      readonly type: 'unix';
+      readonly path: string;
+      /** The socket file's permission bits (`perm=`); DEFAULT_SOCKET_PERM when not given. */
+      readonly perm?: number;
+    }
   | { readonly type: 'inet'; readonly host: string; readonly port: number; readonly ipv6Only?: boolean };
+
+/**
+ * A listener's socket file when nothing says otherwise: read and write for
+ * the daemon's own user only, whatever the umask. Whoever can connect
+ * drives the daemon with its rights; QEMU's monitor sockets follow the umask.
+ */
+const DEFAULT_SOCKET_PERM = 0o600;
 
 /**
  * The listening sockets of a monitor server (QMP or HMP): each opened on
@@ -29,7 +41,7 @@ export class SocketListeners {
     if (address.type === 'unix') {
       // A server socket replaces whatever is at its path, as QEMU does.
       removeSocketFile(address.path);
-      server.listen(address.path);
+      listenWithPerm(server, address.path, address.perm ?? DEFAULT_SOCKET_PERM);
     } else {
       server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only ?? false });
     }
@@ -48,6 +60,28 @@ export class SocketListeners {
       if (unlinkPath !== undefined) removeSocketFile(unlinkPath);
       return closed;
     });
+  }
+}
+
+/**
+ * Creates the socket file with exactly `perm`, whatever the umask. A chmod
+ * after listen() would come too late: bind() creates the file with the
+ * umask's bits and listen() makes it connectable at once, so anyone those
+ * bits let in could connect in between, and keep the connection. So the
+ * umask is set to the complement of `perm` around the call: Node binds and
+ * listens synchronously inside server.listen(), on this thread, and no
+ * code of ours runs before the umask is restored. The umask is the
+ * process's, so a file a libuv worker thread creates in those microseconds
+ * gets `perm`'s bits in place of the umask's (with the default 0600, fewer).
+ * Binding in a private directory and renaming the socket into place would
+ * avoid that, but lengthens the path, which a unix socket limits to 107 bytes.
+ */
+function listenWithPerm(server: Server, path: string, perm: number): void {
+  const umask = process.umask(~perm & 0o777);
+  try {
+    server.listen(path);
+  } finally {
+    process.umask(umask);
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,114 @@ suite('the chardevd command', () => {
       client.close();
     } finally {
       await daemon.stop();
+    }
+  });
+
+  test('warns on stderr about each management listener reachable over TCP, naming it and the unix socket that locks it', async () => {
+    const daemon = await startChardevd((dir) => [
+      '-qmp',
+      'tcp:127.0.0.1:0,server=on,wait=off',
+      '-monitor',
+      'tcp:127.0.0.1:0,server=on,wait=off',
+      '-chardev',
+      'socket,id=qmon,host=127.0.0.1,port=0,server=on,wait=off',
+      '-mon',
+      'qmon,mode=control',
+      '-chardev',
+      'socket,id=hmon,host=127.0.0.1,port=0,server=on,wait=off,telnet=on',
+      '-mon',
+      'hmon',
+      // Unix listeners and a unix socket chardev's monitor get no warning.
+      '-monitor',
+      `unix:${join(dir, 'hmp.sock')},server=on,wait=off`,
+      '-chardev',
+      `socket,id=umon,path=${join(dir, 'umon.sock')},server=on,wait=off`,
+      '-mon',
+      'umon',
+    ]);
+    try {
+      await stderrMatch(daemon, /monitor listening on unix:/);
+      const local = (what: string, protocol: string, option: string): string =>
+        `chardevd: warning: ${what} lets every local user control this daemon (${protocol} has no authentication, and chardevd no TLS yet); ` +
+        `to keep it to this user, use a unix socket instead: ${option} unix:PATH,server=on (its file is made mode 0600)`;
+      assert.deepEqual(
+        daemon
+          .stderr()
+          .replaceAll(daemon.dir, 'DIR')
+          .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+          .trimEnd()
+          .split('\n'),
+        [
+          local("QMP monitor on chardev 'qmon' (tcp:127.0.0.1:PORT)", 'QMP', '-qmp'),
+          local("monitor on chardev 'hmon' (telnet:127.0.0.1:PORT)", 'the human monitor', '-monitor'),
+          'chardevd: QMP listening on unix:DIR/qmp.sock',
+          'chardevd: QMP listening on tcp:127.0.0.1:PORT',
+          local('QMP listener tcp:127.0.0.1:PORT', 'QMP', '-qmp'),
+          'chardevd: monitor listening on tcp:127.0.0.1:PORT',
+          local('monitor listener tcp:127.0.0.1:PORT', 'the human monitor', '-monitor'),
+          'chardevd: monitor listening on unix:DIR/hmp.sock',
+        ],
+      );
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test("makes its QMP and monitor socket files 0600 whatever the umask, or what chardevd's perm= says", async () => {
+    const { dir, remove } = tempDir();
+    try {
+      for (const umask of ['000', '077']) {
+        const child = spawn(
+          '/bin/sh',
+          [
+            '-c',
+            `umask ${umask} && exec "$0" "$@"`,
+            process.execPath,
+            CHARDEVD,
+            '-qmp',
+            'unix:q.sock,server=on,wait=off',
+            '-qmp',
+            'unix:q-group.sock,server=on,wait=off,perm=0660',
+            '-monitor',
+            'unix:h.sock,server=on,wait=off',
+            '-monitor',
+            'unix:h-all.sock,server=on,wait=off,perm=666',
+          ],
+          { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (text: string) => {
+          stderr += text;
+        });
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        try {
+          await until(
+            () => stderr.includes('monitor listening on unix:h-all.sock'),
+            () => `the last listener; stderr: ${stderr}`,
+          );
+          const modes = Object.fromEntries(
+            ['q.sock', 'q-group.sock', 'h.sock', 'h-all.sock'].map((name) => [name, (statSync(join(dir, name)).mode & 0o777).toString(8)]),
+          );
+          assert.deepEqual(modes, { 'q.sock': '600', 'q-group.sock': '660', 'h.sock': '600', 'h-all.sock': '666' }, `umask ${umask}`);
+        } finally {
+          child.kill('SIGTERM');
+          await exited;
+        }
+      }
+    } finally {
+      remove();
+    }
+  });
+
+  test('refuses a bad perm= naming the option, exit status 1', () => {
+    for (const [option, text, message] of [
+      ['-qmp', 'unix:q.sock,server=on,perm=0999', "Parameter 'perm' expects octal permission bits from 0 to 0777, such as 0660"],
+      ['-monitor', 'tcp:127.0.0.1:0,server=on,perm=0600', "Parameter 'perm' is for unix: listeners only"],
+      ['-qmp', 'unix:q.sock,perm=0600', "Parameter 'perm' is for listeners (server=on) only"],
+    ] as const) {
+      const result = runChardevd([option, text]);
+      assert.equal(result.status, 1, text);
+      assert.equal(result.stderr, `chardevd: ${option} ${text}: ${message}\n`);
     }
   });
 

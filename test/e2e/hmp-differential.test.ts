@@ -52,7 +52,9 @@ const transcripts: Transcript[] = [
       hmp('info version\nfoo'),
       hmp('quit extra'),
       hmp('q extra'),
-      '{"execute":"human-monitor-command","arguments":{"command-line":"info version","cpu-index":0}}',
+      // cpu-index 0 is a documented difference (chardevd ignores it, for qmp-shell -H); every other index gets QEMU's error.
+      '{"execute":"human-monitor-command","arguments":{"command-line":"info version","cpu-index":1}}',
+      '{"execute":"human-monitor-command","arguments":{"command-line":"info version","cpu-index":-1}}',
       '{"execute":"human-monitor-command","arguments":{}}',
       '{"execute":"human-monitor-command","arguments":{"command-line":5}}',
     ],

@@ -265,10 +265,8 @@ devices:
     const config = readConfigFile(path, () => assert.fail('no warnings expected'));
     assert.deepEqual(
       config.qmp.map((q) => q.option),
-      [
-        { address: { type: 'unix', path: 'chardevd-qmp.sock' }, wait: false },
-        { address: { type: 'inet', host: '127.0.0.1', port: 4444, ipv6Only: false }, wait: false },
-      ],
+      // Unix sockets only: a TCP listener would let every local user in.
+      [{ address: { type: 'unix', path: 'chardevd-qmp.sock' }, wait: false }],
     );
     assert.deepEqual(
       config.monitors.map((m) => m.target),
@@ -277,7 +275,9 @@ devices:
     assert.deepEqual(
       config.chardevs.map((c) => (c.form === 'object' ? [c.id, c.backend] : [c.id, c.text])),
       [
-        ['console0', { type: 'ringbuf', data: { size: 65536 } }],
+        ['console0-log', { type: 'ringbuf', data: { size: 65536 } }],
+        // The console is a hub, so `console console0` joins it beside the log instead of being refused.
+        ['console0', 'hub,id=console0,chardevs.0=console0-log'],
         ['guest0', 'socket,id=guest0,path=chardevd-console.sock,server=on,wait=off'],
       ],
     );

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
-import { parseQmpOption } from '../../../src/daemon/qmp-option.js';
+import { listenerOption, parseQmpOption } from '../../../src/daemon/qmp-option.js';
 import { QemuOptsError } from '../../../src/options/qemu-opts.js';
 
 function parse(text: string): { option: ReturnType<typeof parseQmpOption> } {
@@ -40,6 +40,30 @@ suite('parseQmpOption', () => {
 
   test('says how to fix a client-mode monitor', () => {
     assert.throws(() => parse('unix:/q'), /add server=on/);
+  });
+
+  test("takes chardevd's perm= for a unix listener's socket file, in octal", () => {
+    assert.deepEqual(parse('unix:/q,server=on,wait=off,perm=0660').option.address, { type: 'unix', path: '/q', perm: 0o660 });
+    assert.equal((parse('unix:/q,server=on,perm=600').option.address as { perm?: number }).perm, 0o600);
+    assert.equal((parse('unix:/q,server=on,perm=0').option.address as { perm?: number }).perm, 0);
+    // Without it the address carries none: the listener makes the file 0600.
+    assert.equal('perm' in parse('unix:/q,server=on').option.address, false);
+  });
+
+  test('refuses a perm= that is not octal bits up to 0777, or not on a unix listener', () => {
+    const bits = new QemuOptsError("Parameter 'perm' expects octal permission bits from 0 to 0777, such as 0660");
+    for (const value of ['perm=0888', 'perm=1777', 'perm=0o660', 'perm=rw', 'perm=', 'perm', 'perm=07777']) {
+      assert.throws(() => parse(`unix:/q,server=on,${value}`), bits, value);
+    }
+    assert.throws(() => parse('tcp:127.0.0.1:0,server=on,perm=0600'), new QemuOptsError("Parameter 'perm' is for unix: listeners only"));
+    assert.throws(() => parse('unix:/q,perm=0600'), new QemuOptsError("Parameter 'perm' is for listeners (server=on) only"));
+  });
+
+  test('listenerOption leaves what is not a listener to the legacy syntax, but not a text with perm=', () => {
+    assert.equal(listenerOption('unix:/q,server=on,telnet=on'), undefined);
+    assert.equal(listenerOption('unix:/q'), undefined);
+    assert.throws(() => listenerOption('unix:/q,server=on,perm=9'), /Parameter 'perm' expects octal/);
+    assert.throws(() => listenerOption('tcp:127.0.0.1:0,server=on,perm=0600'), /for unix: listeners only/);
   });
 
   test('names an unsupported transport', () => {

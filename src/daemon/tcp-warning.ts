@@ -1,0 +1,35 @@
+import { isIPv4 } from 'node:net';
+
+/**
+ * The warning for a management listener that takes TCP connections: QMP
+ * and the human monitor have no authentication, and chardevd no TLS yet,
+ * so whoever connects drives the daemon with its rights (creating a file
+ * chardev is enough to overwrite any file the daemon may write). `what`
+ * names the listener (`QMP listener tcp:127.0.0.1:4444`), `host` is the
+ * address it is bound to: on loopback every local user can connect,
+ * elsewhere anyone who can reach the machine. A unix listener's socket
+ * file is 0600, so only the daemon's own user gets in.
+ */
+export function unprotectedTcpWarning(what: string, host: string, service: 'QMP' | 'monitor'): string {
+  const protocol = service === 'QMP' ? 'QMP has' : 'the human monitor has';
+  const instead = `to keep it to this user, use a unix socket instead: ${service === 'QMP' ? '-qmp' : '-monitor'} unix:PATH,server=on (its file is made mode 0600)`;
+  const why = `(${protocol} no authentication, and chardevd no TLS yet)`;
+  if (isLoopback(host)) return `warning: ${what} lets every local user control this daemon ${why}; ${instead}`;
+  return `warning: ${what} lets anyone who can reach this machine control this daemon ${why}; ${instead}; bound to 127.0.0.1, it would still let every local user in`;
+}
+
+/**
+ * Where a socket chardev listens over TCP, read from its QEMU filename
+ * (`disconnected:tcp:0.0.0.0:4555,server=on`, `telnet:...`, `websocket:...`):
+ * the address as QEMU writes it and its host; undefined for every other chardev.
+ */
+export function tcpServerAddress(filename: string): { readonly address: string; readonly host: string } | undefined {
+  const match = /^(?:disconnected:)?((?:tcp|telnet|websocket):(.*):\d+),server=on/.exec(filename);
+  return match === null ? undefined : { address: match[1]!, host: match[2]! };
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  const v4 = host.startsWith('::ffff:') ? host.slice('::ffff:'.length) : host;
+  return isIPv4(v4) && v4.startsWith('127.');
+}

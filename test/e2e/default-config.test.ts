@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, suite, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { MonitorClient } from '../support/monitor-client.js';
+import { waitFor } from '../support/peer-process.js';
+import { Connection } from '../support/qmp-transcript.js';
+
+/**
+ * The configuration `npm start` uses (chardevd.yaml), run as a new user
+ * runs it: only unix sockets, the management ones mode 0600 whatever the
+ * umask; the README's first session as printed; `console console0` on the
+ * shared console; and QEMU's qmp-shell -H, which sends cpu-index 0.
+ */
+
+const WAIT_MS = 10_000;
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
+
+interface Daemon {
+  readonly dir: string;
+  readonly child: ChildProcess;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts chardevd on a copy of chardevd.yaml in a fresh directory, under `umask`, and waits until its last listener is open. */
+async function startDefault(umask: string): Promise<Daemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'chardevd-default-'));
+  copyFileSync(join(ROOT, 'chardevd.yaml'), join(dir, 'chardevd.yaml'));
+  const child = spawn('/bin/sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, CHARDEVD, '--config', 'chardevd.yaml'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS);
+    await exited;
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // The human monitor's listener opens last.
+  const deadline = Date.now() + WAIT_MS;
+  while (!stderr.includes('monitor listening on')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`chardevd did not start on chardevd.yaml: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { dir, child, stderr: () => stderr, stop };
+}
+
+/** The inodes of the sockets process `pid` holds. */
+function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1]!);
+    } catch {
+      // A descriptor closed while the list was read.
+    }
+  }
+  return inodes;
+}
+
+/** The socket inodes listed in one of /proc/PID/net's tables (the inode is the 10th field of tcp/udp, the 7th of unix). */
+function tableInodes(pid: number, table: string): Set<string> {
+  const column = table === 'unix' ? 6 : 9;
+  const lines = readFileSync(`/proc/${pid}/net/${table}`, 'utf8').trim().split('\n').slice(1);
+  return new Set(lines.map((line) => line.trim().split(/\s+/)[column]!));
+}
+
+async function connected(path: string): Promise<Socket> {
+  const socket = connect(path);
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  return socket;
+}
+
+/** Sends one command and returns its parsed reply. */
+async function execute(qmp: Connection, command: string, args?: object): Promise<Record<string, unknown>> {
+  const id = `${command}-${qmp.lines.length}`;
+  qmp.socket.write(JSON.stringify(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id }));
+  let reply: Record<string, unknown> | undefined;
+  await qmp.until(
+    (lines) =>
+      lines.some((line) => {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        if (parsed['id'] !== id) return false;
+        reply = parsed;
+        return true;
+      }),
+    `the reply to ${command}`,
+  );
+  return reply!;
+}
+
+async function negotiated(path: string): Promise<Connection> {
+  const qmp = await Connection.open(path);
+  await qmp.until((lines) => lines.length >= 1, 'the greeting');
+  assert.deepEqual(await execute(qmp, 'qmp_capabilities'), { return: {}, id: 'qmp_capabilities-1' });
+  return qmp;
+}
+
+suite('the default configuration (chardevd.yaml)', () => {
+  for (const umask of ['000', '022']) {
+    test(`under umask ${umask}: no TCP port, every listener a unix socket, the management sockets mode 0600`, async () => {
+      const daemon = await startDefault(umask);
+      try {
+        const pid = daemon.child.pid!;
+        const ours = socketInodes(pid);
+        assert.ok(ours.size > 0, 'the daemon holds no socket');
+        for (const table of ['tcp', 'tcp6', 'udp', 'udp6']) {
+          const open = [...tableInodes(pid, table)].filter((inode) => ours.has(inode));
+          assert.deepEqual(open, [], `the daemon has ${table} sockets`);
+        }
+        const unix = tableInodes(pid, 'unix');
+        assert.deepEqual(
+          [...ours].filter((inode) => !unix.has(inode)),
+          [],
+          'sockets that are not unix sockets',
+        );
+        for (const name of ['chardevd-qmp.sock', 'chardevd-hmp.sock']) {
+          assert.equal((statSync(join(daemon.dir, name)).mode & 0o777).toString(8), '600', name);
+        }
+        assert.doesNotMatch(daemon.stderr(), /warning/);
+      } finally {
+        await daemon.stop();
+      }
+    });
+  }
+
+  suite('running', () => {
+    let daemon: Daemon;
+    before(async () => {
+      daemon = await startDefault('022');
+    });
+    after(async () => {
+      await daemon.stop();
+    });
+
+    test("README.md's first session works as printed", async () => {
+      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+      const block = /A first session[^\n]*\n\n```console\n([\s\S]*?)```/.exec(readme);
+      assert.ok(block, "README.md has no console block after 'A first session'");
+      const lines = block[1]!.trimEnd().split('\n');
+      // First the guest's line, sent by the shell command as printed.
+      const guest = lines.shift()!;
+      assert.match(guest, /^\$ echo '[^']*' \| socat - UNIX-CONNECT:chardevd-console\.sock$/);
+      execFileSync('/bin/sh', ['-c', guest.slice(2)], { cwd: daemon.dir, timeout: WAIT_MS });
+      const sent = Buffer.byteLength(`${/'([^']*)'/.exec(guest)![1]}\n`);
+      // A person types the next command seconds later; the test waits until the bytes are in the log instead.
+      const watch = await negotiated(join(daemon.dir, 'chardevd-qmp.sock'));
+      try {
+        for (const deadline = Date.now() + WAIT_MS; ; ) {
+          const chardevs = (await execute(watch, 'query-chardev'))['return'] as { label: string; hub?: { members: { written: number }[] } }[];
+          if (chardevs.find((c) => c.label === 'console0')?.hub?.members[0]?.written === sent) break;
+          assert.ok(Date.now() < deadline, 'the guest line never reached the console log');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        watch.socket.destroy();
+      }
+      // Then the QMP session: the greeting, and each request followed by its reply, as printed.
+      assert.equal(lines.shift(), '$ socat - UNIX-CONNECT:chardevd-qmp.sock');
+      const socat = spawn('socat', ['-', 'UNIX-CONNECT:chardevd-qmp.sock'], { cwd: daemon.dir, stdio: ['pipe', 'pipe', 'ignore'] });
+      let output = '';
+      socat.stdout.setEncoding('utf8').on('data', (text: string) => {
+        output += text;
+      });
+      const outputLines = async (count: number): Promise<string[]> => {
+        const deadline = Date.now() + WAIT_MS;
+        // QMP ends its lines in CR LF, as QEMU does; a terminal shows them as the README prints them.
+        while (output.split('\r\n').length - 1 < count) {
+          assert.ok(Date.now() < deadline, `socat printed ${JSON.stringify(output.slice(-200))}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return output.split('\r\n').slice(0, count);
+      };
+      try {
+        const expected: string[] = [];
+        for (const line of lines) {
+          if (line.startsWith('{"execute"')) socat.stdin.write(`${line}\n`);
+          else expected.push(line);
+          assert.deepEqual(await outputLines(expected.length), expected);
+        }
+      } finally {
+        socat.kill();
+      }
+    });
+
+    test('console console0 shares the console: the guest output shows, the keys reach the guest, Ctrl-] returns', async () => {
+      const guest = await connected(join(daemon.dir, 'chardevd-console.sock'));
+      let fromConsole = '';
+      guest.setEncoding('latin1').on('data', (text: string) => {
+        fromConsole += text;
+      });
+      const monitor = await MonitorClient.open(join(daemon.dir, 'chardevd-hmp.sock'));
+      try {
+        monitor.send('console console0\r');
+        await monitor.until(() => monitor.received.includes("Connected to chardev 'console0'. Escape character is '^]'.\r\n"), 'the console banner');
+        guest.write('guest output\r\n');
+        await monitor.until(() => monitor.received.endsWith('guest output\r\n'), 'the guest output on the console');
+        monitor.send('typed keys\r');
+        await waitFor(() => fromConsole === 'typed keys\r', 'the keys at the guest', WAIT_MS, 5);
+        monitor.send('\x1d');
+        await monitor.until(() => monitor.received.endsWith('(chardevd) '), 'the prompt after Ctrl-]');
+        assert.match(await monitor.command('info chardev'), /console0: filename=hub\r\n/);
+      } finally {
+        monitor.close();
+        guest.destroy();
+      }
+    });
+
+    test("qmp-shell -H works: QEMU's HMP shell sends cpu-index 0 with every line, which is ignored", async () => {
+      const qmp = await negotiated(join(daemon.dir, 'chardevd-qmp.sock'));
+      try {
+        // What qmp-shell -H (python qemu.qmp, HMPShell) sends: `help` and `info` to fill its completion, then the lines typed.
+        const hmp = async (line: string, cpuIndex: number): Promise<Record<string, unknown>> =>
+          execute(qmp, 'human-monitor-command', { 'command-line': line, 'cpu-index': cpuIndex });
+        const help = (await hmp('help', 0))['return'];
+        assert.equal(typeof help, 'string');
+        // HMPShell takes each line's first word as a command, and each `info` line's second word as a subcommand.
+        assert.ok((help as string).split('\r\n').includes('ringbuf_read device size -- Read from a ring buffer character device'));
+        const info = (await hmp('info', 0))['return'] as string;
+        assert.deepEqual(
+          info
+            .split('\r\n')
+            .filter((line) => line !== '')
+            .map((line) => line.split(/\s+/)[1]),
+          ['chardev', 'history', 'version'],
+        );
+        assert.match((await hmp('info chardev', 0))['return'] as string, /^console0: filename=hub\r\n/m);
+        // Its `cpu N` checks N with `info version`: any other index gets QEMU's error, so the shell says "bad CPU index".
+        for (const index of [1, -1]) {
+          assert.deepEqual((await hmp('info version', index))['error'], { class: 'GenericError', desc: "Parameter 'cpu-index' expects a CPU number" });
+        }
+      } finally {
+        qmp.socket.destroy();
+      }
+    });
+  });
+});
