@@ -24,17 +24,15 @@ export const NEGOTIATE = '{"execute":"qmp_capabilities"}';
 /** One connection that collects CRLF-terminated lines. */
 export class Connection {
   readonly lines: string[] = [];
-  #buffer = '';
+  /** The pieces of the line not yet ended, joined once it ends: a long reply costs one pass, not one per read. */
+  #pending: string[] = [];
   #waiter: (() => void) | undefined;
   closed = false;
 
   private constructor(readonly socket: Socket) {
     socket.setEncoding('latin1');
     socket.on('data', (text: string) => {
-      this.#buffer += text;
-      const parts = this.#buffer.split('\r\n');
-      this.#buffer = parts.pop()!;
-      this.lines.push(...parts);
+      this.#collect(text);
       this.#waiter?.();
     });
     socket.on('close', () => {
@@ -42,6 +40,29 @@ export class Connection {
       this.#waiter?.();
     });
     socket.on('error', () => {});
+  }
+
+  /** Splits what arrived at CRLF, searching only the new text. */
+  #collect(text: string): void {
+    let from = 0;
+    // A CRLF split between two reads: the line ended with the CR of the previous read.
+    const last = this.#pending.at(-1);
+    if (text.startsWith('\n') && last?.endsWith('\r')) {
+      this.#pending[this.#pending.length - 1] = last.slice(0, -1);
+      this.#endLine();
+      from = 1;
+    }
+    for (let end = text.indexOf('\r\n', from); end >= 0; end = text.indexOf('\r\n', from)) {
+      this.#pending.push(text.slice(from, end));
+      this.#endLine();
+      from = end + 2;
+    }
+    if (from < text.length) this.#pending.push(text.slice(from));
+  }
+
+  #endLine(): void {
+    this.lines.push(this.#pending.join(''));
+    this.#pending = [];
   }
 
   /** Collects the lines of a socket already connected (one a server process connected to). */
