@@ -88,8 +88,9 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
     await daemon?.stop();
   });
 
-  test('a viewer that never reads loses its oldest output, reported by query-chardev and HUB_MEMBER_DROPPED, while the log and a reading viewer get every byte and typing reaches the guest', async () => {
+  test('a viewer that never reads loses its oldest output, reported by query-chardev and HUB_MEMBER_DROPPED, while the log and a reading viewer get every byte and typing reaches the guest', async (t) => {
     const viewer = await connected(join(daemon.dir, 'view0.sock'));
+    t.after(() => viewer.destroy());
     let viewerBytes = 0;
     const viewerHash = createHash('sha256');
     viewer.on('data', (data: Buffer) => {
@@ -97,6 +98,7 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
       viewerHash.update(data);
     });
     const stuck = await connected(join(daemon.dir, 'stuck0.sock'));
+    t.after(() => stuck.destroy());
     stuck.pause();
     const deadline = Date.now() + WAIT_MS;
     while (!(await members(qmp)).every((member) => member.open)) {
@@ -104,6 +106,8 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const guest = await connected(join(daemon.dir, 'guest0.sock'));
+    // Released even when an assertion fails, so that the next test can connect as the guest.
+    t.after(() => guest.destroy());
     const guestInput: Buffer[] = [];
     guest.on('data', (data: Buffer) => guestInput.push(data));
     const source = randomBytes(TOTAL);
@@ -133,7 +137,6 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
     // Other chardevs' entries stay QEMU's three members.
     const all = (await execute(qmp, 'query-chardev'))['return'] as Record<string, unknown>[];
     assert.deepEqual(Object.keys(all.find((entry) => entry['label'] === 'guest0')!).sort(), ['filename', 'frontend-open', 'label']);
-    for (const socket of [viewer, stuck, guest]) socket.destroy();
   });
 
   test('a viewer added at run time gets a replay, then the live output; removed, it is free again', async () => {
