@@ -38,7 +38,7 @@ suite('fuzz: the config file', () => {
           writeFileSync(path, text);
           readsCleanly(text, (warn) => readConfigFile(path, warn));
         }),
-        400,
+        300,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

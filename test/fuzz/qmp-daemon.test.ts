@@ -47,8 +47,8 @@ suite('fuzz: the QMP stream of a daemon process', () => {
       exited.catch(() => undefined);
       await checkProperty(
         t,
-        fc.asyncProperty(qmpInput(JSON_PARSER_DEFAULTS, 256 << 10), (input) => Promise.race([feed(daemon, input), exited])),
-        200,
+        fc.asyncProperty(qmpInput(JSON_PARSER_DEFAULTS, 64 << 10), (input) => Promise.race([feed(daemon, input), exited])),
+        100,
         0.02,
       );
     } finally {

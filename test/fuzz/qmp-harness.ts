@@ -20,6 +20,8 @@ export class FuzzClient implements QmpTransport {
   unread = 0;
   /** Every byte the session wrote, as text. */
   output = '';
+  /** Where in `output` what the client has not read begins. */
+  #readUpTo = 0;
   #handlers: QmpTransportHandlers | undefined;
 
   backlog(): number {
@@ -51,6 +53,7 @@ export class FuzzClient implements QmpTransport {
   read(): void {
     if (this.unread === 0) return;
     this.unread = 0;
+    this.#readUpTo = this.output.length;
     this.#handlers?.drain();
   }
 
@@ -69,6 +72,17 @@ export class FuzzClient implements QmpTransport {
       this.read();
       await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** The longest line the client has not read yet, in bytes. */
+  longestUnreadLine(): number {
+    return Math.max(
+      0,
+      ...this.output
+        .slice(this.#readUpTo)
+        .split('\r\n')
+        .map((line) => Buffer.byteLength(line) + 2),
+    );
   }
 
   /** The complete lines written so far, without their CRLF. */

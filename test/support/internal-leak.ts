@@ -26,13 +26,16 @@ const LEAKS: readonly RegExp[] = [
   /\. Received (?:type|an instance|function)\b/,
 ];
 
+/** Each pattern with the pattern that finds it in an input: without word boundaries, since input runs words together (`undefined0`). */
+const QUOTED: readonly (readonly [RegExp, RegExp])[] = LEAKS.map((pattern) => [pattern, new RegExp(pattern.source.replaceAll('\\b', ''), pattern.flags)]);
+
 /** The first part of `text` that leaks the implementation, or undefined; `input` is what the text may quote. */
 export function internalLeak(text: string, input: string): string | undefined {
-  for (const pattern of LEAKS) {
+  for (const [pattern, inInput] of QUOTED) {
     const match = pattern.exec(text);
     if (match === null) continue;
-    // What the input holds itself is a quotation, unless the input has no such text at all.
-    if (pattern.test(input)) continue;
+    // Text the input holds itself is a quotation.
+    if (inInput.test(input)) continue;
     return match[0];
   }
   return undefined;
