@@ -141,7 +141,7 @@ suite('fuzz: -chardev values', () => {
   });
 
   test('chardevd -chardev VALUE exits 1 with a named one-line report (and hints), or prints help; never a stack trace', async (t) => {
-    const samples = processSamples(fuzzRuns(8, 0.002));
+    const samples = processSamples(fuzzRuns(6, 0.002));
     t.diagnostic(`FUZZ_SEED=${fuzzSeed()}: ${samples.length} processes`);
     const dir = mkdtempSync(join(tmpdir(), 'chardevd-fuzz-'));
     try {

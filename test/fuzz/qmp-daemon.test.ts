@@ -48,7 +48,7 @@ suite('fuzz: the QMP stream of a daemon process', () => {
       await checkProperty(
         t,
         fc.asyncProperty(qmpInput(JSON_PARSER_DEFAULTS, 64 << 10), (input) => Promise.race([feed(daemon, input), exited])),
-        100,
+        80,
         0.02,
       );
     } finally {

@@ -95,7 +95,7 @@ suite('fuzz: the QMP stream in process', () => {
     await checkProperty(
       t,
       fc.asyncProperty(floodInput, (input) => feed(fuzz, input, true)),
-      30,
+      20,
     );
     await fuzz.daemon.chardevs.closeAll();
   });
