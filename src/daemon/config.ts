@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
+import { type CST, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, Parser, parseDocument, type Document } from 'yaml';
 import { ChardevdError } from '../base/error.js';
 import { describeSystemError } from '../chardev/chardev-error.js';
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
@@ -62,6 +62,14 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 const TOP_LEVEL_KEYS = ['qmp', 'hmp', 'chardevs', 'devices'] as const;
 
+/**
+ * The deepest nesting of collections read; a config file needs a handful
+ * of levels. YAML builds its nodes recursively, and from several hundred
+ * levels on it runs out of stack (and says only that), so deeper
+ * documents are refused before it builds them.
+ */
+const MAX_NESTING = 64;
+
 /** Built on first use: linking the type table is work a command line without a config file does not need. */
 let validator: InputValidator | undefined;
 
@@ -82,6 +90,8 @@ export function readConfigFile(path: string, warn: (message: string) => void): D
 /** Checks a config file's text; `fileName` starts every message. */
 export function parseConfig(text: string, fileName: string, warn: (message: string) => void): DaemonConfig {
   const lines = new LineCounter();
+  const deep = tooDeep(text);
+  if (deep !== undefined) throw new ConfigError(`${fileName}:${deep.line}:${deep.col}: collections nested deeper than ${MAX_NESTING} levels`);
   const doc = parseDocument(text, { intAsBigInt: true, prettyErrors: false, lineCounter: lines, uniqueKeys: true });
   const where = (node: Node | null | undefined): string => {
     const offset = node?.range?.[0];
@@ -171,6 +181,32 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   return { qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices };
 }
 
+/** Where the first collection nested deeper than MAX_NESTING starts, or undefined; walks YAML's syntax tree without recursion. */
+function tooDeep(text: string): { line: number; col: number } | undefined {
+  const lines = new LineCounter();
+  const pending: { token: CST.Token | null | undefined; depth: number }[] = [];
+  for (const token of new Parser(lines.addNewLine).parse(text)) pending.push({ token, depth: 0 });
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { token, depth } = next;
+    if (token?.type === 'document') pending.push({ token: token.value, depth });
+    if (token?.type !== 'block-map' && token?.type !== 'block-seq' && token?.type !== 'flow-collection') continue;
+    if (depth >= MAX_NESTING) return lines.linePos(token.offset);
+    for (const item of token.items) pending.push({ token: item.key, depth: depth + 1 }, { token: item.value, depth: depth + 1 });
+  }
+  return undefined;
+}
+
+/** A node's JavaScript value; aliases that expand too far (a "billion laughs" document) are refused, as YAML refuses them. */
+function toJs(node: Node, doc: Document, location: string): unknown {
+  try {
+    return node.toJS(doc);
+  } catch (error: unknown) {
+    // yaml's toJS throws a ReferenceError once aliases expand past its maxAliasCount.
+    if (error instanceof ReferenceError) throw new ConfigError(`${location}: ${error.message}`);
+    throw error;
+  }
+}
+
 /** One item of `devices`: a `-device` string or device_add's arguments; `joined` ends a string's error messages. */
 function deviceItem(node: Node, doc: Document, location: string, joined: string): StartupDevice {
   let request: DeviceRequest;
@@ -182,7 +218,7 @@ function deviceItem(node: Node, doc: Document, location: string, joined: string)
       throw error;
     }
   } else if (isMap(node)) {
-    const value = toJsonValue(node.toJS(doc), (what) => {
+    const value = toJsonValue(toJs(node, doc, location), (what) => {
       throw new ConfigError(`${location}: ${what} has no JSON form, and device_add's arguments are JSON`);
     });
     request = deviceRequestFromArguments(value as JsonObject);
@@ -227,7 +263,7 @@ function chardevItem(node: Node, doc: Document, location: string, warn: (message
     return { form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length };
   }
   if (isMap(node)) {
-    const js: unknown = node.toJS(doc);
+    const js = toJs(node, doc, location);
     const rawId = (js as { id?: unknown }).id;
     const origin = typeof rawId === 'string' ? `${location} (id '${rawId}')` : location;
     const value = toJsonValue(js, (what) => {
