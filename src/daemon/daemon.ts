@@ -28,14 +28,13 @@ import { creationErrorMessage, resolveStartupChardev, type StartupChardev, Start
 import { configFileText } from './config-text.js';
 import { ConfigWriter } from './config-writer.js';
 import type { MonitorConfig } from './monitor-option.js';
-import type { QmpOption } from './qmp-option.js';
 import { type ListenerSource, runningConfig } from './running-config.js';
 import { TrackedChardevRegistry, TrackedDeviceRegistry } from './tracked-registries.js';
 import { chardevdVersion } from './version.js';
 
 export interface DaemonOptions {
   /** QMP listeners; `text`, the `-qmp` value as given, is what query-config lists for it. */
-  readonly qmp: readonly (ListenerSource & { readonly option: QmpOption; readonly pretty: boolean })[];
+  readonly qmp: readonly (ListenerSource & { readonly pretty: boolean })[];
   /** Chardevs to create at startup, in this order, before the listeners open. */
   readonly chardevs?: readonly StartupChardev[];
   /** Devices to create once the chardevs exist, in this order. */

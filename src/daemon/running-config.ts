@@ -37,9 +37,9 @@ export function runningConfig({ chardevs, devices, qmp, monitors }: RunningConfi
     qmp: [...qmp.map(({ option, text }) => text ?? listenerText(option)), ...qmpMonitors],
     hmp,
     chardevs: configChardevs(chardevs),
-    devices: devices.list().map(
-      (link): ConfigDevice => ({ driver: 'link', ...(link.id !== undefined ? { id: link.id } : {}), chardev: link.chardev.id, peer: link.peer.id }),
-    ),
+    devices: devices
+      .list()
+      .map((link): ConfigDevice => ({ driver: 'link', ...(link.id !== undefined ? { id: link.id } : {}), chardev: link.chardev.id, peer: link.peer.id })),
   };
 }
 
