@@ -50,7 +50,15 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const daemon = new Daemon({ qmp: args.qmp, chardevs: args.chardevs, devices: args.devices, monitors: args.monitors, muxEscapeChar: args.muxEscapeChar, log });
+  const daemon = new Daemon({
+    qmp: args.qmp,
+    chardevs: args.chardevs,
+    devices: args.devices,
+    monitors: args.monitors,
+    muxEscapeChar: args.muxEscapeChar,
+    configSave: args.configSave,
+    log,
+  });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       log(`terminating on signal ${constants.signals[signal]}`);

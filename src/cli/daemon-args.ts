@@ -24,6 +24,8 @@ export type DaemonArgs =
       readonly monitors: readonly MonitorConfig[];
       /** `-echr`: the byte that starts a mux escape command, when given. */
       readonly muxEscapeChar: number | undefined;
+      /** `-config-save FILE`: the file kept equal to the running configuration, when given. */
+      readonly configSave: string | undefined;
     }
   | { readonly action: 'help' }
   | { readonly action: 'version' }
@@ -68,6 +70,10 @@ Options (QEMU's spellings; one or two leading dashes):
   -config FILE                            read listeners, chardevs and devices from a
                                           YAML or JSON file (keys: qmp, hmp, chardevs,
                                           devices)
+  -config-save FILE                       keep FILE equal to the running configuration:
+                                          written at startup and after every change
+                                          (chardev-add, device_add, ...), so that
+                                          -config FILE brings the changes back
   -h, -help                               print this help
   -version                                print the version
 
@@ -106,6 +112,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
   const chardevIds = new Set<string>();
   const devices: StartupDevice[] = [];
   let muxEscapeChar: number | undefined;
+  let configSave: string | undefined;
   /** QEMU numbers the chardevs of -qmp and -monitor compat_monitor0, 1, ... counting every one (monitor_parse). */
   let monitorIndex = 0;
 
@@ -165,8 +172,8 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
       throw error;
     }
     if (listener !== undefined) {
-      if (mode === 'control') qmp.push({ option: listener, pretty });
-      else monitors.push({ origin, target: { type: 'listener', option: listener } });
+      if (mode === 'control') qmp.push({ option: listener, pretty, text });
+      else monitors.push({ origin, target: { type: 'listener', option: listener, text } });
       return undefined;
     }
     let chardevText;
@@ -261,6 +268,10 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
       case 'config':
         configs.push(readConfigFile(value(), warn));
         break;
+      case 'config-save':
+        // The last one given counts, as for QEMU's single-valued options.
+        configSave = value();
+        break;
       default:
         throw new UsageError(`-${name}: invalid option`);
     }
@@ -288,5 +299,6 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     devices: allDevices,
     monitors: [...configs.flatMap((config) => config.monitors), ...monitors],
     muxEscapeChar,
+    configSave,
   };
 }

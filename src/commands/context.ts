@@ -1,7 +1,7 @@
 import type { ChardevRegistry } from '../chardev/registry.js';
 import type { DeviceRegistry } from '../device/registry.js';
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
-import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
+import type { ChardevdConfig, ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import type { QmpDispatcher } from '../qmp/dispatch.js';
 import type { QmpServer } from '../qmp/server.js';
 import type { QmpSession } from '../qmp/session.js';
@@ -25,6 +25,8 @@ export interface DaemonControl {
   readonly humanMonitor: HumanMonitor;
   /** Sends SHUTDOWN now, then stops the daemon once the current reply is out. */
   shutdown(reason: ShutdownCause): void;
+  /** The running configuration, as a config file holds it. */
+  config(): ChardevdConfig;
 }
 
 /** What every command handler receives besides its arguments. */

@@ -41,6 +41,8 @@ import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type
 export interface QmpListenerConfig {
   readonly option: QmpOption;
   readonly pretty: boolean;
+  /** The `-qmp` value as given, which query-config lists. */
+  readonly text: string;
 }
 
 export interface DaemonConfig {
@@ -147,7 +149,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
       return;
     }
     try {
-      qmp.push({ option: parseQmpOption(node.value), pretty: false });
+      qmp.push({ option: parseQmpOption(node.value), pretty: false, text: node.value });
     } catch (error: unknown) {
       if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}${joined(node)}`);
       throw error;
@@ -160,7 +162,9 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
       throw new ConfigError(`${location}: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"`);
     }
     try {
-      return { origin: location, target: parseMonitorOption(node.value) };
+      const target = parseMonitorOption(node.value);
+      // As given, for query-config.
+      return { origin: location, target: target.type === 'listener' ? { ...target, text: node.value } : target };
     } catch (error: unknown) {
       if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}${joined(node)}`);
       throw error;

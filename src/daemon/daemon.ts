@@ -2,11 +2,10 @@ import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import { qmpCommandSpecs } from '../generated/qapi-commands.gen.js';
 import { sendShutdownEvent } from '../generated/qapi-events.gen.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
-import type { ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
+import type { ChardevdConfig, ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import { ChardevError } from '../chardev/chardev-error.js';
-import { ChardevRegistry } from '../chardev/registry.js';
 import { type StartupDevice, StartupDeviceError } from '../device/device-option.js';
-import { DeviceError, DeviceRegistry } from '../device/registry.js';
+import { DeviceError } from '../device/registry.js';
 import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, HumanMonitor, QmpContext } from '../commands/context.js';
 import { QmpDispatcher } from '../qmp/dispatch.js';
@@ -21,17 +20,22 @@ import { toQmpError } from '../commands/qmp-error-table.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../commands/control.js';
 import { qdevHandlers } from '../commands/qdev.js';
 import { miscHandlers } from '../commands/misc.js';
+import { configHandlers } from '../commands/config.js';
 import type { JsonValue } from '../qobject/json-value.js';
 import { QmpServer } from '../qmp/server.js';
 import type { QmpListenAddress } from '../qmp/socket-listeners.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
+import { configFileText } from './config-text.js';
+import { ConfigWriter } from './config-writer.js';
 import type { MonitorConfig } from './monitor-option.js';
-import type { QmpOption } from './qmp-option.js';
+import { type ListenerSource, runningConfig } from './running-config.js';
 import { tcpServerAddress, unprotectedTcpWarning } from './tcp-warning.js';
+import { TrackedChardevRegistry, TrackedDeviceRegistry } from './tracked-registries.js';
 import { chardevdVersion } from './version.js';
 
 export interface DaemonOptions {
-  readonly qmp: readonly { readonly option: QmpOption; readonly pretty: boolean }[];
+  /** QMP listeners; `text`, the `-qmp` value as given, is what query-config lists for it. */
+  readonly qmp: readonly (ListenerSource & { readonly pretty: boolean })[];
   /** Chardevs to create at startup, in this order, before the listeners open. */
   readonly chardevs?: readonly StartupChardev[];
   /** Devices to create once the chardevs exist, in this order. */
@@ -42,6 +46,8 @@ export interface DaemonOptions {
   readonly muxEscapeChar?: number | undefined;
   /** Where the daemon's own messages go (stderr in the CLI). */
   readonly log: (message: string) => void;
+  /** A config file kept equal to the running configuration once started (`--config-save`). */
+  readonly configSave?: string | undefined;
 }
 
 /** Every command's handler; leaving one out is a compile error. */
@@ -50,6 +56,7 @@ const handlers: QmpCommandHandlers<QmpContext> = {
   ...charHandlers,
   ...qdevHandlers,
   ...miscHandlers,
+  ...configHandlers,
 };
 
 /**
@@ -59,8 +66,8 @@ const handlers: QmpCommandHandlers<QmpContext> = {
  */
 export class Daemon implements DaemonControl {
   readonly version: VersionInfo = chardevdVersion();
-  readonly chardevs: ChardevRegistry;
-  readonly devices: DeviceRegistry;
+  readonly chardevs: TrackedChardevRegistry;
+  readonly devices: TrackedDeviceRegistry;
   readonly server: QmpServer<QmpContext>;
   /** What human-monitor-command runs its lines on; monitor connections share its interpreter. */
   readonly humanMonitor: HumanMonitor;
@@ -76,19 +83,28 @@ export class Daemon implements DaemonControl {
   readonly stopped: Promise<void>;
   #stop!: () => void;
   #shuttingDown = false;
+  /** Writes --config-save's file; undefined without one. */
+  readonly #configWriter: ConfigWriter | undefined;
 
   constructor(private readonly options: DaemonOptions) {
+    this.#configWriter =
+      options.configSave === undefined ? undefined : new ConfigWriter({ path: options.configSave, text: () => configFileText(this.config()), log: options.log });
+    const changed = (): void => this.#configWriter?.changed();
     // Chardevs' events (a hub's drops) go to the QMP server, created below.
-    this.chardevs = new ChardevRegistry({
-      log: options.log,
-      events: { emit: (name, data) => this.server.emit(name, data) },
-      muxEscapeChar: options.muxEscapeChar,
-    });
-    this.devices = new DeviceRegistry(this.chardevs);
+    this.chardevs = new TrackedChardevRegistry(
+      {
+        log: options.log,
+        events: { emit: (name, data) => this.server.emit(name, data) },
+        muxEscapeChar: options.muxEscapeChar,
+      },
+      changed,
+    );
+    this.devices = new TrackedDeviceRegistry(this.chardevs, changed);
+    const trackedHandlers = trackingHubMembers(changed);
     const validator = new InputValidator(qapiTypeTable);
     const dispatcher = new QmpDispatcher<QmpContext>({
       specs: qmpCommandSpecs,
-      handlers,
+      handlers: trackedHandlers,
       validator,
       toQmpError,
       reportInternalError: (command, error) => options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
@@ -101,7 +117,7 @@ export class Daemon implements DaemonControl {
     });
     // The human monitor calls the same handlers in-process, its arguments checked as QMP's.
     const interpreter = new HmpInterpreter();
-    const qmpCaller = new QmpCaller(handlers, validator, (command, error) => dispatcher.errorFor(command, error));
+    const qmpCaller = new QmpCaller(trackedHandlers, validator, (command, error) => dispatcher.errorFor(command, error));
     this.humanMonitor = new HumanMonitorCommand(interpreter, qmpCaller);
     // Monitor connections run QMP commands with a context of their own: no QMP session.
     const hmpContext: QmpContext = { session: undefined, server: this.server, dispatcher, daemon: this };
@@ -145,10 +161,16 @@ export class Daemon implements DaemonControl {
       await this.#openListeners();
       await this.#openHmpListeners();
     } catch (error: unknown) {
-      // Nothing half-started stays behind: sockets closed, their files removed.
-      await this.#closeAll();
+      // Nothing half-started stays behind: sockets closed, their files removed; nor is it saved.
+      await Promise.all([this.#closeAll(), this.#configWriter?.stop()]);
       throw error;
     }
+    if (!this.#shuttingDown) this.#configWriter?.start();
+  }
+
+  /** The running configuration, as a config file holds it (query-config). */
+  config(): ChardevdConfig {
+    return runningConfig({ chardevs: this.chardevs, devices: this.devices, qmp: this.options.qmp, monitors: this.options.monitors ?? [] });
   }
 
   /** QEMU starts its monitors after its chardevs (mon_init_func), with these checks and texts (monitor_init). */
@@ -254,11 +276,36 @@ export class Daemon implements DaemonControl {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
     sendShutdownEvent(this.server, { guest: false, reason });
+    // The configuration as it is now, before closing takes it apart.
+    const saved = this.#configWriter?.stop();
     // Let the command that asked for it send its reply first (QEMU replies to quit, then closes).
     setImmediate(() => {
-      void this.#closeAll().then(() => this.#stop());
+      void Promise.all([this.#closeAll(), saved]).then(() => this.#stop());
     });
   }
+}
+
+/**
+ * The handlers, with hub-add-member and hub-remove-member telling
+ * `changed` once they succeeded; the registries tell it of every other
+ * change to the configuration.
+ */
+function trackingHubMembers(changed: () => void): QmpCommandHandlers<QmpContext> {
+  const then = <T>(result: T | Promise<T>): T | Promise<T> => {
+    if (result instanceof Promise) {
+      return result.then((value) => {
+        changed();
+        return value;
+      });
+    }
+    changed();
+    return result;
+  };
+  return {
+    ...handlers,
+    'hub-add-member': (args, context) => then(handlers['hub-add-member'](args, context)),
+    'hub-remove-member': (args, context) => then(handlers['hub-remove-member'](args, context)),
+  };
 }
 
 export function describeAddress(address: QmpListenAddress): string {

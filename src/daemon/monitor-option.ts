@@ -6,7 +6,7 @@ import { parseQmpOption, type QmpOption } from './qmp-option.js';
  * existing chardev with a human (`readline`) or QMP (`control`) monitor.
  */
 export type MonitorTarget =
-  | { readonly type: 'listener'; readonly option: QmpOption }
+  | { readonly type: 'listener'; readonly option: QmpOption; readonly text?: string | undefined }
   | { readonly type: 'chardev'; readonly id: string; readonly mode: 'readline' | 'control'; readonly pretty: boolean };
 
 /** A monitor as the daemon takes it (DaemonOptions.monitors). */

@@ -1292,3 +1292,80 @@ export interface HumanMonitorCommandArguments {
   'command-line': string;
   'cpu-index'?: number;
 }
+
+/**
+ * One chardev of the running configuration, as the arguments of
+ * chardev-add (a config file's object item).
+ *
+ * Since: 0.1
+ */
+export interface ConfigChardev {
+  /**
+   * the chardev's id.
+   */
+  id: string;
+  /**
+   * the backend it was created with (by the command line, a
+   * config file, chardev-add or chardev-change).  A hub's member list
+   * is the members it has now, including those added with
+   * hub-add-member; a chardev made with `mux=on` is two chardevs, the
+   * backend as `ID-base` and a `mux` backend `ID` on top of it.
+   */
+  backend: ChardevBackend;
+}
+
+/**
+ * One device of the running configuration, as the arguments of
+ * device_add.
+ *
+ * Since: 0.1
+ */
+export interface ConfigDevice {
+  /**
+   * the device model (`link`).
+   */
+  driver: string;
+  /**
+   * the device's id, if it has one.
+   */
+  id?: string;
+  /**
+   * the id of the link's first chardev.
+   */
+  chardev: string;
+  /**
+   * the id of its second chardev.
+   */
+  peer: string;
+}
+
+/**
+ * The running configuration, member for member a `--config` file: the
+ * reply, written to a file as it is (JSON is YAML), starts a daemon
+ * with the same chardevs, devices, hub members and listeners.
+ *
+ * Since: 0.1
+ */
+export interface ChardevdConfig {
+  /**
+   * the QMP listeners as they were given (`-qmp` syntax), then
+   * `chardev:ID` for each QMP monitor on a chardev.
+   */
+  qmp: string[];
+  /**
+   * the human monitor listeners as they were given (`-monitor`
+   * syntax) and `chardev:ID` for each human monitor on a chardev, in
+   * the order they were given.
+   */
+  hmp: string[];
+  /**
+   * every chardev, in the order they were created, except
+   * that a chardev comes after those it needs (a hub's members, a
+   * mux's base).  A chardev removed with chardev-remove is not listed.
+   */
+  chardevs: ConfigChardev[];
+  /**
+   * every device, in the order they were added.
+   */
+  devices: ConfigDevice[];
+}

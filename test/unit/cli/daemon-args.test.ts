@@ -132,6 +132,20 @@ suite('parseDaemonArgs', () => {
     }
   });
 
+  test('takes -config-save FILE, the last one given counting, and keeps each listener as given for query-config', () => {
+    const args = parseDaemonArgs(['--config-save', 'a.yaml', '-qmp', 'unix:q.sock,server,nowait', '-monitor', 'tcp::0,server=on,wait=off', '-config-save=b.yaml'], quiet);
+    assert.equal(args.action, 'run');
+    if (args.action !== 'run') return;
+    assert.equal(args.configSave, 'b.yaml');
+    assert.deepEqual(
+      [...args.qmp.map((q) => q.text), ...args.monitors.map((m) => m.target.type === 'listener' && m.target.text)],
+      ['unix:q.sock,server,nowait', 'tcp::0,server=on,wait=off'],
+    );
+    const plain = parseDaemonArgs([], quiet);
+    assert.equal(plain.action === 'run' && plain.configSave, undefined);
+    assert.throws(() => parseDaemonArgs(['-config-save'], quiet), new UsageError('-config-save: requires an argument'));
+  });
+
   test('refuses unknown options and missing values', () => {
     assert.throws(() => parseDaemonArgs(['-foo'], quiet), new UsageError('-foo: invalid option'));
     assert.throws(() => parseDaemonArgs(['-qmp'], quiet), new UsageError('-qmp: requires an argument'));

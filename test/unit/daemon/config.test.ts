@@ -54,8 +54,8 @@ chardevs:
 `);
     assert.deepEqual(warnings, []);
     assert.deepEqual(config.qmp, [
-      { option: { address: { type: 'unix', path: 'q.sock' }, wait: false }, pretty: false },
-      { option: { address: { type: 'inet', host: '127.0.0.1', port: 0, ipv6Only: false }, wait: true }, pretty: false },
+      { option: { address: { type: 'unix', path: 'q.sock' }, wait: false }, pretty: false, text: 'unix:q.sock,server=on,wait=off' },
+      { option: { address: { type: 'inet', host: '127.0.0.1', port: 0, ipv6Only: false }, wait: true }, pretty: false, text: 'tcp:127.0.0.1:0,server=on' },
     ]);
     assert.deepEqual(config.chardevs, [
       { form: 'option', origin: "c.yaml:6: chardevs[0] (id 'log0')", text: 'ringbuf,id=log0,size=1M', id: 'log0', checkedWarnings: 0 },
@@ -228,7 +228,10 @@ devices:
   test('reads human monitors in -monitor syntax: listeners and chardevs', () => {
     const { config } = parse('hmp:\n  - unix:m.sock,server=on,wait=off\n  - chardev:serial0\n');
     assert.deepEqual(config.monitors, [
-      { origin: 'c.yaml:2: hmp[0]', target: { type: 'listener', option: { address: { type: 'unix', path: 'm.sock' }, wait: false } } },
+      {
+        origin: 'c.yaml:2: hmp[0]',
+        target: { type: 'listener', option: { address: { type: 'unix', path: 'm.sock' }, wait: false }, text: 'unix:m.sock,server=on,wait=off' },
+      },
       { origin: 'c.yaml:3: hmp[1]', target: { type: 'chardev', id: 'serial0', mode: 'readline', pretty: false } },
     ]);
     refuses(
@@ -270,7 +273,7 @@ devices:
     );
     assert.deepEqual(
       config.monitors.map((m) => m.target),
-      [{ type: 'listener', option: { address: { type: 'unix', path: 'chardevd-hmp.sock' }, wait: false } }],
+      [{ type: 'listener', option: { address: { type: 'unix', path: 'chardevd-hmp.sock' }, wait: false }, text: 'unix:chardevd-hmp.sock,server=on,wait=off' }],
     );
     assert.deepEqual(
       config.chardevs.map((c) => (c.form === 'object' ? [c.id, c.backend] : [c.id, c.text])),

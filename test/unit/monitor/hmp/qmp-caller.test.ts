@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { ChardevRegistry } from '../../../../src/chardev/registry.js';
 import { charHandlers } from '../../../../src/commands/char.js';
+import { configHandlers } from '../../../../src/commands/config.js';
 import type { QmpContext } from '../../../../src/commands/context.js';
 import { controlHandlers } from '../../../../src/commands/control.js';
 import { miscHandlers } from '../../../../src/commands/misc.js';
@@ -18,11 +19,11 @@ import { QmpDispatcher } from '../../../../src/qmp/dispatch.js';
 function setup(overrides: Partial<HmpQmpHandlers> = {}) {
   const chardevs = new ChardevRegistry({ log: () => {} });
   const reported: [string, unknown][] = [];
-  const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...overrides };
+  const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...overrides };
   const validator = new InputValidator(qapiTypeTable);
   const dispatcher = new QmpDispatcher<QmpContext>({
     specs: qmpCommandSpecs,
-    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers },
+    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers },
     validator,
     toQmpError,
     reportInternalError: (command, error) => reported.push([command, error]),
