@@ -62,7 +62,7 @@ export abstract class FdChardev extends Chardev {
     const error = output.error ?? '';
     if (state === 'ok') this.context.log(`chardev '${this.id}': writing again; ${lost} bytes lost so far`);
     else if (state === 'stalled') this.context.log(`chardev '${this.id}': write failed: ${error}; holding the output and retrying`);
-    else this.context.log(`chardev '${this.id}': write failed: ${error}; dropping the output until a retry succeeds`);
+    else this.context.log(`chardev '${this.id}': write failed: ${error}; dropping the output${output.retries ? ' until a retry succeeds' : ''}`);
     this.context.events?.emit('CHARDEV_SINK_CHANGE', { id: this.id, state, error, pending, lost });
   }
 

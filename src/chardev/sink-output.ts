@@ -140,6 +140,11 @@ export class SinkOutput {
     this.#use(endpoint.stream);
   }
 
+  /** Whether a failed sink tries again (it can open a new stream). */
+  get retries(): boolean {
+    return this.#endpoint.reopen !== undefined;
+  }
+
   /** Bytes taken and not yet written. */
   get pending(): number {
     return this.#queue.bytes;
