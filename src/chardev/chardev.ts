@@ -1,5 +1,5 @@
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
-import type { ChardevBackendKind } from '../generated/qapi-types.gen.js';
+import type { ChardevBackendKind, ChardevSinkInfo } from '../generated/qapi-types.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
 import type { ChardevLog } from './chardev-log.js';
 import { ChardevError } from './chardev-error.js';
@@ -177,6 +177,33 @@ export abstract class Chardev {
   /** The backend's share of `write()`: take all of `data`, false when its queue is full. */
   protected abstract writeToBackend(data: Buffer): boolean;
 
+  /**
+   * Bytes `write()` took and the backend then dropped because it could
+   * not write them (a full disk, a reader gone, a close): what a link
+   * does not count as moved. Backends whose writes cannot fail so (a
+   * ringbuf), or that count their drops otherwise, report none.
+   */
+  get outputLost(): number {
+    return 0;
+  }
+
+  /**
+   * Output a lossless sink took and has not written yet: what a graceful
+   * stop waits for. A backend that is not a lossless sink (a viewer that
+   * does not read) reports none, so that it cannot hold the stop up.
+   */
+  get outputBacklog(): number {
+    return 0;
+  }
+
+  /** How the backend's writes fare, for one whose writes can fail (file, pipe): query-chardev's `sink`. */
+  get sinkInfo(): ChardevSinkInfo | undefined {
+    return undefined;
+  }
+
+  /** Graceful stop: take no new connections (a socket server); those there go on until close(). */
+  stopAccepting(): void {}
+
   /** Tells the frontend that it may write again. */
   protected drained(): void {
     this.#frontend?.drain?.();
@@ -211,7 +238,7 @@ export abstract class Chardev {
   }
 
   /** Bytes read but not yet taken by the frontend. */
-  protected get heldInput(): number {
+  get heldInput(): number {
     return this.#held?.length ?? 0;
   }
 

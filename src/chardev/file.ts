@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
+import type { Writable } from 'node:stream';
 import type { ChardevFile } from '../generated/qapi-types.gen.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
 import type { ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
 import { parseCommon } from './chardev-opts.js';
 import { FdChardev } from './fd-chardev.js';
+import type { SinkEndpoint } from './sink-output.js';
 import { readableFromFd, writableFromFd } from './stream-io.js';
 
 /**
@@ -44,8 +46,28 @@ export class FileChardev extends FdChardev {
         throw error;
       }
     }
-    this.useStreams(inFd === undefined ? undefined : readableFromFd(inFd), writableFromFd(outFd));
+    this.useStreams(inFd === undefined ? undefined : readableFromFd(inFd), outputEndpoint(out, outFd));
   }
+}
+
+/** What a WriteStream uses instead of node:fs: closing leaves the descriptor open, for the next stream after a failed write. */
+const KEEP_DESCRIPTOR = { write: fs.write, writev: fs.writev, close: (_fd: number, callback: (error: null) => void) => callback(null) };
+
+/**
+ * Where the file chardev writes, and how it tries again after a failed
+ * write. A regular file or a device keeps its descriptor: a retry writes
+ * where the last write stopped, and succeeds once the disk has room
+ * again (a file deleted to make room frees none while it is open). A
+ * FIFO or socket whose reader left fails for good (EPIPE), so a retry
+ * opens the path again, which succeeds once a reader is back.
+ */
+function outputEndpoint(path: string, fd: number): SinkEndpoint {
+  const stat = fs.fstatSync(fd);
+  if (stat.isFIFO() || stat.isSocket()) {
+    return { stream: writableFromFd(fd), reopen: () => writableFromFd(fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)) };
+  }
+  const stream = (): Writable => fs.createWriteStream('', { fd, fs: KEEP_DESCRIPTOR });
+  return { stream: stream(), reopen: stream, release: () => fs.closeSync(fd) };
 }
 
 /**

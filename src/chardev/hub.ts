@@ -185,6 +185,11 @@ export class HubChardev extends Chardev implements MemberHub {
     };
   }
 
+  /** What members that lose nothing (lossless ones; every one with backpressure) still have queued: a graceful stop waits for it. */
+  override get outputBacklog(): number {
+    return this.#members.reduce((sum, member) => sum + (member.lossless || this.backpressure ? member.queued : 0), 0);
+  }
+
   /** Input room for every member: the frontend's, and none while the hub still holds input (QEMU delegates can_read to the frontend). */
   inputRoom(): number {
     const frontend = this.frontend;

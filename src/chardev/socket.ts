@@ -330,6 +330,11 @@ export class SocketChardev extends Chardev {
     for (const connection of this.#connections) connection.resume();
   }
 
+  /** Graceful stop: the listening socket closes, the clients served go on until close(), whose server.close() still completes. */
+  override stopAccepting(): void {
+    if (this.#server?.listening === true) this.#server.close();
+  }
+
   protected async closeBackend(): Promise<void> {
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;

@@ -17,15 +17,19 @@ export const qdevHandlers: HandlersOf<'device_add' | 'device_del' | 'query-links
   },
 
   'query-links'(_args, { daemon }) {
-    return daemon.devices.list().map(
-      (link): LinkInfo => ({
+    return daemon.devices.list().map((link): LinkInfo => {
+      const { forwarded, lost } = link;
+      return {
         ...(link.id !== undefined ? { id: link.id } : {}),
         path: link.path,
         chardev: link.chardev.id,
         peer: link.peer.id,
-        'chardev-to-peer': link.forwarded.chardevToPeer,
-        'peer-to-chardev': link.forwarded.peerToChardev,
-      }),
-    );
+        'chardev-to-peer': forwarded.chardevToPeer,
+        'peer-to-chardev': forwarded.peerToChardev,
+        // Present only once something was lost, as query-chardev's output-dropped.
+        ...(lost.chardevToPeer > 0 ? { 'chardev-to-peer-lost': lost.chardevToPeer } : {}),
+        ...(lost.peerToChardev > 0 ? { 'peer-to-chardev-lost': lost.peerToChardev } : {}),
+      };
+    });
   },
 };

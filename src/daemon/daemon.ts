@@ -6,6 +6,7 @@ import type { ChardevdConfig, ShutdownCause, VersionInfo } from '../generated/qa
 import { ChardevError } from '../chardev/chardev-error.js';
 import { type StartupDevice, StartupDeviceError } from '../device/device-option.js';
 import { DeviceError } from '../device/registry.js';
+import { drainLinks, STOP_DRAIN_TIMEOUT_MS } from '../device/drain.js';
 import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, HumanMonitor, QmpContext } from '../commands/context.js';
 import { QmpDispatcher } from '../qmp/dispatch.js';
@@ -215,10 +216,26 @@ export class Daemon implements DaemonControl {
     }
   }
 
-  async #closeAll(): Promise<void> {
-    this.devices.removeAll();
+  /**
+   * Closes everything. A graceful stop (`drain`) first stops accepting
+   * (the QMP and monitor listeners and their connections go, socket
+   * chardevs take no new client), lets the links read what their sources
+   * had sent and lossless sinks write it (at most STOP_DRAIN_TIMEOUT_MS),
+   * and only then removes the links; closing each chardev then flushes
+   * what it holds (at most CLOSE_FLUSH_TIMEOUT_MS, all at once).
+   */
+  async #closeAll(drain = false): Promise<void> {
     for (const monitor of this.#chardevMonitors.splice(0)) monitor.detach();
-    await Promise.allSettled([this.server.close(), this.hmpServer.close(), this.chardevs.closeAll()]);
+    const listeners = Promise.allSettled([this.server.close(), this.hmpServer.close()]);
+    if (drain) {
+      const chardevs = this.chardevs.list();
+      for (const chardev of chardevs) chardev.stopAccepting();
+      if (!(await drainLinks(this.devices.list(), chardevs))) {
+        this.options.log(`stopping after ${STOP_DRAIN_TIMEOUT_MS} ms with data still moving: a source still sends, or a sink cannot write`);
+      }
+    }
+    this.devices.removeAll();
+    await Promise.allSettled([listeners, this.chardevs.closeAll()]);
   }
 
   async #openListeners(): Promise<void> {
@@ -280,7 +297,7 @@ export class Daemon implements DaemonControl {
     const saved = this.#configWriter?.stop();
     // Let the command that asked for it send its reply first (QEMU replies to quit, then closes).
     setImmediate(() => {
-      void Promise.all([this.#closeAll(), saved]).then(() => this.#stop());
+      void Promise.all([this.#closeAll(true), saved]).then(() => this.#stop());
     });
   }
 }

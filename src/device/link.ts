@@ -16,8 +16,10 @@ export const LINK_CHUNK = 64 << 10;
  */
 class LinkEnd implements ChardevFrontend {
   readonly frontendOpen = true;
-  /** Bytes received from this side's chardev and written to the other side. */
+  /** Bytes received from this side's chardev that the other side took. */
   forwarded = 0;
+  /** Bytes received from this side's chardev that the other side dropped, unable to write them. */
+  lost = 0;
   /** This side's chardev asked the writer to wait; cleared by its drain. */
   #outputFull = false;
   #other!: LinkEnd;
@@ -33,9 +35,18 @@ class LinkEnd implements ChardevFrontend {
   }
 
   receive(data: Buffer): void {
-    this.forwarded += data.length;
     const other = this.#other;
+    // A sink that cannot write drops within write(): those bytes are lost, not moved.
+    const lostBefore = other.chardev.outputLost;
     if (!other.chardev.write(data)) other.#outputFull = true;
+    const lost = other.chardev.outputLost - lostBefore;
+    this.forwarded += data.length - lost;
+    this.lost += lost;
+  }
+
+  /** Bytes wait in the link: read from this side and not yet delivered, or held back until the other side drains. */
+  get busy(): boolean {
+    return this.#outputFull || this.chardev.heldInput > 0;
   }
 
   /** Open, close and break stay on their side: a link carries bytes, as a null-modem cable without control lines. */
@@ -89,6 +100,21 @@ export class LinkDevice {
   /** Bytes moved from `chardev` to `peer`, and from `peer` to `chardev`. */
   get forwarded(): { readonly chardevToPeer: number; readonly peerToChardev: number } {
     return { chardevToPeer: this.#ends[0].forwarded, peerToChardev: this.#ends[1].forwarded };
+  }
+
+  /** Bytes the receiving side dropped, unable to write them, each way. */
+  get lost(): { readonly chardevToPeer: number; readonly peerToChardev: number } {
+    return { chardevToPeer: this.#ends[0].lost, peerToChardev: this.#ends[1].lost };
+  }
+
+  /** Every byte received so far, either way: it stands still once the sources have nothing more. */
+  get received(): number {
+    return this.#ends.reduce((sum, end) => sum + end.forwarded + end.lost, 0);
+  }
+
+  /** Whether bytes wait in the link (see LinkEnd.busy). */
+  get busy(): boolean {
+    return this.#ends.some((end) => end.busy);
   }
 
   /** Lets go of both chardevs; they stop reading until another frontend comes. */

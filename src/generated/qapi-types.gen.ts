@@ -516,6 +516,51 @@ export interface ChardevInfo {
    * Feature `chardevd-extension`
    */
   'output-dropped'?: number;
+  /**
+   * for a chardev that writes to a file or a pipe (file, pipe)
+   * once a write has failed or output was lost: its state, its last
+   * error and what it lost.  Absent until then, so the entry is
+   * QEMU's.
+   *
+   * Feature `chardevd-extension`
+   */
+  sink?: ChardevSinkInfo;
+}
+
+/**
+ * Whether a chardev's output reaches the file or pipe it writes to.
+ *
+ * Since: 0.1
+ */
+export type ChardevSinkState = 'ok' | 'stalled' | 'dropping';
+
+/**
+ * How a chardev's writes fare, once one of them has failed.
+ *
+ * Since: 0.1
+ */
+export interface ChardevSinkInfo {
+  /**
+   * whether it writes now.
+   */
+  state: ChardevSinkState;
+  /**
+   * the last error a write got, e.g. `No space left on device`;
+   * kept when writing works again.  Absent if no write failed (the
+   * output was dropped because its frontend went on writing after it
+   * was told to wait, beyond the 1 MiB the chardev queues).
+   */
+  error?: string;
+  /**
+   * bytes given to the chardev and not yet written.
+   */
+  pending: number;
+  /**
+   * bytes given to the chardev that it dropped, since it was
+   * created: while @dropping, and at close what it still could not
+   * write.
+   */
+  lost: number;
 }
 
 /**
@@ -1241,6 +1286,14 @@ export interface HubMemberDroppedEventData {
   queued: number;
 }
 
+export interface ChardevSinkChangeEventData {
+  id: string;
+  state: ChardevSinkState;
+  error: string;
+  pending: number;
+  lost: number;
+}
+
 export interface DeviceAddArguments {
   driver: string;
   bus?: string;
@@ -1279,13 +1332,24 @@ export interface LinkInfo {
    */
   peer: string;
   /**
-   * bytes received from @chardev and written to @peer.
+   * bytes received from @chardev that @peer took: it
+   * wrote them, or holds them to write when it can.
    */
   'chardev-to-peer': number;
   /**
-   * bytes received from @peer and written to @chardev.
+   * bytes received from @peer that @chardev took.
    */
   'peer-to-chardev': number;
+  /**
+   * bytes received from @chardev that @peer
+   * dropped because it could not write them (see ChardevSinkInfo).
+   * Absent while nothing was lost.
+   */
+  'chardev-to-peer-lost'?: number;
+  /**
+   * the same from @peer to @chardev.
+   */
+  'peer-to-chardev-lost'?: number;
 }
 
 export interface HumanMonitorCommandArguments {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, suite, test } from 'node:test';
+import type { ChardevContext } from '../../../src/chardev/chardev.js';
 import { ChardevLog } from '../../../src/chardev/chardev-log.js';
 import { FileChardev } from '../../../src/chardev/file.js';
 import { NullChardev } from '../../../src/chardev/null.js';
@@ -154,7 +155,7 @@ suite('null, ringbuf, file and pipe chardevs (test-char /char/null, ringbuf, fil
     const started = Date.now();
     await bounded(chardev.close(), CLOSE_FLUSH_TIMEOUT_MS + 5_000, 'close()');
     assert.ok(Date.now() - started >= CLOSE_FLUSH_TIMEOUT_MS - 50);
-    assert.ok(chardev.droppedOutput > 0, 'what never left is counted');
+    assert.ok(chardev.outputLost > 0, 'what never left is counted');
   });
 
   test('a pipe takes a single write larger than OUTPUT_QUEUE_LIMIT whole and tells the frontend when it drained', async () => {
@@ -184,7 +185,7 @@ suite('null, ringbuf, file and pipe chardevs (test-char /char/null, ringbuf, fil
       }
       assert.ok(got.equals(data));
       await frontend.until(() => frontend.drains > 0, 'drain');
-      assert.equal(chardev.droppedOutput, 0);
+      assert.equal(chardev.outputLost, 0);
     } finally {
       fs.closeSync(reader);
       chardev.detach(frontend);
@@ -195,6 +196,64 @@ suite('null, ringbuf, file and pipe chardevs (test-char /char/null, ringbuf, fil
   test("a missing pipe gives QEMU's error text", async () => {
     const chardev = new PipeChardev('p', join(dir, 'nothing'), context);
     await assert.rejects(chardev.open(), { message: `Could not open '${join(dir, 'nothing')}': No such file or directory` });
+  });
+});
+
+suite('a file whose writes fail: held, retried, reported (CHARDEV_SINK_CHANGE, query-chardev sink)', () => {
+  /** A context whose log and events the test reads. */
+  function recording(): { context: ChardevContext; lines: string[]; events: { name: string; data: unknown }[] } {
+    const lines: string[] = [];
+    const events: { name: string; data: unknown }[] = [];
+    return { context: { log: (line) => lines.push(line), events: { emit: (name, data) => events.push({ name, data }) } }, lines, events };
+  }
+
+  test('a full disk (/dev/full) stalls the file: the frontend waits, the event and sinkInfo say why, and close counts what was never written', async () => {
+    const { context: recorded, lines, events } = recording();
+    const chardev = new FileChardev('full', { out: '/dev/full' }, recorded);
+    await chardev.open();
+    const frontend = new TestFrontend();
+    chardev.attach(frontend);
+    chardev.write(Buffer.from('0123456789'));
+    await frontend.until(() => events.length > 0, 'CHARDEV_SINK_CHANGE');
+    const error = 'No space left on device';
+    assert.deepEqual(events, [{ name: 'CHARDEV_SINK_CHANGE', data: { id: 'full', state: 'stalled', error, pending: 10, lost: 0 } }]);
+    assert.deepEqual(chardev.sinkInfo, { state: 'stalled', error, pending: 10, lost: 0 });
+    assert.equal(chardev.write(Buffer.from('abc')), false, 'the frontend is paced, not fed into a void');
+    assert.equal(chardev.outputBacklog, 13);
+    assert.deepEqual(lines, [`chardev 'full': write failed: ${error}; holding the output and retrying`]);
+    chardev.detach(frontend);
+    await bounded(chardev.close(), CLOSE_FLUSH_TIMEOUT_MS + 5_000, 'close()');
+    assert.equal(chardev.outputLost, 13);
+    assert.equal(lines.at(-1), `chardev 'full': closed with 13 bytes of output unwritten (${error})`);
+  });
+
+  test('a FIFO whose reader left (EPIPE) stalls the file; once a reader is back, a retry opens the FIFO again and the new reader gets what was held', async () => {
+    const fifo = join(dir, 'out.fifo');
+    mkfifo(fifo);
+    const { context: recorded, events } = recording();
+    const first = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const chardev = new FileChardev('f', { out: fifo }, recorded);
+    await chardev.open();
+    const frontend = new TestFrontend();
+    chardev.attach(frontend);
+    fs.closeSync(first);
+    chardev.write(Buffer.from('for a reader'));
+    await frontend.until(() => events.length > 0, 'CHARDEV_SINK_CHANGE');
+    assert.deepEqual(chardev.sinkInfo, { state: 'stalled', error: 'Broken pipe', pending: 12, lost: 0 });
+    const second = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      await frontend.until(() => chardev.sinkInfo?.state === 'ok', 'the retry to find the new reader');
+      const got = Buffer.alloc(64);
+      const n = fs.readSync(second, got, 0, got.length, null);
+      assert.equal(got.subarray(0, n).toString(), 'for a reader');
+      await frontend.until(() => events.length === 2, 'the event for the recovery (at most one per second)');
+      assert.deepEqual(events[1], { name: 'CHARDEV_SINK_CHANGE', data: { id: 'f', state: 'ok', error: 'Broken pipe', pending: 0, lost: 0 } });
+      assert.equal(frontend.drains, 1, 'the frontend told to wait hears drain');
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+      fs.closeSync(second);
+    }
   });
 });
 

@@ -5,11 +5,12 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, suite, test } from 'node:test';
-import type { Chardev } from '../../../src/chardev/chardev.js';
+import { Chardev } from '../../../src/chardev/chardev.js';
 import { ChardevRegistry } from '../../../src/chardev/registry.js';
 import type { RingbufChardev } from '../../../src/chardev/ringbuf.js';
 import { DeviceRegistry } from '../../../src/device/registry.js';
 import { parseDeviceOption } from '../../../src/device/device-option.js';
+import { LinkDevice } from '../../../src/device/link.js';
 import { waitFor } from '../../support/peer-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chardevd-link-'));
@@ -154,4 +155,49 @@ suite('link device: two chardevs back to back', () => {
     client.destroy();
     await chardevs.closeAll();
   });
+
+  test('bytes the peer drops because it cannot write them are counted as lost, not as moved', async () => {
+    const { chardevs } = registries();
+    const guest = await unixServer(chardevs, 'guest');
+    const sink = new FailingSink('sink');
+    const device = new LinkDevice('l0', '/machine/peripheral/l0', guest.chardev, sink);
+    const client = await connected(guest.path, guest.chardev);
+    client.write('kept');
+    await until(() => device.received === 4, 'the first bytes');
+    sink.failing = true;
+    client.write('dropped');
+    await until(() => device.received === 11, 'the bytes the sink drops');
+    assert.deepEqual(device.forwarded, { chardevToPeer: 4, peerToChardev: 0 });
+    assert.deepEqual(device.lost, { chardevToPeer: 7, peerToChardev: 0 });
+    assert.equal(sink.written, 'kept');
+    device.detach();
+    client.destroy();
+    await chardevs.closeAll();
+  });
 });
+
+/** A sink whose writes fail while `failing`: it drops the bytes and counts them, as a file that cannot write does. */
+class FailingSink extends Chardev {
+  readonly kind = 'null';
+  failing = false;
+  written = '';
+  #lost = 0;
+
+  get filename(): string {
+    return 'failing';
+  }
+
+  async open(): Promise<void> {}
+
+  protected writeToBackend(data: Buffer): boolean {
+    if (this.failing) this.#lost += data.length;
+    else this.written += data.toString();
+    return true;
+  }
+
+  override get outputLost(): number {
+    return this.#lost;
+  }
+
+  protected async closeBackend(): Promise<void> {}
+}
