@@ -21,6 +21,8 @@ import { toQmpError } from '../commands/qmp-error-table.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../commands/control.js';
 import { qdevHandlers } from '../commands/qdev.js';
 import { miscHandlers } from '../commands/misc.js';
+import { fdHandlers } from '../commands/fd.js';
+import { FdSets } from '../commands/fd-sets.js';
 import type { JsonValue } from '../qobject/json-value.js';
 import { QmpServer } from '../qmp/server.js';
 import type { QmpListenAddress } from '../qmp/socket-listeners.js';
@@ -50,6 +52,7 @@ const handlers: QmpCommandHandlers<QmpContext> = {
   ...charHandlers,
   ...qdevHandlers,
   ...miscHandlers,
+  ...fdHandlers,
 };
 
 /**
@@ -61,6 +64,7 @@ export class Daemon implements DaemonControl {
   readonly version: VersionInfo = chardevdVersion();
   readonly chardevs: ChardevRegistry;
   readonly devices: DeviceRegistry;
+  readonly fdSets = new FdSets();
   readonly server: QmpServer<QmpContext>;
   /** What human-monitor-command runs its lines on; monitor connections share its interpreter. */
   readonly humanMonitor: HumanMonitor;
