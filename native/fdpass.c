@@ -31,6 +31,9 @@ typedef struct {
   int fd;
   int polling;
   int closed;
+  /* The Watcher is freed once both have happened: libuv let go of the poll handle, and JS of the external. */
+  int handle_released;
+  int finalized;
 } Watcher;
 
 static char read_buffer[READ_SIZE];
@@ -57,10 +60,12 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
 }
 
 static void on_poll_closed(uv_handle_t *handle) {
-  free(handle->data);
+  Watcher *w = handle->data;
+  w->handle_released = 1;
+  if (w->finalized) free(w);
 }
 
-/* Stops polling and closes the duplicate; the Watcher is freed once libuv lets go of it. */
+/* Stops polling and closes the duplicate; the memory stays until the external is finalized too. */
 static void watcher_close(Watcher *w) {
   if (w->closed) return;
   w->closed = 1;
@@ -98,6 +103,8 @@ static void watcher_finalize(napi_env env, void *data, void *hint) {
   Watcher *w = data;
   /* A watcher nobody closed: release it now rather than leak the duplicate. */
   watcher_close(w);
+  w->finalized = 1;
+  if (w->handle_released) free(w);
 }
 
 static Watcher *get_watcher(napi_env env, napi_value value) {
