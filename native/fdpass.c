@@ -304,24 +304,6 @@ static napi_value send_fds(napi_env env, napi_callback_info info) {
   return sent;
 }
 
-/* isListening(fd) -> whether fd is a socket in the listening state (SO_ACCEPTCONN); throws ENOTSOCK for other files. */
-static napi_value is_listening(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
-    napi_throw_type_error(env, "FDPASS_ARG", "isListening(fd)");
-    return NULL;
-  }
-  int value = 0;
-  socklen_t size = sizeof value;
-  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &size) != 0) return throw_errno(env, "getsockopt", errno);
-  napi_value result;
-  CHECK(napi_get_boolean(env, value != 0, &result));
-  return result;
-}
-
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"watch", NULL, watch, NULL, NULL, NULL, napi_default, NULL},
@@ -330,7 +312,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_watcher, NULL, NULL, NULL, napi_default, NULL},
       {"receive", NULL, receive, NULL, NULL, NULL, napi_default, NULL},
       {"sendFds", NULL, send_fds, NULL, NULL, NULL, napi_default, NULL},
-      {"isListening", NULL, is_listening, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

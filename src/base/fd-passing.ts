@@ -21,11 +21,7 @@ interface FdPassAddon {
   close(watcher: NativeWatcher): void;
   receive(watcher: NativeWatcher, maxFds: number): ReceivedMessage | null;
   sendFds(fd: number, data: Buffer, fds: readonly number[]): number;
-  isListening(fd: number): boolean;
 }
-
-/** The kernel's limit of descriptors one message carries (SCM_MAX_FD). */
-export const MAX_FDS_PER_MESSAGE = 253;
 
 /** Why descriptor passing is unavailable, or undefined when the addon loaded. */
 export let fdPassingUnavailable: string | undefined;
@@ -104,12 +100,6 @@ export class FdReceiver {
 export function sendWithFds(fd: number, data: Buffer, fds: readonly number[]): number {
   if (addon === undefined) throw new Error(`cannot pass descriptors: ${fdPassingUnavailable}`);
   return addon.sendFds(fd, data, fds);
-}
-
-/** Whether `fd` is a listening socket; throws (errno ENOTSOCK) when it is no socket. */
-export function isListeningSocket(fd: number): boolean {
-  if (addon === undefined) throw new Error(`cannot inspect descriptors: ${fdPassingUnavailable}`);
-  return addon.isListening(fd);
 }
 
 /** Closes descriptors this process owns, ignoring ones already gone. */

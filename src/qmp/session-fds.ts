@@ -69,13 +69,6 @@ export class SessionFds implements Disposable {
     return true;
   }
 
-  /** Hands the named descriptor over to its new owner (monitor_get_fd); undefined when there is none. */
-  takeNamed(name: string): number | undefined {
-    const fd = this.#named.get(name);
-    this.#named.delete(name);
-    return fd;
-  }
-
   /** How many descriptors the connection holds, waiting or named. */
   get count(): number {
     return this.#pending.length + this.#current.length + this.#named.size;

@@ -196,21 +196,32 @@ suite('descriptors passed over QMP are never leaked', () => {
   test('bad input: a clear error, nothing kept, every connection keeps working', async () => {
     const other = await FdPeer.open(chardevd.qmpPath);
     const peer = await FdPeer.open(chardevd.qmpPath);
-    // Descriptors with no command: the next command has them, and closes what it does not claim.
-    peer.send(' ', [d.file, d.pipe]);
-    assert.equal(await peer.command(exec('query-version')).then((line) => line.startsWith('{"return": {"qemu"')), true);
-    assert.equal(await peer.command(exec('getfd', { fdname: 'late' })), '{"error": {"class": "GenericError", "desc": "No file descriptor supplied via SCM_RIGHTS"}}');
-    // With a malformed command.
-    assert.match(await peer.command('{"execute": getfd}', [d.file]), /JSON parse error/);
-    assert.equal(await peer.command(exec('getfd', { fdname: 'x' })), '{"error": {"class": "GenericError", "desc": "No file descriptor supplied via SCM_RIGHTS"}}');
-    // More than one message may carry (QEMU takes 16): none are kept.
-    const many = Array.from({ length: 40 }, (_, i) => [d.file, d.pipe, d.sock][i % 3]!);
-    assert.equal(await peer.command(exec('getfd', { fdname: 'many' }), many), '{"error": {"class": "GenericError", "desc": "No file descriptor supplied via SCM_RIGHTS"}}');
-    assert.match(chardevd.stderr(), /passed more than 16 descriptors with one message/);
-    assert.match(await other.command(exec('query-version')), /^\{"return": \{"qemu"/);
-    assert.match(await peer.command(exec('query-version')), /^\{"return": \{"qemu"/);
-    peer.close();
-    other.close();
+    try {
+      // Descriptors with no command: the next command has them, and closes what it does not claim.
+      peer.send(' ', [d.file, d.pipe]);
+      assert.equal(await peer.command(exec('query-version')).then((line) => line.startsWith('{"return": {"qemu"')), true);
+      assert.equal(await peer.command(exec('getfd', { fdname: 'late' })), '{"error": {"class": "GenericError", "desc": "No file descriptor supplied via SCM_RIGHTS"}}');
+      // With a malformed command.
+      assert.match(await peer.command('{"execute": getfd}', [d.file]), /JSON parse error/);
+      assert.equal(await peer.command(exec('getfd', { fdname: 'x' })), '{"error": {"class": "GenericError", "desc": "No file descriptor supplied via SCM_RIGHTS"}}');
+      // More than one message may carry (QEMU takes 16): none are kept.
+      const many = Array.from({ length: 40 }, (_, i) => [d.file, d.pipe, d.sock][i % 3]!);
+      assert.equal(
+        await peer.command(exec('getfd', { fdname: 'many' }), many),
+        '{"error": {"class": "GenericError", "desc": "No file descriptor supplied via SCM_RIGHTS"}}',
+      );
+      // stderr reaches this process on its own schedule.
+      const deadline = Date.now() + 10_000;
+      while (!chardevd.stderr().includes('passed more than 16 descriptors with one message') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.match(chardevd.stderr(), /passed more than 16 descriptors with one message/);
+      assert.match(await other.command(exec('query-version')), /^\{"return": \{"qemu"/);
+      assert.match(await peer.command(exec('query-version')), /^\{"return": \{"qemu"/);
+    } finally {
+      peer.close();
+      other.close();
+    }
     await settled();
   });
 
