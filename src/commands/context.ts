@@ -5,6 +5,7 @@ import type { ChardevdConfig, ShutdownCause, VersionInfo } from '../generated/qa
 import type { QmpDispatcher } from '../qmp/dispatch.js';
 import type { QmpServer } from '../qmp/server.js';
 import type { QmpSession } from '../qmp/session.js';
+import type { FdSets } from './fd-sets.js';
 
 /** The human monitor as human-monitor-command uses it (qmp_human_monitor_command). */
 export interface HumanMonitor {
@@ -21,6 +22,8 @@ export interface DaemonControl {
   readonly version: VersionInfo;
   readonly chardevs: ChardevRegistry;
   readonly devices: DeviceRegistry;
+  /** The descriptor sets of add-fd, shared by every connection. */
+  readonly fdSets: FdSets;
   /** The human monitor, whose interpreter monitor connections share. */
   readonly humanMonitor: HumanMonitor;
   /** Sends SHUTDOWN now, then stops the daemon once the current reply is out. */

@@ -8,6 +8,7 @@ export const miscHandlers: HandlersOf<'human-monitor-command'> = {
     // Index 0 is taken and ignored, unlike QEMU: QEMU's own qmp-shell -H sends it with every line.
     const cpuIndex = args['cpu-index'];
     if (cpuIndex !== undefined && cpuIndex !== 0) throw new GenericError("Parameter 'cpu-index' expects a CPU number");
-    return context.daemon.humanMonitor.run(args['command-line'], context);
+    // The command line runs on a monitor of its own, without the connection's descriptors (qmp_human_monitor_command).
+    return context.daemon.humanMonitor.run(args['command-line'], { ...context, session: undefined });
   },
 };

@@ -22,6 +22,8 @@ import { controlHandlers, OFFERED_CAPABILITIES } from '../commands/control.js';
 import { qdevHandlers } from '../commands/qdev.js';
 import { miscHandlers } from '../commands/misc.js';
 import { configHandlers } from '../commands/config.js';
+import { fdHandlers } from '../commands/fd.js';
+import { FdSets } from '../commands/fd-sets.js';
 import type { JsonValue } from '../qobject/json-value.js';
 import { QmpServer } from '../qmp/server.js';
 import type { QmpListenAddress } from '../qmp/socket-listeners.js';
@@ -58,6 +60,7 @@ const handlers: QmpCommandHandlers<QmpContext> = {
   ...qdevHandlers,
   ...miscHandlers,
   ...configHandlers,
+  ...fdHandlers,
 };
 
 /**
@@ -69,6 +72,7 @@ export class Daemon implements DaemonControl {
   readonly version: VersionInfo = chardevdVersion();
   readonly chardevs: TrackedChardevRegistry;
   readonly devices: TrackedDeviceRegistry;
+  readonly fdSets = new FdSets();
   readonly server: QmpServer<QmpContext>;
   /** What human-monitor-command runs its lines on; monitor connections share its interpreter. */
   readonly humanMonitor: HumanMonitor;

@@ -450,4 +450,30 @@ export const qapiTypeTable: TypeTable = {
       { name: 'cpu-index', type: 'int', optional: true },
     ],
   },
+  'q_obj_getfd-arg': {
+    kind: 'object',
+    members: [
+      { name: 'fdname', type: 'str' },
+    ],
+  },
+  'q_obj_closefd-arg': {
+    kind: 'object',
+    members: [
+      { name: 'fdname', type: 'str' },
+    ],
+  },
+  'q_obj_add-fd-arg': {
+    kind: 'object',
+    members: [
+      { name: 'fdset-id', type: 'int', optional: true },
+      { name: 'opaque', type: 'str', optional: true },
+    ],
+  },
+  'q_obj_remove-fd-arg': {
+    kind: 'object',
+    members: [
+      { name: 'fdset-id', type: 'int' },
+      { name: 'fd', type: 'int', optional: true },
+    ],
+  },
 };

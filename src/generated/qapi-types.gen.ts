@@ -1357,6 +1357,72 @@ export interface HumanMonitorCommandArguments {
   'cpu-index'?: number;
 }
 
+export interface GetfdArguments {
+  fdname: string;
+}
+
+export interface ClosefdArguments {
+  fdname: string;
+}
+
+/**
+ * Where add-fd put a descriptor.
+ *
+ * Since: 0.1
+ */
+export interface AddfdInfo {
+  /**
+   * the set's id.
+   */
+  'fdset-id': number;
+  /**
+   * the descriptor's number in the daemon.
+   */
+  fd: number;
+}
+
+export interface AddFdArguments {
+  'fdset-id'?: number;
+  opaque?: string;
+}
+
+export interface RemoveFdArguments {
+  'fdset-id': number;
+  fd?: number;
+}
+
+/**
+ * A descriptor of a set.
+ *
+ * Since: 0.1
+ */
+export interface FdsetFdInfo {
+  /**
+   * its number in the daemon.
+   */
+  fd: number;
+  /**
+   * the text add-fd was given with it.
+   */
+  opaque?: string;
+}
+
+/**
+ * A descriptor set.
+ *
+ * Since: 0.1
+ */
+export interface FdsetInfo {
+  /**
+   * its id.
+   */
+  'fdset-id': number;
+  /**
+   * its descriptors, oldest first.
+   */
+  fds: FdsetFdInfo[];
+}
+
 /**
  * One chardev of the running configuration, as the arguments of
  * chardev-add (a config file's object item).

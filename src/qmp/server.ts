@@ -7,6 +7,8 @@ import { formatQmpJson } from '../qobject/json-writer.js';
 import { type QmpListenAddress, SocketListeners } from './socket-listeners.js';
 import { QMP_SESSION_DEFAULTS, QmpSession, type QmpSessionHost, type QmpSessionLimits } from './session.js';
 import { type QmpTransport, socketTransport } from './transport.js';
+import { fdSocketTransport } from './fd-socket-transport.js';
+import { fdPassingUnavailable } from '../base/fd-passing.js';
 
 /** How long close() lets clients read their last replies before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
@@ -61,7 +63,22 @@ export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<
 
   /** Starts listening; resolves with the bound address (the real port when port 0 was asked). */
   async listen(address: QmpListenAddress, options: QmpListenOptions = {}): Promise<QmpListenAddress> {
-    return this.#listeners.open(address, (socket) => this.accept(socket, options));
+    // A unix connection may pass descriptors: it is read with recvmsg(), so Node must not start reading it.
+    const passFds = address.type === 'unix' && fdPassingUnavailable === undefined;
+    if (address.type === 'unix' && !passFds) this.log(`QMP on ${address.path} takes no passed descriptors: ${fdPassingUnavailable}`);
+    return this.#listeners.open(address, (socket) => (passFds ? this.#acceptPassingFds(socket, options) : this.accept(socket, options)), {
+      pauseOnConnect: passFds,
+    });
+  }
+
+  #acceptPassingFds(socket: Socket, options: QmpListenOptions): void {
+    const transport = fdSocketTransport(socket, (message) => this.log(message));
+    if (transport === undefined) {
+      socket.resume();
+      this.accept(socket, options);
+      return;
+    }
+    this.serve(transport, options);
   }
 
   /** Serves an already connected socket as a QMP session. */

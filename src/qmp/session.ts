@@ -5,6 +5,7 @@ import { JsonStreamParser, type JsonStreamParserLimits } from '../qobject/json-s
 import type { JsonObject, JsonValue } from '../qobject/json-value.js';
 import { formatQmpJson } from '../qobject/json-writer.js';
 import type { QmpTransport } from './transport.js';
+import { SessionFds } from './session-fds.js';
 
 /** Limits of one QMP connection; every one has a default (see QMP_SESSION_DEFAULTS). */
 export interface QmpSessionLimits {
@@ -45,6 +46,8 @@ type QueuedRequest = { readonly request: JsonValue } | { readonly parseError: st
 export class QmpSession<Context> implements DispatchMode {
   /** Resources that live exactly as long as this connection. */
   readonly resources = new DisposableStore();
+  /** Descriptors passed on this connection, waiting for a command or named with getfd. */
+  readonly fds = this.resources.add(new SessionFds());
   /** Settles when the connection is gone. */
   readonly closed: Promise<void>;
   #resolveClosed!: () => void;
@@ -75,7 +78,8 @@ export class QmpSession<Context> implements DispatchMode {
       limits.parser,
     );
     transport.bind({
-      data: (chunk) => {
+      data: (chunk, fds) => {
+        if (fds !== undefined && fds.length > 0) this.fds.arrived(fds);
         // Replies to every request in this chunk leave in one write.
         const batch: string[] = [];
         this.#batch = batch;
@@ -173,6 +177,7 @@ export class QmpSession<Context> implements DispatchMode {
   #drainQueue(): void {
     while (this.#queue.length > 0 && !this.#closed) {
       const item = this.#queue.shift()!;
+      this.fds.commandStarted();
       const response =
         'parseError' in item
           ? errorResponse(new GenericError(item.parseError), undefined)
@@ -181,12 +186,14 @@ export class QmpSession<Context> implements DispatchMode {
         this.#busy = true;
         this.#updateFlow();
         void response.then((r) => {
+          this.fds.commandEnded();
           this.#busy = false;
           this.#respond(r);
           this.#drainQueue();
         });
         return;
       }
+      this.fds.commandEnded();
       this.#respond(response);
     }
     this.#updateFlow();

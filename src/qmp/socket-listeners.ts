@@ -36,8 +36,12 @@ export class SocketListeners {
   ) {}
 
   /** Starts listening; resolves with the bound address (the real port when port 0 was asked). */
-  async open(address: QmpListenAddress, onConnection: (socket: Socket) => void, options: { allowHalfOpen?: boolean } = {}): Promise<QmpListenAddress> {
-    const server = createServer({ allowHalfOpen: options.allowHalfOpen ?? false }, onConnection);
+  async open(
+    address: QmpListenAddress,
+    onConnection: (socket: Socket) => void,
+    options: { allowHalfOpen?: boolean; pauseOnConnect?: boolean } = {},
+  ): Promise<QmpListenAddress> {
+    const server = createServer({ allowHalfOpen: options.allowHalfOpen ?? false, pauseOnConnect: options.pauseOnConnect ?? false }, onConnection);
     if (address.type === 'unix') {
       // A server socket replaces whatever is at its path, as QEMU does.
       removeSocketFile(address.path);

@@ -2,7 +2,8 @@ import type { Socket } from 'node:net';
 
 /** What a QMP session hears from its transport. */
 export interface QmpTransportHandlers {
-  data(chunk: Buffer): void;
+  /** Input; `fds` are descriptors passed with it (SCM_RIGHTS), the session's to own from now on. */
+  data(chunk: Buffer, fds?: readonly number[]): void;
   /** The peer took output it had left waiting. */
   drain(): void;
   /** The peer is gone: the session ends. */

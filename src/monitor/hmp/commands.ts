@@ -197,6 +197,25 @@ export const HMP_COMMANDS: readonly HmpCommand[] = [
     },
   },
   {
+    name: 'getfd',
+    argsType: 'fdname:s',
+    params: 'getfd name',
+    help: 'receive a file descriptor via SCM rights and assign it a name',
+    async run(call, args) {
+      // A human monitor connection passes no descriptors here, so this fails as on QEMU's human-monitor-command.
+      await call.qmp('getfd', { fdname: str(args, 'fdname') });
+    },
+  },
+  {
+    name: 'closefd',
+    argsType: 'fdname:s',
+    params: 'closefd name',
+    help: 'close a file descriptor previously passed via SCM rights',
+    async run(call, args) {
+      await call.qmp('closefd', { fdname: str(args, 'fdname') });
+    },
+  },
+  {
     name: 'console',
     argsType: 'id:s',
     params: 'id',
