@@ -89,7 +89,10 @@ function readServicesFile(): string {
 function lookupService(name: string, protocol: ServiceProtocol, text: string): number | undefined {
   const space = new RegExp(`${C_SPACE}+`);
   for (const line of text.split('\n')) {
-    const [service, portAndProtocol, ...aliases] = line.split('#', 1)[0]!.split(space).filter((field) => field !== '');
+    const [service, portAndProtocol, ...aliases] = line
+      .split('#', 1)[0]!
+      .split(space)
+      .filter((field) => field !== '');
     if (service === undefined || portAndProtocol === undefined) continue;
     const entry = /^([+-]?)([0-9]+)\/(.*)$/.exec(portAndProtocol);
     if (entry === null || entry[3] !== protocol) continue;

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type { InetSocketAddress, SocketAddressLegacy, UnixSocketAddress } from '../generated/qapi-types.gen.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
@@ -156,8 +156,34 @@ export function connectFamily(inet: InetSocketAddress): number | undefined {
   return undefined;
 }
 
-/** Listens on `options`; resolves once listening, rejects with the bind error. */
-export function listenOn(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
+/**
+ * Listens on `options`; resolves once listening, rejects with the bind
+ * error. QEMU serves every address its host resolves to, and fails only
+ * when none binds (with the first error): a TCP port in use on an IPv6
+ * address is tried again IPv6 only (try_bind, for a port IPv4 already
+ * holds), and the wildcard address, which QEMU resolves to 0.0.0.0 and
+ * ::, is tried as IPv4 alone last.
+ */
+export async function listenOn(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
+  try {
+    await listenOnce(server, options, backlog);
+  } catch (error: unknown) {
+    const listens = (retry: net.ListenOptions): Promise<boolean> =>
+      listenOnce(server, retry, backlog).then(
+        () => true,
+        () => false,
+      );
+    if (options.path === undefined && options.ipv6Only !== true) {
+      const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      // Node honours ipv6Only only with a host given.
+      if (inUse && (options.host === undefined || net.isIPv6(options.host)) && (await listens({ ...options, host: options.host ?? '::', ipv6Only: true }))) return;
+      if (options.host === undefined && (await listens({ ...options, host: '0.0.0.0' }))) return;
+    }
+    throw error;
+  }
+}
+
+function listenOnce(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const failed = (error: Error): void => {
       server.off('listening', done);

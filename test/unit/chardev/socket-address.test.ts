@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { suite, test } from 'node:test';
-import {
-  connectFailure,
-  connectionName,
-  inetPort,
-  socketAddressName,
-  startupFdError,
-  supportedAddress,
-  unixPath,
-} from '../../../src/chardev/socket-address.js';
+import { connectFailure, connectionName, inetPort, socketAddressName, startupFdError, supportedAddress, unixPath } from '../../../src/chardev/socket-address.js';
 
 const inet = supportedAddress({ type: 'inet', data: { host: '127.0.0.1', port: '4444' } });
 const unix = supportedAddress({ type: 'unix', data: { path: '/run/s.sock' } });
