@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type { InetSocketAddress, SocketAddressLegacy, UnixSocketAddress } from '../generated/qapi-types.gen.js';
-import { ChardevError } from './chardev-error.js';
+import { ChardevError, describeSystemError } from './chardev-error.js';
+import { resolutionError, servicePort } from './getaddrinfo.js';
 
 /** The longest Unix socket path (sizeof sun_path), as QEMU checks it. */
 const UNIX_PATH_MAX = 108;
@@ -47,10 +48,70 @@ export function supportedAddress(addr: SocketAddressLegacy): SocketChardevAddres
     }
     case 'fd':
       // chardevd has no getfd yet, so no descriptor name can be known (QEMU's text for an unknown name).
-      throw new ChardevError(`File descriptor named '${addr.data.str}' has not been found`);
+      throw new ChardevError(monitorFdError(addr.data.str));
     case 'vsock':
       throw new ChardevError('socket family AF_VSOCK unsupported');
   }
+}
+
+/**
+ * QEMU's socket_get_fd in a monitor (QMP, HMP): the descriptor is a name
+ * given by getfd, and chardevd knows none.
+ */
+export function monitorFdError(name: string): string {
+  return `File descriptor named '${name}' has not been found`;
+}
+
+/**
+ * QEMU's socket_get_fd outside a monitor (its command line): the
+ * descriptor is a number, read by qemu_strtoi (strtoll in base 10, white
+ * space and a sign may lead, nothing may follow), of an open socket. A
+ * number beyond an int fails with ERANGE, which the text then names,
+ * even with characters after it. chardevd does not take over an
+ * inherited descriptor, so every case is refused: with QEMU's texts, and
+ * its own for a descriptor that is a socket.
+ */
+export function startupFdError(fd: string): string {
+  const number = /^[ \t\n\v\f\r]*([+-]?[0-9]+)/.exec(fd);
+  const value = number === null ? undefined : BigInt(number[1]!);
+  if (value !== undefined && BigInt.asIntN(32, value) !== value) return `Unable to parse FD number ${fd}: Numerical result out of range`;
+  if (value === undefined || number![0].length !== fd.length) return `Unable to parse FD number ${fd}`;
+  if (!isSocket(Number(value))) return `File descriptor '${fd}' is not a socket`;
+  return `File descriptor '${fd}' is a socket, but chardevd does not take over inherited descriptors`;
+}
+
+/** QEMU's fd_is_socket (getsockopt SO_TYPE succeeds); a descriptor that is not open is no socket. */
+function isSocket(fd: number): boolean {
+  try {
+    return fs.fstatSync(fd).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The port of an inet address as getaddrinfo resolves it, where QEMU
+ * resolves it: a server with AI_PASSIVE (io/dns-resolver.c, with NULL for
+ * an empty host or port, and NULL for both fails), a client with the
+ * strings as given (inet_parse_connect_saddr, where an empty host is no
+ * name). The service is read first, as glibc reads it. Throws QEMU's text
+ * where getaddrinfo fails.
+ */
+export function inetPort(inet: InetSocketAddress, passive: boolean): number {
+  if (passive && inet.host === '' && inet.port === '') throw resolutionError(inet.host, inet.port, 'EAI_NONAME');
+  const port = servicePort(inet.port, 'tcp');
+  if (port === undefined) throw resolutionError(inet.host, inet.port, 'EAI_SERVICE');
+  // Node would connect to localhost for an empty host.
+  if (!passive && inet.host === '') throw resolutionError(inet.host, inet.port, 'EAI_NONAME');
+  return port;
+}
+
+/** QEMU's text for a client that could not connect: a failed lookup of the host as getaddrinfo's failure, else connect's error. */
+export function connectFailure(address: SocketChardevAddress, error: unknown): ChardevError {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  if (address.type === 'inet' && syscall === 'getaddrinfo' && code !== undefined) return resolutionError(address.inet.host, address.inet.port, code);
+  const where = address.type === 'unix' ? address.unix.path : `${address.inet.host}:${address.inet.port}`;
+  return new ChardevError(`Failed to connect to '${where}': ${describeSystemError(error)}`);
 }
 
 /**
@@ -95,8 +156,34 @@ export function connectFamily(inet: InetSocketAddress): number | undefined {
   return undefined;
 }
 
-/** Listens on `options`; resolves once listening, rejects with the bind error. */
-export function listenOn(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
+/**
+ * Listens on `options`; resolves once listening, rejects with the bind
+ * error. QEMU serves every address its host resolves to, and fails only
+ * when none binds (with the first error): a TCP port in use on an IPv6
+ * address is tried again IPv6 only (try_bind, for a port IPv4 already
+ * holds), and the wildcard address, which QEMU resolves to 0.0.0.0 and
+ * ::, is tried as IPv4 alone last.
+ */
+export async function listenOn(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
+  try {
+    await listenOnce(server, options, backlog);
+  } catch (error: unknown) {
+    const listens = (retry: net.ListenOptions): Promise<boolean> =>
+      listenOnce(server, retry, backlog).then(
+        () => true,
+        () => false,
+      );
+    if (options.path === undefined && options.ipv6Only !== true) {
+      const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      // Node honours ipv6Only only with a host given.
+      if (inUse && (options.host === undefined || net.isIPv6(options.host)) && (await listens({ ...options, host: options.host ?? '::', ipv6Only: true }))) return;
+      if (options.host === undefined && (await listens({ ...options, host: '0.0.0.0' }))) return;
+    }
+    throw error;
+  }
+}
+
+function listenOnce(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const failed = (error: Error): void => {
       server.off('listening', done);

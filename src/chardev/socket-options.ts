@@ -29,6 +29,12 @@ export const SOCKET_OPTIONS: Readonly<Record<string, ChardevOptionType>> = {
 };
 
 /**
+ * The hint after QEMU's text for a `-chardev socket` without an address,
+ * which QEMU takes for an empty fd= (`Unable to parse FD number `).
+ */
+export const NO_ADDRESS_HINT = 'A socket needs an address: path= (Unix), host= and port= (TCP), or fd= (an open socket)';
+
+/**
  * char-socket.c qemu_chr_parse_socket. From the command line `server` is
  * always explicit (false by default, where QMP's default is true), and
  * `wait` is explicit whenever given or when serving (true by default).

@@ -4,7 +4,18 @@ import type { ChardevSocket } from '../generated/qapi-types.gen.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
-import { bindError, connectFamily, connectionName, listenOn, type SocketChardevAddress, socketAddressName, supportedAddress, unixPath } from './socket-address.js';
+import {
+  bindError,
+  connectFailure,
+  connectFamily,
+  connectionName,
+  inetPort,
+  listenOn,
+  type SocketChardevAddress,
+  socketAddressName,
+  supportedAddress,
+  unixPath,
+} from './socket-address.js';
 import { type SocketConnection, StreamConnection, WebSocketAcceptor, WebSocketConnection } from './socket-connection.js';
 import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
 
@@ -138,9 +149,8 @@ export class SocketChardev extends Chardev {
       return;
     }
     const { host, port } = address.inet;
-    const first = Number(port);
+    const first = inetPort(address.inet, true);
     const last = address.inet.to ?? first;
-    if (!/^\d+$/.test(port) || first > 65535) throw new ChardevError(`can't convert to a number: ${port}`);
     let lastError: unknown;
     for (let p = first; p <= Math.max(first, last); p++) {
       try {
@@ -250,13 +260,12 @@ export class SocketChardev extends Chardev {
       const socket =
         address.type === 'unix'
           ? net.connect({ path: unixPath(address.unix) })
-          : net.connect({ host: address.inet.host, port: Number(address.inet.port), family: connectFamily(address.inet) });
+          : net.connect({ host: address.inet.host, port: inetPort(address.inet, false), family: connectFamily(address.inet) });
       this.#connecting = socket;
       const failed = (error: Error): void => {
         if (this.#connecting === socket) this.#connecting = undefined;
         socket.destroy();
-        const where = address.type === 'unix' ? address.unix.path : `${address.inet.host}:${address.inet.port}`;
-        reject(new ChardevError(`Failed to connect to '${where}': ${describeSystemError(error)}`));
+        reject(connectFailure(address, error));
       };
       socket.once('error', failed);
       // close() gave up on it: no error follows a plain destroy.

@@ -1,12 +1,12 @@
 import * as dgram from 'node:dgram';
 import * as dns from 'node:dns';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { ChardevUdp, InetSocketAddress, SocketAddressLegacy } from '../generated/qapi-types.gen.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
 import { type ChardevOpts, parseCommon } from './chardev-opts.js';
+import { resolutionError, servicePort } from './getaddrinfo.js';
 import { OUTPUT_QUEUE_LIMIT } from './stream-io.js';
 
 /**
@@ -43,19 +43,6 @@ export const UDP_MAX_DATAGRAM = 65507;
  * socket's send buffer filling up is to QEMU, EAGAIN).
  */
 const SEND_HIGH_WATER = 64 * 1024;
-
-/** glibc's gai_strerror texts, by the code Node gives a failed lookup. */
-const GAI_STRERROR: { readonly [code: string]: string } = {
-  // Node reports both EAI_NONAME and EAI_NODATA as ENOTFOUND.
-  ENOTFOUND: 'Name or service not known',
-  EAI_AGAIN: 'Temporary failure in name resolution',
-  EAI_FAIL: 'Non-recoverable failure in name resolution',
-  EAI_FAMILY: 'ai_family not supported',
-  EAI_ADDRFAMILY: 'Address family for hostname not supported',
-  EAI_SERVICE: 'Servname not supported for ai_socktype',
-  EAI_MEMORY: 'Memory allocation failure',
-  EAI_SYSTEM: 'System error',
-};
 
 type Family = 4 | 6;
 
@@ -324,7 +311,8 @@ function aiFamily(inet: InetSocketAddress): Family | undefined {
  * (no host: the wildcard address). The first result is used.
  */
 async function resolve(host: string | undefined, service: string, family: Family | undefined, passive: boolean): Promise<Endpoint> {
-  const port = servicePort(service);
+  const port = servicePort(service, 'udp');
+  if (port === undefined) throw new LookupError('EAI_SERVICE');
   if (host === undefined) return { address: family === 6 ? '::' : '0.0.0.0', family: family ?? 4, port };
   // Node's lookup returns a numeric address whatever family was asked
   // for; getaddrinfo maps IPv4 into IPv6 only for AI_V4MAPPED and
@@ -344,40 +332,9 @@ async function resolve(host: string | undefined, service: string, family: Family
   }
 }
 
-/**
- * The port of a getaddrinfo service: a decimal number (kept to 16 bits,
- * as glibc does) or a name from the services database for udp.
- */
-function servicePort(service: string): number {
-  if (/^\s*\d+$/.test(service)) return Number(service.trim()) % 65536;
-  const port = lookupService(service);
-  if (port === undefined) throw new LookupError('EAI_SERVICE');
-  return port;
-}
-
-/** Looks `name` up as a udp service in /etc/services, what glibc's files backend reads. */
-function lookupService(name: string): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync('/etc/services', 'utf8');
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split('\n')) {
-    const fields = (line.split('#')[0] ?? '').trim().split(/\s+/);
-    const [service, portProto, ...aliases] = fields;
-    if (service === undefined || portProto === undefined) continue;
-    const match = /^(\d+)\/udp$/.exec(portProto);
-    if (match?.[1] !== undefined && (service === name || aliases.includes(name))) return Number(match[1]);
-  }
-  return undefined;
-}
-
 /** QEMU's text for a failed getaddrinfo. */
 function lookupFailure(error: unknown, host: string, port: string): unknown {
-  if (!(error instanceof LookupError)) return error;
-  const text = GAI_STRERROR[error.code] ?? error.code;
-  return new ChardevError(`address resolution failed for ${host}:${port}: ${text}`);
+  return error instanceof LookupError ? resolutionError(host, port, error.code) : error;
 }
 
 function bind(socket: dgram.Socket, local: Endpoint): Promise<void> {

@@ -1,5 +1,8 @@
-import { NEGOTIATE, type Transcript } from '../support/qmp-transcript.js';
-import { differentialSuite } from '../support/differential-suite.js';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { test } from 'node:test';
+import { type DifferentialServers, differentialSuite } from '../support/differential-suite.js';
+import { compare, NEGOTIATE, play, type Transcript } from '../support/qmp-transcript.js';
 
 /**
  * Chardev commands sent to QEMU 7.2 and to chardevd must get the same
@@ -17,6 +20,13 @@ const write = (device: string, data: string, format = 'utf8'): string =>
 const read = (device: string, size: number | string, format = 'utf8'): string =>
   `{"execute":"ringbuf-read","arguments":{"device":"${device}","size":${size},"format":"${format}"}}`;
 const QUERY = '{"execute":"query-chardev","id":"query"}';
+const inetSocket = (host: string, port: string, server: boolean): string =>
+  `{"type":"socket","data":{"addr":{"type":"inet","data":{"host":"${host}","port":"${port}"}},"server":${server}${server ? ',"wait":false' : ''}}}`;
+const udp = (port: string, localPort?: string): string =>
+  `{"type":"udp","data":{"remote":{"type":"inet","data":{"host":"127.0.0.1","port":"${port}"}}${
+    localPort === undefined ? '' : `,"local":{"type":"inet","data":{"host":"127.0.0.1","port":"${localPort}"}}`
+  }}}`;
+const hmp = (command: string): string => `{"execute":"human-monitor-command","arguments":{"command-line":"${command}"}}`;
 
 const transcripts: Transcript[] = [
   {
@@ -151,6 +161,50 @@ const transcripts: Transcript[] = [
     ],
   },
   {
+    name: "socket and udp ports as glibc's getaddrinfo reads them: numbers in 16 bits, service names, QEMU's resolution errors",
+    steps: [
+      NEGOTIATE,
+      // Any port: no service, 0 with a sign, and numbers whose low 16 bits are 0.
+      ...['', '-0', '+0', '\\t0', '65536', '4294967296'].map((port, i) => add(`sp${i}`, inetSocket('127.0.0.1', port, true))),
+      QUERY,
+      // No number consumed whole, or an int below 0: a service name no database has.
+      ...['abc', '-1', '1e3', '0x10', '80 ', ' ', '4294967295', '99999999999999999999', 'HTTP', 'on'].map((port, i) =>
+        add(`se${i}`, inetSocket('localhost', port, true)),
+      ),
+      ...['abc', '-1', '4294967295'].map((port, i) => add(`ce${i}`, inetSocket('localhost', port, false))),
+      // No host and no service; a client with no host; a service looked up as tcp (discard is port 9, where nothing listens).
+      add('sn0', inetSocket('', '', true)),
+      add('cn0', inetSocket('', '80', false)),
+      add('cn1', inetSocket('', 'abc', false)),
+      add('cn2', inetSocket('127.0.0.1', '', false)),
+      add('cn3', inetSocket('127.0.0.1', 'discard', false)),
+      add('cn4', inetSocket('nonexistent.invalid', '80', false)),
+      add('cr0', '{"type":"socket","data":{"addr":{"type":"inet","data":{"host":"localhost","port":"-1"}},"server":false,"reconnect":1}}'),
+      // udp: the same reading, with services looked up as udp (http is tcp only, discard both).
+      add('ud0', udp('+9')),
+      add('ud1', udp('discard')),
+      add('ud2', udp('http')),
+      add('ud3', udp('4294967295')),
+      add('ud4', udp('9', '+0')),
+      add('ud5', udp('9', '-1')),
+      QUERY,
+      // `port` without a value is port=on.
+      hmp('chardev-add socket,id=hp0,host=localhost,port'),
+      hmp('chardev-add socket,id=hp1,host=localhost,port=4294967295,server=on,wait=off'),
+      ...['sp0', 'sp1', 'sp2', 'sp3', 'sp4', 'sp5', 'cr0', 'ud0', 'ud1', 'ud4'].map((id) => `{"execute":"chardev-remove","arguments":{"id":"${id}"}}`),
+    ],
+  },
+  {
+    name: 'a socket without an address, over QMP and HMP (a monitor reads fd as a getfd name)',
+    steps: [
+      NEGOTIATE,
+      add('fa0', '{"type":"socket","data":{"addr":{"type":"fd","data":{"str":""}},"server":false}}'),
+      hmp('chardev-add socket,id=fa1'),
+      hmp('chardev-add socket,id=fa2,port=5'),
+      hmp('chardev-add socket,id=fa3,fd=3'),
+    ],
+  },
+  {
     name: 'udp and pty',
     steps: [
       NEGOTIATE,
@@ -175,4 +229,80 @@ function normaliseRun(lines: readonly string[]): string[] {
   });
 }
 
-differentialSuite('chardev transcripts: chardevd answers as QEMU 7.2', transcripts, normaliseRun);
+/** A TCP server of the test's own on 127.0.0.1, counting the connections it accepts. */
+async function testServer(): Promise<{ port: number; accepted: () => number; close: () => void }> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => {
+    socket.on('error', () => undefined);
+    sockets.push(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    accepted: () => sockets.length,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+/** Polls (bounded) until `condition` holds. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Tests on ports the test holds, which a static transcript cannot name. */
+function portTests(servers: DifferentialServers): void {
+  test('a client connects where getaddrinfo puts the service: 16 bits of it, after a sign, white space or zeros', async () => {
+    const target = await testServer();
+    try {
+      const port = target.port;
+      const services = [String(port + 65536), `+${port}`, ` ${port}`, `000${port}`, `-${2 ** 32 - port}`];
+      const transcript: Transcript = {
+        name: 'clients',
+        steps: [
+          NEGOTIATE,
+          ...services.map((service, i) => add(`pc${i}`, inetSocket('127.0.0.1', service, false))),
+          ...services.map((_, i) => `{"execute":"chardev-remove","arguments":{"id":"pc${i}"}}`),
+        ],
+      };
+      const theirs = await play(servers.qemu.qmpPath, transcript);
+      await until(() => target.accepted() === services.length, `QEMU's ${services.length} connections`);
+      const ours = await play(servers.chardevd.qmpPath, transcript);
+      await until(() => target.accepted() === 2 * services.length, `chardevd's ${services.length} connections`);
+      compare(normaliseRun(ours), normaliseRun(theirs));
+    } finally {
+      target.close();
+    }
+  });
+
+  test("a server on a port in use fails with QEMU's text, over QMP and HMP, unless another of its addresses is free", async () => {
+    const holder = await testServer();
+    try {
+      const transcript: Transcript = {
+        name: 'port in use',
+        steps: [
+          NEGOTIATE,
+          add('pu0', inetSocket('127.0.0.1', String(holder.port), true)),
+          add('pu1', inetSocket('', String(holder.port), true)),
+          hmp(`chardev-add socket,id=pu2,host=127.0.0.1,port=${holder.port},server=on,wait=off`),
+          // The wildcard address binds IPv6 alone, beside the holder's IPv4; removed, so that the next server finds it free.
+          '{"execute":"chardev-remove","arguments":{"id":"pu1"}}',
+        ],
+      };
+      const theirs = await play(servers.qemu.qmpPath, transcript);
+      const ours = await play(servers.chardevd.qmpPath, transcript);
+      assert.ok(ours.some((line) => line.includes('Failed to find an available port: Address already in use')));
+      compare(normaliseRun(ours), normaliseRun(theirs));
+    } finally {
+      holder.close();
+    }
+  });
+}
+
+differentialSuite('chardev transcripts: chardevd answers as QEMU 7.2', transcripts, normaliseRun, portTests);

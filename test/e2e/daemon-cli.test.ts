@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SUPPORTED_KINDS } from '../../src/chardev/create.js';
+import { NO_ADDRESS_HINT } from '../../src/chardev/socket-options.js';
 import { QmpClient } from '../../src/client/qmp-client.js';
 import { MonitorClient } from '../support/monitor-client.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
@@ -336,6 +337,17 @@ suite('chardevd -chardev and --config', () => {
     { name: 'an unknown backend', args: () => ['-chardev', 'bogus,id=b'] },
     { name: 'a udp chardev without a port', args: () => ['-chardev', 'udp,id=u'] },
     { name: 'a socket server that cannot bind', args: (dir) => ['-chardev', `socket,id=s,path=${dir}/missing/s.sock,server=on,wait=off`] },
+    // Outside a monitor QEMU reads fd= as a number, of a socket.
+    { name: 'a socket fd that is not a number', args: () => ['-chardev', 'socket,id=s,fd=abc'] },
+    { name: 'a socket fd beyond an int', args: () => ['-chardev', 'socket,id=s,fd=2147483648x'] },
+    { name: 'a socket fd that is not open', args: () => ['-chardev', 'socket,id=s,fd=+987'] },
+    // The port as getaddrinfo reads it.
+    { name: 'a socket port that is no service', args: () => ['-chardev', 'socket,id=s,host=localhost,port=1e3,server=on,wait=off'] },
+    { name: 'a socket port whose int is negative', args: () => ['-chardev', 'socket,id=s,host=localhost,port=4294967295'] },
+    { name: 'a socket port without a value (port=on)', args: () => ['-chardev', 'socket,id=s,host=localhost,port'] },
+    { name: 'a socket server with neither host nor port', args: () => ['-chardev', 'socket,id=s,host=,port=,server=on,wait=off'] },
+    { name: 'a socket client without a host', args: () => ['-chardev', 'socket,id=s,host=,port=80'] },
+    { name: 'a udp port that is a tcp service only', args: () => ['-chardev', 'udp,id=u,host=127.0.0.1,port=http'] },
     { name: 'an unknown device model', args: () => ['-chardev', 'null,id=n', '-device', 'nope,id=d0,chardev=n'] },
     { name: 'a device id that is not an identifier (two lines)', args: () => ['-device', 'link,id=0bad'] },
     { name: 'a device without a driver', args: () => ['-device', 'id=d0'] },
@@ -371,6 +383,38 @@ suite('chardevd -chardev and --config', () => {
       }
     });
   }
+
+  test("a socket without an address: QEMU's text for an empty fd=, then a hint naming the options that give one", { skip: qemuSkipReason() }, () => {
+    for (const text of ['socket,id=s', 'socket,id=s,port=4444', 'socket,id=s,mux=on', 'socket,id=s,fd=']) {
+      const ours = runChardevd(['-chardev', text]);
+      const theirs = runQemu(['-chardev', text]);
+      assert.equal(theirs.stderr, `qemu-system-x86_64: -chardev ${text}: Unable to parse FD number \n`);
+      assert.equal(ours.stderr, `chardevd: -chardev ${text}: Unable to parse FD number \n${NO_ADDRESS_HINT}\n`);
+      assert.equal(ours.status, 1);
+      assert.equal(theirs.status, 1);
+    }
+  });
+
+  test('a socket server on a port in use fails as QEMU does', { skip: qemuSkipReason() }, async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as AddressInfo).port;
+      for (const text of [
+        `socket,id=s,host=127.0.0.1,port=${port},server=on,wait=off`,
+        `socket,id=s,host=127.0.0.1,port=${port},to=${port},telnet=on,server=on,wait=off`,
+      ]) {
+        const ours = runChardevd(['-chardev', text]);
+        const theirs = runQemu(['-chardev', text]);
+        assert.equal(withoutProgramName(ours.stderr), `-chardev ${text}: Failed to find an available port: Address already in use\n`);
+        assert.equal(withoutProgramName(ours.stderr), withoutProgramName(theirs.stderr));
+        assert.equal(ours.status, 1);
+        assert.equal(theirs.status, 1);
+      }
+    } finally {
+      holder.close();
+    }
+  });
 
   test('lists the backends it creates for -chardev help and exits 0, as QEMU lists its own', { skip: qemuSkipReason() }, () => {
     const ours = runChardevd(['-chardev', 'help']);

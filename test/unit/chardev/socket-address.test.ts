@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import { suite, test } from 'node:test';
-import { connectionName, socketAddressName, supportedAddress, unixPath } from '../../../src/chardev/socket-address.js';
+import { connectFailure, connectionName, inetPort, socketAddressName, startupFdError, supportedAddress, unixPath } from '../../../src/chardev/socket-address.js';
 
 const inet = supportedAddress({ type: 'inet', data: { host: '127.0.0.1', port: '4444' } });
 const unix = supportedAddress({ type: 'unix', data: { path: '/run/s.sock' } });
@@ -44,5 +44,55 @@ suite('socket chardev addresses', () => {
     const padded = unixPath({ path: 'name', abstract: true, tight: false });
     assert.equal(padded.length, 108);
     assert.equal(padded, `\0name${'\0'.repeat(103)}`);
+  });
+
+  test('reads the port as getaddrinfo does where QEMU resolves it, with its texts', () => {
+    const port = (host: string, service: string, passive: boolean): number => inetPort({ host, port: service }, passive);
+    assert.equal(port('127.0.0.1', '+80', true), 80);
+    assert.equal(port('127.0.0.1', '99999', false), 34463);
+    assert.equal(port('127.0.0.1', '', true), 0, 'no service: any port');
+    assert.equal(port('', '80', true), 80, 'no host: any address');
+    assert.equal(port('127.0.0.1', '', false), 0, 'port 0, which connect refuses');
+    const fails = (host: string, service: string, passive: boolean, message: string): void => {
+      assert.throws(() => port(host, service, passive), { name: 'ChardevError', message });
+    };
+    fails('127.0.0.1', 'abc', true, 'address resolution failed for 127.0.0.1:abc: Servname not supported for ai_socktype');
+    fails('127.0.0.1', '-1', false, 'address resolution failed for 127.0.0.1:-1: Servname not supported for ai_socktype');
+    fails('', '', true, 'address resolution failed for :: Name or service not known');
+    fails('', '80', false, 'address resolution failed for :80: Name or service not known');
+    fails('', 'abc', false, 'address resolution failed for :abc: Servname not supported for ai_socktype');
+  });
+
+  test("words a failed connect as QEMU does: the host's lookup as getaddrinfo's failure", () => {
+    const lookup = Object.assign(new Error('getaddrinfo ENOTFOUND x.invalid'), { code: 'ENOTFOUND', syscall: 'getaddrinfo' });
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', syscall: 'connect' });
+    const remote = supportedAddress({ type: 'inet', data: { host: 'x.invalid', port: '80' } });
+    assert.equal(connectFailure(remote, lookup).message, 'address resolution failed for x.invalid:80: Name or service not known');
+    assert.equal(connectFailure(inet, refused).message, "Failed to connect to '127.0.0.1:4444': Connection refused");
+    assert.equal(connectFailure(unix, refused).message, "Failed to connect to '/run/s.sock': Connection refused");
+  });
+
+  test("reads an fd as QEMU's command line does: a number of an open socket", () => {
+    assert.equal(startupFdError(''), 'Unable to parse FD number ');
+    assert.equal(startupFdError('abc'), 'Unable to parse FD number abc');
+    assert.equal(startupFdError('12abc'), 'Unable to parse FD number 12abc');
+    assert.equal(startupFdError('7 '), 'Unable to parse FD number 7 ');
+    assert.equal(startupFdError('2147483648'), 'Unable to parse FD number 2147483648: Numerical result out of range');
+    assert.equal(startupFdError('-2147483649'), 'Unable to parse FD number -2147483649: Numerical result out of range');
+    assert.equal(startupFdError('99999999999999999999abc'), 'Unable to parse FD number 99999999999999999999abc: Numerical result out of range');
+    assert.equal(startupFdError('-1'), "File descriptor '-1' is not a socket");
+    assert.equal(startupFdError(' +2147483647'), "File descriptor ' +2147483647' is not a socket");
+  });
+
+  test('refuses an fd that is a socket with the reason', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      // Node names a listening socket's descriptor only on its handle.
+      const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+      assert.equal(startupFdError(String(fd)), `File descriptor '${fd}' is a socket, but chardevd does not take over inherited descriptors`);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { suite, test } from 'node:test';
 import { SUPPORTED_KINDS } from '../../../src/chardev/create.js';
 import { ChardevHelpRequest } from '../../../src/chardev/option-error.js';
 import { chardevBackendHelp } from '../../../src/chardev/options.js';
+import { NO_ADDRESS_HINT } from '../../../src/chardev/socket-options.js';
 import { checkChardevOption } from '../../../src/chardev/check-option.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from '../../../src/daemon/config-chardev.js';
 
@@ -88,6 +89,35 @@ suite('creationErrorMessage', () => {
     assert.equal(
       creationErrorMessage(item, 'x', "Failed to add chardev 'x': size of ringbuf chardev must be power of two"),
       "c.yaml:4: chardevs[1] (id 'x'): Failed to add chardev 'x': size of ringbuf chardev must be power of two",
+    );
+  });
+
+  test("words a socket's fd as QEMU does outside a monitor, with a hint when the -chardev gives no address", () => {
+    const notFound = (fd: string): string => `Failed to add chardev 's': File descriptor named '${fd}' has not been found`;
+    assert.equal(creationErrorMessage(cliItem('socket,id=s'), 's', notFound('')), `-chardev socket,id=s: Unable to parse FD number \n${NO_ADDRESS_HINT}`);
+    assert.equal(
+      creationErrorMessage(cliItem('socket,id=s,port=5,server=on'), 's', notFound('')),
+      `-chardev socket,id=s,port=5,server=on: Unable to parse FD number \n${NO_ADDRESS_HINT}`,
+    );
+    assert.equal(creationErrorMessage(cliItem('socket,id=s,fd=abc'), 's', notFound('abc')), '-chardev socket,id=s,fd=abc: Unable to parse FD number abc');
+    // A mux's base is created under ID-base, whose errors carry no prefix.
+    assert.equal(
+      creationErrorMessage(cliItem('socket,id=s,mux=on'), 's', "File descriptor named '' has not been found"),
+      `-chardev socket,id=s,mux=on: Unable to parse FD number \n${NO_ADDRESS_HINT}`,
+    );
+    const object: StartupChardev = {
+      form: 'object',
+      origin: "c.yaml:4: chardevs[0] (id 's')",
+      id: 's',
+      backend: { type: 'socket', data: { addr: { type: 'fd', data: { str: '' } } } },
+    };
+    assert.equal(creationErrorMessage(object, 's', notFound('')), "c.yaml:4: chardevs[0] (id 's'): Failed to add chardev 's': Unable to parse FD number ");
+  });
+
+  test("leaves a socket's other errors as they are", () => {
+    assert.equal(
+      creationErrorMessage(cliItem('socket,id=s,tls-creds=t'), 's', "Failed to add chardev 's': No TLS credentials with id 't'"),
+      "-chardev socket,id=s,tls-creds=t: No TLS credentials with id 't'",
     );
   });
 
