@@ -1,3 +1,4 @@
+import { isLiveUnixSocket, liveSocketText } from '../base/live-socket.js';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { ChardevSocket } from '../generated/qapi-types.gen.js';
@@ -135,6 +136,7 @@ export class SocketChardev extends Chardev {
     if (address.type === 'unix') {
       const listenPath = unixPath(address.unix);
       if (address.unix.abstract !== true) {
+        if (await isLiveUnixSocket(address.unix.path)) throw new ChardevError(`Failed to bind socket to ${address.unix.path}: ${liveSocketText(address.unix.path)}`);
         try {
           fs.unlinkSync(address.unix.path);
         } catch (error: unknown) {

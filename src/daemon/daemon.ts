@@ -26,7 +26,7 @@ import { fdHandlers } from '../commands/fd.js';
 import { FdSets } from '../commands/fd-sets.js';
 import type { JsonValue } from '../qobject/json-value.js';
 import { QmpServer } from '../qmp/server.js';
-import type { QmpListenAddress } from '../qmp/socket-listeners.js';
+import { ListenerError, type QmpListenAddress } from '../qmp/socket-listeners.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
 import { configFileText } from './config-text.js';
 import { ConfigWriter } from './config-writer.js';
@@ -204,7 +204,7 @@ export class Daemon implements DaemonControl {
     for (const { target } of this.options.monitors ?? []) {
       if (target.type !== 'listener') continue;
       if (this.#shuttingDown) return;
-      const bound = await this.hmpServer.listen(target.option.address);
+      const bound = await this.hmpServer.listen(target.option.address).catch(namingOption('-monitor', target.text, target.option.address));
       if (this.#shuttingDown) {
         await this.hmpServer.close();
         return;
@@ -243,9 +243,9 @@ export class Daemon implements DaemonControl {
   }
 
   async #openListeners(): Promise<void> {
-    for (const { option, pretty } of this.options.qmp) {
+    for (const { option, pretty, text } of this.options.qmp) {
       if (this.#shuttingDown) return;
-      const bound = await this.server.listen(option.address, { pretty });
+      const bound = await this.server.listen(option.address, { pretty }).catch(namingOption('-qmp', text, option.address));
       // shutdown() came while it opened: close it too (that removes its socket file).
       if (this.#shuttingDown) {
         await this.server.close();
@@ -332,4 +332,12 @@ function trackingHubMembers(changed: () => void): QmpCommandHandlers<QmpContext>
 export function describeAddress(address: QmpListenAddress): string {
   if (address.type === 'unix') return `unix:${address.path}`;
   return `tcp:${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+}
+
+/** Prefixes a listener's failure with the option it came from (`-qmp TEXT: ...`), as QEMU words its errors. */
+function namingOption(option: string, text: string | undefined, address: QmpListenAddress): (error: unknown) => never {
+  return (error: unknown) => {
+    if (!(error instanceof ListenerError)) throw error;
+    throw new ListenerError(`${option} ${text ?? describeAddress(address)}: ${error.message}`, { cause: error });
+  };
 }

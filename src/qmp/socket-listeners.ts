@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { ChardevdError } from '../base/error.js';
+import { isLiveUnixSocket, liveSocketText } from '../base/live-socket.js';
 
 /** Where a monitor listener (QMP or HMP) accepts connections. */
 export type QmpListenAddress =
@@ -18,6 +20,18 @@ export type QmpListenAddress =
  * drives the daemon with its rights; QEMU's monitor sockets follow the umask.
  */
 const DEFAULT_SOCKET_PERM = 0o600;
+
+/** A listener that could not open; the daemon prefixes the option it came from, as QEMU does. */
+export class ListenerError extends ChardevdError {
+  override readonly name = 'ListenerError';
+  readonly code = 'LISTENER_FAILED';
+}
+
+/** inet_listen_saddr's text for a port in use; other failures in the system's words. */
+function listenError(error: NodeJS.ErrnoException): ListenerError {
+  if (error.code === 'EADDRINUSE') return new ListenerError('Failed to find an available port: Address already in use', { cause: error });
+  return new ListenerError(error.message, { cause: error });
+}
 
 /**
  * The listening sockets of a monitor server (QMP or HMP): each opened on
@@ -43,13 +57,15 @@ export class SocketListeners {
   ): Promise<QmpListenAddress> {
     const server = createServer({ allowHalfOpen: options.allowHalfOpen ?? false, pauseOnConnect: options.pauseOnConnect ?? false }, onConnection);
     if (address.type === 'unix') {
-      // A server socket replaces whatever is at its path, as QEMU does.
+      // A server socket replaces a file left at its path, as QEMU does; unlike QEMU, never one a process still listens on.
+      if (await isLiveUnixSocket(address.path)) throw new ListenerError(liveSocketText(address.path));
       removeSocketFile(address.path);
       listenWithPerm(server, address.path, address.perm ?? DEFAULT_SOCKET_PERM);
     } else {
       server.listen({ host: address.host, port: address.port, ipv6Only: address.ipv6Only ?? false });
     }
-    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
+    // once() rejects with the 'error' event's error.
+    await once(server, 'listening').catch((error: unknown) => Promise.reject(listenError(error as NodeJS.ErrnoException)));
     server.on('error', (error) => this.log(`${this.what} listener error: ${error.message}`));
     this.#listeners.push({ server, unlinkPath: address.type === 'unix' ? address.path : undefined });
     const bound = server.address();

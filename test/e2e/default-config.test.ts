@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { MonitorClient } from '../support/monitor-client.js';
 import { waitFor } from '../support/peer-process.js';
 import { Connection } from '../support/qmp-transcript.js';
+import { qemuSkipReason } from '../support/servers.js';
 
 /**
  * The configuration `npm start` uses (chardevd.yaml), run as a new user
@@ -250,5 +251,44 @@ suite('the default configuration (chardevd.yaml)', () => {
         qmp.socket.destroy();
       }
     });
+  });
+
+  test('a second daemon in the same folder refuses to start, names what collided, and leaves the first one reachable', async () => {
+    const first = await startDefault('022');
+    try {
+      const second = spawn(process.execPath, [CHARDEVD, '--config', 'chardevd.yaml'], { cwd: first.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      second.stderr.setEncoding('utf8').on('data', (text: string) => {
+        stderr += text;
+      });
+      const status = await new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)));
+      assert.equal(status, 1, stderr);
+      // Chardevs come before listeners (QEMU's order): the console socket is the first path in use.
+      assert.match(stderr, /chardevs\[\d+\] \(id 'guest0'\): Failed to bind socket to chardevd-console\.sock: a process is listening on chardevd-console\.sock already/);
+      for (const name of ['chardevd-qmp.sock', 'chardevd-hmp.sock', 'chardevd-console.sock']) assert.ok(statSync(join(first.dir, name)).isSocket(), name);
+      const qmp = await negotiated(join(first.dir, 'chardevd-qmp.sock'));
+      assert.deepEqual(Object.keys(((await execute(qmp, 'query-version'))['return'] as object) ?? {}).sort(), ['package', 'qemu']);
+      qmp.socket.destroy();
+      const guest = await connected(join(first.dir, 'chardevd-console.sock'));
+      guest.destroy();
+    } finally {
+      await first.stop();
+    }
+  });
+
+  test("a QMP listener on a TCP port in use fails in QEMU 7.2's words, naming the option", { skip: qemuSkipReason() }, async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const option = `tcp:127.0.0.1:${(holder.address() as AddressInfo).port},server=on,wait=off`;
+      const run = (program: string, args: string[]) => spawnSync(program, [...args, '-qmp', option], { encoding: 'utf8', timeout: WAIT_MS });
+      const ours = run(process.execPath, [CHARDEVD]);
+      const qemu = run('qemu-system-x86_64', ['-machine', 'none', '-nodefaults', '-display', 'none']);
+      assert.equal(ours.status, 1);
+      assert.equal(qemu.status, 1);
+      assert.equal(ours.stderr.replace(/^chardevd: /, ''), qemu.stderr.replace(/^qemu-system-x86_64: /, ''));
+    } finally {
+      holder.close();
+    }
   });
 });
