@@ -1,6 +1,5 @@
 import { DisposableStore } from '../base/lifecycle.js';
-import { type DispatchMode, errorResponse, QmpDispatcher } from './dispatch.js';
-import { GenericError } from './errors.js';
+import { type DispatchMode, genericErrorResponse, QmpDispatcher } from './dispatch.js';
 import { JsonStreamParser, type JsonStreamParserLimits } from '../qobject/json-stream-parser.js';
 import type { JsonObject, JsonValue } from '../qobject/json-value.js';
 import { formatQmpJson } from '../qobject/json-writer.js';
@@ -10,7 +9,11 @@ import type { QmpTransport } from './transport.js';
 export interface QmpSessionLimits {
   /** In-band requests parsed but not yet answered before reading pauses. */
   readonly maxQueuedRequests: number;
-  /** Output bytes waiting for the client before reading pauses (the client must read its replies). */
+  /**
+   * Output bytes waiting for the client before parsing and reading pause (the client must read its replies).
+   * Parsing pauses between two messages, also within one chunk of input, so the output waiting never exceeds
+   * this by more than one message's reply (or the events sent meanwhile).
+   */
   readonly outputPauseBytes: number;
   /** Output bytes waiting for a client that reads nothing before it is disconnected (events keep coming). */
   readonly maxOutputBytes: number;
@@ -37,6 +40,16 @@ export interface QmpSessionHost<Context> {
 type QueuedRequest = { readonly request: JsonValue } | { readonly parseError: string };
 
 /**
+ * Messages parsed, and input bytes lexed, in one turn of the event loop; the
+ * rest of the input waits for the next turn, after the other connections'
+ * I/O. A client that sends thousands of messages at once, input that makes
+ * thousands of errors, or a message of millions of tokens holds the others
+ * up by only this much work (a few milliseconds).
+ */
+const MESSAGES_PER_TURN = 128;
+const INPUT_BYTES_PER_TURN = 8 << 10;
+
+/**
  * One QMP connection (QEMU's MonitorQMP, one per client here, or one per
  * opening of a chardev the monitor runs on): its parser,
  * its negotiation state and capabilities, its request queue, and everything
@@ -53,8 +66,16 @@ export class QmpSession<Context> implements DispatchMode {
   #closed = false;
   readonly #queue: QueuedRequest[] = [];
   #busy = false;
-  /** Output collected while one chunk of input is processed, written at once afterwards. */
+  /** Output collected while input is parsed, written at once afterwards. */
   #batch: string[] | undefined;
+  /** Characters in #batch (replies are ASCII: the bytes they will take). */
+  #batchBytes = 0;
+  /** Input read but not parsed yet: parsing paused within a chunk. */
+  readonly #input: Buffer[] = [];
+  #parsing = false;
+  #parsedThisTurn = 0;
+  /** The next turn of parsing, when this one used up its messages or bytes. */
+  #nextTurn: NodeJS.Immediate | undefined;
   readonly #parser: JsonStreamParser;
 
   constructor(
@@ -69,22 +90,21 @@ export class QmpSession<Context> implements DispatchMode {
     });
     this.#parser = new JsonStreamParser(
       {
-        onValue: (value) => this.#received(value),
-        onError: (desc) => this.#enqueue({ parseError: desc }),
+        onValue: (value) => {
+          this.#received(value);
+          this.#parsed();
+        },
+        onError: (desc) => {
+          this.#enqueue({ parseError: desc });
+          this.#parsed();
+        },
       },
       limits.parser,
     );
     transport.bind({
       data: (chunk) => {
-        // Replies to every request in this chunk leave in one write.
-        const batch: string[] = [];
-        this.#batch = batch;
-        try {
-          this.#parser.feed(chunk);
-        } finally {
-          this.#batch = undefined;
-          if (batch.length > 0) this.#write(batch.join(''));
-        }
+        this.#input.push(chunk);
+        this.#parse();
       },
       drain: () => this.#updateFlow(),
       gone: () => this.close(),
@@ -122,8 +142,62 @@ export class QmpSession<Context> implements DispatchMode {
     if (this.#closed) return;
     // The monitor turns every "\n" into "\r\n" (monitor_puts), pretty output included.
     const line = `${this.pretty ? json.replace(/\n/g, '\r\n') : json}\r\n`;
-    if (this.#batch !== undefined) this.#batch.push(line);
-    else this.#write(line);
+    if (this.#batch !== undefined) {
+      this.#batch.push(line);
+      this.#batchBytes += line.length;
+    } else this.#write(line);
+  }
+
+  /**
+   * Parses the input read so far while the client keeps up with its output and the queue has room,
+   * for at most a turn's messages and bytes; what is left waits for 'drain', a free slot in the queue,
+   * or the next turn. Replies to the requests of one pass leave in one write.
+   */
+  #parse(): void {
+    if (this.#parsing || this.#nextTurn !== undefined || this.#closed) return;
+    this.#parsing = true;
+    this.#parsedThisTurn = 0;
+    let bytesLeft = INPUT_BYTES_PER_TURN;
+    try {
+      while (this.#input.length > 0 && !this.#closed && !this.#held() && this.#parsedThisTurn < MESSAGES_PER_TURN && bytesLeft > 0) {
+        const chunk = this.#input[0]!;
+        const batch: string[] = [];
+        this.#batch = batch;
+        this.#batchBytes = 0;
+        let used: number;
+        try {
+          used = this.#parser.feed(chunk.length > bytesLeft ? chunk.subarray(0, bytesLeft) : chunk);
+        } finally {
+          this.#batch = undefined;
+          this.#batchBytes = 0;
+          if (batch.length > 0) this.#write(batch.join(''));
+        }
+        bytesLeft -= used;
+        if (used < chunk.length) this.#input[0] = chunk.subarray(used);
+        else this.#input.shift();
+      }
+    } finally {
+      this.#parsing = false;
+    }
+    if (this.#closed) return;
+    if (this.#input.length > 0 && (this.#parsedThisTurn >= MESSAGES_PER_TURN || bytesLeft <= 0) && !this.#held()) {
+      this.#nextTurn = setImmediate(() => {
+        this.#nextTurn = undefined;
+        this.#parse();
+      });
+    }
+    this.#updateFlow();
+  }
+
+  /** One message was parsed (and answered, unless it waits in the queue): parsing yields when it must. */
+  #parsed(): void {
+    this.#parsedThisTurn++;
+    if (this.#closed || this.#held() || this.#parsedThisTurn >= MESSAGES_PER_TURN) this.#parser.pause();
+  }
+
+  /** The client is behind: its queue is full or it leaves too much output unread. */
+  #held(): boolean {
+    return this.#queue.length >= this.limits.maxQueuedRequests || this.transport.backlog() + this.#batchBytes > this.limits.outputPauseBytes;
   }
 
   #write(text: string): void {
@@ -141,6 +215,11 @@ export class QmpSession<Context> implements DispatchMode {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.length = 0;
+    // What it sent and we never parsed, and any partial message, go with it.
+    this.#input.length = 0;
+    this.#parser.reset();
+    if (this.#nextTurn !== undefined) clearImmediate(this.#nextTurn);
+    this.#nextTurn = undefined;
     this.transport.destroy();
     this.resources.dispose();
     this.host.sessionClosed(this);
@@ -175,7 +254,7 @@ export class QmpSession<Context> implements DispatchMode {
       const item = this.#queue.shift()!;
       const response =
         'parseError' in item
-          ? errorResponse(new GenericError(item.parseError), undefined)
+          ? genericErrorResponse(item.parseError)
           : this.host.dispatcher.dispatch(item.request, this, this.host.contextFor(this));
       if (response instanceof Promise) {
         this.#busy = true;
@@ -200,10 +279,21 @@ export class QmpSession<Context> implements DispatchMode {
     this.send(response);
   }
 
-  /** Stops reading while requests pile up or the client leaves its replies unread. */
+  /**
+   * Stops parsing and reading while requests pile up or the client leaves its replies unread; when it has
+   * caught up, parses what is left of its input, then reads more.
+   */
   #updateFlow(): void {
     if (this.#closed) return;
-    const hold = this.#queue.length >= this.limits.maxQueuedRequests || this.transport.backlog() > this.limits.outputPauseBytes;
-    this.transport.setReading(!hold);
+    const held = this.#held();
+    if (this.#parsing) {
+      if (held) this.#parser.pause();
+      return;
+    }
+    if (!held && this.#input.length > 0 && this.#nextTurn === undefined) {
+      this.#parse(); // ends with #updateFlow()
+      return;
+    }
+    this.transport.setReading(!held && this.#input.length === 0);
   }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, suite, test } from 'node:test';
 import { ExecuteError, QmpClient } from '../../src/index.js';
@@ -30,6 +31,21 @@ function readLines(socket: Socket, count: number): Promise<string[]> {
     });
   });
 }
+
+/** A field of /proc/PID/FILE, e.g. VmRSS (kB) of status or rchar (bytes read by any read call) of io. */
+function procField(pid: number, file: string, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+  assert.ok(match, `no ${field} in /proc/${pid}/${file}`);
+  return Number(match[1]);
+}
+
+const residentMiB = (pid: number): number => procField(pid, 'status', 'VmRSS') / 1024;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** MAX_TOKEN_COUNT of QEMU's json-streamer.c: one message may have this many tokens. */
+const MAX_TOKENS = 2 << 20;
+/** More than the daemon's resident memory may grow by for one flooding client (it grew by 385 MiB before parsing paused on output). */
+const FLOOD_MEMORY_BOUND_MIB = 64;
 
 suite('chardevd with many QMP clients at once', () => {
   let daemon: ServerProcess;
@@ -101,6 +117,66 @@ suite('chardevd with many QMP clients at once', () => {
       assert.equal(versions.length, 20);
       deaf.destroy();
     } finally {
+      bystander.close();
+    }
+  });
+
+  test('a client whose one input makes 100,000 errors and that reads none of them holds bounded memory and nobody up', async (t) => {
+    // The first 2 Mi tokens of this message are refused together, then every token after them is a message
+    // and an error of its own (QEMU 7.2 answers exactly this many: 51,425 of each kind after the first).
+    const pairs = 1_100_000;
+    const expectedErrors = 1 + (2 * pairs + 3 - MAX_TOKENS - 1);
+    const bystander = await QmpClient.connect(daemon.qmpPath, { connectTimeoutMs: WAIT_MS });
+    const flooder = await rawConnect(daemon.qmpPath);
+    try {
+      await bystander.queryVersion({ timeoutMs: WAIT_MS });
+      const baseline = residentMiB(daemon.pid);
+      let peak = baseline;
+      let lines = 0;
+      flooder.on('data', (chunk: Buffer) => {
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+      });
+      flooder.pause();
+      const readBefore = procField(daemon.pid, 'io', 'rchar');
+      flooder.write(`[${'1,'.repeat(pairs)}1]`);
+
+      // Watch until the daemon has read past the refused part (a token a byte) and then stopped reading: it waits for the flooder.
+      const stopped = async (deadline: number): Promise<void> => {
+        let read = -1;
+        for (let still = 0; still < 10 && Date.now() < deadline; await sleep(50)) {
+          peak = Math.max(peak, residentMiB(daemon.pid));
+          const now = procField(daemon.pid, 'io', 'rchar') - readBefore;
+          still = now === read && now > MAX_TOKENS ? still + 1 : 0;
+          read = now;
+        }
+      };
+      const t0 = performance.now();
+      await stopped(Date.now() + 60_000);
+      t.diagnostic(`phase1 ${(performance.now() - t0).toFixed(0)} ms read ${procField(daemon.pid, 'io', 'rchar') - readBefore}`);
+      const start = performance.now();
+      assert.match((await bystander.queryVersion({ timeoutMs: WAIT_MS })).package, /^chardevd-/);
+      t.diagnostic(`query-version beside the flood: ${(performance.now() - start).toFixed(1)} ms`);
+      t.diagnostic(`resident: ${baseline.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB at most while the flooder read nothing`);
+      assert.ok(peak - baseline < FLOOD_MEMORY_BOUND_MIB, `grew by ${(peak - baseline).toFixed(0)} MiB`);
+
+      flooder.resume();
+      for (const deadline = Date.now() + 120_000; lines < 1 + expectedErrors && !flooder.readableEnded && Date.now() < deadline; await sleep(50)) {
+        peak = Math.max(peak, residentMiB(daemon.pid));
+      }
+      t.diagnostic(`phase2 ${(performance.now() - t0).toFixed(0)} ms`);
+      assert.equal(lines, 1 + expectedErrors, 'the greeting and every error');
+      t.diagnostic(`resident: ${peak.toFixed(0)} MiB at most while it read ${expectedErrors} errors`);
+      assert.ok(peak - baseline < FLOOD_MEMORY_BOUND_MIB, `grew by ${(peak - baseline).toFixed(0)} MiB`);
+      assert.doesNotMatch(daemon.stderr(), /reads nothing/);
+
+      const closed = new Promise<void>((resolve) => flooder.once('close', () => resolve()));
+      flooder.end();
+      await Promise.race([closed, sleep(WAIT_MS)]);
+      await bystander.queryVersion({ timeoutMs: WAIT_MS });
+      t.diagnostic(`resident after it closed: ${residentMiB(daemon.pid).toFixed(0)} MiB`);
+      assert.ok(residentMiB(daemon.pid) - baseline < FLOOD_MEMORY_BOUND_MIB);
+    } finally {
+      flooder.destroy();
       bystander.close();
     }
   });
