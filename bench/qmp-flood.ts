@@ -101,7 +101,9 @@ async function openFlooder(path: string, input: Buffer): Promise<{ socket: Socke
 }
 
 const input = Buffer.from(`[${'1,'.repeat(PAIRS)}1]`);
-const daemon = await startChardevd((dir) => (values.chardev ? ['-chardev', `socket,id=qmon,path=${join(dir, 'qmon.sock')},server=on,wait=off`, '-mon', 'qmon,mode=control'] : []));
+const daemon = await startChardevd((dir) =>
+  values.chardev ? ['-chardev', `socket,id=qmon,path=${join(dir, 'qmon.sock')},server=on,wait=off`, '-mon', 'qmon,mode=control'] : [],
+);
 try {
   const floodPath = values.chardev ? join(daemon.dir, 'qmon.sock') : daemon.qmpPath;
   if (values.chardev) {

@@ -85,8 +85,7 @@ export class QmpDispatcher<Context> {
     let result: unknown;
     try {
       const { validator, handlers } = this.options;
-      const validated =
-        spec.gen === false ? (args ?? {}) : spec.argType === undefined ? checkNoArguments(args) : validator.validateArguments(spec.argType, args);
+      const validated = spec.gen === false ? (args ?? {}) : spec.argType === undefined ? checkNoArguments(args) : validator.validateArguments(spec.argType, args);
       const handler = handlers[spec.name as keyof QmpCommandHandlers<Context>] as (args: unknown, context: Context) => unknown;
       result = handler(validated, context);
     } catch (error: unknown) {

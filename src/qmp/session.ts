@@ -74,7 +74,7 @@ export class QmpSession<Context> implements DispatchMode {
   readonly #input: Buffer[] = [];
   #parsing = false;
   #parsedThisTurn = 0;
-  /** The next turn of parsing, when this one used up its messages or bytes. */
+  /** The next pass over #input, when one used up its turn's messages or bytes, or the client caught up. */
   #nextTurn: NodeJS.Immediate | undefined;
   readonly #parser: JsonStreamParser;
 
@@ -103,6 +103,7 @@ export class QmpSession<Context> implements DispatchMode {
     );
     transport.bind({
       data: (chunk) => {
+        if (this.#closed) return;
         this.#input.push(chunk);
         this.#parse();
       },
@@ -159,19 +160,10 @@ export class QmpSession<Context> implements DispatchMode {
     this.#parsedThisTurn = 0;
     let bytesLeft = INPUT_BYTES_PER_TURN;
     try {
-      while (this.#input.length > 0 && !this.#closed && !this.#held() && this.#parsedThisTurn < MESSAGES_PER_TURN && bytesLeft > 0) {
+      while (this.#input.length > 0 && !this.#held() && this.#parsedThisTurn < MESSAGES_PER_TURN && bytesLeft > 0) {
         const chunk = this.#input[0]!;
-        const batch: string[] = [];
-        this.#batch = batch;
-        this.#batchBytes = 0;
-        let used: number;
-        try {
-          used = this.#parser.feed(chunk.length > bytesLeft ? chunk.subarray(0, bytesLeft) : chunk);
-        } finally {
-          this.#batch = undefined;
-          this.#batchBytes = 0;
-          if (batch.length > 0) this.#write(batch.join(''));
-        }
+        const used = this.#feed(chunk.length > bytesLeft ? chunk.subarray(0, bytesLeft) : chunk);
+        if (this.#closed) return;
         bytesLeft -= used;
         if (used < chunk.length) this.#input[0] = chunk.subarray(used);
         else this.#input.shift();
@@ -179,14 +171,21 @@ export class QmpSession<Context> implements DispatchMode {
     } finally {
       this.#parsing = false;
     }
-    if (this.#closed) return;
-    if (this.#input.length > 0 && (this.#parsedThisTurn >= MESSAGES_PER_TURN || bytesLeft <= 0) && !this.#held()) {
-      this.#nextTurn = setImmediate(() => {
-        this.#nextTurn = undefined;
-        this.#parse();
-      });
-    }
     this.#updateFlow();
+  }
+
+  /** Parses `bytes` or until the parser pauses, and returns how many it took; the replies leave in one write. */
+  #feed(bytes: Buffer): number {
+    const batch: string[] = [];
+    this.#batch = batch;
+    this.#batchBytes = 0;
+    try {
+      return this.#parser.feed(bytes);
+    } finally {
+      this.#batch = undefined;
+      this.#batchBytes = 0;
+      if (batch.length > 0) this.#write(batch.join(''));
+    }
   }
 
   /** One message was parsed (and answered, unless it waits in the queue): parsing yields when it must. */
@@ -252,10 +251,7 @@ export class QmpSession<Context> implements DispatchMode {
   #drainQueue(): void {
     while (this.#queue.length > 0 && !this.#closed) {
       const item = this.#queue.shift()!;
-      const response =
-        'parseError' in item
-          ? genericErrorResponse(item.parseError)
-          : this.host.dispatcher.dispatch(item.request, this, this.host.contextFor(this));
+      const response = 'parseError' in item ? genericErrorResponse(item.parseError) : this.host.dispatcher.dispatch(item.request, this, this.host.contextFor(this));
       if (response instanceof Promise) {
         this.#busy = true;
         this.#updateFlow();
@@ -290,9 +286,13 @@ export class QmpSession<Context> implements DispatchMode {
       if (held) this.#parser.pause();
       return;
     }
-    if (!held && this.#input.length > 0 && this.#nextTurn === undefined) {
-      this.#parse(); // ends with #updateFlow()
-      return;
+    // Input left from an earlier pass is parsed in a turn of its own, never inside whoever wrote (an event
+    // raised by another session's command) or drained.
+    if (!held && this.#input.length > 0) {
+      this.#nextTurn ??= setImmediate(() => {
+        this.#nextTurn = undefined;
+        this.#parse();
+      });
     }
     this.transport.setReading(!held && this.#input.length === 0);
   }

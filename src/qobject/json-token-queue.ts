@@ -54,7 +54,7 @@ export class JsonTokenQueue {
 
   /** The type of token `index`, or undefined past the last one. */
   type(index: number): TokenType | undefined {
-    return index < this.#count ? (this.#types[index] as TokenType) : undefined;
+    return index < this.#count ? this.#types[index] : undefined;
   }
 
   /** The bytes of the next string, number or keyword: a view, valid until the queue is cleared. */

@@ -55,11 +55,11 @@ suite('JsonStreamParser', () => {
     assert.deepEqual(out.value, ["it's", '"\\/\b\f\n\r\t', 'é😀', 'a\0b']);
   });
 
-  test('reads the overlong C0 80 as NUL, as QEMU\'s modified UTF-8 does', () => {
+  test("reads the overlong C0 80 as NUL, as QEMU's modified UTF-8 does", () => {
     assert.deepEqual(parse(Buffer.from([0x22, 0x61, 0xc0, 0x80, 0x22])), [{ value: 'a\0' }]);
   });
 
-  test('reports malformed input with QEMU\'s messages', () => {
+  test("reports malformed input with QEMU's messages", () => {
     assert.deepEqual(errors('{"execute": nul}'), ["JSON parse error, invalid keyword 'nul'"]);
     assert.deepEqual(errors('{"a" 1}'), ['JSON parse error, missing : in object pair']);
     assert.deepEqual(errors('{1:2}'), ['JSON parse error, key is not a string in object']);
@@ -116,7 +116,9 @@ suite('JsonStreamParser', () => {
 
   test('refuses a message over the size limit without buffering the rest of it', () => {
     assert.deepEqual(
-      parse(`{"a":"${'x'.repeat(100)}"}{"b":1}`, { maxMessageBytes: 64 }).map((o) => ('error' in o ? o.error : 'value')).slice(0, 1),
+      parse(`{"a":"${'x'.repeat(100)}"}{"b":1}`, { maxMessageBytes: 64 })
+        .map((o) => ('error' in o ? o.error : 'value'))
+        .slice(0, 1),
       ['JSON token size limit exceeded'],
     );
     const out = parse(`[${'1,'.repeat(20)}1] {"ok":1}`, { maxTokens: 10 });
