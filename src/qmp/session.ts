@@ -40,11 +40,12 @@ export interface QmpSessionHost<Context> {
 type QueuedRequest = { readonly request: JsonValue } | { readonly parseError: string };
 
 /**
- * Messages parsed, and input bytes lexed, in one turn of the event loop; the
- * rest of the input waits for the next turn, after the other connections'
- * I/O. A client that sends thousands of messages at once, input that makes
- * thousands of errors, or a message of millions of tokens holds the others
- * up by only this much work (a few milliseconds).
+ * Messages parsed, and input bytes lexed, in one turn of the event loop (one
+ * callback: a read, or the chardev handing over what it holds piece by
+ * piece); the rest of the input waits for the next turn, after the other
+ * connections' I/O. A client that sends thousands of messages at once,
+ * input that makes thousands of errors, or a message of millions of tokens
+ * holds the others up by only this much work (a few milliseconds).
  */
 const MESSAGES_PER_TURN = 128;
 const INPUT_BYTES_PER_TURN = 8 << 10;
@@ -73,7 +74,9 @@ export class QmpSession<Context> implements DispatchMode {
   /** Input read but not parsed yet: parsing paused within a chunk. */
   readonly #input: Buffer[] = [];
   #parsing = false;
-  #parsedThisTurn = 0;
+  /** What this turn has parsed so far; back to zero once the turn's callback has run. */
+  #turnMessages = 0;
+  #turnBytes = 0;
   /** The next pass over #input, when one used up its turn's messages or bytes, or the client caught up. */
   #nextTurn: NodeJS.Immediate | undefined;
   readonly #parser: JsonStreamParser;
@@ -156,15 +159,20 @@ export class QmpSession<Context> implements DispatchMode {
    */
   #parse(): void {
     if (this.#parsing || this.#nextTurn !== undefined || this.#closed) return;
+    if (this.#turnMessages === 0 && this.#turnBytes === 0) {
+      queueMicrotask(() => {
+        this.#turnMessages = 0;
+        this.#turnBytes = 0;
+      });
+    }
     this.#parsing = true;
-    this.#parsedThisTurn = 0;
-    let bytesLeft = INPUT_BYTES_PER_TURN;
     try {
-      while (this.#input.length > 0 && !this.#held() && this.#parsedThisTurn < MESSAGES_PER_TURN && bytesLeft > 0) {
+      while (this.#input.length > 0 && !this.#held() && this.#turnMessages < MESSAGES_PER_TURN && this.#turnBytes < INPUT_BYTES_PER_TURN) {
         const chunk = this.#input[0]!;
-        const used = this.#feed(chunk.length > bytesLeft ? chunk.subarray(0, bytesLeft) : chunk);
+        const room = INPUT_BYTES_PER_TURN - this.#turnBytes;
+        const used = this.#feed(chunk.length > room ? chunk.subarray(0, room) : chunk);
         if (this.#closed) return;
-        bytesLeft -= used;
+        this.#turnBytes += used;
         if (used < chunk.length) this.#input[0] = chunk.subarray(used);
         else this.#input.shift();
       }
@@ -190,8 +198,8 @@ export class QmpSession<Context> implements DispatchMode {
 
   /** One message was parsed (and answered, unless it waits in the queue): parsing yields when it must. */
   #parsed(): void {
-    this.#parsedThisTurn++;
-    if (this.#closed || this.#held() || this.#parsedThisTurn >= MESSAGES_PER_TURN) this.#parser.pause();
+    this.#turnMessages++;
+    if (this.#closed || this.#held() || this.#turnMessages >= MESSAGES_PER_TURN) this.#parser.pause();
   }
 
   /** The client is behind: its queue is full or it leaves too much output unread. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { suite, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { QmpCommandHandlers } from '../../../src/generated/qapi-commands.gen.js';
 import { type CommandSpec, InputValidator } from '../../../src/qapi-runtime/index.js';
 import { QmpDispatcher } from '../../../src/qmp/dispatch.js';
@@ -142,6 +144,27 @@ suite('QmpSession', () => {
     assert.equal(transport.reading, true);
   });
 
+  test('input a chardev hands over piece by piece in one callback counts against one turn', async () => {
+    const { transport } = setup();
+    const greeting = transport.written.length;
+    // As Chardev.acceptInput() does: whenever the frontend reads again, the next piece arrives at once.
+    const input = Buffer.from(`[${'1,'.repeat(50_000)}1]`);
+    const pieces = Array.from({ length: Math.ceil(input.length / 4096) }, (_, i) => input.subarray(i * 4096, (i + 1) * 4096));
+    let delivered = 0;
+    const deliver = (): void => {
+      while (transport.reading && delivered < pieces.length) transport.handlers.data(pieces[delivered++]!);
+    };
+    transport.setReading = (reading: boolean): void => {
+      transport.reading = reading;
+      deliver();
+    };
+    deliver();
+    assert.ok(delivered < pieces.length / 4, `${delivered} of ${pieces.length} pieces taken in the first turn`);
+    for (let turns = 0; delivered < pieces.length && turns < 10_000; turns++) await nextTurn();
+    await settle(transport);
+    assert.equal(transport.written.slice(greeting), NOT_AN_OBJECT);
+  });
+
   test('closing drops input not parsed yet and ends the session', async () => {
     const { session, transport, closed } = setup({ outputPauseBytes: 1024 });
     transport.handlers.data(Buffer.from(']'.repeat(10_000)));
@@ -153,5 +176,21 @@ suite('QmpSession', () => {
     assert.equal(transport.written.length, written, 'nothing is answered after the close');
     assert.deepEqual(closed, [session]);
     assert.equal(transport.destroyed, true);
+  });
+
+  test('a closed session is garbage, with the input it had not parsed and the message it was collecting', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const ref = ((): WeakRef<QmpSession<null>> => {
+      const { session, transport } = setup({ outputPauseBytes: 1024 });
+      transport.handlers.data(Buffer.from(`${']'.repeat(10_000)} [${'1,'.repeat(100_000)}`));
+      transport.handlers.gone();
+      return new WeakRef(session);
+    })();
+    for (let i = 0; i < 10 && ref.deref() !== undefined; i++) {
+      await nextTurn();
+      gc();
+    }
+    assert.equal(ref.deref(), undefined, 'something still holds the closed session');
   });
 });
