@@ -1,7 +1,16 @@
 import { type Chardev, type ChardevEvent, type ChardevFrontend, MONITOR_INPUT_CHUNK } from '../chardev/chardev.js';
+import { OUTPUT_QUEUE_LIMIT } from '../chardev/stream-io.js';
 import type { QmpServer } from '../qmp/server.js';
 import type { QmpSession } from '../qmp/session.js';
 import type { QmpTransportHandlers } from '../qmp/transport.js';
+
+/**
+ * Output a session writes after the chardev said it is full before it stops
+ * parsing. Chardevs drop what queues beyond OUTPUT_QUEUE_LIMIT; well under
+ * it (with the chardev's own high-water mark and a reply or two on top),
+ * a client that reads slowly loses no reply.
+ */
+const OUTPUT_PAUSE_BYTES = OUTPUT_QUEUE_LIMIT / 16;
 
 /**
  * A QMP monitor on a chardev (`-mon chardev=ID,mode=control`, QEMU's
@@ -95,7 +104,7 @@ export class QmpChardevMonitor<Context> implements ChardevFrontend {
         // Output already went to the chardev, which keeps it: the session can end now.
         end: () => bound?.gone(),
       },
-      { pretty: this.pretty },
+      { pretty: this.pretty, outputPauseBytes: OUTPUT_PAUSE_BYTES },
     );
     // Between sessions the monitor took no input, so the chardev paused its source.
     this.chardev.acceptInput();

@@ -60,7 +60,7 @@ export class QmpDispatcher<Context> {
   }
 
   dispatch(request: JsonValue, mode: DispatchMode, context: Context): JsonObject | Promise<JsonObject> {
-    if (!isJsonObject(request)) return errorResponse(new GenericError('QMP input must be a JSON object'), undefined);
+    if (!isJsonObject(request)) return genericErrorResponse('QMP input must be a JSON object');
     const id = Object.hasOwn(request, 'id') ? request['id'] : undefined;
     let command: string;
     let args: JsonObject | undefined;
@@ -155,7 +155,15 @@ function returnResponse(value: unknown, id: JsonValue | undefined): JsonObject {
   return response;
 }
 
-export function errorResponse(error: QmpError, id: JsonValue | undefined): JsonObject {
+/**
+ * The GenericError reply to input that is no request (bad JSON, not an object), which carries no id. Built
+ * without an error object: one input can make millions of these, and an error's stack trace costs more than the reply.
+ */
+export function genericErrorResponse(desc: string): JsonObject {
+  return { error: { class: 'GenericError', desc } };
+}
+
+function errorResponse(error: QmpError, id: JsonValue | undefined): JsonObject {
   const response: JsonObject = { error: { class: error.errorClass, desc: error.desc } };
   if (id !== undefined) response['id'] = id;
   return response;

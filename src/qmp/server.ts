@@ -16,6 +16,8 @@ const CLOSE_GRACE_MS = 1000;
 export interface QmpListenOptions {
   /** Multi-line replies, as QEMU's `-qmp-pretty`. */
   readonly pretty?: boolean;
+  /** A tighter bound than the server's outputPauseBytes, for a transport that drops what queues beyond its own. */
+  readonly outputPauseBytes?: number;
 }
 
 export interface QmpServerOptions<Context> {
@@ -89,7 +91,9 @@ export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<
 
   /** Serves a QMP session on `transport` (a socket, or a chardev the monitor runs on); it gets events like any other. */
   serve(transport: QmpTransport, options: QmpListenOptions = {}): QmpSession<Context> {
-    const session = new QmpSession<Context>(this, transport, options.pretty ?? false, this.options.limits ?? QMP_SESSION_DEFAULTS);
+    let limits = this.options.limits ?? QMP_SESSION_DEFAULTS;
+    if (options.outputPauseBytes !== undefined) limits = { ...limits, outputPauseBytes: Math.min(limits.outputPauseBytes, options.outputPauseBytes) };
+    const session = new QmpSession<Context>(this, transport, options.pretty ?? false, limits);
     this.sessions.add(session);
     for (const resolve of this.#sessionWaiters.splice(0)) resolve(session);
     return session;

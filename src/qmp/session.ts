@@ -1,6 +1,5 @@
 import { DisposableStore } from '../base/lifecycle.js';
-import { type DispatchMode, errorResponse, QmpDispatcher } from './dispatch.js';
-import { GenericError } from './errors.js';
+import { type DispatchMode, genericErrorResponse, QmpDispatcher } from './dispatch.js';
 import { JsonStreamParser, type JsonStreamParserLimits } from '../qobject/json-stream-parser.js';
 import type { JsonObject, JsonValue } from '../qobject/json-value.js';
 import { formatQmpJson } from '../qobject/json-writer.js';
@@ -11,7 +10,11 @@ import { SessionFds } from './session-fds.js';
 export interface QmpSessionLimits {
   /** In-band requests parsed but not yet answered before reading pauses. */
   readonly maxQueuedRequests: number;
-  /** Output bytes waiting for the client before reading pauses (the client must read its replies). */
+  /**
+   * Output bytes waiting for the client before parsing and reading pause (the client must read its replies).
+   * Parsing pauses between two messages, also within one chunk of input, so the output waiting never exceeds
+   * this by more than one message's reply (or the events sent meanwhile).
+   */
   readonly outputPauseBytes: number;
   /** Output bytes waiting for a client that reads nothing before it is disconnected (events keep coming). */
   readonly maxOutputBytes: number;
@@ -38,6 +41,17 @@ export interface QmpSessionHost<Context> {
 type QueuedRequest = { readonly request: JsonValue } | { readonly parseError: string };
 
 /**
+ * Messages parsed, and input bytes lexed, in one turn of the event loop (one
+ * callback: a read, or the chardev handing over what it holds piece by
+ * piece); the rest of the input waits for the next turn, after the other
+ * connections' I/O. A client that sends thousands of messages at once,
+ * input that makes thousands of errors, or a message of millions of tokens
+ * holds the others up by only this much work (a few milliseconds).
+ */
+const MESSAGES_PER_TURN = 128;
+const INPUT_BYTES_PER_TURN = 8 << 10;
+
+/**
  * One QMP connection (QEMU's MonitorQMP, one per client here, or one per
  * opening of a chardev the monitor runs on): its parser,
  * its negotiation state and capabilities, its request queue, and everything
@@ -56,8 +70,18 @@ export class QmpSession<Context> implements DispatchMode {
   #closed = false;
   readonly #queue: QueuedRequest[] = [];
   #busy = false;
-  /** Output collected while one chunk of input is processed, written at once afterwards. */
+  /** Output collected while input is parsed, written at once afterwards. */
   #batch: string[] | undefined;
+  /** Characters in #batch (replies are ASCII: the bytes they will take). */
+  #batchBytes = 0;
+  /** Input read but not parsed yet: parsing paused within a chunk. */
+  readonly #input: Buffer[] = [];
+  #parsing = false;
+  /** What this turn has parsed so far; back to zero once the turn's callback has run. */
+  #turnMessages = 0;
+  #turnBytes = 0;
+  /** The next pass over #input, when one used up its turn's messages or bytes, or the client caught up. */
+  #nextTurn: NodeJS.Immediate | undefined;
   readonly #parser: JsonStreamParser;
 
   constructor(
@@ -72,23 +96,24 @@ export class QmpSession<Context> implements DispatchMode {
     });
     this.#parser = new JsonStreamParser(
       {
-        onValue: (value) => this.#received(value),
-        onError: (desc) => this.#enqueue({ parseError: desc }),
+        onValue: (value) => {
+          this.#received(value);
+          this.#parsed();
+        },
+        onError: (desc) => {
+          this.#enqueue({ parseError: desc });
+          this.#parsed();
+        },
       },
       limits.parser,
     );
     transport.bind({
       data: (chunk, fds) => {
+        // Descriptors are the connection's from the moment they arrive (QEMU keeps them with the socket until a command takes them).
         if (fds !== undefined && fds.length > 0) this.fds.arrived(fds);
-        // Replies to every request in this chunk leave in one write.
-        const batch: string[] = [];
-        this.#batch = batch;
-        try {
-          this.#parser.feed(chunk);
-        } finally {
-          this.#batch = undefined;
-          if (batch.length > 0) this.#write(batch.join(''));
-        }
+        if (this.#closed) return;
+        this.#input.push(chunk);
+        this.#parse();
       },
       drain: () => this.#updateFlow(),
       gone: () => this.close(),
@@ -126,8 +151,65 @@ export class QmpSession<Context> implements DispatchMode {
     if (this.#closed) return;
     // The monitor turns every "\n" into "\r\n" (monitor_puts), pretty output included.
     const line = `${this.pretty ? json.replace(/\n/g, '\r\n') : json}\r\n`;
-    if (this.#batch !== undefined) this.#batch.push(line);
-    else this.#write(line);
+    if (this.#batch !== undefined) {
+      this.#batch.push(line);
+      this.#batchBytes += line.length;
+    } else this.#write(line);
+  }
+
+  /**
+   * Parses the input read so far while the client keeps up with its output and the queue has room,
+   * for at most a turn's messages and bytes; what is left waits for 'drain', a free slot in the queue,
+   * or the next turn. Replies to the requests of one pass leave in one write.
+   */
+  #parse(): void {
+    if (this.#parsing || this.#nextTurn !== undefined || this.#closed) return;
+    if (this.#turnMessages === 0 && this.#turnBytes === 0) {
+      queueMicrotask(() => {
+        this.#turnMessages = 0;
+        this.#turnBytes = 0;
+      });
+    }
+    this.#parsing = true;
+    try {
+      while (this.#input.length > 0 && !this.#held() && this.#turnMessages < MESSAGES_PER_TURN && this.#turnBytes < INPUT_BYTES_PER_TURN) {
+        const chunk = this.#input[0]!;
+        const room = INPUT_BYTES_PER_TURN - this.#turnBytes;
+        const used = this.#feed(chunk.length > room ? chunk.subarray(0, room) : chunk);
+        if (this.#closed) return;
+        this.#turnBytes += used;
+        if (used < chunk.length) this.#input[0] = chunk.subarray(used);
+        else this.#input.shift();
+      }
+    } finally {
+      this.#parsing = false;
+    }
+    this.#updateFlow();
+  }
+
+  /** Parses `bytes` or until the parser pauses, and returns how many it took; the replies leave in one write. */
+  #feed(bytes: Buffer): number {
+    const batch: string[] = [];
+    this.#batch = batch;
+    this.#batchBytes = 0;
+    try {
+      return this.#parser.feed(bytes);
+    } finally {
+      this.#batch = undefined;
+      this.#batchBytes = 0;
+      if (batch.length > 0) this.#write(batch.join(''));
+    }
+  }
+
+  /** One message was parsed (and answered, unless it waits in the queue): parsing yields when it must. */
+  #parsed(): void {
+    this.#turnMessages++;
+    if (this.#closed || this.#held() || this.#turnMessages >= MESSAGES_PER_TURN) this.#parser.pause();
+  }
+
+  /** The client is behind: its queue is full or it leaves too much output unread. */
+  #held(): boolean {
+    return this.#queue.length >= this.limits.maxQueuedRequests || this.transport.backlog() + this.#batchBytes > this.limits.outputPauseBytes;
   }
 
   #write(text: string): void {
@@ -145,6 +227,11 @@ export class QmpSession<Context> implements DispatchMode {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.length = 0;
+    // What it sent and we never parsed, and any partial message, go with it.
+    this.#input.length = 0;
+    this.#parser.reset();
+    if (this.#nextTurn !== undefined) clearImmediate(this.#nextTurn);
+    this.#nextTurn = undefined;
     this.transport.destroy();
     this.resources.dispose();
     this.host.sessionClosed(this);
@@ -178,10 +265,7 @@ export class QmpSession<Context> implements DispatchMode {
     while (this.#queue.length > 0 && !this.#closed) {
       const item = this.#queue.shift()!;
       this.fds.commandStarted();
-      const response =
-        'parseError' in item
-          ? errorResponse(new GenericError(item.parseError), undefined)
-          : this.host.dispatcher.dispatch(item.request, this, this.host.contextFor(this));
+      const response = 'parseError' in item ? genericErrorResponse(item.parseError) : this.host.dispatcher.dispatch(item.request, this, this.host.contextFor(this));
       if (response instanceof Promise) {
         this.#busy = true;
         this.#updateFlow();
@@ -207,10 +291,25 @@ export class QmpSession<Context> implements DispatchMode {
     this.send(response);
   }
 
-  /** Stops reading while requests pile up or the client leaves its replies unread. */
+  /**
+   * Stops parsing and reading while requests pile up or the client leaves its replies unread; when it has
+   * caught up, parses what is left of its input, then reads more.
+   */
   #updateFlow(): void {
     if (this.#closed) return;
-    const hold = this.#queue.length >= this.limits.maxQueuedRequests || this.transport.backlog() > this.limits.outputPauseBytes;
-    this.transport.setReading(!hold);
+    const held = this.#held();
+    if (this.#parsing) {
+      if (held) this.#parser.pause();
+      return;
+    }
+    // Input left from an earlier pass is parsed in a turn of its own, never inside whoever wrote (an event
+    // raised by another session's command) or drained.
+    if (!held && this.#input.length > 0) {
+      this.#nextTurn ??= setImmediate(() => {
+        this.#nextTurn = undefined;
+        this.#parse();
+      });
+    }
+    this.transport.setReading(!held && this.#input.length === 0);
   }
 }

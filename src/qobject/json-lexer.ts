@@ -25,8 +25,11 @@ export const enum TokenType {
 }
 
 export interface JsonTokenSink {
-  /** `text` holds the raw token bytes; for Error, everything up to and including the bad byte. */
-  token(type: TokenType, text: Buffer): void;
+  /**
+   * The raw token bytes are `text[start, end)` (a range, so that no view is made of a token the sink
+   * only counts); for Error, everything up to and including the bad byte. The range is valid during the call.
+   */
+  token(type: TokenType, text: Buffer, start: number, end: number): void;
 }
 
 const enum State {
@@ -56,6 +59,8 @@ export class JsonLexer {
   /** Bytes of the current token from earlier chunks. */
   #carry: Buffer[] = [];
   #carryBytes = 0;
+  /** stop() was called during the current feed(). */
+  #stopping = false;
 
   constructor(
     private readonly sink: JsonTokenSink,
@@ -70,11 +75,18 @@ export class JsonLexer {
     this.#carryBytes = 0;
   }
 
-  feed(chunk: Buffer): void {
+  /** Ends the current feed() after the token just delivered; feed() returns how far it got. */
+  stop(): void {
+    this.#stopping = true;
+  }
+
+  /** Lexes `chunk` up to its end or until stop(); returns the bytes consumed, the rest is for a later feed(). */
+  feed(chunk: Buffer): number {
+    this.#stopping = false;
     let start = 0; // where the current token begins in this chunk
     let i = 0;
     const n = chunk.length;
-    while (i < n) {
+    while (i < n && !this.#stopping) {
       const b = chunk[i]!;
       switch (this.#state) {
         case State.Start:
@@ -232,36 +244,39 @@ export class JsonLexer {
       if (this.#carryBytes + (i - start) > this.maxTokenBytes && this.#state !== State.Start && this.#state !== State.Recovery) {
         // json_lexer_feed_char(): a token this large is handed on as is and
         // the lexer starts afresh; the streamer refuses it for its size.
-        const text = this.#take(chunk, start, i);
-        this.#state = State.Start;
+        const from = start;
         start = i;
-        this.sink.token(TokenType.Oversized, text);
+        this.#deliver(TokenType.Oversized, State.Start, chunk, from, i);
       }
     }
-    // Keep the unfinished token's bytes for the next chunk.
-    if (this.#state !== State.Start && this.#state !== State.Recovery && start < n) {
-      this.#carry.push(chunk.subarray(start, n));
-      this.#carryBytes += n - start;
+    // Keep the unfinished token's bytes for the next chunk (stop() comes between tokens, so then there are none).
+    if (this.#state !== State.Start && this.#state !== State.Recovery && start < i) {
+      this.#carry.push(chunk.subarray(start, i));
+      this.#carryBytes += i - start;
     }
+    return i;
   }
 
-  #take(chunk: Buffer, start: number, end: number): Buffer {
-    if (this.#carryBytes === 0) return chunk.subarray(start, end);
+  /** Hands on `chunk[start, end)`, preceded by the token's bytes from earlier chunks. */
+  #deliver(type: TokenType, next: State, chunk: Buffer, start: number, end: number): void {
+    this.#state = next;
+    if (this.#carryBytes === 0) {
+      this.sink.token(type, chunk, start, end);
+      return;
+    }
     this.#carry.push(chunk.subarray(start, end));
     const text = Buffer.concat(this.#carry);
     this.#carry = [];
     this.#carryBytes = 0;
-    return text;
+    this.sink.token(type, text, 0, text.length);
   }
 
   #emit(type: TokenType, chunk: Buffer, start: number, end: number): void {
-    this.#state = State.Start;
-    this.sink.token(type, this.#take(chunk, start, end));
+    this.#deliver(type, State.Start, chunk, start, end);
   }
 
   /** The error token includes the byte at `bad`; then recovery starts after it. */
   #error(chunk: Buffer, start: number, bad: number): void {
-    this.#state = State.Recovery;
-    this.sink.token(TokenType.Error, this.#take(chunk, start, bad + 1));
+    this.#deliver(TokenType.Error, State.Recovery, chunk, start, bad + 1);
   }
 }

@@ -1,6 +1,7 @@
 import { ChardevdError } from '../base/error.js';
 import { JsonDouble } from './json-double.js';
 import { JsonLexer, TokenType } from './json-lexer.js';
+import { JsonTokenQueue } from './json-token-queue.js';
 import type { JsonObject, JsonValue } from './json-value.js';
 
 /** Per-message limits (qobject/json-streamer.c); the messages are QEMU's. */
@@ -25,11 +26,6 @@ export interface JsonStreamHandler {
   onError(desc: string): void;
 }
 
-interface Token {
-  readonly type: TokenType;
-  readonly text: Buffer;
-}
-
 /** A message the parser refuses; caught in this file, reported as "JSON parse error, MESSAGE". */
 class ParseError extends ChardevdError {
   readonly code = 'JSON_PARSE_FAILED';
@@ -42,11 +38,13 @@ class ParseError extends ChardevdError {
  * an error anywhere drops what was collected and the next token starts a new
  * message (7.2 has no smarter recovery, so a rejected deep message is
  * followed by one error per leftover closing bracket, exactly as QEMU sends).
+ * The consumer may pause() it from a callback, to take the rest of a chunk
+ * when it has caught up (one chunk can make millions of errors).
  */
 export class JsonStreamParser {
   readonly #lexer: JsonLexer;
   readonly #limits: JsonStreamParserLimits;
-  #tokens: Token[] = [];
+  readonly #tokens = new JsonTokenQueue();
   #tokenBytes = 0;
   #braces = 0;
   #brackets = 0;
@@ -56,11 +54,17 @@ export class JsonStreamParser {
     limits: Partial<JsonStreamParserLimits> = {},
   ) {
     this.#limits = { ...JSON_PARSER_DEFAULTS, ...limits };
-    this.#lexer = new JsonLexer({ token: (type, text) => this.#token(type, text) }, this.#limits.maxMessageBytes);
+    this.#lexer = new JsonLexer({ token: (type, text, start, end) => this.#token(type, text, start, end) }, this.#limits.maxMessageBytes);
   }
 
-  feed(chunk: Buffer): void {
-    this.#lexer.feed(chunk);
+  /** Parses `chunk` up to its end or until pause(); returns the bytes consumed, the rest is to be fed again later. */
+  feed(chunk: Buffer): number {
+    return this.#lexer.feed(chunk);
+  }
+
+  /** Called from onValue or onError: the current feed() returns after this message. */
+  pause(): void {
+    this.#lexer.stop();
   }
 
   /** Forgets any partial message (QEMU re-initialises the parser when a client disconnects). */
@@ -70,7 +74,7 @@ export class JsonStreamParser {
   }
 
   #clear(): void {
-    this.#tokens = [];
+    this.#tokens.clear();
     this.#tokenBytes = 0;
     this.#braces = 0;
     this.#brackets = 0;
@@ -82,7 +86,7 @@ export class JsonStreamParser {
   }
 
   /** json_message_process_token(). */
-  #token(type: TokenType, text: Buffer): void {
+  #token(type: TokenType, text: Buffer, start: number, end: number): void {
     switch (type) {
       case TokenType.LCurly:
         this.#braces++;
@@ -97,29 +101,30 @@ export class JsonStreamParser {
         this.#brackets--;
         break;
       case TokenType.Error:
-        return this.#fail(`JSON parse error, stray '${cString(text)}'`);
+        return this.#fail(`JSON parse error, stray '${cString(text.subarray(start, end))}'`);
       default:
         break;
     }
-    if (this.#tokenBytes + text.length + 1 > this.#limits.maxMessageBytes) return this.#fail('JSON token size limit exceeded');
+    if (this.#tokenBytes + (end - start) + 1 > this.#limits.maxMessageBytes) return this.#fail('JSON token size limit exceeded');
     if (this.#tokens.length + 1 > this.#limits.maxTokens) return this.#fail('JSON token count limit exceeded');
     if (this.#braces + this.#brackets > this.#limits.maxNesting) return this.#fail('JSON nesting depth limit exceeded');
-    this.#tokens.push({ type, text });
-    this.#tokenBytes += text.length;
+    this.#tokens.push(type, text, start, end);
+    this.#tokenBytes += end - start;
     if ((this.#braces > 0 || this.#brackets > 0) && this.#braces >= 0 && this.#brackets >= 0) return;
 
-    const tokens = this.#tokens;
-    this.#clear();
     let value: JsonValue;
     try {
-      value = new TokenParser(tokens).parseMessage();
+      value = new TokenParser(this.#tokens).parseMessage();
     } catch (error: unknown) {
+      this.#clear();
       if (error instanceof ParseError) {
         this.handler.onError(`JSON parse error, ${error.message}`);
         return;
       }
       throw error;
     }
+    // The queue is reused: the message's tokens go only once it is parsed.
+    this.#clear();
     this.handler.onValue(value);
   }
 }
@@ -138,42 +143,44 @@ const UINT64_MAX = 2n ** 64n - 1n;
 class TokenParser {
   #pos = 0;
 
-  constructor(private readonly tokens: readonly Token[]) {}
+  constructor(private readonly tokens: JsonTokenQueue) {}
 
   parseMessage(): JsonValue {
     return this.#value();
   }
 
-  #peek(): Token | undefined {
-    return this.tokens[this.#pos];
+  /** The next token's type, undefined at the end. */
+  #peek(): TokenType | undefined {
+    return this.tokens.type(this.#pos);
   }
 
-  #pop(): Token {
-    const token = this.tokens[this.#pos++];
-    if (token === undefined) throw new ParseError('premature EOI');
-    return token;
+  #pop(): TokenType {
+    const type = this.tokens.type(this.#pos++);
+    if (type === undefined) throw new ParseError('premature EOI');
+    return type;
   }
 
   #value(): JsonValue {
-    const token = this.#peek();
-    if (token === undefined) throw new ParseError('premature EOI');
-    switch (token.type) {
+    const type = this.#peek();
+    if (type === undefined) throw new ParseError('premature EOI');
+    switch (type) {
       case TokenType.LCurly:
         return this.#object();
       case TokenType.LSquare:
         return this.#array();
+      // A token with text is consumed here or ends the parse with an error, so texts are taken in order.
       case TokenType.String:
         this.#pos++;
-        return parseString(token.text);
+        return parseString(this.tokens.nextText());
       case TokenType.Integer:
         this.#pos++;
-        return parseInteger(token.text.toString('latin1'));
+        return parseInteger(this.tokens.nextText().toString('latin1'));
       case TokenType.Float:
         this.#pos++;
-        return double(Number(token.text.toString('latin1')));
+        return double(Number(this.tokens.nextText().toString('latin1')));
       case TokenType.Keyword: {
         this.#pos++;
-        const word = token.text.toString('latin1');
+        const word = this.tokens.nextText().toString('latin1');
         if (word === 'true') return true;
         if (word === 'false') return false;
         if (word === 'null') return null;
@@ -188,14 +195,14 @@ class TokenParser {
     this.#pos++; // {
     const object: JsonObject = Object.create(null) as JsonObject;
     if (this.#peek() === undefined) throw new ParseError('premature EOI');
-    if (this.#peek()!.type === TokenType.RCurly) {
+    if (this.#peek() === TokenType.RCurly) {
       this.#pos++;
       return object;
     }
     this.#pair(object);
     let token = this.#pop();
-    while (token.type !== TokenType.RCurly) {
-      if (token.type !== TokenType.Comma) throw new ParseError('expected separator in dict');
+    while (token !== TokenType.RCurly) {
+      if (token !== TokenType.Comma) throw new ParseError('expected separator in dict');
       this.#pair(object);
       token = this.#pop();
     }
@@ -206,7 +213,7 @@ class TokenParser {
     if (this.#peek() === undefined) throw new ParseError('premature EOI');
     const key = this.#value();
     if (typeof key !== 'string') throw new ParseError('key is not a string in object');
-    if (this.#pop().type !== TokenType.Colon) throw new ParseError('missing : in object pair');
+    if (this.#pop() !== TokenType.Colon) throw new ParseError('missing : in object pair');
     // An absent value after the colon reports "expecting value" first (the first error wins).
     const value = this.#value();
     // QEMU compares keys as C strings; an embedded NUL ends the comparison.
@@ -220,14 +227,14 @@ class TokenParser {
     this.#pos++; // [
     const list: JsonValue[] = [];
     if (this.#peek() === undefined) throw new ParseError('premature EOI');
-    if (this.#peek()!.type === TokenType.RSquare) {
+    if (this.#peek() === TokenType.RSquare) {
       this.#pos++;
       return list;
     }
     list.push(this.#value());
     let token = this.#pop();
-    while (token.type !== TokenType.RSquare) {
-      if (token.type !== TokenType.Comma) throw new ParseError('expected separator in list');
+    while (token !== TokenType.RSquare) {
+      if (token !== TokenType.Comma) throw new ParseError('expected separator in list');
       list.push(this.#value());
       token = this.#pop();
     }

@@ -129,4 +129,69 @@ suite('JsonStreamParser', () => {
   test('waits for more input when a message is incomplete', () => {
     assert.deepEqual(parse('{"execute": "qmp_capa'), []);
   });
+
+  test('keeps messages larger than its first token queue intact, and the ones after them', () => {
+    const words = Array.from({ length: 5000 }, (_, i) => `w${i}-${'y'.repeat(i % 17)}`);
+    const out = parse(`{"list": ${JSON.stringify(words)}, "n": [${'7,'.repeat(3000)}8]} {"after": 'small'}`);
+    assert.equal(out.length, 2);
+    const [big, small] = JSON.parse(JSON.stringify(out)) as [{ value: { list: string[]; n: number[] } }, { value: unknown }];
+    assert.deepEqual(big.value.list, words);
+    assert.equal(big.value.n.length, 3001);
+    assert.deepEqual(small.value, { after: 'small' });
+  });
+
+  test('pause() from a callback ends feed() after that message; the rest fed later gives the same output', () => {
+    const input = Buffer.from(`{"a": 1} ]\x01 [1, 2] {"b": "x\\"y"} 'unterminated ${'1,'.repeat(5)}]]] {"c": 3} 12 tr`, 'latin1');
+    const whole = parse(input);
+    for (const every of [1, 2, 3]) {
+      const out: Output[] = [];
+      let messages = 0;
+      const parser = new JsonStreamParser({
+        onValue: (value) => {
+          out.push({ value });
+          if (++messages % every === 0) parser.pause();
+        },
+        onError: (error) => {
+          out.push({ error });
+          if (++messages % every === 0) parser.pause();
+        },
+      });
+      let rest = input;
+      let feeds = 0;
+      while (rest.length > 0) {
+        const used = parser.feed(rest);
+        assert.ok(used > 0 && used <= rest.length);
+        rest = rest.subarray(used);
+        feeds++;
+      }
+      assert.deepEqual(JSON.parse(JSON.stringify(out)), JSON.parse(JSON.stringify(whole)), `pausing every ${every} message(s)`);
+      assert.ok(feeds >= Math.floor(whole.length / every), `${feeds} feeds for ${whole.length} messages`);
+    }
+  });
+
+  test('a message cut off at the token count limit holds about 2 bytes a token', () => {
+    // QEMU's limit is 2 Mi tokens; as one object and one Buffer view each, 1 Mi took 150 MiB of heap.
+    const count = 1 << 20;
+    const input = Buffer.from(`[${'1,'.repeat(count / 2)}1]`);
+    const before = process.memoryUsage();
+    const out: string[] = [];
+    let peak = 0;
+    const parser = new JsonStreamParser(
+      {
+        onValue: () => out.push('value'),
+        onError: (error) => {
+          if (out.length === 0) {
+            const now = process.memoryUsage();
+            peak = now.heapUsed + now.arrayBuffers - before.heapUsed - before.arrayBuffers;
+          }
+          out.push(error);
+        },
+      },
+      { maxTokens: count },
+    );
+    parser.feed(input);
+    // The token after the limit is refused with what was collected; the two after it are messages of their own.
+    assert.deepEqual(out, ['JSON token count limit exceeded', 'value', 'JSON parse error, expecting value']);
+    assert.ok(peak < 16 << 20, `${(peak / 2 ** 20).toFixed(1)} MiB held for ${count} tokens`);
+  });
 });
