@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { Chardev, type ChardevContext } from './chardev.js';
+import type { ReadLease } from './read-buffer.js';
 import { StreamInput, StreamOutput } from './stream-io.js';
 
 /**
@@ -48,6 +49,11 @@ export abstract class FdChardev extends Chardev {
 
   protected writeToBackend(data: Buffer): boolean {
     return this.#output?.write(data) ?? true;
+  }
+
+  /** The output stream copies or keeps lent data as it needs (StreamOutput.write). */
+  protected override writeLentToBackend(data: Buffer, lease: ReadLease): boolean {
+    return this.#output?.write(data, lease) ?? true;
   }
 
   protected override pauseInput(): void {

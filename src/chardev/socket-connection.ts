@@ -1,12 +1,15 @@
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { ReadLease } from './read-buffer.js';
+import { readIntoBuffer } from './socket-reader.js';
 import { StreamOutput } from './stream-io.js';
 import { TELNET_INIT, TelnetInputFilter, TN3270_INIT } from './telnet.js';
 
 /** What a connection reports to its socket chardev. */
 export interface ConnectionHandlers {
-  data(chunk: Buffer): void;
+  /** Input; with a `lease`, `chunk` is lent (see ReadLease). */
+  data(chunk: Buffer, lease?: ReadLease): void;
   /** A telnet IAC BREAK arrived. */
   break(): void;
   drain(): void;
@@ -18,7 +21,8 @@ export interface ConnectionHandlers {
 export interface SocketConnection {
   /** The TCP or Unix socket underneath (for addresses and TCP options). */
   readonly socket: net.Socket;
-  write(data: Buffer): boolean;
+  /** Output; with a `lease`, `data` is lent (see ReadLease). */
+  write(data: Buffer, lease?: ReadLease): boolean;
   pause(): void;
   resume(): void;
   close(): void;
@@ -34,27 +38,27 @@ export interface TelnetOptions {
 /**
  * A plain stream connection, with QEMU's telnet negotiation when asked
  * for: the greeting goes out before anything else and commands are
- * stripped from the input.
+ * stripped from the input. It reads into a buffer of its own, lent to
+ * the chardev with each read (socket-reader.ts); the telnet filter
+ * returns a new buffer, which is not lent.
  */
 export class StreamConnection implements SocketConnection {
+  readonly socket: net.Socket;
   readonly #output: StreamOutput;
-  readonly #filter: TelnetInputFilter | undefined;
 
-  constructor(
-    readonly socket: net.Socket,
-    telnet: TelnetOptions | undefined,
-    handlers: ConnectionHandlers,
-  ) {
-    this.#output = new StreamOutput(socket, () => handlers.drain());
-    if (telnet !== undefined && (telnet.telnet || telnet.tn3270)) {
-      this.#filter = new TelnetInputFilter(telnet.tn3270, () => handlers.break());
-      socket.write(telnet.tn3270 ? TN3270_INIT : TELNET_INIT);
-    }
-    socket.pause();
-    socket.on('data', (chunk: Buffer) => {
-      const data = this.#filter === undefined ? chunk : this.#filter.filter(chunk);
-      if (data.length > 0) handlers.data(data);
+  constructor(connected: net.Socket, telnet: TelnetOptions | undefined, handlers: ConnectionHandlers) {
+    const filter = telnet !== undefined && (telnet.telnet || telnet.tn3270) ? new TelnetInputFilter(telnet.tn3270, () => handlers.break()) : undefined;
+    const socket = readIntoBuffer(connected, (chunk, lease) => {
+      if (filter === undefined) handlers.data(chunk, lease);
+      else {
+        const data = filter.filter(chunk);
+        if (data.length > 0) handlers.data(data);
+      }
     });
+    this.socket = socket;
+    this.#output = new StreamOutput(socket, () => handlers.drain());
+    if (filter !== undefined) socket.write(telnet?.tn3270 === true ? TN3270_INIT : TELNET_INIT);
+    socket.pause();
     // A reset or a failed write (ECONNRESET, EPIPE) ends the connection like a hang-up.
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
@@ -67,8 +71,8 @@ export class StreamConnection implements SocketConnection {
     return this.#output.dropped;
   }
 
-  write(data: Buffer): boolean {
-    return this.#output.write(data);
+  write(data: Buffer, lease?: ReadLease): boolean {
+    return this.#output.write(data, lease);
   }
 
   pause(): void {
@@ -124,7 +128,8 @@ export class WebSocketConnection implements SocketConnection {
     });
   }
 
-  write(data: Buffer): boolean {
+  /** ws keeps what it sends until the socket took it, so lent data goes as a copy. */
+  write(data: Buffer, lease?: ReadLease): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) {
       this.dropped += data.length;
       return true;
@@ -136,7 +141,7 @@ export class WebSocketConnection implements SocketConnection {
       this.#waitingForDrain = true;
       return false;
     }
-    this.ws.send(data, { binary: true }, () => this.#checkDrain());
+    this.ws.send(lease === undefined ? data : Buffer.from(data), { binary: true }, () => this.#checkDrain());
     const below = this.ws.bufferedAmount < WEBSOCKET_HIGH_WATER_MARK;
     if (!below) this.#waitingForDrain = true;
     return below;

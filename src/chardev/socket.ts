@@ -4,6 +4,7 @@ import type { ChardevSocket } from '../generated/qapi-types.gen.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
+import type { ReadLease } from './read-buffer.js';
 import { bindError, connectFamily, connectionName, listenOn, type SocketChardevAddress, socketAddressName, supportedAddress, unixPath } from './socket-address.js';
 import { type SocketConnection, StreamConnection, WebSocketAcceptor, WebSocketConnection } from './socket-connection.js';
 import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
@@ -190,7 +191,7 @@ export class SocketChardev extends Chardev {
       if (this.#address.inet['keep-alive'] === true) socket.setKeepAlive(true);
     }
     const handlers = {
-      data: (chunk: Buffer) => this.receive(chunk),
+      data: (chunk: Buffer, lease?: ReadLease) => this.receive(chunk, lease),
       break: () => this.sendBreak(),
       drain: () => this.drained(),
       closed: () => this.#lost(connection),
@@ -307,12 +308,17 @@ export class SocketChardev extends Chardev {
    * (OUTPUT_QUEUE_LIMIT), counted in `droppedOutput`, so it never stalls
    * the source or the other clients.
    */
-  protected writeToBackend(data: Buffer): boolean {
+  protected writeToBackend(data: Buffer, lease?: ReadLease): boolean {
     // QEMU discards output while nobody is connected (write gives EIO).
     if (this.#connections.size === 0) return true;
     let someoneTakesMore = false;
-    for (const connection of this.#connections) if (connection.write(data)) someoneTakesMore = true;
+    for (const connection of this.#connections) if (connection.write(data, lease)) someoneTakesMore = true;
     return someoneTakesMore;
+  }
+
+  /** Each connection copies or keeps lent data as it needs (StreamOutput.write). */
+  protected override writeLentToBackend(data: Buffer, lease: ReadLease): boolean {
+    return this.writeToBackend(data, lease);
   }
 
   /** Output lost because a client did not read, over every client so far. */

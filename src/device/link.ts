@@ -1,4 +1,5 @@
 import type { Chardev, ChardevFrontend } from '../chardev/chardev.js';
+import type { ReadLease } from '../chardev/read-buffer.js';
 
 /**
  * The most a link takes from one chardev before the write to the other
@@ -32,10 +33,15 @@ class LinkEnd implements ChardevFrontend {
     return this.#other.#outputFull ? 0 : LINK_CHUNK;
   }
 
-  receive(data: Buffer): void {
+  receive(data: Buffer, lease?: ReadLease): void {
     this.forwarded += data.length;
     const other = this.#other;
-    if (!other.chardev.write(data)) other.#outputFull = true;
+    if (!other.chardev.write(data, lease)) other.#outputFull = true;
+  }
+
+  /** Lent input goes to the other side with its lease: that chardev copies or keeps what it holds on to. */
+  receiveLent(data: Buffer, lease: ReadLease): void {
+    this.receive(data, lease);
   }
 
   /** Open, close and break stay on their side: a link carries bytes, as a null-modem cable without control lines. */
