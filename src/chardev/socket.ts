@@ -6,8 +6,9 @@ import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
 import type { ReadLease } from './read-buffer.js';
 import { bindError, connectFamily, connectionName, listenOn, type SocketChardevAddress, socketAddressName, supportedAddress, unixPath } from './socket-address.js';
-import { type SocketConnection, StreamConnection, WebSocketAcceptor, WebSocketConnection } from './socket-connection.js';
+import { type SocketConnection, StreamConnection } from './socket-connection.js';
 import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
+import type { WebSocketAcceptor } from './socket-websocket.js';
 
 /**
  * Clients a single-client server holds, unserved, while another is
@@ -114,7 +115,7 @@ export class SocketChardev extends Chardev {
   }
 
   async #listen(): Promise<void> {
-    if (this.#websocket) this.#acceptor = new WebSocketAcceptor();
+    if (this.#websocket) this.#acceptor = new (await import('./socket-websocket.js')).WebSocketAcceptor();
     const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#accepted(socket));
     this.#server = server;
     // After listen, a failing accept (EMFILE) is reported here; the listener keeps going.
@@ -204,10 +205,10 @@ export class SocketChardev extends Chardev {
         if (this.#handshaking.delete(socket)) this.#serveNext();
       };
       socket.once('close', failed);
-      this.#acceptor.accept(socket, (ws) => {
+      this.#acceptor.accept(socket, handlers, (ready) => {
         socket.off('close', failed);
         this.#handshaking.delete(socket);
-        connection = new WebSocketConnection(socket, ws, handlers);
+        connection = ready;
         this.#ready(connection);
       });
       socket.resume();
