@@ -4,7 +4,9 @@
  *   -nodefaults -display none`), each started with `-qmp
  *   unix:PATH,server=on,wait=off`; the clock runs from the spawn until
  *   the greeting line has arrived on a connection retried every
- *   millisecond. Rounds alternate, median of N.
+ *   millisecond. Rounds alternate, median of N. A Node.js program that
+ *   does nothing but listen and send a greeting line runs in the same
+ *   rounds: the floor of any Node.js daemon on the machine.
  * - a one-shot `chardevctl query-version` against a running chardevd,
  *   and `node -e 0` (the floor of any Node.js program on the machine),
  *   timed by hyperfine.
@@ -75,6 +77,9 @@ async function startToGreeting(command: string, args: (qmp: string) => string[])
 }
 
 const chardevd = (): Promise<Start> => startToGreeting(process.execPath, (qmp) => [CHARDEVD, '-qmp', qmp]);
+/** The least a Node.js daemon does before its greeting: listen on the socket, greet each client. */
+const FLOOR_SCRIPT = `require('node:net').createServer((s) => s.end('{"QMP": {}}\\n')).listen(process.argv[1].slice(5).split(',')[0])`;
+const nodeFloor = (): Promise<Start> => startToGreeting(process.execPath, (qmp) => ['-e', FLOOR_SCRIPT, qmp]);
 const qemu = (): Promise<Start> => startToGreeting('qemu-system-x86_64', (qmp) => ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', qmp]);
 
 interface Hyperfine {
@@ -117,6 +122,7 @@ console.log(describeRun());
 
 const ours: Start[] = [];
 const theirs: Start[] = [];
+const floor: Start[] = [];
 for (let round = 0; round < RUNS; round++) {
   // Alternate which goes first, so that a machine that gets busier or quieter favours neither.
   if (round % 2 === 0) {
@@ -126,6 +132,7 @@ for (let round = 0; round < RUNS; round++) {
     theirs.push(await qemu());
     ours.push(await chardevd());
   }
+  floor.push(await nodeFloor());
 }
 const ms = (starts: Start[]): number[] => starts.map((start) => start.ms);
 const cpu = (starts: Start[]): number[] => starts.map((start) => start.cpuMs);
@@ -135,6 +142,7 @@ console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const [name, starts] of [
   ['chardevd', ours],
   ['QEMU 7.2', theirs],
+  ['Node.js listening and greeting, nothing else', floor],
 ] as const) {
   const ratio = (of: (s: Start[]) => number[]): string => `${(median(of(starts)) / median(of(theirs))).toFixed(2)}x`;
   console.log(
