@@ -3,6 +3,7 @@ import type { ChardevBackendKind, ChardevSinkInfo } from '../generated/qapi-type
 import type { EventSink } from '../qapi-runtime/index.js';
 import type { ChardevLog } from './chardev-log.js';
 import { ChardevError } from './chardev-error.js';
+import type { ReadLease } from './read-buffer.js';
 
 /**
  * What a chardev tells its frontend besides data (QEMU's QEMUChrEvent):
@@ -25,6 +26,12 @@ export interface ChardevFrontend {
   receiveCapacity(): number;
   /** Input from the backend, never more than the last `receiveCapacity()`. */
   receive(data: Buffer): void;
+  /**
+   * As `receive()`, for input lent by the backend's reader (see
+   * ReadLease): the frontend copies or keeps what it needs after
+   * returning. Without it, lent input reaches the frontend as a copy.
+   */
+  receiveLent?(data: Buffer, lease: ReadLease): void;
   event(event: ChardevEvent): void;
   /** Called after `write()` returned false, once the backend can take more. */
   drain?(): void;
@@ -103,6 +110,8 @@ export abstract class Chardev {
   #frontend: ChardevFrontend | undefined;
   #open = false;
   #held: Buffer | undefined;
+  /** The lease of `#held` while it is a view of a reader's buffer, during that reader's delivery. */
+  #heldLease: ReadLease | undefined;
   #paused = true;
   #closed = false;
   #droppedInput = 0;
@@ -166,10 +175,12 @@ export abstract class Chardev {
    * caller should wait for its frontend's `drain()` before writing more.
    * A closed chardev drops `data` and returns true: there is nothing to
    * wait for (QEMU's write to a gone backend fails and the bytes are lost).
+   * With a `lease`, `data` is lent (see ReadLease) and the backend copies
+   * or keeps what it holds on to; the log writes synchronously.
    */
-  write(data: Buffer): boolean {
+  write(data: Buffer, lease?: ReadLease): boolean {
     if (this.#closed) return true;
-    const more = this.writeToBackend(data);
+    const more = lease === undefined ? this.writeToBackend(data) : this.writeLentToBackend(data, lease);
     this.#log?.write(data);
     return more;
   }
@@ -204,6 +215,11 @@ export abstract class Chardev {
   /** Graceful stop: take no new connections (a socket server); those there go on until close(). */
   stopAccepting(): void {}
 
+  /** The backend's share of `write()` for lent data; backends that may hold on to it get a copy. */
+  protected writeLentToBackend(data: Buffer, _lease: ReadLease): boolean {
+    return this.writeToBackend(Buffer.from(data));
+  }
+
   /** Tells the frontend that it may write again. */
   protected drained(): void {
     this.#frontend?.drain?.();
@@ -224,11 +240,24 @@ export abstract class Chardev {
     this.#frontend?.event(open ? 'opened' : 'closed');
   }
 
-  /** Input from the backend's source, for the frontend; ignored once closed. */
-  protected receive(data: Buffer): void {
+  /**
+   * Input from the backend's source, for the frontend; ignored once
+   * closed. With a `lease`, `data` is lent (see ReadLease): what the
+   * frontend does not take at once is kept.
+   */
+  protected receive(data: Buffer, lease?: ReadLease): void {
     if (this.#closed || data.length === 0) return;
-    this.#held = this.#held === undefined ? data : Buffer.concat([this.#held, data]);
+    if (this.#held === undefined) {
+      this.#held = data;
+      this.#heldLease = lease;
+    } else {
+      this.#held = Buffer.concat([this.#held, data]);
+    }
     this.#deliver();
+    if (this.#heldLease !== undefined) {
+      if (this.#held !== undefined) this.#heldLease.keep();
+      this.#heldLease = undefined;
+    }
     const held = this.#held;
     if (held !== undefined && held.length > INPUT_HOLD_LIMIT) {
       this.#droppedInput += held.length - INPUT_HOLD_LIMIT;
@@ -259,7 +288,10 @@ export abstract class Chardev {
       if (room <= 0) break;
       const chunk = this.#held.length <= room ? this.#held : this.#held.subarray(0, room);
       this.#held = chunk === this.#held ? undefined : this.#held.subarray(room);
-      frontend.receive(chunk);
+      const lease = this.#heldLease;
+      if (lease === undefined) frontend.receive(chunk);
+      else if (frontend.receiveLent !== undefined) frontend.receiveLent(chunk, lease);
+      else frontend.receive(Buffer.from(chunk));
     }
     if (this.#frontend !== undefined && this.#held === undefined && this.#frontend.receiveCapacity() > 0) this.#resume();
     else this.#pause();
@@ -302,6 +334,7 @@ export abstract class Chardev {
     this.#pause();
     this.#closed = true;
     this.#held = undefined;
+    this.#heldLease = undefined;
     try {
       await this.closeBackend();
     } finally {

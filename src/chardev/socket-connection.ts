@@ -1,12 +1,13 @@
-import * as http from 'node:http';
 import type * as net from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { ReadLease } from './read-buffer.js';
+import { readIntoBuffer } from './socket-reader.js';
 import { StreamOutput } from './stream-io.js';
 import { TELNET_INIT, TelnetInputFilter, TN3270_INIT } from './telnet.js';
 
 /** What a connection reports to its socket chardev. */
 export interface ConnectionHandlers {
-  data(chunk: Buffer): void;
+  /** Input; with a `lease`, `chunk` is lent (see ReadLease). */
+  data(chunk: Buffer, lease?: ReadLease): void;
   /** A telnet IAC BREAK arrived. */
   break(): void;
   drain(): void;
@@ -18,7 +19,8 @@ export interface ConnectionHandlers {
 export interface SocketConnection {
   /** The TCP or Unix socket underneath (for addresses and TCP options). */
   readonly socket: net.Socket;
-  write(data: Buffer): boolean;
+  /** Output; with a `lease`, `data` is lent (see ReadLease). */
+  write(data: Buffer, lease?: ReadLease): boolean;
   pause(): void;
   resume(): void;
   close(): void;
@@ -34,27 +36,27 @@ export interface TelnetOptions {
 /**
  * A plain stream connection, with QEMU's telnet negotiation when asked
  * for: the greeting goes out before anything else and commands are
- * stripped from the input.
+ * stripped from the input. It reads into a buffer of its own, lent to
+ * the chardev with each read (socket-reader.ts); the telnet filter
+ * returns a new buffer, which is not lent.
  */
 export class StreamConnection implements SocketConnection {
+  readonly socket: net.Socket;
   readonly #output: StreamOutput;
-  readonly #filter: TelnetInputFilter | undefined;
 
-  constructor(
-    readonly socket: net.Socket,
-    telnet: TelnetOptions | undefined,
-    handlers: ConnectionHandlers,
-  ) {
-    this.#output = new StreamOutput(socket, () => handlers.drain());
-    if (telnet !== undefined && (telnet.telnet || telnet.tn3270)) {
-      this.#filter = new TelnetInputFilter(telnet.tn3270, () => handlers.break());
-      socket.write(telnet.tn3270 ? TN3270_INIT : TELNET_INIT);
-    }
-    socket.pause();
-    socket.on('data', (chunk: Buffer) => {
-      const data = this.#filter === undefined ? chunk : this.#filter.filter(chunk);
-      if (data.length > 0) handlers.data(data);
+  constructor(connected: net.Socket, telnet: TelnetOptions | undefined, handlers: ConnectionHandlers) {
+    const filter = telnet !== undefined && (telnet.telnet || telnet.tn3270) ? new TelnetInputFilter(telnet.tn3270, () => handlers.break()) : undefined;
+    const socket = readIntoBuffer(connected, (chunk, lease) => {
+      if (filter === undefined) handlers.data(chunk, lease);
+      else {
+        const data = filter.filter(chunk);
+        if (data.length > 0) handlers.data(data);
+      }
     });
+    this.socket = socket;
+    this.#output = new StreamOutput(socket, () => handlers.drain());
+    if (filter !== undefined) socket.write(telnet?.tn3270 === true ? TN3270_INIT : TELNET_INIT);
+    socket.pause();
     // A reset or a failed write (ECONNRESET, EPIPE) ends the connection like a hang-up.
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
@@ -67,8 +69,8 @@ export class StreamConnection implements SocketConnection {
     return this.#output.dropped;
   }
 
-  write(data: Buffer): boolean {
-    return this.#output.write(data);
+  write(data: Buffer, lease?: ReadLease): boolean {
+    return this.#output.write(data, lease);
   }
 
   pause(): void {
@@ -81,122 +83,5 @@ export class StreamConnection implements SocketConnection {
 
   close(): void {
     this.socket.destroy();
-  }
-}
-
-/** Output a WebSocket peer may leave unread before further output is dropped (see OUTPUT_QUEUE_LIMIT). */
-const WEBSOCKET_QUEUE_LIMIT = 1 << 20;
-/** Above this much unsent output, write() asks the frontend to wait. */
-const WEBSOCKET_HIGH_WATER_MARK = 64 * 1024;
-/**
- * The largest message a WebSocket peer may send. QEMU decodes frames as
- * they arrive; ws assembles each message in memory first, so its size is
- * capped (a longer one closes the connection with 1009, message too big).
- */
-export const WEBSOCKET_MAX_MESSAGE = 1 << 20;
-
-/**
- * A WebSocket peer (QEMU's io/channel-websock.c as a chardev transport):
- * the bytes travel in binary frames; pings are answered; a close frame is
- * answered with a close frame.
- */
-export class WebSocketConnection implements SocketConnection {
-  dropped = 0;
-  #waitingForDrain = false;
-
-  constructor(
-    readonly socket: net.Socket,
-    private readonly ws: WebSocket,
-    private readonly handlers: ConnectionHandlers,
-  ) {
-    ws.pause();
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary || data.length > 0) handlers.data(data);
-    });
-    ws.on('error', () => ws.terminate());
-    ws.on('close', () => {
-      handlers.closed();
-      // A frontend told to wait is woken, and finds its writes dropped (see StreamOutput.streamClosed).
-      if (this.#waitingForDrain) {
-        this.#waitingForDrain = false;
-        handlers.drain();
-      }
-    });
-  }
-
-  write(data: Buffer): boolean {
-    if (this.ws.readyState !== WebSocket.OPEN) {
-      this.dropped += data.length;
-      return true;
-    }
-    // Refused only while a drain is owed, so the frontend is woken again;
-    // below the mark a write is taken whole, however large.
-    if (this.ws.bufferedAmount >= WEBSOCKET_HIGH_WATER_MARK && this.ws.bufferedAmount + data.length > WEBSOCKET_QUEUE_LIMIT) {
-      this.dropped += data.length;
-      this.#waitingForDrain = true;
-      return false;
-    }
-    this.ws.send(data, { binary: true }, () => this.#checkDrain());
-    const below = this.ws.bufferedAmount < WEBSOCKET_HIGH_WATER_MARK;
-    if (!below) this.#waitingForDrain = true;
-    return below;
-  }
-
-  #checkDrain(): void {
-    if (this.#waitingForDrain && this.ws.bufferedAmount < WEBSOCKET_HIGH_WATER_MARK) {
-      this.#waitingForDrain = false;
-      this.handlers.drain();
-    }
-  }
-
-  pause(): void {
-    this.ws.pause();
-  }
-
-  resume(): void {
-    this.ws.resume();
-  }
-
-  close(): void {
-    this.ws.terminate();
-  }
-}
-
-/**
- * Runs the HTTP upgrade on freshly accepted sockets (QEMU's websocket
- * handshake): the client must offer the `binary` subprotocol, and the
- * reply names the server as QEMU's does, so clients that check see the
- * same headers.
- */
-export class WebSocketAcceptor {
-  readonly #http = http.createServer((_request, response) => {
-    response.writeHead(400, { Connection: 'close' }).end();
-  });
-  readonly #wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: WEBSOCKET_MAX_MESSAGE,
-    handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
-  });
-
-  constructor() {
-    this.#wss.on('headers', (headers) => headers.push('Server: QEMU VNC'));
-    this.#http.on('clientError', (_error, socket) => socket.destroy());
-  }
-
-  /** Calls `ready` with the WebSocket once `socket` completed the upgrade; refused handshakes close the socket. */
-  accept(socket: net.Socket, ready: (ws: WebSocket) => void): void {
-    const onUpgrade = (request: http.IncomingMessage, upgraded: net.Socket, head: Buffer): void => {
-      if (upgraded !== socket) return;
-      this.#http.off('upgrade', onUpgrade);
-      this.#wss.handleUpgrade(request, socket, head, ready);
-    };
-    this.#http.on('upgrade', onUpgrade);
-    socket.once('close', () => this.#http.off('upgrade', onUpgrade));
-    this.#http.emit('connection', socket);
-  }
-
-  close(): void {
-    this.#wss.close();
-    this.#http.close();
   }
 }

@@ -5,6 +5,7 @@ import type { ChardevSocket } from '../generated/qapi-types.gen.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
+import type { ReadLease } from './read-buffer.js';
 import {
   bindError,
   connectFailure,
@@ -17,8 +18,9 @@ import {
   supportedAddress,
   unixPath,
 } from './socket-address.js';
-import { type SocketConnection, StreamConnection, WebSocketAcceptor, WebSocketConnection } from './socket-connection.js';
+import { type SocketConnection, StreamConnection } from './socket-connection.js';
 import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
+import type { WebSocketAcceptor } from './socket-websocket.js';
 
 /**
  * Clients a single-client server holds, unserved, while another is
@@ -125,7 +127,7 @@ export class SocketChardev extends Chardev {
   }
 
   async #listen(): Promise<void> {
-    if (this.#websocket) this.#acceptor = new WebSocketAcceptor();
+    if (this.#websocket) this.#acceptor = new (await import('./socket-websocket.js')).WebSocketAcceptor();
     const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#accepted(socket));
     this.#server = server;
     // After listen, a failing accept (EMFILE) is reported here; the listener keeps going.
@@ -202,7 +204,7 @@ export class SocketChardev extends Chardev {
       if (this.#address.inet['keep-alive'] === true) socket.setKeepAlive(true);
     }
     const handlers = {
-      data: (chunk: Buffer) => this.receive(chunk),
+      data: (chunk: Buffer, lease?: ReadLease) => this.receive(chunk, lease),
       break: () => this.sendBreak(),
       drain: () => this.drained(),
       closed: () => this.#lost(connection),
@@ -215,10 +217,10 @@ export class SocketChardev extends Chardev {
         if (this.#handshaking.delete(socket)) this.#serveNext();
       };
       socket.once('close', failed);
-      this.#acceptor.accept(socket, (ws) => {
+      this.#acceptor.accept(socket, handlers, (ready) => {
         socket.off('close', failed);
         this.#handshaking.delete(socket);
-        connection = new WebSocketConnection(socket, ws, handlers);
+        connection = ready;
         this.#ready(connection);
       });
       socket.resume();
@@ -318,12 +320,17 @@ export class SocketChardev extends Chardev {
    * (OUTPUT_QUEUE_LIMIT), counted in `droppedOutput`, so it never stalls
    * the source or the other clients.
    */
-  protected writeToBackend(data: Buffer): boolean {
+  protected writeToBackend(data: Buffer, lease?: ReadLease): boolean {
     // QEMU discards output while nobody is connected (write gives EIO).
     if (this.#connections.size === 0) return true;
     let someoneTakesMore = false;
-    for (const connection of this.#connections) if (connection.write(data)) someoneTakesMore = true;
+    for (const connection of this.#connections) if (connection.write(data, lease)) someoneTakesMore = true;
     return someoneTakesMore;
+  }
+
+  /** Each connection copies or keeps lent data as it needs (StreamOutput.write). */
+  protected override writeLentToBackend(data: Buffer, lease: ReadLease): boolean {
+    return this.writeToBackend(data, lease);
   }
 
   /** Output lost because a client did not read, over every client so far. */

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import type { ReadLease } from './read-buffer.js';
 
 /**
  * Output a backend queues for a slow peer before dropping: the bound that
@@ -35,6 +36,8 @@ export class StreamOutput {
   readonly #onDrain: () => void;
   /** write() returned false and the frontend has not been woken yet. */
   #owed = false;
+  /** Gives back the lent buffer of a write that did not complete at once, once the stream is empty. */
+  #release: (() => void) | undefined;
 
   constructor(
     readonly stream: Writable,
@@ -45,8 +48,14 @@ export class StreamOutput {
     stream.on('drain', onDrain);
   }
 
-  /** Queues `data`; false when the caller should wait for drain. */
-  write(data: Buffer): boolean {
+  /**
+   * Queues `data`; false when the caller should wait for drain. Lent
+   * `data` (with a `lease`) goes out as it is when nothing is queued
+   * before it, and is kept only if the stream did not take it at once
+   * (a socket's write finishing later); behind queued output it goes as
+   * a copy, so that a queue never holds more than one lent buffer.
+   */
+  write(data: Buffer, lease?: ReadLease): boolean {
     const stream = this.stream;
     if (stream.destroyed || !stream.writable) {
       this.dropped += data.length;
@@ -57,9 +66,23 @@ export class StreamOutput {
       this.#owe();
       return false;
     }
-    if (stream.write(data)) return true;
+    if (this.#write(data, lease)) return true;
     this.#owe();
     return false;
+  }
+
+  #write(data: Buffer, lease: ReadLease | undefined): boolean {
+    const stream = this.stream;
+    // An empty stream has finished every write, the one of a kept buffer too (no callback per write: Node batches writes without one).
+    if (this.#release !== undefined && stream.writableLength === 0) {
+      this.#release();
+      this.#release = undefined;
+    }
+    if (lease === undefined) return stream.write(data);
+    if (stream.writableLength > 0) return stream.write(Buffer.from(data));
+    const more = stream.write(data);
+    if (stream.writableLength > 0) this.#release = lease.keep();
+    return more;
   }
 
   /**

@@ -6,14 +6,9 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ChardevdError } from '../base/error.js';
-import { QapiSchemaError } from '../qapi/error.js';
-import { IntrospectionError } from '../qapi/introspection-schema.js';
 import { parseQmpAddress } from '../client/address.js';
 import { ExecuteError } from '../client/errors.js';
 import { QmpClient } from '../client/qmp-client.js';
-import { runConsole } from './ctl-console.js';
-import { GEN_BINDINGS_USAGE, genBindings } from './ctl-gen-bindings.js';
-import { runShell } from './ctl-shell.js';
 import { formatJson, parseRequest } from './qmp-shorthand.js';
 
 const DEFAULT_SOCKET = 'chardevd-qmp.sock';
@@ -49,6 +44,13 @@ class UsageError extends ChardevdError {
   readonly code = 'CLI_USAGE_INVALID';
 }
 
+/**
+ * The gen-bindings command, imported when it runs: the QAPI generator,
+ * like the shell's line editor and the console, is no part of a one-shot
+ * command's start-up.
+ */
+let genBindingsModule: typeof import('./ctl-gen-bindings.js') | undefined;
+
 async function main(argv: string[]): Promise<number> {
   let socket = process.env['CHARDEVCTL_SOCKET'] ?? DEFAULT_SOCKET;
   let socketGiven = false;
@@ -72,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
   const command = argv[i];
   const rest = argv.slice(i + 1);
   if (command === 'gen-bindings') {
+    const { GEN_BINDINGS_USAGE, genBindings } = (genBindingsModule = await import('./ctl-gen-bindings.js'));
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(GEN_BINDINGS_USAGE);
       return 0;
@@ -85,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     switch (command) {
       case undefined:
       case 'shell':
-        return await runShell(client, {
+        return await (await import('./ctl-shell.js')).runShell(client, {
           input: process.stdin,
           output: process.stdout,
           historyFile: process.env['CHARDEVCTL_HISTORY'] ?? join(homedir(), '.chardevctl_history'),
@@ -100,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'console': {
         if (rest.length !== 1) throw new UsageError('usage: chardevctl console ID');
-        return await runConsole(client, rest[0]!, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+        return await (await import('./ctl-console.js')).runConsole(client, rest[0]!, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
       }
       case 'tail':
         return await tail(client, rest);
@@ -182,8 +185,7 @@ main(process.argv.slice(2)).then(
     } else if (
       // Every error chardevd raises on purpose (client, usage, console...), gen-bindings' schema errors, system errors (ENOENT...).
       error instanceof ChardevdError ||
-      error instanceof QapiSchemaError ||
-      error instanceof IntrospectionError ||
+      genBindingsModule?.isSchemaError(error) === true ||
       (error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string')
     ) {
       process.stderr.write(`chardevctl: ${(error as Error).message}\n`);

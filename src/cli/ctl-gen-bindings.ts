@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ChardevdError } from '../base/error.js';
+import { QapiSchemaError } from '../qapi/error.js';
 import { generateBindings } from '../qapi/gen-bindings.js';
-import { type SchemaInfoEntry, schemaFromIntrospection } from '../qapi/introspection-schema.js';
+import { IntrospectionError, type SchemaInfoEntry, schemaFromIntrospection } from '../qapi/introspection-schema.js';
 import type { QapiSchema } from '../qapi/model.js';
 import { parseSchema } from '../qapi/schema.js';
 import { parseQmpAddress } from '../client/address.js';
@@ -28,6 +29,11 @@ Options:
   --runtime MODULE       module the bindings import CallOptions from (default 'chardevd')
   --class NAME           name of the class in index.ts (default QmpBindings)
 `;
+
+/** Whether `error` is one of the schema errors gen-bindings reports (a schema file's, a query-qmp-schema reply's). */
+export function isSchemaError(error: unknown): boolean {
+  return error instanceof QapiSchemaError || error instanceof IntrospectionError;
+}
 
 export class GenBindingsUsageError extends ChardevdError {
   override readonly name = 'GenBindingsUsageError';

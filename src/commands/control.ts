@@ -1,4 +1,3 @@
-import { qmpSchemaInfo } from '../generated/qapi-introspect.gen.js';
 import type { SchemaInfo } from '../generated/qapi-types.gen.js';
 import type { HandlersOf, QmpContext } from './context.js';
 import { CommandNotFoundError, GenericError } from '../qmp/errors.js';
@@ -36,8 +35,9 @@ export const controlHandlers: HandlersOf<'qmp_capabilities' | 'query-version' | 
     return {};
   },
 
-  'query-qmp-schema'() {
-    return qmpSchemaInfo as SchemaInfo[];
+  // The schema (a large table) is imported when first asked for, not at start-up.
+  async 'query-qmp-schema'() {
+    return (await import('../generated/qapi-introspect.gen.js')).qmpSchemaInfo as SchemaInfo[];
   },
 };
 

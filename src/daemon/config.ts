@@ -1,5 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
-import { type CST, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, Parser, parseDocument, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { CST, Document, Node } from 'yaml';
 import { ChardevdError } from '../base/error.js';
 import { describeSystemError } from '../chardev/chardev-error.js';
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
@@ -75,6 +77,11 @@ const MAX_NESTING = 64;
 /** Built on first use: linking the type table is work a command line without a config file does not need. */
 let validator: InputValidator | undefined;
 
+const require = createRequire(import.meta.url);
+let yamlModule: typeof Yaml | undefined;
+/** The yaml package, loaded by the first config file: a daemon started without one does not pay for it (a tenth of its start-up). */
+const yaml = (): typeof Yaml => (yamlModule ??= require('yaml') as typeof Yaml);
+
 /** Reads and checks a config file; warnings (deprecated option spellings) go to `warn`. */
 export function readConfigFile(path: string, warn: (message: string) => void): DaemonConfig {
   let text: string;
@@ -91,10 +98,10 @@ export function readConfigFile(path: string, warn: (message: string) => void): D
 
 /** Checks a config file's text; `fileName` starts every message. */
 export function parseConfig(text: string, fileName: string, warn: (message: string) => void): DaemonConfig {
-  const lines = new LineCounter();
+  const lines = new (yaml().LineCounter)();
   const deep = tooDeep(text);
   if (deep !== undefined) throw new ConfigError(`${fileName}:${deep.line}:${deep.col}: collections nested deeper than ${MAX_NESTING} levels`);
-  const doc = parseDocument(text, { intAsBigInt: true, prettyErrors: false, lineCounter: lines, uniqueKeys: true });
+  const doc = yaml().parseDocument(text, { intAsBigInt: true, prettyErrors: false, lineCounter: lines, uniqueKeys: true });
   const where = (node: Node | null | undefined): string => {
     const offset = node?.range?.[0];
     return offset === undefined ? fileName : `${fileName}:${lines.linePos(offset).line}`;
@@ -106,7 +113,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
    */
   const joined = (node: Node): string => {
     const [start, end] = node.range ?? [];
-    if (!isScalar(node) || typeof node.value !== 'string' || start === undefined || end === undefined) return '';
+    if (!yaml().isScalar(node) || typeof node.value !== 'string' || start === undefined || end === undefined) return '';
     const first = lines.linePos(start).line;
     const last = lines.linePos(end).line;
     if (first === last) return '';
@@ -120,8 +127,8 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   }
   const root = doc.contents;
   // An empty file (or one with comments only) configures nothing.
-  if (root === null || (isScalar(root) && root.value === null)) return { qmp: [], monitors: [], chardevs: [], devices: [] };
-  if (!isMap(root)) throw new ConfigError(`${where(root)}: expected a mapping with the keys ${TOP_LEVEL_KEYS.join(', ')}`);
+  if (root === null || (yaml().isScalar(root) && root.value === null)) return { qmp: [], monitors: [], chardevs: [], devices: [] };
+  if (!yaml().isMap(root)) throw new ConfigError(`${where(root)}: expected a mapping with the keys ${TOP_LEVEL_KEYS.join(', ')}`);
 
   let qmpNode: Node | undefined;
   let hmpNode: Node | undefined;
@@ -129,7 +136,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   let devicesNode: Node | undefined;
   for (const pair of root.items) {
     const keyNode = pair.key as Node | null;
-    const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+    const key = yaml().isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
     if (key === 'qmp') qmpNode = resolved(pair.value, doc);
     else if (key === 'hmp') hmpNode = resolved(pair.value, doc);
     else if (key === 'chardevs') chardevsNode = resolved(pair.value, doc);
@@ -141,7 +148,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   const qmpMonitors: MonitorConfig[] = [];
   listItems(qmpNode, 'qmp', doc, where).forEach(({ node, line }, index) => {
     const location = `${line}: qmp[${index}]`;
-    if (!isScalar(node) || typeof node.value !== 'string') {
+    if (!yaml().isScalar(node) || typeof node.value !== 'string') {
       throw new ConfigError(`${location}: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off" or "chardev:qmon"`);
     }
     if (node.value.startsWith('chardev:')) {
@@ -158,7 +165,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
 
   const hmp = listItems(hmpNode, 'hmp', doc, where).map(({ node, line }, index): MonitorConfig => {
     const location = `${line}: hmp[${index}]`;
-    if (!isScalar(node) || typeof node.value !== 'string') {
+    if (!yaml().isScalar(node) || typeof node.value !== 'string') {
       throw new ConfigError(`${location}: expected a string in -monitor syntax, such as "unix:chardevd-hmp.sock,server=on,wait=off" or "chardev:serial0"`);
     }
     try {
@@ -187,9 +194,9 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
 
 /** Where the first collection nested deeper than MAX_NESTING starts, or undefined; walks YAML's syntax tree without recursion. */
 function tooDeep(text: string): { line: number; col: number } | undefined {
-  const lines = new LineCounter();
+  const lines = new (yaml().LineCounter)();
   const pending: { token: CST.Token | null | undefined; depth: number }[] = [];
-  for (const token of new Parser(lines.addNewLine).parse(text)) pending.push({ token, depth: 0 });
+  for (const token of new (yaml().Parser)(lines.addNewLine).parse(text)) pending.push({ token, depth: 0 });
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const { token, depth } = next;
     if (token?.type === 'document') pending.push({ token: token.value, depth });
@@ -214,14 +221,14 @@ function toJs(node: Node, doc: Document, location: string): unknown {
 /** One item of `devices`: a `-device` string or device_add's arguments; `joined` ends a string's error messages. */
 function deviceItem(node: Node, doc: Document, location: string, joined: string): StartupDevice {
   let request: DeviceRequest;
-  if (isScalar(node) && typeof node.value === 'string') {
+  if (yaml().isScalar(node) && typeof node.value === 'string') {
     try {
       request = parseDeviceOption(node.value);
     } catch (error: unknown) {
       if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}${joined}`);
       throw error;
     }
-  } else if (isMap(node)) {
+  } else if (yaml().isMap(node)) {
     const value = toJsonValue(toJs(node, doc, location), (what) => {
       throw new ConfigError(`${location}: ${what} has no JSON form, and device_add's arguments are JSON`);
     });
@@ -237,20 +244,20 @@ function deviceItem(node: Node, doc: Document, location: string, joined: string)
 
 /** The items of a top-level list, aliases resolved, each with where it is written; an absent or empty value is an empty list. */
 function listItems(node: Node | undefined, key: string, doc: Document, where: (node: Node | null | undefined) => string): { node: Node; line: string }[] {
-  if (node === undefined || (isScalar(node) && node.value === null)) return [];
-  if (!isSeq(node)) throw new ConfigError(`${where(node)}: '${key}' must be a list`);
+  if (node === undefined || (yaml().isScalar(node) && node.value === null)) return [];
+  if (!yaml().isSeq(node)) throw new ConfigError(`${where(node)}: '${key}' must be a list`);
   return (node.items as Node[]).map((item) => ({ node: resolved(item, doc) ?? item, line: where(item) }));
 }
 
 /** The node an alias (`*name`) stands for; other nodes as they are. */
 function resolved(node: Node | null, doc: Document): Node | undefined {
   if (node === null) return undefined;
-  return isAlias(node) ? (node.resolve(doc) ?? node) : node;
+  return yaml().isAlias(node) ? (node.resolve(doc) ?? node) : node;
 }
 
 /** One item of `chardevs`: a `-chardev` string or chardev-add's arguments; `joined` ends a string's error messages. */
 function chardevItem(node: Node, doc: Document, location: string, warn: (message: string) => void, joined: string): StartupChardev {
-  if (isScalar(node) && typeof node.value === 'string') {
+  if (yaml().isScalar(node) && typeof node.value === 'string') {
     const text = node.value;
     let checked;
     try {
@@ -266,7 +273,7 @@ function chardevItem(node: Node, doc: Document, location: string, warn: (message
     for (const warning of checked.warnings) warn(`${origin}: ${warning}`);
     return { form: 'option', origin, text, id: checked.id, checkedWarnings: checked.warnings.length };
   }
-  if (isMap(node)) {
+  if (yaml().isMap(node)) {
     const js = toJs(node, doc, location);
     const rawId = (js as { id?: unknown }).id;
     const origin = typeof rawId === 'string' ? `${location} (id '${rawId}')` : location;
@@ -284,7 +291,7 @@ function chardevItem(node: Node, doc: Document, location: string, warn: (message
     return { form: 'object', origin, id: args.id, backend: args.backend };
   }
   // YAML reads a bare `null` or `~` (and an empty item) as no value at all.
-  const nothing = isScalar(node) && node.value === null ? ' (YAML reads this item as null: quote a string)' : '';
+  const nothing = yaml().isScalar(node) && node.value === null ? ' (YAML reads this item as null: quote a string)' : '';
   throw new ConfigError(
     `${location}: expected a -chardev string (ringbuf,id=console0) or chardev-add's arguments ({ id: console0, backend: { type: ringbuf, data: {} } })${nothing}`,
   );

@@ -10,12 +10,8 @@ import { drainLinks, STOP_DRAIN_TIMEOUT_MS } from '../device/drain.js';
 import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, HumanMonitor, QmpContext } from '../commands/context.js';
 import { QmpDispatcher } from '../qmp/dispatch.js';
-import { ChardevMonitor } from '../monitor/hmp/chardev-monitor.js';
-import { QmpChardevMonitor } from '../monitor/qmp-chardev-monitor.js';
-import { HumanMonitorCommand } from '../monitor/hmp/human-monitor-command.js';
-import { HmpInterpreter } from '../monitor/hmp/interpreter.js';
-import { QmpCaller } from '../monitor/hmp/qmp-caller.js';
-import { HmpServer } from '../monitor/hmp/server.js';
+import type { ChardevMonitor } from '../monitor/hmp/chardev-monitor.js';
+import type { QmpChardevMonitor } from '../monitor/qmp-chardev-monitor.js';
 import { charHandlers } from '../commands/char.js';
 import { toQmpError } from '../commands/qmp-error-table.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../commands/control.js';
@@ -34,6 +30,7 @@ import type { MonitorConfig } from './monitor-option.js';
 import { type ListenerSource, runningConfig } from './running-config.js';
 import { tcpServerAddress, unprotectedTcpWarning } from './tcp-warning.js';
 import { TrackedChardevRegistry, TrackedDeviceRegistry } from './tracked-registries.js';
+import type { DaemonMonitors } from './monitors.js';
 import { chardevdVersion } from './version.js';
 
 export interface DaemonOptions {
@@ -75,15 +72,22 @@ export class Daemon implements DaemonControl {
   readonly fdSets = new FdSets();
   readonly server: QmpServer<QmpContext>;
   /** What human-monitor-command runs its lines on; monitor connections share its interpreter. */
-  readonly humanMonitor: HumanMonitor;
-  /** Human monitor listeners and their connections. */
-  readonly hmpServer: HmpServer;
+  readonly humanMonitor: HumanMonitor = {
+    run: async (commandLine, context) => (await this.#loadMonitors()).humanMonitor.run(commandLine, context),
+  };
   /** Bound addresses of the QMP listeners, in the order given (real ports for port 0). */
   readonly listening: QmpListenAddress[] = [];
   /** Bound addresses of the human monitor listeners, in the order given. */
   readonly hmpListening: QmpListenAddress[] = [];
   /** Monitors on chardevs (-mon), detached at shutdown. */
   readonly #chardevMonitors: (ChardevMonitor | QmpChardevMonitor<QmpContext>)[] = [];
+  readonly #validator: InputValidator;
+  /** The handler table, hub member changes tracked for --config-save; the human monitor calls it too. */
+  readonly #handlers: QmpCommandHandlers<QmpContext>;
+  readonly #dispatcher: QmpDispatcher<QmpContext>;
+  /** The human monitor and the monitors on chardevs, loaded by the first that is needed (monitors.ts). */
+  #monitorsLoading: Promise<DaemonMonitors> | undefined;
+  #monitors: DaemonMonitors | undefined;
   /** Settles once everything is closed after shutdown(). */
   readonly stopped: Promise<void>;
   #stop!: () => void;
@@ -107,6 +111,8 @@ export class Daemon implements DaemonControl {
     this.devices = new TrackedDeviceRegistry(this.chardevs, changed);
     const trackedHandlers = trackingHubMembers(changed);
     const validator = new InputValidator(qapiTypeTable);
+    this.#validator = validator;
+    this.#handlers = trackedHandlers;
     const dispatcher = new QmpDispatcher<QmpContext>({
       specs: qmpCommandSpecs,
       handlers: trackedHandlers,
@@ -120,25 +126,7 @@ export class Daemon implements DaemonControl {
       contextFor: (session) => ({ session, server: this.server, dispatcher, daemon: this }),
       log: options.log,
     });
-    // The human monitor calls the same handlers in-process, its arguments checked as QMP's.
-    const interpreter = new HmpInterpreter();
-    const qmpCaller = new QmpCaller(trackedHandlers, validator, (command, error) => dispatcher.errorFor(command, error));
-    this.humanMonitor = new HumanMonitorCommand(interpreter, qmpCaller);
-    // Monitor connections run QMP commands with a context of their own: no QMP session.
-    const hmpContext: QmpContext = { session: undefined, server: this.server, dispatcher, daemon: this };
-    this.hmpServer = new HmpServer(
-      {
-        interpreter,
-        chardevs: this.chardevs,
-        versionText: `chardevd ${this.version.qemu.major}.${this.version.qemu.minor}.${this.version.qemu.micro}`,
-        qmp: qmpCaller.callerFor(hmpContext),
-        holderOf: (chardev) => {
-          const link = this.devices.list().find((device) => device.chardev === chardev || device.peer === chardev);
-          return link === undefined ? undefined : `the link device '${link.id ?? link.path}'`;
-        },
-      },
-      options.log,
-    );
+    this.#dispatcher = dispatcher;
     this.stopped = new Promise((resolve) => {
       this.#stop = resolve;
     });
@@ -157,6 +145,7 @@ export class Daemon implements DaemonControl {
    */
   async start(): Promise<void> {
     try {
+      if ((this.options.monitors ?? []).length > 0) await this.#loadMonitors();
       // Muxes tell their frontends `opened` once all of them are attached, as QEMU's do after its command line.
       this.chardevs.suspendMuxOpen();
       await this.#createChardevs();
@@ -184,7 +173,7 @@ export class Daemon implements DaemonControl {
       if (target.type !== 'chardev') continue;
       const chardev = this.chardevs.get(target.id);
       if (chardev === undefined) throw new StartupChardevError(`${origin}: chardev "${target.id}" not found`);
-      const monitor = target.mode === 'control' ? new QmpChardevMonitor(chardev, this.server, target.pretty) : new ChardevMonitor(chardev, this.hmpServer.host);
+      const monitor = this.#monitors!.chardevMonitor(chardev, target.mode, target.pretty);
       try {
         monitor.attach();
       } catch (error: unknown) {
@@ -204,9 +193,10 @@ export class Daemon implements DaemonControl {
     for (const { target } of this.options.monitors ?? []) {
       if (target.type !== 'listener') continue;
       if (this.#shuttingDown) return;
-      const bound = await this.hmpServer.listen(target.option.address).catch(namingOption('-monitor', target.text, target.option.address));
+      const hmpServer = this.#monitors!.hmpServer;
+      const bound = await hmpServer.listen(target.option.address).catch(namingOption('-monitor', target.text, target.option.address));
       if (this.#shuttingDown) {
-        await this.hmpServer.close();
+        await hmpServer.close();
         return;
       }
       this.hmpListening.push(bound);
@@ -215,7 +205,7 @@ export class Daemon implements DaemonControl {
       if (bound.type === 'inet') this.options.log(unprotectedTcpWarning(`monitor listener ${where}`, bound.host, 'monitor'));
       if (target.option.wait) {
         this.options.log(`waiting for connection on: ${where},server=on`);
-        await this.hmpServer.nextSession();
+        await hmpServer.nextSession();
       }
     }
   }
@@ -230,7 +220,7 @@ export class Daemon implements DaemonControl {
    */
   async #closeAll(drain = false): Promise<void> {
     for (const monitor of this.#chardevMonitors.splice(0)) monitor.detach();
-    const listeners = Promise.allSettled([this.server.close(), this.hmpServer.close()]);
+    const listeners = Promise.allSettled([this.server.close(), this.#monitors?.hmpServer.close()]);
     if (drain) {
       const chardevs = this.chardevs.list();
       for (const chardev of chardevs) chardev.stopAccepting();
@@ -240,6 +230,22 @@ export class Daemon implements DaemonControl {
     }
     this.devices.removeAll();
     await Promise.allSettled([listeners, this.chardevs.closeAll()]);
+  }
+
+  #loadMonitors(): Promise<DaemonMonitors> {
+    this.#monitorsLoading ??= import('./monitors.js').then(({ DaemonMonitors }) => {
+      this.#monitors = new DaemonMonitors({
+        daemon: this,
+        devices: this.devices,
+        handlers: this.#handlers,
+        validator: this.#validator,
+        dispatcher: this.#dispatcher,
+        server: this.server,
+        log: this.options.log,
+      });
+      return this.#monitors;
+    });
+    return this.#monitorsLoading;
   }
 
   async #openListeners(): Promise<void> {

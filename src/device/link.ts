@@ -1,4 +1,5 @@
 import type { Chardev, ChardevFrontend } from '../chardev/chardev.js';
+import type { ReadLease } from '../chardev/read-buffer.js';
 
 /**
  * The most a link takes from one chardev before the write to the other
@@ -34,14 +35,19 @@ class LinkEnd implements ChardevFrontend {
     return this.#other.#outputFull ? 0 : LINK_CHUNK;
   }
 
-  receive(data: Buffer): void {
+  receive(data: Buffer, lease?: ReadLease): void {
     const other = this.#other;
     // A sink that cannot write drops within write(): those bytes are lost, not moved.
     const lostBefore = other.chardev.outputLost;
-    if (!other.chardev.write(data)) other.#outputFull = true;
+    if (!other.chardev.write(data, lease)) other.#outputFull = true;
     const lost = other.chardev.outputLost - lostBefore;
     this.forwarded += data.length - lost;
     this.lost += lost;
+  }
+
+  /** Lent input goes to the other side with its lease: that chardev copies or keeps what it holds on to. */
+  receiveLent(data: Buffer, lease: ReadLease): void {
+    this.receive(data, lease);
   }
 
   /** Bytes wait in the link: read from this side and not yet delivered, or held back until the other side drains. */
