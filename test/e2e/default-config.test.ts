@@ -89,28 +89,10 @@ async function connected(path: string): Promise<Socket> {
   return socket;
 }
 
-/** Sends one command and returns its parsed reply. */
-async function execute(qmp: Connection, command: string, args?: object): Promise<Record<string, unknown>> {
-  const id = `${command}-${qmp.lines.length}`;
-  qmp.socket.write(JSON.stringify(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id }));
-  let reply: Record<string, unknown> | undefined;
-  await qmp.until(
-    (lines) =>
-      lines.some((line) => {
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        if (parsed['id'] !== id) return false;
-        reply = parsed;
-        return true;
-      }),
-    `the reply to ${command}`,
-  );
-  return reply!;
-}
-
 async function negotiated(path: string): Promise<Connection> {
   const qmp = await Connection.open(path);
   await qmp.until((lines) => lines.length >= 1, 'the greeting');
-  assert.deepEqual(await execute(qmp, 'qmp_capabilities'), { return: {}, id: 'qmp_capabilities-1' });
+  assert.deepEqual(await qmp.execute('qmp_capabilities'), { return: {}, id: 'qmp_capabilities-1' });
   return qmp;
 }
 
@@ -165,7 +147,7 @@ suite('the default configuration (chardevd.yaml)', () => {
       const watch = await negotiated(join(daemon.dir, 'chardevd-qmp.sock'));
       try {
         for (const deadline = Date.now() + WAIT_MS; ; ) {
-          const chardevs = (await execute(watch, 'query-chardev'))['return'] as { label: string; hub?: { members: { written: number }[] } }[];
+          const chardevs = (await watch.execute('query-chardev'))['return'] as { label: string; hub?: { members: { written: number }[] } }[];
           if (chardevs.find((c) => c.label === 'console0')?.hub?.members[0]?.written === sent) break;
           assert.ok(Date.now() < deadline, 'the guest line never reached the console log');
           await new Promise((resolve) => setTimeout(resolve, 20));
@@ -229,7 +211,7 @@ suite('the default configuration (chardevd.yaml)', () => {
       try {
         // What qmp-shell -H (python qemu.qmp, HMPShell) sends: `help` and `info` to fill its completion, then the lines typed.
         const hmp = async (line: string, cpuIndex: number): Promise<Record<string, unknown>> =>
-          execute(qmp, 'human-monitor-command', { 'command-line': line, 'cpu-index': cpuIndex });
+          qmp.execute('human-monitor-command', { 'command-line': line, 'cpu-index': cpuIndex });
         const help = (await hmp('help', 0))['return'];
         assert.equal(typeof help, 'string');
         // HMPShell takes each line's first word as a command, and each `info` line's second word as a subcommand.
@@ -267,7 +249,7 @@ suite('the default configuration (chardevd.yaml)', () => {
       assert.match(stderr, /chardevs\[\d+\] \(id 'guest0'\): Failed to bind socket to chardevd-console\.sock: a process is listening on chardevd-console\.sock already/);
       for (const name of ['chardevd-qmp.sock', 'chardevd-hmp.sock', 'chardevd-console.sock']) assert.ok(statSync(join(first.dir, name)).isSocket(), name);
       const qmp = await negotiated(join(first.dir, 'chardevd-qmp.sock'));
-      assert.deepEqual(Object.keys(((await execute(qmp, 'query-version'))['return'] as object) ?? {}).sort(), ['package', 'qemu']);
+      assert.deepEqual(Object.keys(((await qmp.execute('query-version'))['return'] as object) ?? {}).sort(), ['package', 'qemu']);
       qmp.socket.destroy();
       const guest = await connected(join(first.dir, 'chardevd-console.sock'));
       guest.destroy();

@@ -79,22 +79,7 @@ suite('a file chardev on a full disk', { skip }, () => {
     fs.rmSync(mountDir, { recursive: true, force: true });
   });
 
-  async function execute(command: string, args: object = {}): Promise<unknown> {
-    const id = `${command}-${qmp.lines.length}`;
-    qmp.socket.write(JSON.stringify({ execute: command, arguments: args, id }));
-    let reply: { return?: unknown } | undefined;
-    await waitFor(
-      () => {
-        const line = qmp.lines.find((text) => text.includes(`"id": "${id}"`) || text.includes(`"id":"${id}"`));
-        if (line !== undefined) reply = JSON.parse(line) as { return?: unknown };
-        return reply !== undefined;
-      },
-      `the reply to ${command}`,
-      WAIT_MS,
-      5,
-    );
-    return reply!.return;
-  }
+  const execute = async (command: string, args: object = {}): Promise<unknown> => (await qmp.execute(command, args))['return'];
 
   /** The data of every CHARDEV_SINK_CHANGE so far. */
   const sinkEvents = (): (SinkInfo & { id: string })[] =>

@@ -27,24 +27,6 @@ async function connected(path: string): Promise<Socket> {
 
 const until = (done: () => boolean, what: string): Promise<void> => waitFor(done, what, WAIT_MS, 5);
 
-/** Sends one command on `qmp` and returns its parsed reply (events before it stay in qmp.lines). */
-async function execute(qmp: Connection, command: string, args: object = {}): Promise<Record<string, unknown>> {
-  const id = `${command}-${qmp.lines.length}-${Math.random()}`;
-  qmp.socket.write(JSON.stringify({ execute: command, arguments: args, id }));
-  let reply: Record<string, unknown> | undefined;
-  await qmp.until(
-    (lines) =>
-      lines.some((line) => {
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        if (parsed['id'] !== id) return false;
-        reply = parsed;
-        return true;
-      }),
-    `the reply to ${command}`,
-  );
-  return reply!;
-}
-
 interface MemberInfo {
   id: string;
   open: boolean;
@@ -55,7 +37,7 @@ interface MemberInfo {
 }
 
 async function members(qmp: Connection): Promise<MemberInfo[]> {
-  const reply = (await execute(qmp, 'query-chardev'))['return'] as { label: string; hub?: { members: MemberInfo[] } }[];
+  const reply = (await qmp.execute('query-chardev'))['return'] as { label: string; hub?: { members: MemberInfo[] } }[];
   return reply.find((entry) => entry.label === 'console0')!.hub!.members;
 }
 
@@ -117,7 +99,7 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
       await until(() => viewerBytes === sent + CHUNK, 'the reading viewer');
     }
     assert.equal(viewerHash.digest('hex'), createHash('sha256').update(source).digest('hex'));
-    const log = (await execute(qmp, 'ringbuf-read', { device: 'log0', size: TOTAL, format: 'base64' }))['return'] as string;
+    const log = (await qmp.execute('ringbuf-read', { device: 'log0', size: TOTAL, format: 'base64' }))['return'] as string;
     assert.equal(createHash('sha256').update(Buffer.from(log, 'base64')).digest('hex'), createHash('sha256').update(source).digest('hex'));
 
     const info = await members(qmp);
@@ -135,21 +117,21 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
     viewer.write('typed by a viewer\n');
     await until(() => Buffer.concat(guestInput).toString() === 'typed by a viewer\n', "the viewer's input at the guest");
     // Other chardevs' entries stay QEMU's three members.
-    const all = (await execute(qmp, 'query-chardev'))['return'] as Record<string, unknown>[];
+    const all = (await qmp.execute('query-chardev'))['return'] as Record<string, unknown>[];
     assert.deepEqual(Object.keys(all.find((entry) => entry['label'] === 'guest0')!).sort(), ['filename', 'frontend-open', 'label']);
   });
 
   test('a viewer added at run time gets a replay, then the live output; removed, it is free again', async () => {
     const path = join(daemon.dir, 'late.sock');
     assert.deepEqual(
-      (await execute(qmp, 'chardev-add', { id: 'late', backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: true, wait: false } } }))[
+      (await qmp.execute('chardev-add', { id: 'late', backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: true, wait: false } } }))[
         'return'
       ],
       {},
     );
-    assert.deepEqual((await execute(qmp, 'hub-add-member', { hub: 'console0', member: 'late', replay: 6 }))['return'], {});
-    assert.deepEqual((await execute(qmp, 'chardev-remove', { id: 'late' }))['error'], { class: 'GenericError', desc: "Chardev 'late' is busy" });
-    assert.deepEqual((await execute(qmp, 'hub-add-member', { hub: 'console0', member: 'nope' }))['error'], {
+    assert.deepEqual((await qmp.execute('hub-add-member', { hub: 'console0', member: 'late', replay: 6 }))['return'], {});
+    assert.deepEqual((await qmp.execute('chardev-remove', { id: 'late' }))['error'], { class: 'GenericError', desc: "Chardev 'late' is busy" });
+    assert.deepEqual((await qmp.execute('hub-add-member', { hub: 'console0', member: 'nope' }))['error'], {
       class: 'GenericError',
       desc: "hub: chardev can't be found by id 'nope'",
     });
@@ -167,8 +149,8 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
     await until(() => Buffer.concat(received).toString() === 'e two\n', 'the replay');
     guest.write('live\n');
     await until(() => Buffer.concat(received).toString() === 'e two\nlive\n', 'the live output');
-    assert.deepEqual((await execute(qmp, 'hub-remove-member', { hub: 'console0', member: 'late' }))['return'], {});
-    assert.deepEqual((await execute(qmp, 'chardev-remove', { id: 'late' }))['return'], {});
+    assert.deepEqual((await qmp.execute('hub-remove-member', { hub: 'console0', member: 'late' }))['return'], {});
+    assert.deepEqual((await qmp.execute('chardev-remove', { id: 'late' }))['return'], {});
     late.destroy();
     guest.destroy();
   });

@@ -27,6 +27,7 @@ export class Connection {
   /** The pieces of the line not yet ended, joined once it ends: a long reply costs one pass, not one per read. */
   #pending: string[] = [];
   #waiter: (() => void) | undefined;
+  #requests = 0;
   closed = false;
 
   private constructor(readonly socket: Socket) {
@@ -75,6 +76,26 @@ export class Connection {
       const socket = connect(path);
       socket.once('connect', () => resolve(new Connection(socket))).once('error', reject);
     });
+  }
+
+  /** Sends one command and returns its parsed reply, found by a fresh `id` (events and other replies stay in `lines`). */
+  async execute(command: string, args?: object): Promise<Record<string, unknown>> {
+    const id = `${command}-${++this.#requests}`;
+    this.socket.write(JSON.stringify(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id }));
+    let reply: Record<string, unknown> | undefined;
+    await this.until(
+      (lines) =>
+        lines.some((line) => {
+          if (!line.includes(id)) return false;
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (parsed['id'] !== id) return false;
+          reply = parsed;
+          return true;
+        }),
+      `the reply to ${command}`,
+    );
+    if (reply === undefined) throw new Error(`the connection closed before the reply to ${command}`);
+    return reply;
   }
 
   /** Waits until a line satisfies `done`, or the connection closes; bounded. */
