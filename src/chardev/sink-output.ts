@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { ChardevSinkInfo, ChardevSinkState } from '../generated/qapi-types.gen.js';
 import { describeSystemError } from './chardev-error.js';
-import { CLOSE_FLUSH_TIMEOUT_MS, OUTPUT_QUEUE_LIMIT } from './stream-io.js';
+import { endWithin, OUTPUT_QUEUE_LIMIT } from './stream-io.js';
 
 /**
  * How long a lossless sink that cannot write (a full disk) holds its
@@ -292,19 +292,7 @@ export class SinkOutput {
     // Without a stream every one was destroyed after its last write ended: none still uses the descriptor.
     const stream = this.#stream;
     if (stream !== undefined && !stream.closed) {
-      await new Promise<void>((resolve) => {
-        // A write stuck in the kernel (a hung device) must not hold the close up: give up waiting, not just writing.
-        const timer = setTimeout(() => {
-          stream.destroy();
-          resolve();
-        }, CLOSE_FLUSH_TIMEOUT_MS);
-        stream.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        if (stream.writable) stream.end(() => stream.destroy());
-        else stream.destroy();
-      });
+      await endWithin(stream);
     }
     this.#stream = undefined;
     this.lost += this.#queue.bytes;

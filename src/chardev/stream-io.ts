@@ -105,17 +105,8 @@ export class StreamOutput {
   async close(): Promise<void> {
     const stream = this.stream;
     if (stream.closed) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.dropped += stream.writableLength;
-        stream.destroy();
-      }, CLOSE_FLUSH_TIMEOUT_MS);
-      stream.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      if (stream.writable) stream.end(() => stream.destroy());
-      else stream.destroy();
+    await endWithin(stream, () => {
+      this.dropped += stream.writableLength;
     });
   }
 
@@ -185,4 +176,26 @@ export function writableFromFd(fd: number): Writable {
   const stat = fs.fstatSync(fd);
   if (stat.isFIFO() || stat.isSocket()) return new net.Socket({ fd, readable: false, writable: true });
   return fs.createWriteStream('', { fd, autoClose: true });
+}
+
+/**
+ * Ends `stream` and settles once it has closed, or after
+ * CLOSE_FLUSH_TIMEOUT_MS: a peer that never reads, or a write stuck in the
+ * kernel (a hung device), must not hold a close up. Then `giveUp` runs
+ * (what is still queued is lost) and the stream is destroyed.
+ */
+export function endWithin(stream: Writable, giveUp: () => void = () => {}): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      giveUp();
+      stream.destroy();
+      resolve();
+    }, CLOSE_FLUSH_TIMEOUT_MS);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (stream.writable) stream.end(() => stream.destroy());
+    else stream.destroy();
+  });
 }
