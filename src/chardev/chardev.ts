@@ -115,6 +115,8 @@ export abstract class Chardev {
   #paused = true;
   #closed = false;
   #droppedInput = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
   #log: ChardevLog | undefined;
 
   constructor(readonly id: string) {}
@@ -180,6 +182,7 @@ export abstract class Chardev {
    */
   write(data: Buffer, lease?: ReadLease): boolean {
     if (this.#closed) return true;
+    this.#bytesOut += data.length;
     const more = lease === undefined ? this.writeToBackend(data) : this.writeLentToBackend(data, lease);
     this.#log?.write(data);
     return more;
@@ -247,6 +250,7 @@ export abstract class Chardev {
    */
   protected receive(data: Buffer, lease?: ReadLease): void {
     if (this.#closed || data.length === 0) return;
+    this.#bytesIn += data.length;
     if (this.#held === undefined) {
       this.#held = data;
       this.#heldLease = lease;
@@ -264,6 +268,16 @@ export abstract class Chardev {
       // A copy, so that the rest of a large chunk is not kept alive by the slice.
       this.#held = Buffer.from(held.subarray(0, INPUT_HOLD_LIMIT));
     }
+  }
+
+  /** Bytes the backend read from its source (a guest, a peer) for the frontend, since creation. */
+  get bytesIn(): number {
+    return this.#bytesIn;
+  }
+
+  /** Bytes the frontend wrote to the backend, since creation. */
+  get bytesOut(): number {
+    return this.#bytesOut;
   }
 
   /** Bytes read but not yet taken by the frontend. */

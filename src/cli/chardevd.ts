@@ -57,6 +57,7 @@ async function main(): Promise<number> {
     monitors: args.monitors,
     muxEscapeChar: args.muxEscapeChar,
     configSave: args.configSave,
+    web: args.web,
     log,
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

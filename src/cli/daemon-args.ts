@@ -9,6 +9,7 @@ import { type MonitorConfig, parseMonOption } from '../daemon/monitor-option.js'
 import { listenerOption } from '../daemon/qmp-option.js';
 import { CompatChardevError, compatChardevOption } from '../options/compat-chardev.js';
 import { deviceModelsHelp, linkPropertiesHelp, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
+import { parseWebOption, type WebConfig, WebOptionError } from '../web/web-option.js';
 
 /** What the chardevd command line asks for. */
 export type DaemonArgs =
@@ -26,6 +27,8 @@ export type DaemonArgs =
       readonly muxEscapeChar: number | undefined;
       /** `-config-save FILE`: the file kept equal to the running configuration, when given. */
       readonly configSave: string | undefined;
+      /** `-web` (or the last config file's `web`): the web console and /metrics, when given. */
+      readonly web: WebConfig | undefined;
     }
   | { readonly action: 'help' }
   | { readonly action: 'version' }
@@ -67,9 +70,17 @@ Options (QEMU's spellings; one or two leading dashes):
   -device help                            list the device models
   -echr NUMBER                            the mux escape key as a character code
                                           (default 1, Ctrl-A; 0x14 is Ctrl-T)
+  -web [HOST]:PORT[,token=TOKEN][,origin=ORIGIN]...
+  -web unix:PATH[,token=TOKEN][,origin=ORIGIN]...
+                                          the web console (a page with the chardevs and
+                                          a terminal per console) and /metrics; HOST
+                                          defaults to 127.0.0.1; viewers are read-only
+                                          unless they give TOKEN or one from QMP's
+                                          web-token-add; ORIGIN (https://NAME) lets a
+                                          reverse proxy's site in (docs/web.md)
   -config FILE                            read listeners, chardevs and devices from a
                                           YAML or JSON file (keys: qmp, hmp, chardevs,
-                                          devices)
+                                          devices, web)
   -config-save FILE                       keep FILE equal to the running configuration:
                                           written at startup and after every change
                                           (chardev-add, device_add, ...), so that
@@ -94,8 +105,8 @@ perm=0660) for other bits. A TCP listener takes anyone who can connect (no TLS y
  * QEMU-style `-qmp stdio` or `-monitor` counts: it is a listener.
  */
 export function nothingToServe(args: DaemonArgs & { readonly action: 'run' }): string | undefined {
-  if (args.qmp.length > 0 || args.monitors.length > 0 || args.chardevs.length > 0 || args.devices.length > 0) return undefined;
-  return 'nothing to serve: give -qmp, -monitor, -mon, -chardev or -config FILE (chardevd --help lists them)';
+  if (args.qmp.length > 0 || args.monitors.length > 0 || args.chardevs.length > 0 || args.devices.length > 0 || args.web !== undefined) return undefined;
+  return 'nothing to serve: give -qmp, -monitor, -mon, -chardev, -web or -config FILE (chardevd --help lists them)';
 }
 
 /**
@@ -113,6 +124,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
   const devices: StartupDevice[] = [];
   let muxEscapeChar: number | undefined;
   let configSave: string | undefined;
+  let web: WebConfig | undefined;
   /** QEMU numbers the chardevs of -qmp and -monitor compat_monitor0, 1, ... counting every one (monitor_parse). */
   let monitorIndex = 0;
 
@@ -268,6 +280,17 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
       case 'config':
         configs.push(readConfigFile(value(), warn));
         break;
+      case 'web': {
+        const text = value();
+        try {
+          // The last one given counts, as for QEMU's single-valued options.
+          web = parseWebOption(text);
+        } catch (error: unknown) {
+          if (error instanceof WebOptionError) throw new UsageError(`-web ${text}: ${error.message}`);
+          throw error;
+        }
+        break;
+      }
       case 'config-save':
         // The last one given counts, as for QEMU's single-valued options.
         configSave = value();
@@ -300,5 +323,6 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     monitors: [...configs.flatMap((config) => config.monitors), ...monitors],
     muxEscapeChar,
     configSave,
+    web: web ?? [...configs].reverse().find((config) => config.web !== undefined)?.web,
   };
 }

@@ -6,6 +6,7 @@ import type { QmpDispatcher } from '../qmp/dispatch.js';
 import type { QmpServer } from '../qmp/server.js';
 import type { QmpSession } from '../qmp/session.js';
 import type { FdSets } from './fd-sets.js';
+import type { WebTokens } from './web-tokens.js';
 
 /** The human monitor as human-monitor-command uses it (qmp_human_monitor_command). */
 export interface HumanMonitor {
@@ -24,6 +25,8 @@ export interface DaemonControl {
   readonly devices: DeviceRegistry;
   /** The descriptor sets of add-fd, shared by every connection. */
   readonly fdSets: FdSets;
+  /** The tokens that let web viewers write (web-token-add adds one). */
+  readonly webTokens: WebTokens;
   /** The human monitor, whose interpreter monitor connections share. */
   readonly humanMonitor: HumanMonitor;
   /** Sends SHUTDOWN now, then stops the daemon once the current reply is out. */

@@ -17,6 +17,7 @@ import type { StartupChardev } from './config-chardev.js';
 import { type MonitorConfig, parseMonitorOption } from './monitor-option.js';
 import { parseQmpOption, type QmpOption } from './qmp-option.js';
 import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
+import { parseWebOption, type WebConfig, webConfig, WebOptionError } from '../web/web-option.js';
 
 /**
  * The daemon's config file: YAML (and so JSON, which YAML contains), with
@@ -34,6 +35,8 @@ import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type
  *   devices:             # created after the chardevs
  *     - link,id=l0,chardev=guest0,peer=console0       # -device syntax, or
  *     - { driver: link, id: l0, chardev: guest0, peer: console0 }   # device_add's arguments
+ *   web:                 # the web console and /metrics: -web syntax, or
+ *     { listen: unix:chardevd-web.sock, token: ..., origins: [https://console.example.com] }
  *
  * Every message names the file, the line and the item, then gives the
  * text the same input gets from the command line or from chardev-add.
@@ -53,6 +56,8 @@ export interface DaemonConfig {
   readonly monitors: readonly MonitorConfig[];
   readonly chardevs: readonly StartupChardev[];
   readonly devices: readonly StartupDevice[];
+  /** The web console, when the file has `web`. */
+  readonly web?: WebConfig | undefined;
 }
 
 /** A config file the daemon cannot use; the message is what the user sees after "chardevd: ". */
@@ -64,7 +69,7 @@ export class ConfigError extends ChardevdError {
 /** The largest config file read; a bigger one is refused before it is read. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-const TOP_LEVEL_KEYS = ['qmp', 'hmp', 'chardevs', 'devices'] as const;
+const TOP_LEVEL_KEYS = ['qmp', 'hmp', 'chardevs', 'devices', 'web'] as const;
 
 /**
  * The deepest nesting of collections read; a config file needs a handful
@@ -134,6 +139,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   let hmpNode: Node | undefined;
   let chardevsNode: Node | undefined;
   let devicesNode: Node | undefined;
+  let webNode: Node | undefined;
   for (const pair of root.items) {
     const keyNode = pair.key as Node | null;
     const key = yaml().isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
@@ -141,6 +147,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     else if (key === 'hmp') hmpNode = resolved(pair.value, doc);
     else if (key === 'chardevs') chardevsNode = resolved(pair.value, doc);
     else if (key === 'devices') devicesNode = resolved(pair.value, doc);
+    else if (key === 'web') webNode = resolved(pair.value, doc);
     else throw new ConfigError(`${where(keyNode)}: unknown key '${key}' (the keys are ${TOP_LEVEL_KEYS.join(', ')})`);
   }
 
@@ -189,7 +196,30 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     return item;
   });
   const devices = listItems(devicesNode, 'devices', doc, where).map(({ node, line }, index) => deviceItem(node, doc, `${line}: devices[${index}]`, joined(node)));
-  return { qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices };
+  const web = webNode === undefined ? undefined : webItem(webNode, doc, where(webNode));
+  return { qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices, web };
+}
+
+/** `web`: a -web string, or { listen, token, origins }. */
+function webItem(node: Node, doc: Document, line: string): WebConfig | undefined {
+  const location = `${line}: web`;
+  if (yaml().isScalar(node) && node.value === null) return undefined;
+  try {
+    if (yaml().isScalar(node) && typeof node.value === 'string') return parseWebOption(node.value);
+    if (!yaml().isMap(node)) throw new WebOptionError('expected a -web string ("127.0.0.1:8080") or { listen: ..., token: ..., origins: [...] }');
+    const { listen, token, origins, ...rest } = toJs(node, doc, location) as Record<string, unknown>;
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined) throw new WebOptionError(`unknown key '${unknown}' (the keys are listen, token, origins)`);
+    if (typeof listen !== 'string') throw new WebOptionError("'listen' must be a string: HOST:PORT or unix:PATH");
+    if (token !== undefined && typeof token !== 'string') throw new WebOptionError("'token' must be a string");
+    if (origins !== undefined && !(Array.isArray(origins) && origins.every((origin) => typeof origin === 'string'))) {
+      throw new WebOptionError("'origins' must be a list of strings");
+    }
+    return webConfig({ listen, token, origins: origins as string[] | undefined });
+  } catch (error: unknown) {
+    if (error instanceof WebOptionError) throw new ConfigError(`${location}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Where the first collection nested deeper than MAX_NESTING starts, or undefined; walks YAML's syntax tree without recursion. */

@@ -20,6 +20,11 @@ import { miscHandlers } from '../commands/misc.js';
 import { configHandlers } from '../commands/config.js';
 import { fdHandlers } from '../commands/fd.js';
 import { FdSets } from '../commands/fd-sets.js';
+import { webHandlers } from '../commands/web.js';
+import { WebTokens } from '../commands/web-tokens.js';
+import { CommandTally } from '../qmp/command-tally.js';
+import type { WebConfig } from '../web/web-option.js';
+import type { WebServer } from '../web/web-server.js';
 import type { JsonValue } from '../qobject/json-value.js';
 import { QmpServer } from '../qmp/server.js';
 import { ListenerError, type QmpListenAddress } from '../qmp/socket-listeners.js';
@@ -28,7 +33,7 @@ import { configFileText } from './config-text.js';
 import { ConfigWriter } from './config-writer.js';
 import type { MonitorConfig } from './monitor-option.js';
 import { type ListenerSource, runningConfig } from './running-config.js';
-import { tcpServerAddress, unprotectedTcpWarning } from './tcp-warning.js';
+import { tcpServerAddress, unprotectedTcpWarning, webTcpWarning } from './tcp-warning.js';
 import { TrackedChardevRegistry, TrackedDeviceRegistry } from './tracked-registries.js';
 import type { DaemonMonitors } from './monitors.js';
 import { chardevdVersion } from './version.js';
@@ -48,6 +53,8 @@ export interface DaemonOptions {
   readonly log: (message: string) => void;
   /** A config file kept equal to the running configuration once started (`--config-save`). */
   readonly configSave?: string | undefined;
+  /** The web console and /metrics (`-web`, the config file's `web`); none when not given. */
+  readonly web?: WebConfig | undefined;
 }
 
 /** Every command's handler; leaving one out is a compile error. */
@@ -58,6 +65,7 @@ const handlers: QmpCommandHandlers<QmpContext> = {
   ...miscHandlers,
   ...configHandlers,
   ...fdHandlers,
+  ...webHandlers,
 };
 
 /**
@@ -70,6 +78,13 @@ export class Daemon implements DaemonControl {
   readonly chardevs: TrackedChardevRegistry;
   readonly devices: TrackedDeviceRegistry;
   readonly fdSets = new FdSets();
+  readonly webTokens: WebTokens;
+  /** QMP and human monitor commands answered, by name and outcome (/metrics). */
+  readonly qmpCommands = new CommandTally();
+  readonly hmpCommands = new CommandTally();
+  /** Where the web console listens (the real port for port 0); undefined without one. */
+  webListening: QmpListenAddress | undefined;
+  #web: WebServer | undefined;
   readonly server: QmpServer<QmpContext>;
   /** What human-monitor-command runs its lines on; monitor connections share its interpreter. */
   readonly humanMonitor: HumanMonitor = {
@@ -96,6 +111,7 @@ export class Daemon implements DaemonControl {
   readonly #configWriter: ConfigWriter | undefined;
 
   constructor(private readonly options: DaemonOptions) {
+    this.webTokens = new WebTokens(options.web?.token);
     this.#configWriter =
       options.configSave === undefined ? undefined : new ConfigWriter({ path: options.configSave, text: () => configFileText(this.config()), log: options.log });
     const changed = (): void => this.#configWriter?.changed();
@@ -119,6 +135,7 @@ export class Daemon implements DaemonControl {
       validator,
       toQmpError,
       reportInternalError: (command, error) => options.log(`internal error in ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      observer: this.qmpCommands,
     });
     this.server = new QmpServer<QmpContext>({
       dispatcher,
@@ -154,6 +171,7 @@ export class Daemon implements DaemonControl {
       this.chardevs.resumeMuxOpen();
       await this.#openListeners();
       await this.#openHmpListeners();
+      await this.#openWeb();
     } catch (error: unknown) {
       // Nothing half-started stays behind: sockets closed, their files removed; nor is it saved.
       await Promise.all([this.#closeAll(), this.#configWriter?.stop()]);
@@ -210,6 +228,36 @@ export class Daemon implements DaemonControl {
     }
   }
 
+  /** The web console, loaded only when asked for: a daemon without one does not load its HTTP server, WebSockets and metrics. */
+  async #openWeb(): Promise<void> {
+    const config = this.options.web;
+    if (config === undefined || this.#shuttingDown) return;
+    const { WebServer } = await import('../web/web-server.js');
+    const web = new WebServer(config, {
+      chardevs: this.chardevs,
+      devices: this.devices,
+      tokens: this.webTokens,
+      qmpCommands: this.qmpCommands,
+      hmpCommands: this.hmpCommands,
+      qmpConnections: () => ({ open: this.server.sessions.size, total: this.server.accepted }),
+      hmpConnections: () => ({ open: this.#monitors?.hmpServer.sessions.size ?? 0, total: this.#monitors?.hmpServer.accepted ?? 0 }),
+      log: this.options.log,
+    });
+    const bound = await web.listen().catch(namingOption('-web', config.text, config.listen));
+    this.#web = web;
+    if (this.#shuttingDown) {
+      await web.close();
+      return;
+    }
+    this.webListening = bound;
+    const where = bound.type === 'unix' ? `unix:${bound.path}` : `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/`;
+    this.options.log(`web console on ${where}`);
+    if (bound.type === 'inet') {
+      const warning = webTcpWarning(bound.host);
+      if (warning !== undefined) this.options.log(warning);
+    }
+  }
+
   /**
    * Closes everything. A graceful stop (`drain`) first stops accepting
    * (the QMP and monitor listeners and their connections go, socket
@@ -220,7 +268,8 @@ export class Daemon implements DaemonControl {
    */
   async #closeAll(drain = false): Promise<void> {
     for (const monitor of this.#chardevMonitors.splice(0)) monitor.detach();
-    const listeners = Promise.allSettled([this.server.close(), this.#monitors?.hmpServer.close()]);
+    // Web viewers leave their hubs now, before the hubs close.
+    const listeners = Promise.allSettled([this.server.close(), this.#monitors?.hmpServer.close(), this.#web?.close()]);
     if (drain) {
       const chardevs = this.chardevs.list();
       for (const chardev of chardevs) chardev.stopAccepting();
@@ -242,6 +291,7 @@ export class Daemon implements DaemonControl {
         dispatcher: this.#dispatcher,
         server: this.server,
         log: this.options.log,
+        hmpCommands: this.hmpCommands,
       });
       return this.#monitors;
     });

@@ -8,6 +8,7 @@ import { type HmpQmpHandlers, QmpCaller } from '../monitor/hmp/qmp-caller.js';
 import { HmpServer } from '../monitor/hmp/server.js';
 import { QmpChardevMonitor } from '../monitor/qmp-chardev-monitor.js';
 import type { InputValidator } from '../qapi-runtime/index.js';
+import type { CommandObserver } from '../qmp/command-tally.js';
 import type { QmpDispatcher } from '../qmp/dispatch.js';
 import type { QmpServer } from '../qmp/server.js';
 
@@ -20,6 +21,8 @@ export interface MonitorsHost {
   readonly dispatcher: QmpDispatcher<QmpContext>;
   readonly server: QmpServer<QmpContext>;
   readonly log: (message: string) => void;
+  /** Told of every human monitor command run (the daemon's metrics). */
+  readonly hmpCommands: CommandObserver;
 }
 
 /**
@@ -38,7 +41,7 @@ export class DaemonMonitors {
   constructor(private readonly host: MonitorsHost) {
     const { daemon, dispatcher, server } = host;
     // The human monitor calls the same handlers in-process, its arguments checked as QMP's.
-    const interpreter = new HmpInterpreter();
+    const interpreter = new HmpInterpreter(undefined, host.hmpCommands);
     const qmpCaller = new QmpCaller(host.handlers, host.validator, (command, error) => dispatcher.errorFor(command, error));
     this.humanMonitor = new HumanMonitorCommand(interpreter, qmpCaller);
     // Monitor connections run QMP commands with a context of their own: no QMP session.

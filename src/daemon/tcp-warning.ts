@@ -19,6 +19,18 @@ export function unprotectedTcpWarning(what: string, host: string, service: 'QMP'
 }
 
 /**
+ * The warning for a web console on a TCP address beyond loopback: it
+ * speaks plain HTTP, so console output, and the token of a viewer that
+ * writes, cross the network unencrypted. On loopback there is none to
+ * give: viewers are read-only without a token, and writing needs one
+ * (a TLS proxy in front is how to serve it further, docs/web.md).
+ */
+export function webTcpWarning(host: string): string | undefined {
+  if (isLoopback(host)) return undefined;
+  return `warning: the web console on ${host} speaks plain HTTP: console output and write tokens cross the network unencrypted; bind it to 127.0.0.1 or a unix socket behind a TLS reverse proxy (docs/web.md)`;
+}
+
+/**
  * Where a socket chardev listens over TCP, read from its QEMU filename
  * (`disconnected:tcp:0.0.0.0:4555,server=on`, `telnet:...`, `websocket:...`):
  * the address as QEMU writes it and its host; undefined for every other chardev.

@@ -476,4 +476,10 @@ export const qapiTypeTable: TypeTable = {
       { name: 'fd', type: 'int', optional: true },
     ],
   },
+  'q_obj_web-token-add-arg': {
+    kind: 'object',
+    members: [
+      { name: 'expiry', type: 'int', optional: true },
+    ],
+  },
 };

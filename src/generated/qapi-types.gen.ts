@@ -1499,3 +1499,26 @@ export interface ChardevdConfig {
    */
   devices: ConfigDevice[];
 }
+
+/**
+ * A token that lets a web viewer type into the consoles it views.
+ *
+ * Since: 0.1
+ *
+ * Feature `chardevd-extension`: QEMU has no web console.
+ */
+export interface WebToken {
+  /**
+   * the token, 32 hexadecimal digits; the page takes it after
+   * `#token=` in its address.
+   */
+  token: string;
+  /**
+   * when it stops working, in seconds since the epoch.
+   */
+  expires: number;
+}
+
+export interface WebTokenAddArguments {
+  expiry?: number;
+}

@@ -1,6 +1,7 @@
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import { type CommandSpec, firstUnvisitedMember, type InputValidator, QapiInputError } from '../qapi-runtime/index.js';
 import { qdictOrder } from '../qobject/qdict-order.js';
+import type { CommandObserver } from './command-tally.js';
 import { CommandNotFoundError, GenericError, QmpError } from './errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../qobject/json-value.js';
 
@@ -30,6 +31,8 @@ export interface QmpDispatcherOptions<Context> {
   readonly validator: InputValidator;
   readonly toQmpError: QmpErrorConverter;
   readonly reportInternalError: InternalErrorReporter;
+  /** Told of every request answered (the daemon's metrics). */
+  readonly observer?: CommandObserver;
 }
 
 /** monitor_qmp_dispatch()'s desc for a command not found while capabilities negotiation is pending. */
@@ -76,7 +79,9 @@ export class QmpDispatcher<Context> {
       spec = found;
       if (!Object.hasOwn(request, 'execute') && !spec.allowOob) throw new GenericError(`The command ${command} does not support OOB`);
     } catch (error: unknown) {
-      return errorResponse(asQmpError(error), id);
+      const refused = asQmpError(error);
+      this.options.observer?.answered(undefined, refused.errorClass);
+      return errorResponse(refused, id);
     }
     return this.#run(spec, args, id, context);
   }
@@ -89,15 +94,26 @@ export class QmpDispatcher<Context> {
       const handler = handlers[spec.name as keyof QmpCommandHandlers<Context>] as (args: unknown, context: Context) => unknown;
       result = handler(validated, context);
     } catch (error: unknown) {
-      return errorResponse(this.errorFor(spec.name, error), id);
+      return this.#failed(spec.name, error, id);
     }
     if (result instanceof Promise) {
       return result.then(
-        (value: unknown) => returnResponse(value, id),
-        (error: unknown) => errorResponse(this.errorFor(spec.name, error), id),
+        (value: unknown) => this.#returned(spec.name, value, id),
+        (error: unknown) => this.#failed(spec.name, error, id),
       );
     }
-    return returnResponse(result, id);
+    return this.#returned(spec.name, result, id);
+  }
+
+  #returned(command: string, value: unknown, id: JsonValue | undefined): JsonObject {
+    this.options.observer?.answered(command, 'ok');
+    return returnResponse(value, id);
+  }
+
+  #failed(command: string, error: unknown, id: JsonValue | undefined): JsonObject {
+    const qmpError = this.errorFor(command, error);
+    this.options.observer?.answered(command, qmpError.errorClass);
+    return errorResponse(qmpError, id);
   }
 
   /**

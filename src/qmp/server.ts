@@ -40,8 +40,14 @@ export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<
   readonly sessions = new Set<QmpSession<Context>>();
   readonly #listeners: SocketListeners = new SocketListeners('QMP', (message) => this.log(message));
   readonly #sessionWaiters: ((session: QmpSession<Context>) => void)[] = [];
+  #accepted = 0;
 
   constructor(private readonly options: QmpServerOptions<Context>) {}
+
+  /** Sessions served since start (a listener's connections and monitors on chardevs). */
+  get accepted(): number {
+    return this.#accepted;
+  }
 
   get dispatcher(): QmpDispatcher<Context> {
     return this.options.dispatcher;
@@ -95,6 +101,7 @@ export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<
     if (options.outputPauseBytes !== undefined) limits = { ...limits, outputPauseBytes: Math.min(limits.outputPauseBytes, options.outputPauseBytes) };
     const session = new QmpSession<Context>(this, transport, options.pretty ?? false, limits);
     this.sessions.add(session);
+    this.#accepted++;
     for (const resolve of this.#sessionWaiters.splice(0)) resolve(session);
     return session;
   }

@@ -1,12 +1,15 @@
 import { commandNameAt, HmpArgumentError, parseArguments, splitWords } from './command-line.js';
 import { type HmpCall, HmpCommandError, type HmpCommand, HMP_COMMANDS } from './commands.js';
 import { isSpace } from './expression.js';
+import type { CommandObserver } from '../../qmp/command-tally.js';
 
 /** What a command line asks for, once its name is resolved. */
 interface ResolvedCommand {
   readonly command: HmpCommand;
   /** Where the arguments start (after the name and the spaces behind it). */
   readonly argsStart: number;
+  /** The command's first name, after `info ` for a subcommand (`info chardev`). */
+  readonly name: string;
 }
 
 /** Names of a table entry: `help|?` is `help` and `?`. */
@@ -39,15 +42,22 @@ export class HmpInterpreter {
   /** QEMU prints a deprecated backend alias's warning once per process, whichever monitor uses it. */
   readonly warnedAliases = new Set<string>();
 
-  constructor(table: readonly HmpCommand[] = HMP_COMMANDS) {
+  constructor(
+    table: readonly HmpCommand[] = HMP_COMMANDS,
+    /** Told of every line run (the daemon's metrics): the command's first name, `ok`, `error` or `bad-arguments`. */
+    private readonly observer?: CommandObserver,
+  ) {
     this.#table = sorted(table);
   }
 
   /** Runs one line; everything it prints goes to `call.print`. Never rejects for bad input. */
   async execute(line: string, call: HmpCall): Promise<void> {
     const resolved = this.#resolve(line, call);
-    if (resolved === undefined) return;
-    const { command, argsStart } = resolved;
+    if (resolved === undefined) {
+      if (line.trim() !== '') this.observer?.answered(undefined, 'error');
+      return;
+    }
+    const { command, argsStart, name } = resolved;
     let args;
     try {
       // Messages name the table entry as written, aliases included ("quit|q: ...").
@@ -59,6 +69,7 @@ export class HmpInterpreter {
       let end = argsStart;
       while (end > 0 && isSpace(line[end - 1])) end--;
       call.print(`Try "help ${line.slice(0, end)}" for more information\n`);
+      this.observer?.answered(name, 'bad-arguments');
       return;
     }
     try {
@@ -67,13 +78,17 @@ export class HmpInterpreter {
       if (!(error instanceof HmpCommandError)) throw error;
       // hmp_handle_error
       call.print(`Error: ${error.message}\n`);
+      this.observer?.answered(name, 'error');
+      return;
     }
+    this.observer?.answered(name, 'ok');
   }
 
   /** monitor_parse_command: the table entry, descending into `info`'s subcommands. */
   #resolve(line: string, call: HmpCall): ResolvedCommand | undefined {
     let table = this.#table;
     let pos = 0;
+    const names: string[] = [];
     for (;;) {
       const name = commandNameAt(line, pos);
       if (name === undefined) return undefined;
@@ -84,7 +99,8 @@ export class HmpInterpreter {
       }
       pos = name.end;
       while (isSpace(line[pos])) pos++;
-      if (command.subTable === undefined || pos >= line.length) return { command, argsStart: pos };
+      names.push(namesOf(command)[0]!);
+      if (command.subTable === undefined || pos >= line.length) return { command, argsStart: pos, name: names.join(' ') };
       table = sorted(command.subTable);
     }
   }

@@ -56,6 +56,11 @@ export class HmpServer {
     private readonly log: (message: string) => void,
   ) {}
 
+  /** Connections accepted since start. */
+  get accepted(): number {
+    return this.#connections;
+  }
+
   /** Starts listening; resolves with the bound address (the real port when port 0 was asked). */
   async listen(address: QmpListenAddress): Promise<QmpListenAddress> {
     // Half-open, so that output still goes out after the client has shut its sending side.

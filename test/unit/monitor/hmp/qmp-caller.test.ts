@@ -8,6 +8,7 @@ import { controlHandlers } from '../../../../src/commands/control.js';
 import { fdHandlers } from '../../../../src/commands/fd.js';
 import { miscHandlers } from '../../../../src/commands/misc.js';
 import { qdevHandlers } from '../../../../src/commands/qdev.js';
+import { webHandlers } from '../../../../src/commands/web.js';
 import { toQmpError } from '../../../../src/commands/qmp-error-table.js';
 import { qmpCommandSpecs } from '../../../../src/generated/qapi-commands.gen.js';
 import { qapiTypeTable } from '../../../../src/generated/qapi-type-table.gen.js';
@@ -20,11 +21,11 @@ import { QmpDispatcher } from '../../../../src/qmp/dispatch.js';
 function setup(overrides: Partial<HmpQmpHandlers> = {}) {
   const chardevs = new ChardevRegistry({ log: () => {} });
   const reported: [string, unknown][] = [];
-  const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...overrides };
+  const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...webHandlers, ...overrides };
   const validator = new InputValidator(qapiTypeTable);
   const dispatcher = new QmpDispatcher<QmpContext>({
     specs: qmpCommandSpecs,
-    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers },
+    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...webHandlers },
     validator,
     toQmpError,
     reportInternalError: (command, error) => reported.push([command, error]),
