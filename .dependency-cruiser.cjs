@@ -6,6 +6,7 @@
 //
 //   9  cli ··························· qapi/  (the build-time generator; only cli/ imports it)
 //   8  daemon                          (composition root)
+//   7½ web                             (the web console: HTTP, WebSockets, the page, /metrics)
 //   7  monitor                         (HMP, QMP on a chardev)
 //   6  commands                        (QMP command handlers, the daemon-control context)
 //   5  qmp                             (the protocol only: no client/, chardev/, device/)
@@ -40,11 +41,12 @@ const LAYERS = {
   device: [...QAPI, 'chardev'],
   // 5: the protocol knows no chardev, device or client
   qmp: QAPI,
-  // 6 to 9
+  // 6 to 9 (web/ is 7½: above monitor/, below daemon/)
   commands: [...CHARDEV, 'qmp'],
   monitor: [...CHARDEV, 'qmp', 'commands'],
-  daemon: [...CHARDEV, 'qmp', 'commands', 'monitor'],
-  cli: [...CHARDEV, 'client', 'qmp', 'commands', 'monitor', 'daemon', 'qapi'],
+  web: [...CHARDEV, 'qmp', 'commands', 'monitor'],
+  daemon: [...CHARDEV, 'qmp', 'commands', 'monitor', 'web'],
+  cli: [...CHARDEV, 'client', 'qmp', 'commands', 'monitor', 'web', 'daemon', 'qapi'],
   // Build time: compiled as its own TypeScript project (src/qapi/tsconfig.json),
   // so it can only import itself; it writes import lines for generated/ as text.
   qapi: [],

@@ -35,6 +35,11 @@ export default defineConfig(
     },
   },
   {
+    // The web console's page runs in the browser.
+    files: ['src/web/page/**'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     // Tests feed the JSON parser numbers that a double cannot hold, as QEMU's tests do.
     files: ['test/**'],
     rules: { 'no-loss-of-precision': 'off' },

@@ -197,7 +197,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   });
   const devices = listItems(devicesNode, 'devices', doc, where).map(({ node, line }, index) => deviceItem(node, doc, `${line}: devices[${index}]`, joined(node)));
   const web = webNode === undefined ? undefined : webItem(webNode, doc, where(webNode));
-  return { qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices, web };
+  return { qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices, ...(web === undefined ? {} : { web }) };
 }
 
 /** `web`: a -web string, or { listen, token, origins }. */
@@ -215,7 +215,7 @@ function webItem(node: Node, doc: Document, line: string): WebConfig | undefined
     if (origins !== undefined && !(Array.isArray(origins) && origins.every((origin) => typeof origin === 'string'))) {
       throw new WebOptionError("'origins' must be a list of strings");
     }
-    return webConfig({ listen, token, origins: origins as string[] | undefined });
+    return webConfig({ listen, token, origins });
   } catch (error: unknown) {
     if (error instanceof WebOptionError) throw new ConfigError(`${location}: ${error.message}`);
     throw error;

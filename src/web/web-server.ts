@@ -207,7 +207,9 @@ export class WebServer {
   /** A viewer's WebSocket: refused with an HTTP status and a sentence before it is accepted, or joined to its console's hub. */
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const refuse = (status: number, text: string): void => {
-      socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+      );
     };
     const { host, origin } = request.headers;
     if (!hostAllowed(host, this.config.origins)) return refuse(403, 'Host not allowed\n');

@@ -42,10 +42,15 @@ suite('layer check', { concurrency: true }, () => {
       'src/commands/context.ts': "import type { HmpInterpreter } from '../monitor/hmp/interpreter.js';\nexport type C = HmpInterpreter;\n",
       'src/chardev/chardev.ts': 'export class Chardev {}\n',
       'src/qmp/session.ts': "export type Backend = import('../chardev/chardev.js').Chardev;\n",
+      'src/daemon/daemon.ts': 'export class Daemon {}\n',
+      'src/web/web-server.ts': "import type { Daemon } from '../daemon/daemon.js';\nexport type D = Daemon;\n",
+      'src/monitor/hmp/console.ts': "import type { D } from '../../web/web-server.js';\nexport type C = D;\n",
     });
     assert.deepEqual(found.sort(byText), [
       { rule: 'layer-commands', from: 'src/commands/context.ts', to: 'src/monitor/hmp/interpreter.ts' },
+      { rule: 'layer-monitor', from: 'src/monitor/hmp/console.ts', to: 'src/web/web-server.ts' },
       { rule: 'layer-qmp', from: 'src/qmp/session.ts', to: 'src/chardev/chardev.ts' },
+      { rule: 'layer-web', from: 'src/web/web-server.ts', to: 'src/daemon/daemon.ts' },
     ]);
   });
 
@@ -79,10 +84,13 @@ suite('layer check', { concurrency: true }, () => {
       'src/generated/qapi-types.gen.ts': "import { r } from '../qapi-runtime/index.js';\nexport const g = r;\n",
       'src/client/index.ts': "import { g } from '../generated/qapi-types.gen.js';\nexport const c = g;\n",
       'src/qmp/server.ts': "import { g } from '../generated/qapi-types.gen.js';\nexport const q = g;\n",
+      'src/monitor/hmp/console.ts': "import { q } from '../../qmp/server.js';\nexport const h = q;\n",
+      'src/web/web-server.ts': "import { h } from '../monitor/hmp/console.js';\nexport const w = h;\n",
+      'src/daemon/daemon.ts': "import { w } from '../web/web-server.js';\nexport const d = w;\n",
       'src/qapi/main.ts': "import { p } from './parser.js';\nexport const m = p;\n",
       'src/qapi/parser.ts': 'export const p = 1;\n',
       'src/cli/chardevd.ts':
-        "import { m } from '../qapi/main.js';\nimport { c } from '../client/index.js';\nimport { q } from '../qmp/server.js';\nexport const x = [m, c, q];\n",
+        "import { m } from '../qapi/main.js';\nimport { c } from '../client/index.js';\nimport { d } from '../daemon/daemon.js';\nexport const x = [m, c, d];\n",
       'src/index.ts': "export { x } from './cli/chardevd.js';\n",
       'test/unit/x.test.ts': "import { x } from '../../src/index.js';\nimport { m } from '../../src/qapi/main.js';\nexport const t = [x, m];\n",
       'bench/b.ts': "import { t } from '../test/unit/x.test.js';\nimport { p } from '../src/qapi/parser.js';\nexport const b = [t, p];\n",

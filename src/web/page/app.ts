@@ -58,8 +58,7 @@ function showList(list: readonly ChardevView[]): void {
           `${member.id} (${bytes(member.queued)}, ${bytes(member.dropped)} dropped)`,
         ),
       );
-      const view =
-        chardev.hub === undefined ? '' : element('button', { type: 'button', textContent: 'view', onclick: () => openConsole(chardev.id) });
+      const view = chardev.hub === undefined ? '' : element('button', { type: 'button', textContent: 'view', onclick: () => openConsole(chardev.id) });
       const row = element(
         'tr',
         {},

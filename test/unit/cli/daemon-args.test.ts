@@ -118,7 +118,7 @@ suite('parseDaemonArgs', () => {
       assert.equal(args.action, 'run');
       return args;
     };
-    const message = 'nothing to serve: give -qmp, -monitor, -mon, -chardev or -config FILE (chardevd --help lists them)';
+    const message = 'nothing to serve: give -qmp, -monitor, -mon, -chardev, -web or -config FILE (chardevd --help lists them)';
     for (const argv of [[], ['-echr', '20'], ['-monitor', 'none']]) assert.equal(nothingToServe(run(argv)), message, argv.join(' '));
     for (const argv of [
       ['-qmp', 'stdio'],

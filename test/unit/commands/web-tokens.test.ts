@@ -28,7 +28,10 @@ suite('WebTokens', () => {
   test('an expiry out of range is refused with a stable code', () => {
     const tokens = new WebTokens();
     for (const expiry of [0, -1, WEB_TOKEN_MAX_EXPIRY + 1, 1.5]) {
-      assert.throws(() => tokens.add(expiry), (error: unknown) => error instanceof WebTokenError && error.code === 'WEB_TOKEN_INVALID');
+      assert.throws(
+        () => tokens.add(expiry),
+        (error: unknown) => error instanceof WebTokenError && error.code === 'WEB_TOKEN_INVALID',
+      );
     }
   });
 

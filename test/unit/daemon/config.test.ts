@@ -87,6 +87,15 @@ devices:
     );
   });
 
+  test('reads web in -web syntax and as { listen, token, origins }, and refuses what -web refuses, naming the line', () => {
+    assert.deepEqual(parse('web: 127.0.0.1:8080\n').config.web?.listen, { type: 'inet', host: '127.0.0.1', port: 8080 });
+    const web = parse('web:\n  listen: unix:w.sock\n  token: 0123456789abcdef\n  origins: [https://c.example]\n').config.web;
+    assert.deepEqual([web?.listen, web?.token, web?.origins], [{ type: 'unix', path: 'w.sock' }, '0123456789abcdef', ['https://c.example']]);
+    refuses('web: { listen: :80, user: x }\n', "c.yaml:1: web: unknown key 'user' (the keys are listen, token, origins)");
+    refuses('web: { listen: :80, token: short }\n', 'c.yaml:1: web: token must be 16 to 256 letters, digits or the characters . _ ~ -');
+    refuses('web: [a]\n', 'c.yaml:1: web: expected a -web string ("127.0.0.1:8080") or { listen: ..., token: ..., origins: [...] }');
+  });
+
   test('reads JSON, which is YAML too', () => {
     const { config } = parse('{"chardevs": [{"id": "n", "backend": {"type": "null", "data": {}}}], "qmp": []}');
     assert.deepEqual(config.chardevs, [{ form: 'object', origin: "c.yaml:1: chardevs[0] (id 'n')", id: 'n', backend: { type: 'null', data: {} } }]);
@@ -217,12 +226,12 @@ devices:
   });
 
   test('refuses a bad shape, naming the key', () => {
-    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are qmp, hmp, chardevs, devices)");
-    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are qmp, hmp, chardevs, devices)");
+    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are qmp, hmp, chardevs, devices, web)");
+    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are qmp, hmp, chardevs, devices, web)");
     refuses('qmp: unix:q.sock,server=on\n', "c.yaml:1: 'qmp' must be a list");
     refuses('chardevs: { id: a }\n', "c.yaml:1: 'chardevs' must be a list");
-    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys qmp, hmp, chardevs, devices');
-    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys qmp, hmp, chardevs, devices');
+    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys qmp, hmp, chardevs, devices, web');
+    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys qmp, hmp, chardevs, devices, web');
   });
 
   test('reads human monitors in -monitor syntax: listeners and chardevs', () => {
