@@ -28,7 +28,11 @@ suite('parseWebOption', () => {
       [':80,origin=https://a.example/page', "'https://a.example/page' is no origin (such as https://console.example.com): scheme, host and port only"],
       [':80,origin=nothing', "'nothing' is no origin (such as https://console.example.com)"],
     ] as const) {
-      assert.throws(() => parseWebOption(text), (error: unknown) => error instanceof WebOptionError && error.message === message, text);
+      assert.throws(
+        () => parseWebOption(text),
+        (error: unknown) => error instanceof WebOptionError && error.message === message,
+        text,
+      );
     }
   });
 
