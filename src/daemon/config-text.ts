@@ -15,7 +15,13 @@ const HEADER = [
  * else (`"null"`, a port `"4444"`), and lines are never folded.
  */
 export function configFileText(config: ChardevdConfig): string {
-  const doc = new Document({ qmp: config.qmp, hmp: config.hmp, chardevs: config.chardevs, devices: config.devices });
+  const doc = new Document({
+    qmp: config.qmp,
+    hmp: config.hmp,
+    chardevs: config.chardevs,
+    devices: config.devices,
+    ...(config.web === undefined ? {} : { web: config.web }),
+  });
   for (const key of ['chardevs', 'devices']) {
     const list = doc.get(key);
     if (!isCollection(list)) continue;

@@ -182,7 +182,7 @@ export class Daemon implements DaemonControl {
 
   /** The running configuration, as a config file holds it (query-config). */
   config(): ChardevdConfig {
-    return runningConfig({ chardevs: this.chardevs, devices: this.devices, qmp: this.options.qmp, monitors: this.options.monitors ?? [] });
+    return runningConfig({ chardevs: this.chardevs, devices: this.devices, qmp: this.options.qmp, monitors: this.options.monitors ?? [], web: this.options.web });
   }
 
   /** QEMU starts its monitors after its chardevs (mon_init_func), with these checks and texts (monitor_init). */

@@ -1,7 +1,8 @@
 import type { Chardev } from '../chardev/chardev.js';
 import { HubChardev } from '../chardev/hub.js';
 import type { DeviceRegistry } from '../device/registry.js';
-import type { ChardevdConfig, ConfigChardev, ConfigDevice } from '../generated/qapi-types.gen.js';
+import type { ChardevdConfig, ConfigChardev, ConfigDevice, ConfigWeb } from '../generated/qapi-types.gen.js';
+import type { WebConfig } from '../web/web-option.js';
 import type { MonitorConfig } from './monitor-option.js';
 import type { QmpOption } from './qmp-option.js';
 import type { TrackedChardevRegistry } from './tracked-registries.js';
@@ -18,6 +19,7 @@ export interface RunningConfigSources {
   readonly devices: DeviceRegistry;
   readonly qmp: readonly ListenerSource[];
   readonly monitors: readonly MonitorConfig[];
+  readonly web?: WebConfig | undefined;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface RunningConfigSources {
  * (query-config): listeners as given, chardevs with the backends they
  * were created with, hubs with the members they have now, devices.
  */
-export function runningConfig({ chardevs, devices, qmp, monitors }: RunningConfigSources): ChardevdConfig {
+export function runningConfig({ chardevs, devices, qmp, monitors, web }: RunningConfigSources): ChardevdConfig {
   const hmp: string[] = [];
   const qmpMonitors: string[] = [];
   for (const { target } of monitors) {
@@ -40,7 +42,12 @@ export function runningConfig({ chardevs, devices, qmp, monitors }: RunningConfi
     devices: devices
       .list()
       .map((link): ConfigDevice => ({ driver: 'link', ...(link.id !== undefined ? { id: link.id } : {}), chardev: link.chardev.id, peer: link.peer.id })),
+    ...(web === undefined ? {} : { web: configWeb(web) }),
   };
+}
+
+function configWeb({ text, token, origins }: WebConfig): ConfigWeb {
+  return { listen: text, ...(token === undefined ? {} : { token }), ...(origins.length === 0 ? {} : { origins: [...origins] }) };
 }
 
 /**

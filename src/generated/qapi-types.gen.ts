@@ -1470,6 +1470,29 @@ export interface ConfigDevice {
 }
 
 /**
+ * The web console of the running configuration, as a config file's
+ * `web` key holds it.
+ *
+ * Since: 0.1
+ */
+export interface ConfigWeb {
+  /**
+   * where it listens, as given (`127.0.0.1:8080`,
+   * `unix:chardevd-web.sock`).
+   */
+  listen: string;
+  /**
+   * the token given for writing, if one was; tokens made by
+   * web-token-add are not kept.
+   */
+  token?: string;
+  /**
+   * the origins allowed besides the page's own, if any.
+   */
+  origins?: string[];
+}
+
+/**
  * The running configuration, member for member a `--config` file: the
  * reply, written to a file as it is (JSON is YAML), starts a daemon
  * with the same chardevs, devices, hub members and listeners.
@@ -1498,6 +1521,10 @@ export interface ChardevdConfig {
    * every device, in the order they were added.
    */
   devices: ConfigDevice[];
+  /**
+   * the web console, if the daemon serves one.
+   */
+  web?: ConfigWeb;
 }
 
 /**

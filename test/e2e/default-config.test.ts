@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +14,10 @@ import { qemuSkipReason } from '../support/servers.js';
 
 /**
  * The configuration `npm start` uses (chardevd.yaml), run as a new user
- * runs it: only unix sockets, the management ones mode 0600 whatever the
- * umask; the README's first session as printed; `console console0` on the
- * shared console; and QEMU's qmp-shell -H, which sends cpu-index 0.
+ * runs it: only unix sockets, the management ones and the web console's
+ * mode 0600 whatever the umask; the web console on its socket; the
+ * README's first session as printed; `console console0` on the shared
+ * console; and QEMU's qmp-shell -H, which sends cpu-index 0.
  */
 
 const WAIT_MS = 10_000;
@@ -49,9 +51,9 @@ async function startDefault(umask: string): Promise<Daemon> {
     clearTimeout(timer);
     rmSync(dir, { recursive: true, force: true });
   };
-  // The human monitor's listener opens last.
+  // The web console opens last.
   const deadline = Date.now() + WAIT_MS;
-  while (!stderr.includes('monitor listening on')) {
+  while (!stderr.includes('web console on')) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`chardevd did not start on chardevd.yaml: ${stderr}`);
@@ -114,7 +116,7 @@ suite('the default configuration (chardevd.yaml)', () => {
           [],
           'sockets that are not unix sockets',
         );
-        for (const name of ['chardevd-qmp.sock', 'chardevd-hmp.sock']) {
+        for (const name of ['chardevd-qmp.sock', 'chardevd-hmp.sock', 'chardevd-web.sock']) {
           assert.equal((statSync(join(daemon.dir, name)).mode & 0o777).toString(8), '600', name);
         }
         assert.doesNotMatch(daemon.stderr(), /warning/);
@@ -131,6 +133,32 @@ suite('the default configuration (chardevd.yaml)', () => {
     });
     after(async () => {
       await daemon.stop();
+    });
+
+    test('the web console answers on its unix socket: the page, the chardev list and /metrics', async () => {
+      const get = (path: string): Promise<{ status: number; body: string }> =>
+        new Promise((resolve, reject) => {
+          request({ socketPath: join(daemon.dir, 'chardevd-web.sock'), path, headers: { host: '127.0.0.1:8080' } }, (response) => {
+            let body = '';
+            response.setEncoding('utf8').on('data', (text: string) => (body += text));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+          })
+            .on('error', reject)
+            .end();
+        });
+      const page = await get('/');
+      assert.equal(page.status, 200);
+      assert.match(page.body, /<title>chardevd<\/title>/);
+      const list = JSON.parse((await get('/api/chardevs')).body) as { id: string; hub?: string }[];
+      assert.deepEqual(
+        list.map(({ id, hub }) => [id, hub ?? null]),
+        [
+          ['console0-log', null],
+          ['console0', 'console0'],
+          ['guest0', 'console0'],
+        ],
+      );
+      assert.match((await get('/metrics')).body, /^chardevd_hub_members\{hub="console0"\} 1$/m);
     });
 
     test("README.md's first session works as printed", async () => {

@@ -112,6 +112,18 @@ suite('configFileText', () => {
     );
   });
 
+  test('the web console comes back from the file as it was given', () => {
+    const config: ChardevdConfig = {
+      qmp: [],
+      hmp: [],
+      chardevs: [],
+      devices: [],
+      web: { listen: 'unix:chardevd-web.sock', token: '0123456789abcdef', origins: ['https://console.example.com'] },
+    };
+    const web = parseConfig(configFileText(config), 'saved.yaml', () => {}).web;
+    assert.deepEqual([web?.text, web?.token, web?.origins], ['unix:chardevd-web.sock', '0123456789abcdef', ['https://console.example.com']]);
+  });
+
   test('writes one line per chardev and device, every key present, after a comment that says what the file is', () => {
     const text = configFileText(
       config([{ id: 'r0', backend: { type: 'ringbuf', data: { size: 65536 } } }], { devices: [{ driver: 'link', id: 'l0', chardev: 'r0', peer: 'r1' }] }),

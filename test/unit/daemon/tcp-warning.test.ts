@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
-import { tcpServerAddress, unprotectedTcpWarning } from '../../../src/daemon/tcp-warning.js';
+import { tcpServerAddress, unprotectedTcpWarning, webTcpWarning } from '../../../src/daemon/tcp-warning.js';
 
 suite('unprotectedTcpWarning', () => {
   test('on loopback: every local user can connect; the lock is a unix socket', () => {
@@ -40,5 +40,16 @@ suite('tcpServerAddress', () => {
     for (const filename of ['disconnected:tcp:127.0.0.1:4555', 'disconnected:unix:m.sock,server=on', 'ringbuf', 'pty:/dev/pts/3', 'udp:127.0.0.1:5555']) {
       assert.equal(tcpServerAddress(filename), undefined, filename);
     }
+  });
+});
+
+suite('webTcpWarning', () => {
+  test('none on loopback, where viewers are read-only without a token; beyond it, that the page is plain HTTP', () => {
+    for (const host of ['127.0.0.1', '::1', 'localhost']) assert.equal(webTcpWarning(host), undefined, host);
+    assert.equal(
+      webTcpWarning('0.0.0.0'),
+      'warning: the web console on 0.0.0.0 speaks plain HTTP: console output and write tokens cross the network unencrypted; ' +
+        'bind it to 127.0.0.1 or a unix socket behind a TLS reverse proxy (docs/web.md)',
+    );
   });
 });
