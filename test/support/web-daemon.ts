@@ -59,30 +59,38 @@ export async function connectGuest(path: string): Promise<{ socket: Socket; rece
 export class RawViewer {
   readonly output = new ByteCollector();
   readonly messages: Record<string, unknown>[] = [];
-  #acking: boolean;
+  /** Output bytes received so far. */
+  received = 0;
+  /** Called after each output message (a benchmark's pacing). */
+  onOutput: (() => void) | undefined;
 
   private constructor(
     readonly socket: WebSocket,
     acking: boolean,
+    keep: boolean,
   ) {
-    this.#acking = acking;
     socket.on('message', (data: Buffer, binary: boolean) => {
       if (!binary) {
         this.messages.push(JSON.parse(data.toString()) as Record<string, unknown>);
         return;
       }
-      this.output.push(data);
-      if (this.#acking) socket.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+      this.received += data.length;
+      if (keep) this.output.push(data);
+      if (acking) socket.send(JSON.stringify({ type: 'ack', bytes: data.length }));
+      this.onOutput?.();
     });
     socket.on('error', () => {});
   }
 
-  /** Opens a viewer of `chardev`; rejects with the HTTP status and text of a refusal. */
-  static open(base: string, chardev: string, options: { token?: string; origin?: string; acking?: boolean } = {}): Promise<RawViewer> {
+  /**
+   * Opens a viewer of `chardev`; rejects with the HTTP status and text of a refusal.
+   * `acking: false` never acknowledges; `keep: false` counts output without keeping it.
+   */
+  static open(base: string, chardev: string, options: { token?: string; origin?: string; acking?: boolean; keep?: boolean } = {}): Promise<RawViewer> {
     const protocols = options.token === undefined ? ['chardevd'] : ['chardevd', `chardevd-token.${options.token}`];
     const socket = new WebSocket(`${base.replace('http', 'ws')}/ws/${chardev}`, protocols, options.origin === undefined ? {} : { origin: options.origin });
     return new Promise((resolve, reject) => {
-      socket.once('open', () => resolve(new RawViewer(socket, options.acking ?? true)));
+      socket.once('open', () => resolve(new RawViewer(socket, options.acking ?? true, options.keep ?? true)));
       socket.once('unexpected-response', (_request, response) => {
         let text = '';
         response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
