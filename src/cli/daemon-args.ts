@@ -71,7 +71,7 @@ Options (QEMU's spellings; one or two leading dashes):
   -echr NUMBER                            the mux escape key as a character code
                                           (default 1, Ctrl-A; 0x14 is Ctrl-T)
   -web [HOST]:PORT[,token=TOKEN][,origin=ORIGIN]...
-  -web unix:PATH[,token=TOKEN][,origin=ORIGIN]...
+  -web unix:PATH[,token=TOKEN][,origin=ORIGIN]...[,perm=MODE]
                                           the web console (a page with the chardevs and
                                           a terminal per console) and /metrics; HOST
                                           defaults to 127.0.0.1; viewers are read-only

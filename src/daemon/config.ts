@@ -36,7 +36,7 @@ import { parseWebOption, type WebConfig, webConfig, WebOptionError } from '../we
  *     - link,id=l0,chardev=guest0,peer=console0       # -device syntax, or
  *     - { driver: link, id: l0, chardev: guest0, peer: console0 }   # device_add's arguments
  *   web:                 # the web console and /metrics: -web syntax, or
- *     { listen: unix:chardevd-web.sock, token: ..., origins: [https://console.example.com] }
+ *     { listen: unix:chardevd-web.sock, token: ..., origins: [https://console.example.com], perm: '0660' }
  *
  * Every message names the file, the line and the item, then gives the
  * text the same input gets from the command line or from chardev-add.
@@ -207,15 +207,16 @@ function webItem(node: Node, doc: Document, line: string): WebConfig | undefined
   try {
     if (yaml().isScalar(node) && typeof node.value === 'string') return parseWebOption(node.value);
     if (!yaml().isMap(node)) throw new WebOptionError('expected a -web string ("127.0.0.1:8080") or { listen: ..., token: ..., origins: [...] }');
-    const { listen, token, origins, ...rest } = toJs(node, doc, location) as Record<string, unknown>;
+    const { listen, token, origins, perm, ...rest } = toJs(node, doc, location) as Record<string, unknown>;
     const unknown = Object.keys(rest)[0];
-    if (unknown !== undefined) throw new WebOptionError(`unknown key '${unknown}' (the keys are listen, token, origins)`);
+    if (unknown !== undefined) throw new WebOptionError(`unknown key '${unknown}' (the keys are listen, token, origins, perm)`);
+    if (perm !== undefined && typeof perm !== 'string') throw new WebOptionError("'perm' must be a string, such as '0660' (quoted: YAML reads 0660 as a number)");
     if (typeof listen !== 'string') throw new WebOptionError("'listen' must be a string: HOST:PORT or unix:PATH");
     if (token !== undefined && typeof token !== 'string') throw new WebOptionError("'token' must be a string");
     if (origins !== undefined && !(Array.isArray(origins) && origins.every((origin) => typeof origin === 'string'))) {
       throw new WebOptionError("'origins' must be a list of strings");
     }
-    return webConfig({ listen, token, origins });
+    return webConfig({ listen, token, origins, perm });
   } catch (error: unknown) {
     if (error instanceof WebOptionError) throw new ConfigError(`${location}: ${error.message}`);
     throw error;

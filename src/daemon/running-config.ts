@@ -46,8 +46,13 @@ export function runningConfig({ chardevs, devices, qmp, monitors, web }: Running
   };
 }
 
-function configWeb({ text, token, origins }: WebConfig): ConfigWeb {
-  return { listen: text, ...(token === undefined ? {} : { token }), ...(origins.length === 0 ? {} : { origins: [...origins] }) };
+function configWeb({ text, token, origins, perm }: WebConfig): ConfigWeb {
+  return {
+    listen: text,
+    ...(token === undefined ? {} : { token }),
+    ...(origins.length === 0 ? {} : { origins: [...origins] }),
+    ...(perm === undefined ? {} : { perm }),
+  };
 }
 
 /**

@@ -103,7 +103,7 @@ export const qmpSchemaInfo: readonly SchemaInfo[] = [
   {"name":"52","meta-type":"object","members":[{"name":"id","type":"str"},{"name":"backend","type":"49"}]},
   {"name":"[53]","meta-type":"array","element-type":"53"},
   {"name":"53","meta-type":"object","members":[{"name":"driver","type":"str"},{"name":"id","type":"str","default":null},{"name":"chardev","type":"str"},{"name":"peer","type":"str"}]},
-  {"name":"54","meta-type":"object","members":[{"name":"listen","type":"str"},{"name":"token","type":"str","default":null},{"name":"origins","type":"[str]","default":null}]},
+  {"name":"54","meta-type":"object","members":[{"name":"listen","type":"str"},{"name":"token","type":"str","default":null},{"name":"origins","type":"[str]","default":null},{"name":"perm","type":"str","default":null}]},
   {"name":"55","meta-type":"enum","members":[{"name":"string"},{"name":"number"},{"name":"int"},{"name":"boolean"},{"name":"null"},{"name":"object"},{"name":"array"},{"name":"value"}],"values":["string","number","int","boolean","null","object","array","value"]},
   {"name":"[56]","meta-type":"array","element-type":"56"},
   {"name":"56","meta-type":"object","members":[{"name":"name","type":"str"},{"name":"features","type":"[str]","default":null}]},

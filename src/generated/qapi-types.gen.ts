@@ -1490,6 +1490,11 @@ export interface ConfigWeb {
    * the origins allowed besides the page's own, if any.
    */
   origins?: string[];
+  /**
+   * the unix socket file's permission bits as given (`0660`), if
+   * they were.
+   */
+  perm?: string;
 }
 
 /**

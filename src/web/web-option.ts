@@ -10,6 +10,8 @@ export interface WebConfig {
   readonly token?: string | undefined;
   /** Origins (`https://console.example.com`) whose pages may open viewers besides the page's own; their hosts are accepted as Host. */
   readonly origins: readonly string[];
+  /** A unix socket file's permission bits as given (`0660`), when given. */
+  readonly perm?: string | undefined;
 }
 
 /** A `-web` value or `web` key the daemon cannot use. */
@@ -22,13 +24,14 @@ export class WebOptionError extends ChardevdError {
 const TOKEN_SYNTAX = /^[A-Za-z0-9._~-]{16,256}$/;
 
 /**
- * `-web ADDRESS[,token=TOKEN][,origin=ORIGIN]...`: ADDRESS is
+ * `-web ADDRESS[,token=TOKEN][,origin=ORIGIN]...[,perm=MODE]`: ADDRESS is
  * `unix:PATH`, a path (containing `/`), `HOST:PORT`, `[IPV6]:PORT` or
  * `:PORT` (loopback, 127.0.0.1).
  */
 export function parseWebOption(text: string): WebConfig {
   const [address = '', ...rest] = text.split(',');
   let token: string | undefined;
+  let perm: string | undefined;
   const origins: string[] = [];
   for (const item of rest) {
     const eq = item.indexOf('=');
@@ -36,18 +39,26 @@ export function parseWebOption(text: string): WebConfig {
     const value = eq < 0 ? '' : item.slice(eq + 1);
     if (key === 'token') token = value;
     else if (key === 'origin') origins.push(value);
-    else throw new WebOptionError(`Invalid parameter '${key}' (the parameters are token and origin)`);
+    else if (key === 'perm') perm = value;
+    else throw new WebOptionError(`Invalid parameter '${key}' (the parameters are token, origin and perm)`);
   }
-  return webConfig({ listen: address, token, origins });
+  return webConfig({ listen: address, token, origins, perm });
 }
 
 /** The config file's `web: { listen, token, origins }`, checked as -web's parts are. */
-export function webConfig(parts: { listen: string; token?: string | undefined; origins?: readonly string[] | undefined }): WebConfig {
+export function webConfig(parts: { listen: string; token?: string | undefined; origins?: readonly string[] | undefined; perm?: string | undefined }): WebConfig {
   if (parts.token !== undefined && !TOKEN_SYNTAX.test(parts.token)) {
     throw new WebOptionError('token must be 16 to 256 letters, digits or the characters . _ ~ -');
   }
   const origins = (parts.origins ?? []).map(checkOrigin);
-  return { listen: webListenAddress(parts.listen), text: parts.listen, token: parts.token, origins };
+  const listen = webListenAddress(parts.listen);
+  if (parts.perm === undefined) return { listen, text: parts.listen, token: parts.token, origins };
+  // As -qmp's perm= (qmp-option.ts): the socket file's bits, 0600 when not given.
+  if (!/^[0-7]{1,4}$/.test(parts.perm) || Number.parseInt(parts.perm, 8) > 0o777) {
+    throw new WebOptionError("Parameter 'perm' expects octal permission bits from 0 to 0777, such as 0660");
+  }
+  if (listen.type !== 'unix') throw new WebOptionError("Parameter 'perm' is for a unix socket only");
+  return { listen: { ...listen, perm: Number.parseInt(parts.perm, 8) }, text: parts.listen, token: parts.token, origins, perm: parts.perm };
 }
 
 function webListenAddress(text: string): QmpListenAddress {

@@ -91,7 +91,7 @@ devices:
     assert.deepEqual(parse('web: 127.0.0.1:8080\n').config.web?.listen, { type: 'inet', host: '127.0.0.1', port: 8080 });
     const web = parse('web:\n  listen: unix:w.sock\n  token: 0123456789abcdef\n  origins: [https://c.example]\n').config.web;
     assert.deepEqual([web?.listen, web?.token, web?.origins], [{ type: 'unix', path: 'w.sock' }, '0123456789abcdef', ['https://c.example']]);
-    refuses('web: { listen: :80, user: x }\n', "c.yaml:1: web: unknown key 'user' (the keys are listen, token, origins)");
+    refuses('web: { listen: :80, user: x }\n', "c.yaml:1: web: unknown key 'user' (the keys are listen, token, origins, perm)");
     refuses('web: { listen: :80, token: short }\n', 'c.yaml:1: web: token must be 16 to 256 letters, digits or the characters . _ ~ -');
     refuses('web: [a]\n', 'c.yaml:1: web: expected a -web string ("127.0.0.1:8080") or { listen: ..., token: ..., origins: [...] }');
   });

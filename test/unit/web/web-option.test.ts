@@ -22,7 +22,7 @@ suite('parseWebOption', () => {
       ['8080', "'8080' is no web address: give HOST:PORT, :PORT (127.0.0.1) or unix:PATH"],
       ['host:99999', "'host:99999' is no web address: give HOST:PORT, :PORT (127.0.0.1) or unix:PATH"],
       ['unix:', 'unix: needs a path'],
-      [':80,user=x', "Invalid parameter 'user' (the parameters are token and origin)"],
+      [':80,user=x', "Invalid parameter 'user' (the parameters are token, origin and perm)"],
       [':80,token=short', 'token must be 16 to 256 letters, digits or the characters . _ ~ -'],
       [':80,token=0123456789abcdef 0', 'token must be 16 to 256 letters, digits or the characters . _ ~ -'],
       [':80,origin=https://a.example/page', "'https://a.example/page' is no origin (such as https://console.example.com): scheme, host and port only"],
@@ -34,6 +34,12 @@ suite('parseWebOption', () => {
         text,
       );
     }
+  });
+
+  test("perm= sets a unix socket's bits, checked as -qmp checks it", () => {
+    assert.deepEqual(parseWebOption('unix:w.sock,perm=0660').listen, { type: 'unix', path: 'w.sock', perm: 0o660 });
+    assert.throws(() => parseWebOption('unix:w.sock,perm=999'), /expects octal permission bits from 0 to 0777/);
+    assert.throws(() => parseWebOption(':8080,perm=0660'), /for a unix socket only/);
   });
 
   test("the config file's object form is checked as the option's parts are", () => {
