@@ -4,8 +4,8 @@
  * never reads, measured for chardevd's web console and for a plain `ws`
  * relay (bench/support/ws-relay.ts: every chunk to every client with
  * ws.send(), no flow control) in the same run. ttyd and gotty, the usual
- * terminal-sharing servers, are not packaged for Debian, so the relay
- * stands in for them.
+ * terminal-sharing servers, cannot be installed from the Debian sources
+ * here (apt has no candidate), so the relay stands in for them.
  *
  * The data path is a real one for both: a guest client writes into a
  * unix socket (for chardevd a socket chardev, linked to a hub that every

@@ -1,7 +1,7 @@
 /**
  * The peer of bench/web-fanout.ts: the plainest WebSocket console relay,
- * as terminal-sharing servers are built (ttyd and gotty are not packaged
- * for Debian, so cannot be measured here). A guest connects to a unix
+ * as terminal-sharing servers are built (ttyd and gotty, which would be
+ * the natural peers, cannot be installed from the Debian sources here). A guest connects to a unix
  * socket; every byte it sends goes to every WebSocket client with
  * ws.send(), no flow control and no per-client bound; keys from a client
  * go to the guest. Prints the port it listens on, then serves until
