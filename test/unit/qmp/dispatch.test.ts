@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import type { QmpCommandHandlers } from '../../../src/generated/qapi-commands.gen.js';
 import { type CommandSpec, InputValidator } from '../../../src/qapi-runtime/index.js';
+import { CommandTally } from '../../../src/qmp/command-tally.js';
 import { type DispatchMode, QmpDispatcher } from '../../../src/qmp/dispatch.js';
 import { ChardevdError } from '../../../src/base/error.js';
 import { DeviceNotFoundError, type QmpError } from '../../../src/qmp/errors.js';
@@ -26,7 +27,7 @@ class DomainError extends ChardevdError {
   }
 }
 
-function setup(): { dispatcher: QmpDispatcher<null>; calls: unknown[]; internal: string[] } {
+function setup(observer?: CommandTally): { dispatcher: QmpDispatcher<null>; calls: unknown[]; internal: string[] } {
   const calls: unknown[] = [];
   const internal: string[] = [];
   const handlers = {
@@ -55,7 +56,8 @@ function setup(): { dispatcher: QmpDispatcher<null>; calls: unknown[]; internal:
   const reportInternalError = (command: string): void => {
     internal.push(command);
   };
-  return { dispatcher: new QmpDispatcher({ specs, handlers, validator, toQmpError, reportInternalError }), calls, internal };
+  const options = { specs, handlers, validator, toQmpError, reportInternalError };
+  return { dispatcher: new QmpDispatcher(observer === undefined ? options : { ...options, observer }), calls, internal };
 }
 
 const commandMode: DispatchMode = { oobEnabled: false, isAvailable: () => true };
@@ -73,6 +75,30 @@ function desc(response: JsonObject): unknown {
 
 // Error texts and which member is named first were observed on QEMU 7.2.
 suite('QmpDispatcher', () => {
+  test('tells its observer every answer: the command and ok or the error class, no name for a command it lacks', async () => {
+    const tally = new CommandTally();
+    const { dispatcher } = setup(tally);
+    for (const request of [
+      { execute: 'echo', arguments: { text: 'a' } },
+      { execute: 'echo', arguments: { text: 1 } },
+      { execute: 'missing-device' },
+      { execute: 'made-up-name' },
+      { execute: 'later' },
+    ]) {
+      await dispatcher.dispatch(request, commandMode, null);
+    }
+    assert.deepEqual(
+      [...tally.entries()],
+      [
+        { command: 'echo', outcome: 'ok', count: 1 },
+        { command: 'echo', outcome: 'GenericError', count: 1 },
+        { command: 'missing-device', outcome: 'DeviceNotFound', count: 1 },
+        { command: '', outcome: 'CommandNotFound', count: 1 },
+        { command: 'later', outcome: 'ok', count: 1 },
+      ],
+    );
+  });
+
   test('answers non-object input without an id', () => {
     for (const input of [[], 'x', 1, true, null] as JsonValue[]) {
       assert.deepEqual(run(input), { error: { class: 'GenericError', desc: 'QMP input must be a JSON object' } });

@@ -4,13 +4,14 @@ import { ChardevRegistry } from '../../../../src/chardev/registry.js';
 import type { QmpCommands } from '../../../../src/generated/qapi-commands.gen.js';
 import { escapeControlCharacters, type HmpCall, HmpCommandError, type HmpQmpCommand, type QmpCall } from '../../../../src/monitor/hmp/commands.js';
 import { HmpInterpreter, monitorText } from '../../../../src/monitor/hmp/interpreter.js';
+import { CommandTally } from '../../../../src/qmp/command-tally.js';
 
 /** What the QMP stand-in answers: a command's return value, or the error it fails with. */
 type Replies = { [K in HmpQmpCommand]?: QmpCommands[K]['returns'] | Error };
 
 /** Runs a line with a QMP stand-in that records the requests and answers from `replies`. */
-async function run(line: string, replies: Replies = {}): Promise<{ output: string; requests: [HmpQmpCommand, unknown][] }> {
-  const interpreter = new HmpInterpreter();
+async function run(line: string, replies: Replies = {}, observer?: CommandTally): Promise<{ output: string; requests: [HmpQmpCommand, unknown][] }> {
+  const interpreter = new HmpInterpreter(undefined, observer);
   let output = '';
   const requests: [HmpQmpCommand, unknown][] = [];
   const qmp: QmpCall = async <K extends HmpQmpCommand>(command: K, args: QmpCommands[K]['arguments']) => {
@@ -38,6 +39,24 @@ async function run(line: string, replies: Replies = {}): Promise<{ output: strin
 }
 
 suite('HmpInterpreter', () => {
+  test('tells its observer each line run: the command (info subcommands with info), ok, error or bad-arguments', async () => {
+    const tally = new CommandTally();
+    await run('info version', { 'query-version': { qemu: { major: 0, minor: 1, micro: 0 }, package: '' } }, tally);
+    await run('chardev-remove x', { 'chardev-remove': new HmpCommandError("Chardev 'x' not found") }, tally);
+    await run('ringbuf_read', {}, tally);
+    await run('no-such-command', {}, tally);
+    await run('', {}, tally);
+    assert.deepEqual(
+      [...tally.entries()],
+      [
+        { command: 'info version', outcome: 'ok', count: 1 },
+        { command: 'chardev-remove', outcome: 'error', count: 1 },
+        { command: 'ringbuf_read', outcome: 'bad-arguments', count: 1 },
+        { command: '', outcome: 'error', count: 1 },
+      ],
+    );
+  });
+
   test("turns each command into the QMP command QEMU's hmp_* function calls", async () => {
     assert.deepEqual((await run('chardev-remove c0')).requests, [['chardev-remove', { id: 'c0' }]]);
     assert.deepEqual((await run('chardev-send-break c0')).requests, [['chardev-send-break', { id: 'c0' }]]);
