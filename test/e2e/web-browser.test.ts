@@ -121,6 +121,30 @@ suite('web console in a browser', { skip }, () => {
     guest.socket.destroy();
   });
 
+  test('the terminal fits the window, finds text and copies it', async () => {
+    const guest = await connectGuest(daemon.guestPath);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: daemon.base });
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 1000, height: 700 });
+    await page.goto(`${daemon.base}/#view=console0`);
+    await page.locator('[data-console="console0"] .mode').filter({ hasText: 'read-only' }).waitFor({ timeout: WAIT_MS });
+    guest.socket.write('needle-in-the-haystack\r\n');
+    await untilScreenShows(page, 'console0', 'needle-in-the-haystack');
+    const width = async (): Promise<number> => (await page.locator('[data-console="console0"] .xterm-screen').boundingBox())?.width ?? 0;
+    const wide = await width();
+    await page.setViewportSize({ width: 600, height: 700 });
+    await waitFor(async () => (await width()) < wide - 200, 'the terminal to fit the narrower window', WAIT_MS);
+
+    await page.locator('[data-console="console0"] input[type=search]').fill('haystack');
+    await page.locator('[data-console="console0"] input[type=search]').press('Enter');
+    await page.locator('[data-console="console0"] button', { hasText: 'copy' }).click();
+    await page.locator('[data-console="console0"] button', { hasText: 'copied' }).waitFor({ timeout: WAIT_MS });
+    // The search selected its match, and copy took the selection.
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), 'haystack');
+    await page.close();
+    guest.socket.destroy();
+  });
+
   test('a tab whose script stops is no longer sent to and loses its oldest output, shown on the page and in query-chardev, while the guest and the other tab go on', async () => {
     const qmp = await Connection.open(daemon.server.qmpPath);
     await qmp.execute('qmp_capabilities');
