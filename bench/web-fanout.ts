@@ -60,6 +60,9 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/** Whether a server greets its viewers (chardevd's hello; the relay says nothing). */
+const greets = (server: Server): boolean => server.name === 'chardevd';
+
 async function startOurs(): Promise<Server> {
   // A queue of 1 MiB per viewer, the hub's default.
   const daemon = await startWebDaemon();
@@ -120,7 +123,7 @@ function stream(guest: Socket, pace: readonly RawViewer[], window: number, until
 async function fanout(start: () => Promise<Server>, count: number): Promise<{ name: string; mibPerViewer: number; cpuMsPerMib: number }> {
   const server = await start();
   try {
-    const viewers = await Promise.all(Array.from({ length: count }, () => RawViewer.open(server.base, 'console0', { keep: false })));
+    const viewers = await Promise.all(Array.from({ length: count }, () => RawViewer.open(server.base, 'console0', { keep: false, hello: greets(server) })));
     const { socket: guest } = await connectGuest(server.guestPath);
     // Warm up, then measure.
     let stop = Date.now() + WARMUP_MS;
@@ -146,8 +149,8 @@ async function fanout(start: () => Promise<Server>, count: number): Promise<{ na
 async function stalled(start: () => Promise<Server>): Promise<{ name: string; beforeMib: number; peakMib: number; read: number }> {
   const server = await start();
   try {
-    const reader = await RawViewer.open(server.base, 'console0', { keep: false });
-    const stall = await RawViewer.open(server.base, 'console0', { keep: false, acking: false });
+    const reader = await RawViewer.open(server.base, 'console0', { keep: false, hello: greets(server) });
+    const stall = await RawViewer.open(server.base, 'console0', { keep: false, acking: false, hello: greets(server) });
     // Its socket reads nothing more: the kernel's buffers fill, then the server's.
     (stall.socket as unknown as { _socket: Socket })._socket.pause();
     const { socket: guest } = await connectGuest(server.guestPath);

@@ -64,6 +64,8 @@ export class HubChardev extends Chardev implements MemberHub {
     id: string,
     options: ChardevHub,
     private readonly context: ChardevContext,
+    /** Members only join at run time (withoutMembers): no list to check. */
+    joinedOnly = false,
   ) {
     super(id);
     this.#memberIds = options.chardevs;
@@ -71,7 +73,7 @@ export class HubChardev extends Chardev implements MemberHub {
     this.queueSize = options['queue-size'] ?? HUB_DEFAULT_QUEUE_SIZE;
     this.historySize = options.history ?? HUB_DEFAULT_HISTORY;
     // QEMU checks the list first (qemu_chr_open_hub).
-    if (this.#memberIds.length === 0) throw new ChardevError("hub: 'chardevs' list is not defined");
+    if (this.#memberIds.length === 0 && !joinedOnly) throw new ChardevError("hub: 'chardevs' list is not defined");
     if (!Number.isSafeInteger(this.queueSize) || this.queueSize < 1 || this.queueSize > HUB_MAX_QUEUE_SIZE) {
       throw new ChardevError(`hub: 'queue-size' must be between 1 and ${HUB_MAX_QUEUE_SIZE}`);
     }
@@ -79,6 +81,16 @@ export class HubChardev extends Chardev implements MemberHub {
       throw new ChardevError(`hub: 'history' must not exceed ${HUB_MAX_HISTORY}`);
     }
     this.#history = this.historySize > 0 ? new ByteRing(2 ** Math.ceil(Math.log2(this.historySize))) : undefined;
+  }
+
+  /**
+   * A hub with the default options and no members, which members join at
+   * run time only (the web console makes one for a chardev that has no
+   * frontend). Nothing creates it from a list, so QEMU's check that the
+   * list is not empty does not apply; it needs no open().
+   */
+  static withoutMembers(id: string, context: ChardevContext): HubChardev {
+    return new HubChardev(id, { chardevs: [] }, context, true);
   }
 
   get filename(): string {

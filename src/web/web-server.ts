@@ -9,7 +9,10 @@ import type { DeviceRegistry } from '../device/registry.js';
 import type { CommandTally } from '../qmp/command-tally.js';
 import { type QmpListenAddress, SocketListeners } from '../qmp/socket-listeners.js';
 import { chardevList } from './chardev-list.js';
-import { viewerHub } from './console-target.js';
+import type { Chardev } from '../chardev/chardev.js';
+import type { HubChardev } from '../chardev/hub.js';
+import { viewTarget } from './console-target.js';
+import { MadeHub } from './made-hub.js';
 import { type ConnectionCount, DaemonMetrics } from './metrics.js';
 import { hostAllowed, originAllowed } from './origin.js';
 import type { WebConfig } from './web-option.js';
@@ -77,6 +80,9 @@ export class WebServer {
   readonly #viewers = new Set<WebViewer>();
   readonly #events = new Set<ServerResponse>();
   readonly #files = new Map<string, Promise<Buffer>>();
+  /** Hubs made for viewers of chardevs that had no frontend, while they have viewers. */
+  readonly #made = new Map<Chardev, MadeHub>();
+  readonly #madeHub = (chardev: Chardev): HubChardev | undefined => this.#made.get(chardev)?.hub;
   #viewersTotal = 0;
   #viewerNumber = 0;
   #listTimer: NodeJS.Timeout | undefined;
@@ -176,7 +182,7 @@ export class WebServer {
   }
 
   #listText(): string {
-    return JSON.stringify(chardevList(this.host.chardevs.list(), this.host.devices.list()));
+    return JSON.stringify(chardevList(this.host.chardevs.list(), this.host.devices.list(), this.#madeHub));
   }
 
   /** Server-sent events: the chardev list now, then again whenever it changed (checked every LIST_INTERVAL_MS). */
@@ -225,32 +231,53 @@ export class WebServer {
     }
     const chardev = this.host.chardevs.get(id);
     if (chardev === undefined || chardev.closed) return refuse(404, `Chardev '${id}' not found\n`);
-    const hub = viewerHub(chardev, this.host.devices.list());
-    if (typeof hub === 'string') return refuse(409, `${hub}\n`);
-    try {
-      hub.checkJoin();
-    } catch (error: unknown) {
-      return refuse(503, `${error instanceof Error ? error.message : String(error)}\n`);
+    const target = viewTarget(chardev, this.host.devices.list(), this.#madeHub);
+    if ('refusal' in target) return refuse(409, `${target.refusal}\n`);
+    if ('hub' in target) {
+      try {
+        target.hub.checkJoin();
+      } catch (error: unknown) {
+        return refuse(503, `${error instanceof Error ? error.message : String(error)}\n`);
+      }
     }
     const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((protocol) => protocol.trim());
     const token = protocols.find((protocol) => protocol.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length);
     if (token !== undefined && !this.host.tokens.allows(token)) return refuse(401, 'Token not valid (expired, or never made)\n');
     this.#ws.handleUpgrade(request, socket, head, (ws: WebSocket) => {
-      // The hub may have filled or gone while the handshake finished.
-      if (hub.closed) {
-        ws.close(1011, `Chardev '${id}' is gone`);
+      // The chardev may have gone, been taken or its hub filled while the handshake finished.
+      const now = chardev.closed ? { refusal: `Chardev '${id}' is gone` } : viewTarget(chardev, this.host.devices.list(), this.#madeHub);
+      if ('refusal' in now) {
+        ws.close(1011, now.refusal.slice(0, 120));
         return;
       }
+      const hub = 'hub' in now ? now.hub : this.#makeHub(now.madeFor);
       try {
         hub.checkJoin();
       } catch (error: unknown) {
         ws.close(1013, error instanceof Error ? error.message.slice(0, 120) : 'hub is full');
         return;
       }
-      const viewer = new WebViewer(`web-viewer-${++this.#viewerNumber}`, hub, id, ws, token !== undefined, () => this.#viewers.delete(viewer));
+      const viewer = new WebViewer(`web-viewer-${++this.#viewerNumber}`, hub, id, ws, token !== undefined, () => {
+        this.#viewers.delete(viewer);
+        this.#unmakeIfUnviewed(chardev);
+      });
       this.#viewers.add(viewer);
       this.#viewersTotal++;
     });
+  }
+
+  #makeHub(chardev: Chardev): HubChardev {
+    const made = new MadeHub(chardev, this.host.log);
+    this.#made.set(chardev, made);
+    return made.hub;
+  }
+
+  /** The last viewer of a made hub left: the chardev is free again. */
+  #unmakeIfUnviewed(chardev: Chardev): void {
+    const made = this.#made.get(chardev);
+    if (made === undefined || made.hub.members.length > 0) return;
+    this.#made.delete(chardev);
+    made.dispose();
   }
 
   /** Stops accepting, makes every viewer leave its hub, and closes every connection. */
@@ -260,6 +287,8 @@ export class WebServer {
     const closing = this.#listeners.closeAll();
     for (const viewer of this.#viewers) viewer.leave();
     this.#viewers.clear();
+    for (const made of this.#made.values()) made.dispose();
+    this.#made.clear();
     for (const response of this.#events) response.end();
     for (const socket of this.#sockets) socket.destroy();
     this.#ws.close();

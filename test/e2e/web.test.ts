@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import WebSocket from 'ws';
 import { waitFor } from '../support/peer-process.js';
@@ -39,7 +40,12 @@ suite('web console', () => {
   let daemon: WebDaemon;
   let qmp: Connection;
   before(async () => {
-    daemon = await startWebDaemon(',queue-size=64K', ['-chardev', 'ringbuf,id=lonely,size=4K']);
+    daemon = await startWebDaemon(',queue-size=64K', (dir) => [
+      '-chardev',
+      'ringbuf,id=lonely,size=4K',
+      '-chardev',
+      `socket,id=free0,path=${join(dir, 'free0.sock')},server=on,wait=off`,
+    ]);
     qmp = await Connection.open(daemon.server.qmpPath);
     await qmp.execute('qmp_capabilities');
   });
@@ -55,14 +61,15 @@ suite('web console', () => {
     for (const file of ['app.js', 'xterm.mjs', 'addon-fit.mjs', 'addon-search.mjs', 'xterm.css', 'style.css']) {
       assert.equal((await get(`${daemon.base}/${file}`)).status, 200, file);
     }
-    const list = JSON.parse((await get(`${daemon.base}/api/chardevs`)).body) as { id: string; hub?: string }[];
+    const list = JSON.parse((await get(`${daemon.base}/api/chardevs`)).body) as { id: string; viewable: boolean; hub?: string }[];
     assert.deepEqual(
-      list.map(({ id, hub }) => [id, hub]),
+      list.map(({ id, viewable, hub }) => [id, viewable, hub]),
       [
-        ['console0-log', undefined],
-        ['console0', 'console0'],
-        ['guest0', 'console0'],
-        ['lonely', undefined],
+        ['console0-log', false, undefined],
+        ['console0', true, 'console0'],
+        ['guest0', true, 'console0'],
+        ['lonely', false, undefined],
+        ['free0', true, undefined],
       ],
     );
     assert.equal((await get(`${daemon.base}/nothing`)).status, 404);
@@ -144,6 +151,23 @@ suite('web console', () => {
     guest.socket.destroy();
   });
 
+  test('a chardev with no frontend gets a hub made for its viewers, busy while they view it, free again once they left', async () => {
+    const viewer = await RawViewer.open(daemon.base, 'free0', { token: WEB_TOKEN });
+    assert.deepEqual(viewer.messages[0], { type: 'hello', chardev: 'free0', hub: 'free0', writable: true });
+    const peer = await connectGuest(join(daemon.server.dir, 'free0.sock'));
+    peer.socket.write('from-the-free-chardev');
+    await waitFor(() => viewer.output.bytes.includes('from-the-free-chardev'), 'the output at the viewer');
+    viewer.socket.send(Buffer.from('to-the-free-chardev'));
+    await waitFor(() => peer.received.bytes.includes('to-the-free-chardev'), 'the keys at the peer');
+    const late = await RawViewer.open(daemon.base, 'free0');
+    await waitFor(() => late.output.bytes.includes('from-the-free-chardev'), 'the history at a second viewer');
+    assert.deepEqual((await qmp.execute('chardev-remove', { id: 'free0' }))['error'], { class: 'GenericError', desc: "Chardev 'free0' is busy" });
+    viewer.socket.close();
+    late.socket.close();
+    peer.socket.destroy();
+    await waitFor(async () => (await qmp.execute('chardev-remove', { id: 'free0' }))['return'] !== undefined, 'free0 to be free, and removed');
+  });
+
   test('/metrics is Prometheus text whose counters move with traffic and commands', async () => {
     const before = await get(`${daemon.base}/metrics`);
     assert.equal(before.status, 200);
@@ -170,9 +194,10 @@ suite('web console', () => {
     guest.socket.destroy();
   });
 
-  test('refuses clearly: an unknown chardev, one with no hub, another origin or host, a bad path, a wrong method, an oversized frame', async () => {
+  test('refuses clearly: an unknown chardev, one that only stores, another origin or host, a bad path, a wrong method, an oversized frame', async () => {
     await assert.rejects(RawViewer.open(daemon.base, 'nope'), /^Error: 404: Chardev 'nope' not found$/);
-    await assert.rejects(RawViewer.open(daemon.base, 'lonely'), /^Error: 409: Chardev 'lonely' has no hub to view/);
+    await assert.rejects(RawViewer.open(daemon.base, 'lonely'), /^Error: 409: Chardev 'lonely' cannot be viewed: it only stores what is written to it/);
+    await assert.rejects(RawViewer.open(daemon.base, 'console0-log'), /^Error: 409: Chardev 'console0-log' cannot be viewed/);
     await assert.rejects(RawViewer.open(daemon.base, 'console0', { origin: 'http://evil.example' }), /^Error: 403: Origin http:\/\/evil\.example not allowed/);
     assert.equal((await get(`${daemon.base}/`, { host: 'evil.example' })).status, 403);
     assert.equal((await get(`${daemon.base}/../../etc/passwd`)).status, 404);

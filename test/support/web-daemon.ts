@@ -21,9 +21,10 @@ export interface WebDaemon {
 /**
  * chardevd with guest0 (a socket server) linked to the hub console0,
  * whose first member is the ring buffer console0-log, and the web console
- * on 127.0.0.1, any free port. `hubOptions` go on the hub's -chardev.
+ * on 127.0.0.1, any free port. `hubOptions` go on the hub's -chardev;
+ * `extra` gives more arguments, which may name files in the daemon's directory.
  */
-export async function startWebDaemon(hubOptions = '', extra: readonly string[] = []): Promise<WebDaemon> {
+export async function startWebDaemon(hubOptions = '', extra: (dir: string) => string[] = () => []): Promise<WebDaemon> {
   const server = await startChardevd((dir) => [
     '-chardev',
     'ringbuf,id=console0-log,size=64K',
@@ -35,7 +36,7 @@ export async function startWebDaemon(hubOptions = '', extra: readonly string[] =
     'link,id=console0-link,chardev=guest0,peer=console0',
     '-web',
     `127.0.0.1:0,token=${WEB_TOKEN}`,
-    ...extra,
+    ...extra(dir),
   ]);
   let port = 0;
   await waitFor(() => {
@@ -83,14 +84,20 @@ export class RawViewer {
   }
 
   /**
-   * Opens a viewer of `chardev`; rejects with the HTTP status and text of a refusal.
+   * Opens a viewer of `chardev` and waits for the daemon's hello (`hello: false` for a server that
+   * sends none); rejects with the HTTP status and text of a refusal.
    * `acking: false` never acknowledges; `keep: false` counts output without keeping it.
    */
-  static open(base: string, chardev: string, options: { token?: string; origin?: string; acking?: boolean; keep?: boolean } = {}): Promise<RawViewer> {
+  static open(base: string, chardev: string, options: { token?: string; origin?: string; acking?: boolean; keep?: boolean; hello?: boolean } = {}): Promise<RawViewer> {
     const protocols = options.token === undefined ? ['chardevd'] : ['chardevd', `chardevd-token.${options.token}`];
     const socket = new WebSocket(`${base.replace('http', 'ws')}/ws/${chardev}`, protocols, options.origin === undefined ? {} : { origin: options.origin });
     return new Promise((resolve, reject) => {
-      socket.once('open', () => resolve(new RawViewer(socket, options.acking ?? true, options.keep ?? true)));
+      socket.once('open', () => {
+        const viewer = new RawViewer(socket, options.acking ?? true, options.keep ?? true);
+        // The hello comes in a frame of its own, which may arrive after the handshake's answer.
+        if (options.hello === false) resolve(viewer);
+        else socket.once('message', () => resolve(viewer));
+      });
       socket.once('unexpected-response', (_request, response) => {
         let text = '';
         response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));

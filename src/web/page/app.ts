@@ -22,6 +22,7 @@ interface ChardevView {
   readonly open: boolean;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  readonly viewable: boolean;
   readonly hub?: string;
   readonly members?: readonly MemberView[];
 }

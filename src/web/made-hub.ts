@@ -1,0 +1,31 @@
+import type { Chardev } from '../chardev/chardev.js';
+import { HubChardev } from '../chardev/hub.js';
+import { LinkDevice } from '../device/link.js';
+
+/**
+ * A hub made for web viewers of a chardev that has no frontend (a pty, a
+ * serial line, a socket nobody linked): the chardev and the hub are
+ * joined by a link, as `npm start` joins guest0 and the hub console0, and
+ * both exist only while viewers do. Neither is registered, so nothing
+ * else can take them: query-chardev shows the chardev's frontend open,
+ * the page shows the viewers and their drops.
+ */
+export class MadeHub {
+  readonly hub: HubChardev;
+  readonly #link: LinkDevice;
+
+  constructor(
+    readonly chardev: Chardev,
+    log: (message: string) => void,
+  ) {
+    // The chardev's id: the page and a viewer's hello name the console as the chardev they asked for.
+    this.hub = HubChardev.withoutMembers(chardev.id, { log });
+    this.#link = new LinkDevice(undefined, `the web console of '${chardev.id}'`, chardev, this.hub);
+  }
+
+  /** The link goes and the hub closes: the chardev is free again, and stops reading until another frontend comes. */
+  dispose(): void {
+    this.#link.detach();
+    void this.hub.close();
+  }
+}
