@@ -136,6 +136,20 @@ suite('hub chardev: QEMU 10 rules (test-char.c char_hub_test)', () => {
     await chardevs.closeAll();
   });
 
+  test('a hub made without members (withoutMembers) takes them at run time, and is closed when no longer needed', async () => {
+    const { chardevs } = setup();
+    const a = await chardevs.add('chr1', ringbuf());
+    const h = HubChardev.withoutMembers('made0', { log: () => {} });
+    assert.deepEqual(h.members, []);
+    h.join(a);
+    assert.equal(h.write(Buffer.from('joined')), true);
+    assert.equal(ringText(a), 'joined');
+    h.leave(a);
+    await h.close();
+    // The member is free again.
+    await chardevs.remove('chr1');
+  });
+
   test('two ringbufs: output goes to both, a second frontend is refused, members and hub are busy, ordered teardown works', async () => {
     const { chardevs } = setup();
     const a = await chardevs.add('chr1', ringbuf());
