@@ -15,6 +15,15 @@ export const WEB_VIEWER_WINDOW = 256 << 10;
 export const WEB_MAX_FRAME = 64 << 10;
 
 /**
+ * What may wait in a viewer's WebSocket for its TCP connection. The
+ * window keeps it far below for a viewer that acknowledges only what it
+ * read; one that acknowledges output it never reads (or sends frame after
+ * frame that each get an error back, never reading them) reaches it and
+ * is disconnected, rather than growing the daemon's memory.
+ */
+export const WEB_MAX_BUFFERED = 4 << 20;
+
+/**
  * What the page and the daemon say to each other over a viewer's
  * WebSocket. Binary frames are terminal bytes: output to the page, keys
  * from it. Text frames are JSON:
@@ -80,6 +89,7 @@ class ViewerChardev extends Chardev {
       this.#droppedTold = member.dropped;
     }
     this.socket.send(data, { binary: true });
+    overflowed(this.socket);
     this.#unacked += data.length;
     if (this.#unacked < WEB_VIEWER_WINDOW) return true;
     this.#waiting = true;
@@ -159,5 +169,12 @@ export class WebViewer {
 }
 
 function send(socket: WebSocket, message: ServerMessage): void {
-  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+  if (socket.readyState !== socket.OPEN) return;
+  socket.send(JSON.stringify(message));
+  overflowed(socket);
+}
+
+/** Disconnects a viewer whose connection holds more than WEB_MAX_BUFFERED unsent. */
+function overflowed(socket: WebSocket): void {
+  if (socket.bufferedAmount > WEB_MAX_BUFFERED) socket.terminate();
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import WebSocket from 'ws';
@@ -204,6 +205,35 @@ suite('web console', () => {
     const viewer = await RawViewer.open(daemon.base, 'console0', { token: WEB_TOKEN });
     viewer.socket.send(Buffer.alloc(65 << 10));
     assert.equal(await viewer.closed(), 1009);
+  });
+
+  test('a viewer that acknowledges output it never reads is disconnected, and the guest goes on', async () => {
+    const viewers = async (): Promise<string[]> =>
+      (
+        ((await qmp.execute('query-chardev'))['return'] as { label: string; hub?: { members: { id: string }[] } }[]).find((chardev) => chardev.label === 'console0')?.hub
+          ?.members ?? []
+      )
+        .map((member) => member.id)
+        .filter((id) => id.startsWith('web-viewer-'));
+    const before = await viewers();
+    const guest = await connectGuest(daemon.guestPath);
+    const liar = await RawViewer.open(daemon.base, 'console0', { acking: false, keep: false });
+    const [id] = (await viewers()).filter((member) => !before.includes(member));
+    assert.ok(id !== undefined);
+    const tcp = (liar.socket as unknown as { _socket: Socket })._socket;
+    tcp.pause();
+    const chunk = Buffer.alloc(1 << 20, 'z');
+    // Acknowledging far more than it got: without the bound on what waits unsent, the daemon would keep it all.
+    let gone = false;
+    for (let mib = 0; mib < 64 && !gone; mib++) {
+      liar.socket.send(JSON.stringify({ type: 'ack', bytes: 1 << 30 }));
+      if (!guest.socket.write(chunk)) await new Promise((resolve) => guest.socket.once('drain', resolve));
+      gone = !(await viewers()).includes(id);
+    }
+    assert.ok(gone, 'the viewer was disconnected');
+    tcp.resume();
+    await liar.closed();
+    guest.socket.destroy();
   });
 
   test('a thousand connections opened and dropped leave no descriptor behind, the hub limit refuses the excess, another viewer sees on', async () => {
