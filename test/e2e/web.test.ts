@@ -7,6 +7,7 @@ import { after, before, suite, test } from 'node:test';
 import WebSocket from 'ws';
 import { waitFor } from '../support/peer-process.js';
 import { Connection } from '../support/qmp-transcript.js';
+import { MonitorClient } from '../support/monitor-client.js';
 import { connectGuest, RawViewer, startWebDaemon, type WebDaemon, WEB_TOKEN } from '../support/web-daemon.js';
 
 /**
@@ -46,6 +47,8 @@ suite('web console', () => {
       'ringbuf,id=lonely,size=4K',
       '-chardev',
       `socket,id=free0,path=${join(dir, 'free0.sock')},server=on,wait=off`,
+      '-monitor',
+      `unix:${join(dir, 'hmp.sock')},server=on,wait=off`,
     ]);
     qmp = await Connection.open(daemon.server.qmpPath);
     await qmp.execute('qmp_capabilities');
@@ -169,7 +172,7 @@ suite('web console', () => {
     await waitFor(async () => (await qmp.execute('chardev-remove', { id: 'free0' }))['return'] !== undefined, 'free0 to be free, and removed');
   });
 
-  test('/metrics is Prometheus text whose counters move with traffic and commands', async () => {
+  test('/metrics is Prometheus text whose counters move with traffic, QMP and human monitor commands and connections', async () => {
     const before = await get(`${daemon.base}/metrics`);
     assert.equal(before.status, 200);
     assert.match(before.type, /^text\/plain; version=0\.0\.4/);
@@ -193,6 +196,18 @@ suite('web console', () => {
     assert.equal(sample(after, 'chardevd_qmp_connections', ''), 1);
     assert.ok((sample(after, 'chardevd_hub_members', 'hub="console0"') ?? 0) >= 1);
     guest.socket.destroy();
+
+    const monitor = await MonitorClient.open(join(daemon.server.dir, 'hmp.sock'));
+    monitor.send('info version\r');
+    await monitor.until(() => monitor.received.split('(chardevd) ').length >= 3, 'the second prompt');
+    monitor.send('info nothing-such\r');
+    await monitor.until(() => monitor.received.split('(chardevd) ').length >= 4, 'the third prompt');
+    const withMonitor = (await get(`${daemon.base}/metrics`)).body;
+    assert.equal(sample(withMonitor, 'chardevd_hmp_commands_total', 'command="info version",outcome="ok"'), 1);
+    assert.equal(sample(withMonitor, 'chardevd_hmp_commands_total', 'command="",outcome="error"'), 1);
+    assert.equal(sample(withMonitor, 'chardevd_hmp_connections', ''), 1);
+    assert.equal(sample(withMonitor, 'chardevd_hmp_connections_total', ''), 1);
+    monitor.socket.destroy();
   });
 
   test('refuses clearly: an unknown chardev, one that only stores, another origin or host, a bad path, a wrong method, an oversized frame', async () => {
