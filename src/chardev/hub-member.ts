@@ -67,7 +67,11 @@ export class HubMember implements ChardevFrontend {
     this.description = `the hub '${hub.id}'`;
     this.lossless = chardev.losslessSink;
     if (hub.stallTimeoutMs !== undefined && !this.lossless) {
-      this.#stall = new StallWatch(hub.stallTimeoutMs, () => this.#behind, () => this.hub.memberProgressed());
+      this.#stall = new StallWatch(
+        hub.stallTimeoutMs,
+        () => this.#behind,
+        () => this.hub.memberProgressed(),
+      );
     }
   }
 

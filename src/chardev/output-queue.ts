@@ -59,4 +59,3 @@ export class OutputQueue {
     this.bytes = 0;
   }
 }
-

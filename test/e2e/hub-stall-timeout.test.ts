@@ -111,10 +111,15 @@ suite('hub with stall-timeout in the daemon: source -> link -> hub -> three sock
     // Reading again, it gets everything it did not lose, and paces again.
     const late = reader(stuck);
     stuck.resume();
-    await waitFor(async () => {
-      const member = (await hubInfo(qmp)).members.find((m) => m.id === 'stuck0')!;
-      return member['cut-loose'] === false && late.bytes() + member.dropped === TOTAL;
-    }, 'the stalled viewer to catch up', WAIT_MS, 50);
+    await waitFor(
+      async () => {
+        const member = (await hubInfo(qmp)).members.find((m) => m.id === 'stuck0')!;
+        return member['cut-loose'] === false && late.bytes() + member.dropped === TOTAL;
+      },
+      'the stalled viewer to catch up',
+      WAIT_MS,
+      50,
+    );
   });
 
   test("a negative or non-number stall-timeout over QMP is refused in the QMP input visitor's words", async () => {

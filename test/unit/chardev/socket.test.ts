@@ -231,7 +231,7 @@ suite('socket chardev: servers (test-char /char/socket/server/*)', () => {
     }
   });
 
-  test("stall-timeout out of range is refused", async () => {
+  test('stall-timeout out of range is refused', async () => {
     for (const stall of [0, 2 ** 31]) {
       await assert.rejects(openChardev({ addr: unixAddress(), wait: false, 'stall-timeout': stall }), {
         message: "'stall-timeout' must be between 1 and 2147483647",

@@ -7,7 +7,11 @@ suite('StallWatch: pacing, cut loose, pacing again', () => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
     let behind = true;
     let cuts = 0;
-    const watch = new StallWatch(1000, () => behind, () => cuts++);
+    const watch = new StallWatch(
+      1000,
+      () => behind,
+      () => cuts++,
+    );
     watch.took();
     watch.holding();
     t.mock.timers.tick(999);
@@ -27,7 +31,11 @@ suite('StallWatch: pacing, cut loose, pacing again', () => {
   test('an output that keeps taking bytes, however slowly, is never cut loose', (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
     let cuts = 0;
-    const watch = new StallWatch(1000, () => true, () => cuts++);
+    const watch = new StallWatch(
+      1000,
+      () => true,
+      () => cuts++,
+    );
     watch.took();
     watch.holding();
     for (let i = 0; i < 20; i++) {
@@ -46,7 +54,11 @@ suite('StallWatch: pacing, cut loose, pacing again', () => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
     let behind = true;
     let cuts = 0;
-    const watch = new StallWatch(100, () => behind, () => cuts++);
+    const watch = new StallWatch(
+      100,
+      () => behind,
+      () => cuts++,
+    );
     watch.holding();
     behind = false;
     t.mock.timers.tick(1000);
@@ -62,7 +74,11 @@ suite('StallWatch: pacing, cut loose, pacing again', () => {
   test('after catching up it is watched anew, and reset() starts over as if new', (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
     let cuts = 0;
-    const watch = new StallWatch(100, () => true, () => cuts++);
+    const watch = new StallWatch(
+      100,
+      () => true,
+      () => cuts++,
+    );
     watch.holding();
     t.mock.timers.tick(100);
     assert.equal(cuts, 1);
