@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { relative } from 'node:path';
@@ -18,15 +19,41 @@ export function loadAverage(): string {
     .join(' ');
 }
 
+/** The first line `command ...args` prints (its version), or why there is none. */
+export function peerVersion(command: string, args: readonly string[]): string {
+  try {
+    const run = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return (
+      run
+        .split('\n')
+        .find((line) => line.trim() !== '')
+        ?.trim() ?? `${command}: no version`
+    );
+  } catch (error: unknown) {
+    const output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;
+    return (
+      output
+        .split('\n')
+        .find((line) => line.trim() !== '')
+        ?.trim() ?? `${command}: not installed`
+    );
+  }
+}
+
 /**
  * What a benchmark prints before its results, so that figures can be
  * compared only with figures from the same kind of machine: processors
- * (nproc) and their model, the load, Node's version, and the command.
+ * (nproc) and their model, the load, Node's version, the command, and the
+ * peers it measures in the same run (their versions).
  */
-export function describeRun(): string {
+export function describeRun(peers: readonly string[] = []): string {
   const script = relative(process.cwd(), process.argv[1] ?? '');
   return [
     `machine: ${availableParallelism()} processors (nproc), ${cpuModel()}, load average ${loadAverage()}, Node.js ${process.version}`,
     `command: node ${[script, ...process.argv.slice(2)].join(' ')}`,
+    ...(peers.length > 0 ? [`peers in the same run: ${peers.join('; ')}`] : []),
   ].join('\n');
 }
+
+/** QEMU 7.2 as the benchmarks start it, by its version line. */
+export const QEMU_PEER = (): string => peerVersion('qemu-system-x86_64', ['--version']);
