@@ -19,25 +19,19 @@ export function loadAverage(): string {
     .join(' ');
 }
 
-/** The first line `command ...args` prints (its version), or why there is none. */
+/** The line of `command ...args`'s output that names its version (else its first line), or why there is none. */
 export function peerVersion(command: string, args: readonly string[]): string {
+  let output: string;
   try {
-    const run = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return (
-      run
-        .split('\n')
-        .find((line) => line.trim() !== '')
-        ?.trim() ?? `${command}: no version`
-    );
+    output = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error: unknown) {
-    const output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;
-    return (
-      output
-        .split('\n')
-        .find((line) => line.trim() !== '')
-        ?.trim() ?? `${command}: not installed`
-    );
+    output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;
   }
+  const lines = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  return lines.find((line) => /version/i.test(line)) ?? lines[0] ?? `${command}: not installed`;
 }
 
 /**
