@@ -112,8 +112,8 @@ try {
   console.log(`MiB/s into a ${RING_SIZE >> 10} KiB ringbuf and out of ringbuf-read (base64), ${SECONDS} s each; QEMU has no link device`);
   console.log(
     comparisonTable('QEMU 7.2', [
-      { measure: 'ringbuf-write 48 KiB + ringbuf-read 64 KiB (QMP), MiB/s', ours: mib(ours), peer: mib(theirs), digits: 1 },
-      { measure: 'socket chardev -> link -> ringbuf -> ringbuf-read, MiB/s', ours: mib(linked), peer: NaN, digits: 1 },
+      { measure: 'ringbuf-write 48 KiB + ringbuf-read 64 KiB (QMP), MiB/s', ours: mib(ours), peer: mib(theirs), digits: 2 },
+      { measure: 'socket chardev -> link -> ringbuf -> ringbuf-read, MiB/s', ours: mib(linked), peer: NaN, digits: 2 },
     ]),
   );
 } finally {
