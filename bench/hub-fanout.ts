@@ -24,14 +24,24 @@
  * --stall-mib of output past a stalled viewer to show that memory stays
  * bounded.
  *
- * Run: npm run bench:hub-fanout [-- --seconds 2 --warmup-seconds 1 --members 1,10,100 --rounds 3 --stall-mib 256]
+ * A second scenario (support/unpaced-fanout.ts) lets the source write as
+ * fast as the relay takes it, with two reading viewers and one stalled,
+ * through the hub in each mode and through ser2net 4, and reports what
+ * every viewer received and lost.
+ *
+ * Run: npm run bench:hub-fanout [-- --scenarios paced,unpaced --seconds 2 --warmup-seconds 1 --members 1,10,100 --rounds 3 --stall-mib 256
+ *      --unpaced-mib 256 --stall-timeout 1000]
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ServerProcess, startChardevd } from '../test/support/servers.js';
+import { comparisonTable } from './support/compare.js';
 import { connectWithRetry } from './support/connect.js';
+import { describeRun, peerVersion } from './support/machine.js';
+import { qmpOnce } from './support/qmp-once.js';
+import { runUnpaced, type UnpacedRelay, type UnpacedResult } from './support/unpaced-fanout.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,8 +51,14 @@ const { values } = parseArgs({
     'stall-mib': { type: 'string', default: '256' },
     'window-kib': { type: 'string', default: '256' },
     'warmup-seconds': { type: 'string', default: '1' },
+    scenarios: { type: 'string', default: 'paced,unpaced' },
+    'unpaced-mib': { type: 'string', default: '256' },
+    'stall-timeout': { type: 'string', default: '1000' },
   },
 });
+const SCENARIOS = new Set(values.scenarios.split(','));
+const UNPACED_TOTAL = Number(values['unpaced-mib']) << 20;
+const STALL_TIMEOUT_MS = Number(values['stall-timeout']);
 /** How long each measured round streams: equal time gives every viewer count the same precision. */
 const ROUND_MS = Number(values.seconds) * 1000;
 const MEMBER_COUNTS = values.members.split(',').map(Number);
@@ -73,44 +89,6 @@ interface RoundResult {
   readonly cpuMsPerMiB: number;
 }
 
-/** One QMP command on a fresh connection; skips events, returns the reply's `return`. */
-async function qmp(path: string, command: string): Promise<unknown> {
-  const socket = await connectWithRetry(path);
-  let buffer = '';
-  const replies: unknown[] = [];
-  let wake: (() => void) | undefined;
-  socket.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl).trim();
-      buffer = buffer.slice(nl + 1);
-      if (line === '') continue;
-      const message = JSON.parse(line) as Record<string, unknown>;
-      if ('return' in message || 'error' in message) replies.push(message);
-      wake?.();
-    }
-  });
-  const next = async (count: number): Promise<void> => {
-    const deadline = Date.now() + WAIT_MS;
-    while (replies.length < count) {
-      if (Date.now() > deadline) throw new Error(`no reply to ${command}`);
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, 50);
-      });
-    }
-  };
-  socket.write('{"execute":"qmp_capabilities"}');
-  await next(1);
-  socket.write(`{"execute":"${command}"}`);
-  await next(2);
-  socket.destroy();
-  const reply = replies[1] as { return?: unknown; error?: unknown };
-  if (reply.error !== undefined) throw new Error(JSON.stringify(reply.error));
-  return reply.return;
-}
-
 interface MemberInfo {
   readonly id: string;
   readonly open: boolean;
@@ -118,7 +96,7 @@ interface MemberInfo {
 }
 
 async function hubMembers(daemon: ServerProcess): Promise<MemberInfo[]> {
-  const list = (await qmp(daemon.qmpPath, 'query-chardev')) as { label: string; hub?: { members: MemberInfo[] } }[];
+  const list = (await qmpOnce(daemon.qmpPath, 'query-chardev')) as { label: string; hub?: { members: MemberInfo[] } }[];
   return list.find((entry) => entry.label === 'h')!.hub!.members;
 }
 
@@ -271,84 +249,149 @@ const percentile = (list: number[], p: number): number => {
 };
 const mib = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
 
-console.log(
-  `Hub fan-out: socket -> link -> hub -> N unix socket viewers, ${ROUND_MS / 1000} s per round after ${WARMUP_MS / 1000} s of warm-up, window ${WINDOW >> 10} KiB, median of ${ROUNDS} rounds (alternating)`,
-);
-console.log('isolation = chardevd default (a queue per viewer); qemu = backpressure=on (QEMU 10 hub: the slowest member paces everyone)');
+console.log(describeRun(['QEMU 10 hub: chardevd backpressure=on', peerVersion('ser2net', ['-v'])]));
 console.log('');
-console.log('| viewers | mode      | stalled viewer | MiB/s per viewer | daemon CPU ms/MiB | p50 ms | p99 ms | stalled dropped MiB | readers dropped | peak RSS MiB |');
-console.log('|--------:|-----------|----------------|-----------------:|------------------:|-------:|-------:|--------------------:|----------------:|-------------:|');
-const summary: string[] = [];
-for (const members of MEMBER_COUNTS) {
-  const results = new Map<string, RoundResult[]>();
-  const key = (mode: Mode, stalled: boolean): string => `${mode}/${stalled}`;
-  for (let r = 0; r < ROUNDS; r++) {
-    // Alternate which of the pair goes first, so neither always runs on a warmer machine.
-    const pair = [
+if (SCENARIOS.has('paced')) await paced();
+if (SCENARIOS.has('unpaced')) await unpaced();
+
+async function paced(): Promise<void> {
+  console.log(
+    `Hub fan-out: socket -> link -> hub -> N unix socket viewers, ${ROUND_MS / 1000} s per round after ${WARMUP_MS / 1000} s of warm-up, window ${WINDOW >> 10} KiB, median of ${ROUNDS} rounds (alternating)`,
+  );
+  console.log('isolation = chardevd default (a queue per viewer); qemu = backpressure=on (QEMU 10 hub: the slowest member paces everyone)');
+  console.log('');
+  console.log('| viewers | mode      | stalled viewer | MiB/s per viewer | daemon CPU ms/MiB | p50 ms | p99 ms | stalled dropped MiB | readers dropped | peak RSS MiB |');
+  console.log('|--------:|-----------|----------------|-----------------:|------------------:|-------:|-------:|--------------------:|----------------:|-------------:|');
+  const summary: string[] = [];
+  for (const members of MEMBER_COUNTS) {
+    const results = new Map<string, RoundResult[]>();
+    const key = (mode: Mode, stalled: boolean): string => `${mode}/${stalled}`;
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate which of the pair goes first, so neither always runs on a warmer machine.
+      const pair = [
+        ['isolation', false],
+        ['isolation', true],
+      ] as const;
+      for (const [mode, stalled] of [...(r % 2 === 0 ? pair : [...pair].reverse()), ['qemu', false] as const]) {
+        const list = results.get(key(mode, stalled)) ?? [];
+        list.push(await round(members, mode, stalled, { ms: ROUND_MS, bytes: Infinity }));
+        results.set(key(mode, stalled), list);
+      }
+    }
+    // QEMU mode with a stalled viewer gets stuck: one bounded round shows how far it gets.
+    results.set(key('qemu', true), [await round(members, 'qemu', true, { ms: ROUND_MS, bytes: Infinity })]);
+    for (const [mode, stalled] of [
       ['isolation', false],
       ['isolation', true],
-    ] as const;
-    for (const [mode, stalled] of [...(r % 2 === 0 ? pair : [...pair].reverse()), ['qemu', false] as const]) {
-      const list = results.get(key(mode, stalled)) ?? [];
-      list.push(await round(members, mode, stalled, { ms: ROUND_MS, bytes: Infinity }));
-      results.set(key(mode, stalled), list);
+      ['qemu', false],
+      ['qemu', true],
+    ] as const) {
+      const list = results.get(key(mode, stalled))!;
+      const rate = median(list.map((result) => result.rate));
+      const latencies = list.flatMap((result) => result.latencies);
+      const stuck = list.some((result) => result.stuck);
+      const rateText = stuck ? `stuck after ${mib(median(list.map((result) => result.delivered)))} MiB` : mib(rate);
+      console.log(
+        `| ${String(members).padStart(7)} | ${mode.padEnd(9)} | ${(stalled ? 'yes' : 'no').padEnd(14)} | ${rateText.padStart(16)} | ${median(
+          list.map((result) => result.cpuMsPerMiB),
+        )
+          .toFixed(2)
+          .padStart(
+            17,
+          )} | ${percentile(latencies, 0.5).toFixed(1).padStart(6)} | ${percentile(latencies, 0.99).toFixed(1).padStart(6)} | ${mib(median(list.map((result) => result.stalledDropped))).padStart(19)} | ${String(Math.max(...list.map((result) => result.readersDropped))).padStart(15)} | ${(Math.max(...list.map((result) => result.peakRssKiB)) / 1024).toFixed(1).padStart(12)} |`,
+      );
     }
-  }
-  // QEMU mode with a stalled viewer gets stuck: one bounded round shows how far it gets.
-  results.set(key('qemu', true), [await round(members, 'qemu', true, { ms: ROUND_MS, bytes: Infinity })]);
-  for (const [mode, stalled] of [
-    ['isolation', false],
-    ['isolation', true],
-    ['qemu', false],
-    ['qemu', true],
-  ] as const) {
-    const list = results.get(key(mode, stalled))!;
-    const rate = median(list.map((result) => result.rate));
-    const latencies = list.flatMap((result) => result.latencies);
-    const stuck = list.some((result) => result.stuck);
-    const rateText = stuck ? `stuck after ${mib(median(list.map((result) => result.delivered)))} MiB` : mib(rate);
-    console.log(
-      `| ${String(members).padStart(7)} | ${mode.padEnd(9)} | ${(stalled ? 'yes' : 'no').padEnd(14)} | ${rateText.padStart(16)} | ${median(
-        list.map((result) => result.cpuMsPerMiB),
-      )
-        .toFixed(2)
-        .padStart(
-          17,
-        )} | ${percentile(latencies, 0.5).toFixed(1).padStart(6)} | ${percentile(latencies, 0.99).toFixed(1).padStart(6)} | ${mib(median(list.map((result) => result.stalledDropped))).padStart(19)} | ${String(Math.max(...list.map((result) => result.readersDropped))).padStart(15)} | ${(Math.max(...list.map((result) => result.peakRssKiB)) / 1024).toFixed(1).padStart(12)} |`,
+    const roundsText = (mode: Mode, stalled: boolean): string =>
+      results
+        .get(key(mode, stalled))!
+        .map((result) => mib(result.rate))
+        .join(', ');
+    summary.push(
+      `${members} viewers, MiB/s per round: isolation ${roundsText('isolation', false)}; isolation with a stalled viewer ${roundsText('isolation', true)}; qemu ${roundsText('qemu', false)}`,
+    );
+    // Rounds run the calm and the disturbed configuration back to back, so
+    // each round's ratio cancels the machine's drift between rounds.
+    const calmRounds = results.get(key('isolation', false))!;
+    const disturbedRounds = results.get(key('isolation', true))!;
+    const change = (pick: (result: RoundResult) => number): string => {
+      const changes = calmRounds.map((calm, r) => (pick(disturbedRounds[r]!) / pick(calm) - 1) * 100).sort((a, b) => a - b);
+      const quartile = (p: number): string => `${percentile(changes, p) >= 0 ? '+' : ''}${percentile(changes, p).toFixed(1)}%`;
+      return `${quartile(0.5)} (middle half of rounds ${quartile(0.25)} to ${quartile(0.75)})`;
+    };
+    const calm = median(calmRounds.map((result) => result.rate));
+    const qemu = median(results.get(key('qemu', false))!.map((result) => result.rate));
+    const qemuStalled = results.get(key('qemu', true))![0]!;
+    summary.push(
+      `${members} viewers, isolation: a stalled viewer changes the others' throughput by ${change((result) => result.rate)} and the daemon's CPU per MiB by ${change((result) => result.cpuMsPerMiB)}; ` +
+        `isolation/qemu without a stall ${(calm / qemu).toFixed(2)}x; with a stall qemu mode ${qemuStalled.stuck ? `stops after ${mib(qemuStalled.delivered)} MiB` : `finishes at ${mib(qemuStalled.rate)} MiB/s`}`,
     );
   }
-  const roundsText = (mode: Mode, stalled: boolean): string =>
-    results
-      .get(key(mode, stalled))!
-      .map((result) => mib(result.rate))
-      .join(', ');
-  summary.push(
-    `${members} viewers, MiB/s per round: isolation ${roundsText('isolation', false)}; isolation with a stalled viewer ${roundsText('isolation', true)}; qemu ${roundsText('qemu', false)}`,
-  );
-  // Rounds run the calm and the disturbed configuration back to back, so
-  // each round's ratio cancels the machine's drift between rounds.
-  const calmRounds = results.get(key('isolation', false))!;
-  const disturbedRounds = results.get(key('isolation', true))!;
-  const change = (pick: (result: RoundResult) => number): string => {
-    const changes = calmRounds.map((calm, r) => (pick(disturbedRounds[r]!) / pick(calm) - 1) * 100).sort((a, b) => a - b);
-    const quartile = (p: number): string => `${percentile(changes, p) >= 0 ? '+' : ''}${percentile(changes, p).toFixed(1)}%`;
-    return `${quartile(0.5)} (middle half of rounds ${quartile(0.25)} to ${quartile(0.75)})`;
-  };
-  const calm = median(calmRounds.map((result) => result.rate));
-  const qemu = median(results.get(key('qemu', false))!.map((result) => result.rate));
-  const qemuStalled = results.get(key('qemu', true))![0]!;
-  summary.push(
-    `${members} viewers, isolation: a stalled viewer changes the others' throughput by ${change((result) => result.rate)} and the daemon's CPU per MiB by ${change((result) => result.cpuMsPerMiB)}; ` +
-      `isolation/qemu without a stall ${(calm / qemu).toFixed(2)}x; with a stall qemu mode ${qemuStalled.stuck ? `stops after ${mib(qemuStalled.delivered)} MiB` : `finishes at ${mib(qemuStalled.rate)} MiB/s`}`,
+  console.log('');
+  for (const line of summary) console.log(line);
+
+  // Memory while a viewer is stalled: STALL_TOTAL of output past it, one reading viewer.
+  const stall = await round(1, 'isolation', true, { ms: Infinity, bytes: STALL_TOTAL });
+  console.log('');
+  console.log(
+    `${STALL_TOTAL >> 20} MiB streamed past a stalled viewer (1 reading viewer, isolation): reader ${mib(stall.rate)} MiB/s, stalled viewer dropped ${mib(stall.stalledDropped)} MiB, ` +
+      `daemon RSS ${(stall.rssKiB / 1024).toFixed(1)} MiB at the end, peak ${(stall.peakRssKiB / 1024).toFixed(1)} MiB`,
   );
 }
-console.log('');
-for (const line of summary) console.log(line);
 
-// Memory while a viewer is stalled: STALL_TOTAL of output past it, one reading viewer.
-const stall = await round(1, 'isolation', true, { ms: Infinity, bytes: STALL_TOTAL });
-console.log('');
-console.log(
-  `${STALL_TOTAL >> 20} MiB streamed past a stalled viewer (1 reading viewer, isolation): reader ${mib(stall.rate)} MiB/s, stalled viewer dropped ${mib(stall.stalledDropped)} MiB, ` +
-    `daemon RSS ${(stall.rssKiB / 1024).toFixed(1)} MiB at the end, peak ${(stall.peakRssKiB / 1024).toFixed(1)} MiB`,
-);
+async function unpaced(): Promise<void> {
+  console.log('');
+  console.log(
+    `Unpaced: a TCP source writes ${UNPACED_TOTAL >> 20} MiB as fast as the relay takes it -> relay -> TCP viewers (2 reading, and 1 that never reads where "yes"); ` +
+      `stall-timeout=${STALL_TIMEOUT_MS}; every reader's stream is checked byte for byte (SHA-256)`,
+  );
+  const ser2net = peerVersion('ser2net', ['-v']).startsWith('ser2net version');
+  if (!ser2net) console.log('ser2net is not installed (apt-get install ser2net): its rows are left out');
+  const all: { relay: UnpacedRelay; stalled: boolean; name: string }[] = [
+    { relay: 'isolation', stalled: false, name: 'chardevd hub (default)' },
+    { relay: 'stall-timeout', stalled: false, name: `chardevd hub, stall-timeout=${STALL_TIMEOUT_MS}` },
+    { relay: 'ser2net', stalled: false, name: 'ser2net, max-connections' },
+    { relay: 'isolation', stalled: true, name: 'chardevd hub (default)' },
+    { relay: 'stall-timeout', stalled: true, name: `chardevd hub, stall-timeout=${STALL_TIMEOUT_MS}` },
+    { relay: 'qemu', stalled: true, name: 'chardevd hub, backpressure=on (QEMU 10)' },
+    { relay: 'ser2net', stalled: true, name: 'ser2net, max-connections' },
+  ];
+  const runs = all.filter((run) => ser2net || run.relay !== 'ser2net');
+  const results = new Map<string, UnpacedResult>();
+  console.log(
+    '| relay | stalled viewer | source MiB/s | source waited | reader 1 received / missing MiB | reader 2 received / missing MiB | readers intact | stalled viewer lost (query-chardev) | relay peak RSS MiB |',
+  );
+  console.log('|---|---|---:|---:|---:|---:|---|---:|---:|');
+  for (const run of runs) {
+    const result = await runUnpaced({ relay: run.relay, stalledViewer: run.stalled, total: UNPACED_TOTAL, stallTimeoutMs: STALL_TIMEOUT_MS });
+    results.set(`${run.relay}/${run.stalled}`, result);
+    const reader = (i: number): string => `${mib(result.readers[i]!.received)} / ${mib(result.sent - result.readers[i]!.received)}`;
+    const rate = result.stuck ? `stuck after ${mib(result.sent)} MiB` : (result.sent / (1 << 20) / result.seconds).toFixed(1);
+    console.log(
+      `| ${run.name} | ${run.stalled ? 'yes' : 'no'} | ${rate} | ${(result.sourceWaitMs / 1000).toFixed(2)} s | ${reader(0)} | ${reader(1)} | ${result.readers.every((r) => r.intact) ? 'yes' : 'no'} | ${
+        result.stalledDropped === undefined ? (run.stalled ? 'n/a' : '—') : mib(result.stalledDropped)
+      } | ${(result.peakRssKiB / 1024).toFixed(1)} |`,
+    );
+  }
+  // Per-reader MiB/s: what a viewer gets per second, which is what the peer is compared on.
+  const readerRate = (result: UnpacedResult): number => (result.stuck ? 0 : Math.min(...result.readers.map((r) => r.received)) / (1 << 20) / result.seconds);
+  const lost = (result: UnpacedResult): number => Math.max(...result.readers.map((r) => result.sent - r.received)) / (1 << 20);
+  const row = (measure: string, ours: UnpacedResult, peer: UnpacedResult, pick: (result: UnpacedResult) => number, digits: number) => ({
+    measure,
+    ours: pick(ours),
+    peer: pick(peer),
+    digits,
+  });
+  const get = (relay: UnpacedRelay, stalled: boolean): UnpacedResult => results.get(`${relay}/${stalled}`)!;
+  if (!ser2net) return;
+  console.log('');
+  console.log(
+    comparisonTable('ser2net', [
+      row('reader MiB/s, no stalled viewer, default hub', get('isolation', false), get('ser2net', false), readerRate, 1),
+      row(`reader MiB/s, no stalled viewer, stall-timeout=${STALL_TIMEOUT_MS}`, get('stall-timeout', false), get('ser2net', false), readerRate, 1),
+      row(`reader MiB/s, a stalled viewer, stall-timeout=${STALL_TIMEOUT_MS}`, get('stall-timeout', true), get('ser2net', true), readerRate, 1),
+      row('most a reader lost, MiB, no stalled viewer, default hub', get('isolation', false), get('ser2net', false), lost, 1),
+      row(`most a reader lost, MiB, no stalled viewer, stall-timeout=${STALL_TIMEOUT_MS}`, get('stall-timeout', false), get('ser2net', false), lost, 1),
+      row('relay peak RSS MiB, a stalled viewer, stall-timeout', get('stall-timeout', true), get('ser2net', true), (result) => result.peakRssKiB / 1024, 1),
+    ]),
+  );
+}

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startChardevd } from '../test/support/servers.js';
 import { connectWithRetry } from './support/connect.js';
-import { describeRun, loadAverage } from './support/machine.js';
+import { describeRun, loadAverage, peerVersion } from './support/machine.js';
 import { processUsage } from './support/process-stat.js';
 
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '512' }, rounds: { type: 'string', default: '3' } } });
@@ -108,7 +108,7 @@ async function socatRound(): Promise<Round> {
 }
 
 if (!['/usr/bin/socat', '/bin/socat'].some((path) => existsSync(path))) throw new Error('socat is not installed (apt-get install socat)');
-console.log(describeRun());
+console.log(describeRun([peerVersion('socat', ['-V'])]));
 const ours: Round[] = [];
 const theirs: Round[] = [];
 for (let round = 0; round < ROUNDS; round++) {

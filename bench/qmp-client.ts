@@ -15,6 +15,7 @@ import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { QmpClient } from '../src/client/qmp-client.js';
 import { qemuSkipReason, startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
+import { describeRun, QEMU_PEER } from './support/machine.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, window: { type: 'string', default: '256' } } });
 const SECONDS = Number(values.seconds);
@@ -130,7 +131,8 @@ async function qmpClient(path: string, serverPid: number): Promise<Measurement> 
 const servers: { name: string; start: () => Promise<ServerProcess> }[] = [{ name: 'chardevd', start: () => startChardevd() }];
 if (qemuSkipReason() === undefined) servers.push({ name: 'QEMU 7.2', start: () => startQemu() });
 
-console.log(`pipelined query-version per second over one unix connection, window ${WINDOW}, ${SECONDS} s each`);
+console.log(describeRun(['a raw-socket client (the least work a client can do)', ...(qemuSkipReason() === undefined ? [QEMU_PEER()] : [])]));
+console.log(`pipelined query-version per second over one unix connection, window ${WINDOW}, ${SECONDS} s each; ratio = QmpClient / raw socket`);
 console.log(
   '| server   | QmpClient cmd/s | raw socket cmd/s | ratio | QmpClient CPU µs/cmd | raw CPU µs/cmd | QmpClient ceiling cmd/s | server CPU µs/cmd (QmpClient / raw) |',
 );

@@ -9,14 +9,19 @@
  * own error (QEMU 7.2's json-streamer recovery).
  * With `--chardev`, the flooder talks to a QMP monitor on a socket chardev
  * (`-mon`, one client at a time) instead of a `-qmp` listener.
+ * QEMU 7.2 gets the same flood in the same run, from one client (its -qmp
+ * serves one client at a time, so it has no bystander): its memory while
+ * unread, its time to deliver every reply, and whether all arrived.
  * Run: npm run bench:qmp-flood [-- --clients N --pairs N --hold SECONDS --after SECONDS --chardev]
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { comparisonTable } from './support/compare.js';
+import { describeRun, QEMU_PEER } from './support/machine.js';
 import { RawQmp } from './support/raw-qmp.js';
-import { startChardevd, untilListening } from '../test/support/servers.js';
+import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../test/support/servers.js';
 
 const { values } = parseArgs({
   options: {
@@ -100,7 +105,70 @@ async function openFlooder(path: string, input: Buffer): Promise<{ socket: Socke
   return { socket, lines: () => lines, closed };
 }
 
+interface Flood {
+  readonly baseline: number;
+  readonly peakUnread: number;
+  readonly readSeconds: number;
+  readonly peakReading: number;
+  /** Error replies each flooder received. */
+  readonly replies: number[];
+}
+
 const input = Buffer.from(`[${'1,'.repeat(PAIRS)}1]`);
+
+/** The flood against `server`; `bystander` measures another client's round trips meanwhile (not on QEMU, which serves one client). */
+async function flood(name: string, server: ServerProcess, floodPath: string, clients: number, bystander: RawQmp | undefined): Promise<Flood> {
+  await sleep(500);
+  const baseline = rssMiB(server.pid);
+  console.log(`${name}: input ${(input.length / 1e6).toFixed(1)} MB per client, ${clients} client(s), ${EXPECTED_LINES - 1} error replies expected each`);
+  console.log(`${name}: baseline RSS ${baseline.toFixed(0)} MiB`);
+  if (bystander !== undefined) {
+    const quiet = probeLatency(bystander);
+    await sleep(1000);
+    console.log(`${name}: bystander before the flood: ${summary(await quiet.stop())}`);
+  }
+  let peak = watchPeak(server.pid);
+  const probe = bystander === undefined ? undefined : probeLatency(bystander);
+  const flooders = await Promise.all(Array.from({ length: clients }, () => openFlooder(floodPath, input)));
+  await sleep(HOLD_MS);
+  const peakUnread = peak.stop();
+  console.log(
+    `${name}: while ${clients} client(s) read nothing for ${HOLD_MS / 1000} s: peak RSS ${peakUnread.toFixed(0)} MiB, now ${rssMiB(server.pid).toFixed(0)} MiB`,
+  );
+  if (probe !== undefined) console.log(`${name}: bystander meanwhile: ${summary(await probe.stop())}`);
+
+  peak = watchPeak(server.pid);
+  const readStart = performance.now();
+  for (const f of flooders) f.socket.resume();
+  // Every reply arrived, or the server gave up on the client.
+  await Promise.all(
+    flooders.map(async (f) => {
+      const deadline = performance.now() + 120_000;
+      while (f.lines() < EXPECTED_LINES && !f.socket.destroyed && f.socket.readable && performance.now() < deadline) await sleep(20);
+    }),
+  );
+  const readSeconds = (performance.now() - readStart) / 1000;
+  const peakReading = peak.stop();
+  const replies = flooders.map((f) => f.lines() - 1);
+  console.log(
+    `${name}: reading: ${readSeconds.toFixed(1)} s, peak RSS ${peakReading.toFixed(0)} MiB; error replies received: ${replies.join(', ')} (expected ${EXPECTED_LINES - 1})`,
+  );
+
+  for (const f of flooders) f.socket.end();
+  await Promise.all(flooders.map((f) => Promise.race([f.closed, sleep(5000)])));
+  for (const f of flooders) f.socket.destroy();
+  const closedAt = performance.now();
+  for (const mark of [1000, AFTER_MS]) {
+    await sleep(mark - (performance.now() - closedAt));
+    console.log(`${name}: ${(mark / 1000).toFixed(0)} s after they closed: RSS ${rssMiB(server.pid).toFixed(0)} MiB`);
+  }
+  return { baseline, peakUnread, readSeconds, peakReading, replies };
+}
+
+const complete = (result: Flood): boolean => result.replies.every((count) => count === EXPECTED_LINES - 1);
+
+console.log(describeRun(qemuSkipReason() === undefined ? [QEMU_PEER()] : []));
+let ours: Flood;
 const daemon = await startChardevd((dir) =>
   values.chardev ? ['-chardev', `socket,id=qmon,path=${join(dir, 'qmon.sock')},server=on,wait=off`, '-mon', 'qmon,mode=control'] : [],
 );
@@ -111,46 +179,36 @@ try {
     if (CLIENTS !== 1) throw new Error('a chardev serves one client at a time: --clients 1');
   }
   const bystander = await RawQmp.open(daemon.qmpPath);
-  await sleep(500);
-  const baseline = rssMiB(daemon.pid);
-  console.log(`input ${(input.length / 1e6).toFixed(1)} MB per client, ${CLIENTS} client(s), ${EXPECTED_LINES - 1} error replies expected each`);
-  console.log(`baseline RSS ${baseline.toFixed(0)} MiB`);
-
-  const quiet = probeLatency(bystander);
-  await sleep(1000);
-  console.log(`bystander before the flood: ${summary(await quiet.stop())}`);
-
-  let peak = watchPeak(daemon.pid);
-  const probe = probeLatency(bystander);
-  const flooders = await Promise.all(Array.from({ length: CLIENTS }, () => openFlooder(floodPath, input)));
-  await sleep(HOLD_MS);
-  console.log(`while ${CLIENTS} client(s) read nothing for ${HOLD_MS / 1000} s: peak RSS ${peak.stop().toFixed(0)} MiB, now ${rssMiB(daemon.pid).toFixed(0)} MiB`);
-  console.log(`bystander meanwhile: ${summary(await probe.stop())}`);
-
-  peak = watchPeak(daemon.pid);
-  const readStart = performance.now();
-  for (const f of flooders) f.socket.resume();
-  // Every reply arrived, or the daemon gave up on the client.
-  await Promise.all(
-    flooders.map(async (f) => {
-      const deadline = performance.now() + 120_000;
-      while (f.lines() < EXPECTED_LINES && !f.socket.destroyed && f.socket.readable && performance.now() < deadline) await sleep(20);
-    }),
-  );
-  const counts = flooders.map((f) => f.lines() - 1);
-  console.log(
-    `reading: ${((performance.now() - readStart) / 1000).toFixed(1)} s, peak RSS ${peak.stop().toFixed(0)} MiB; error replies received: ${counts.join(', ')} (expected ${EXPECTED_LINES - 1})`,
-  );
-
-  for (const f of flooders) f.socket.end();
-  await Promise.all(flooders.map((f) => Promise.race([f.closed, sleep(5000)])));
-  for (const f of flooders) f.socket.destroy();
-  const closedAt = performance.now();
-  for (const mark of [1000, AFTER_MS]) {
-    await sleep(mark - (performance.now() - closedAt));
-    console.log(`${(mark / 1000).toFixed(0)} s after they closed: RSS ${rssMiB(daemon.pid).toFixed(0)} MiB`);
-  }
+  ours = await flood('chardevd', daemon, floodPath, CLIENTS, bystander);
   bystander.close();
 } finally {
   await daemon.stop();
+}
+const skip = qemuSkipReason();
+if (skip !== undefined) console.log(`QEMU 7.2 not measured: ${skip}`);
+else {
+  const qemu = await startQemu();
+  let theirs: Flood;
+  try {
+    theirs = await flood('QEMU 7.2', qemu, qemu.qmpPath, 1, undefined);
+  } finally {
+    await qemu.stop();
+  }
+  console.log('');
+  console.log(`one flooding client against QEMU 7.2's -qmp; chardevd with ${CLIENTS} client(s)${values.chardev ? ' on a chardev monitor' : ''}`);
+  console.log(
+    comparisonTable('QEMU 7.2', [
+      { measure: 'RSS growth while unread, MiB', ours: ours.peakUnread - ours.baseline, peer: theirs.peakUnread - theirs.baseline },
+      { measure: 'RSS growth while reading (peak), MiB', ours: ours.peakReading - ours.baseline, peer: theirs.peakReading - theirs.baseline },
+      {
+        measure: 'seconds to read every reply',
+        ours: ours.readSeconds,
+        peer: complete(theirs) ? theirs.readSeconds : NaN,
+        digits: 1,
+        ...(complete(ours) ? {} : { oursText: `not all in ${ours.readSeconds.toFixed(0)} s` }),
+        ...(complete(theirs) ? {} : { peerText: `not all in ${theirs.readSeconds.toFixed(0)} s` }),
+      },
+      { measure: 'error replies received (first client)', ours: ours.replies[0]!, peer: theirs.replies[0]! },
+    ]),
+  );
 }

@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { comparisonTable } from './support/compare.js';
+import { describeRun, QEMU_PEER } from './support/machine.js';
 import { RawQmp } from './support/raw-qmp.js';
 import { startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
 
@@ -83,18 +85,19 @@ async function measure(server: ServerProcess): Promise<{ sequential: number; pip
   return { sequential: sequentialNative(server.qmpPath, SECONDS), pipelined: rate };
 }
 
+console.log(describeRun([QEMU_PEER()]));
 const qemu = await startQemu();
 const chardevd = await startChardevd();
 try {
   const theirs = await measure(qemu);
   const ours = await measure(chardevd);
-  const row = (name: string, a: number, b: number): string =>
-    `| ${name.padEnd(24)} | ${a.toFixed(0).padStart(10)} | ${b.toFixed(0).padStart(10)} | ${(a / b).toFixed(1).padStart(6)}x |`;
   console.log(`query-version per second over one connection, ${SECONDS} s each, pipelined window ${WINDOW}`);
-  console.log('| mode                     |   chardevd |   QEMU 7.2 |  ratio |');
-  console.log('|--------------------------|-----------:|-----------:|-------:|');
-  console.log(row('sequential', ours.sequential, theirs.sequential));
-  console.log(row('pipelined', ours.pipelined, theirs.pipelined));
+  console.log(
+    comparisonTable('QEMU 7.2', [
+      { measure: 'sequential, commands/s', ours: ours.sequential, peer: theirs.sequential },
+      { measure: 'pipelined, commands/s', ours: ours.pipelined, peer: theirs.pipelined },
+    ]),
+  );
   const floor = await echoFloor(SECONDS);
   console.log(`floor: a bare Node.js echo server answers ${floor.toFixed(0)} sequential round trips per second with the same client`);
 } finally {

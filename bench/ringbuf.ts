@@ -2,11 +2,16 @@
  * Ring buffer benchmarks, chardevd against QEMU 7.2 in the same run:
  *  - alternating ringbuf-write / ringbuf-read commands over one
  *    connection, pipelined (a window in flight) and sequential;
- *  - resident memory per ringbuf: 1,000 ringbufs of 64 KiB, each filled.
+ *  - resident memory per ringbuf: 1,000 ringbufs of 64 KiB, each filled,
+ *    in a fresh server of each kind started for this alone; the baseline
+ *    is its resident size right after QMP negotiation, with nothing
+ *    written before it (no warm-up), taken the same way for both.
  * Run: npm run bench:ringbuf [-- --seconds N --count N]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { comparisonTable } from './support/compare.js';
+import { describeRun, QEMU_PEER } from './support/machine.js';
 import { RawQmp } from './support/raw-qmp.js';
 import { startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
 
@@ -53,51 +58,75 @@ function residentKiB(pid: number): number {
   return Number(match?.[1] ?? NaN);
 }
 
-/** Resident memory added per ringbuf by COUNT filled ringbufs of RING_SIZE bytes. */
-async function memoryPerRingbuf(server: ServerProcess, raw: RawQmp): Promise<number> {
-  const fill = Buffer.alloc(RING_SIZE, 'chardevd ').toString('base64');
-  // The first large requests grow a server's buffers once (a garbage-collected heap, socket
-  // buffers); that is not memory per ringbuf, so both servers get them before the count starts.
-  for (let i = 0; i < 50; i++) {
-    await raw.send(Buffer.from(`{"execute":"ringbuf-write","arguments":{"device":"bench","data":"${fill}","format":"base64"}}`));
-  }
-  const before = residentKiB(server.pid);
-  for (let i = 0; i < COUNT; i++) {
-    await raw.send(Buffer.from(`{"execute":"chardev-add","arguments":{"id":"m${i}","backend":{"type":"ringbuf","data":{"size":${RING_SIZE}}}}}`));
-    await raw.send(Buffer.from(`{"execute":"ringbuf-write","arguments":{"device":"m${i}","data":"${fill}","format":"base64"}}`));
-  }
-  // Let a garbage-collected runtime settle before reading its resident size.
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  return (residentKiB(server.pid) - before) / COUNT;
+interface Memory {
+  readonly baselineKiB: number;
+  readonly filledKiB: number;
 }
 
-async function measure(server: ServerProcess): Promise<{ pipelined: number; sequential: number; kib: number }> {
+/**
+ * Resident memory of a fresh `start()`ed server before and after COUNT
+ * filled ringbufs of RING_SIZE bytes. Nothing is written before the
+ * baseline: memory a server grows on its first large requests (a
+ * garbage-collected heap, parse buffers) is memory those ringbufs cost.
+ */
+async function memory(start: () => Promise<ServerProcess>): Promise<Memory> {
+  const server = await start();
+  try {
+    const raw = await RawQmp.open(server.qmpPath);
+    // Settled after start-up, the same wait for both servers.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const baselineKiB = residentKiB(server.pid);
+    const fill = Buffer.alloc(RING_SIZE, 'chardevd ').toString('base64');
+    for (let i = 0; i < COUNT; i++) {
+      await raw.send(Buffer.from(`{"execute":"chardev-add","arguments":{"id":"m${i}","backend":{"type":"ringbuf","data":{"size":${RING_SIZE}}}}}`));
+      await raw.send(Buffer.from(`{"execute":"ringbuf-write","arguments":{"device":"m${i}","data":"${fill}","format":"base64"}}`));
+    }
+    // Let a garbage-collected runtime settle before reading its resident size.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const filledKiB = residentKiB(server.pid);
+    raw.close();
+    return { baselineKiB, filledKiB };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function rates(server: ServerProcess): Promise<{ pipelined: number; sequential: number }> {
   const raw = await RawQmp.open(server.qmpPath);
   try {
     await raw.send(Buffer.from(`{"execute":"chardev-add","arguments":{"id":"bench","backend":{"type":"ringbuf","data":{"size":${RING_SIZE}}}}}`));
     await pipelined(raw, 0.2);
     const rate = await pipelined(raw, SECONDS);
     const seq = await sequential(raw, SECONDS);
-    const kib = await memoryPerRingbuf(server, raw);
-    return { pipelined: rate, sequential: seq, kib };
+    return { pipelined: rate, sequential: seq };
   } finally {
     raw.socket.destroy();
   }
 }
 
+console.log(describeRun([QEMU_PEER()]));
 const qemu = await startQemu();
 const chardevd = await startChardevd();
+let theirs: { pipelined: number; sequential: number };
+let ours: { pipelined: number; sequential: number };
 try {
-  const theirs = await measure(qemu);
-  const ours = await measure(chardevd);
-  const row = (name: string, a: number, b: number, digits = 0): string =>
-    `| ${name.padEnd(40)} | ${a.toFixed(digits).padStart(10)} | ${b.toFixed(digits).padStart(10)} | ${(a / b).toFixed(2).padStart(6)}x |`;
-  console.log(`ringbuf-write (64 bytes) and ringbuf-read (64) alternating over one connection, ${SECONDS} s each; ${COUNT} ringbufs of ${RING_SIZE} bytes`);
-  console.log('| measure                                  |   chardevd |   QEMU 7.2 |  ratio |');
-  console.log('|------------------------------------------|-----------:|-----------:|-------:|');
-  console.log(row(`commands/s, pipelined (window ${WINDOW})`, ours.pipelined, theirs.pipelined));
-  console.log(row('commands/s, sequential', ours.sequential, theirs.sequential));
-  console.log(row('resident KiB per filled 64 KiB ringbuf', ours.kib, theirs.kib, 1));
+  theirs = await rates(qemu);
+  ours = await rates(chardevd);
 } finally {
   await Promise.all([qemu.stop(), chardevd.stop()]);
 }
+const theirMemory = await memory(() => startQemu());
+const ourMemory = await memory(() => startChardevd());
+const perRing = (m: Memory): number => (m.filledKiB - m.baselineKiB) / COUNT;
+console.log(
+  `ringbuf-write (64 bytes) and ringbuf-read (64) alternating over one connection, ${SECONDS} s each; ${COUNT} ringbufs of ${RING_SIZE} bytes in fresh servers`,
+);
+console.log(
+  comparisonTable('QEMU 7.2', [
+    { measure: `commands/s, pipelined (window ${WINDOW})`, ours: ours.pipelined, peer: theirs.pipelined },
+    { measure: 'commands/s, sequential', ours: ours.sequential, peer: theirs.sequential },
+    { measure: 'resident KiB, fresh server after negotiation', ours: ourMemory.baselineKiB, peer: theirMemory.baselineKiB },
+    { measure: `resident KiB with ${COUNT} filled ringbufs`, ours: ourMemory.filledKiB, peer: theirMemory.filledKiB },
+    { measure: 'resident KiB per filled 64 KiB ringbuf', ours: perRing(ourMemory), peer: perRing(theirMemory), digits: 1 },
+  ]),
+);

@@ -15,6 +15,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startChardevd, startQemu, type ServerProcess } from '../test/support/servers.js';
+import { comparisonTable } from './support/compare.js';
+import { describeRun, QEMU_PEER } from './support/machine.js';
 import { RawQmp } from './support/raw-qmp.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' } } });
@@ -91,6 +93,7 @@ async function socketPath(server: ServerProcess): Promise<number> {
   }
 }
 
+console.log(describeRun([QEMU_PEER()]));
 const ring = `ringbuf,id=console,size=${RING_SIZE}`;
 const qemu = await startQemu(['-chardev', ring]);
 const chardevd = await startChardevd((dir) => [
@@ -105,12 +108,14 @@ try {
   const theirs = await qmpPath(qemu);
   const ours = await qmpPath(chardevd);
   const linked = await socketPath(chardevd);
-  const mib = (n: number): string => (n / (1 << 20)).toFixed(1).padStart(10);
-  console.log(`MiB/s into a ${RING_SIZE >> 10} KiB ringbuf and out of ringbuf-read (base64), ${SECONDS} s each`);
-  console.log('| path                                              |   chardevd |   QEMU 7.2 |  ratio |');
-  console.log('|---------------------------------------------------|-----------:|-----------:|-------:|');
-  console.log(`| ringbuf-write 48 KiB + ringbuf-read 64 KiB (QMP)  | ${mib(ours)} | ${mib(theirs)} | ${(ours / theirs).toFixed(2).padStart(5)}x |`);
-  console.log(`| socket chardev -> link -> ringbuf -> ringbuf-read | ${mib(linked)} |        n/a |    n/a |`);
+  const mib = (n: number): number => n / (1 << 20);
+  console.log(`MiB/s into a ${RING_SIZE >> 10} KiB ringbuf and out of ringbuf-read (base64), ${SECONDS} s each; QEMU has no link device`);
+  console.log(
+    comparisonTable('QEMU 7.2', [
+      { measure: 'ringbuf-write 48 KiB + ringbuf-read 64 KiB (QMP), MiB/s', ours: mib(ours), peer: mib(theirs), digits: 2 },
+      { measure: 'socket chardev -> link -> ringbuf -> ringbuf-read, MiB/s', ours: mib(linked), peer: NaN, digits: 2 },
+    ]),
+  );
 } finally {
   await Promise.all([qemu.stop(), chardevd.stop()]);
 }

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { qemuSkipReason, startChardevd } from '../test/support/servers.js';
-import { describeRun, loadAverage } from './support/machine.js';
+import { describeRun, loadAverage, QEMU_PEER } from './support/machine.js';
 import { processUsage } from './support/process-stat.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
@@ -118,7 +118,7 @@ try {
 } catch {
   throw new Error('hyperfine is not installed (apt-get install hyperfine)');
 }
-console.log(describeRun());
+console.log(describeRun([QEMU_PEER()]));
 
 const ours: Start[] = [];
 const theirs: Start[] = [];

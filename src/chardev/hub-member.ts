@@ -1,4 +1,6 @@
 import type { Chardev, ChardevEvent, ChardevFrontend } from './chardev.js';
+import { FLUSH_CHUNK, OutputQueue } from './output-queue.js';
+import { StallWatch } from './stall-watch.js';
 
 /**
  * How far a lossless member's queue may grow, as a multiple of the queue
@@ -11,14 +13,13 @@ export const HUB_LOSSLESS_QUEUE_FACTOR = 4;
 /** HUB_MEMBER_DROPPED is sent at most once per member in this interval (QEMU's event throttling uses 1 s too). */
 export const HUB_DROP_EVENT_INTERVAL_MS = 1000;
 
-/** The most a member's queue hands its backend in one write, so that a full backend stops the flush within one chunk. */
-const FLUSH_CHUNK = 64 << 10;
-
 /** What a member needs of its hub (HubChardev). */
 export interface MemberHub {
   readonly id: string;
   readonly backpressure: boolean;
   readonly queueSize: number;
+  /** `stall-timeout` in ms: every member paces, and one that takes nothing for this long is cut loose. */
+  readonly stallTimeoutMs: number | undefined;
   /** Input room for every member: the hub frontend's. */
   inputRoom(): number;
   memberInput(data: Buffer): void;
@@ -27,65 +28,6 @@ export interface MemberHub {
   memberProgressed(): void;
   /** Sends HUB_MEMBER_DROPPED for the member. */
   reportDrops(member: HubMember): void;
-}
-
-/** Bytes waiting for one member, oldest first, with the time each chunk was queued. */
-class MemberQueue {
-  readonly #chunks: Buffer[] = [];
-  readonly #times: number[] = [];
-  bytes = 0;
-
-  push(data: Buffer, now: number): void {
-    this.#chunks.push(data);
-    this.#times.push(now);
-    this.bytes += data.length;
-  }
-
-  /** Drops the oldest bytes until at most `limit` remain; returns how many were dropped. */
-  trimTo(limit: number): number {
-    let dropped = 0;
-    while (this.bytes > limit) {
-      const head = this.#chunks[0]!;
-      const excess = this.bytes - limit;
-      if (head.length <= excess) {
-        this.#chunks.shift();
-        this.#times.shift();
-        this.bytes -= head.length;
-        dropped += head.length;
-      } else {
-        this.#chunks[0] = head.subarray(excess);
-        this.bytes -= excess;
-        dropped += excess;
-      }
-    }
-    return dropped;
-  }
-
-  /** Removes and returns up to `max` bytes from the front. */
-  take(max: number): Buffer | undefined {
-    const head = this.#chunks[0];
-    if (head === undefined) return undefined;
-    if (head.length <= max) {
-      this.#chunks.shift();
-      this.#times.shift();
-      this.bytes -= head.length;
-      return head;
-    }
-    this.#chunks[0] = head.subarray(max);
-    this.bytes -= max;
-    return head.subarray(0, max);
-  }
-
-  /** When the oldest queued byte was queued. */
-  get oldest(): number | undefined {
-    return this.#times[0];
-  }
-
-  clear(): void {
-    this.#chunks.length = 0;
-    this.#times.length = 0;
-    this.bytes = 0;
-  }
 }
 
 /**
@@ -103,7 +45,9 @@ export class HubMember implements ChardevFrontend {
    * pipe, a serial line) is a viewer whose queue overflows on its own.
    */
   readonly lossless: boolean;
-  readonly #queue = new MemberQueue();
+  readonly #queue = new OutputQueue();
+  /** With the hub's stall-timeout, for a member that may be cut loose (not a lossless sink). */
+  readonly #stall: StallWatch | undefined;
   /** The member's backend asked to wait; what comes meanwhile is queued. */
   #waiting = false;
   #flushing = false;
@@ -122,6 +66,13 @@ export class HubMember implements ChardevFrontend {
   ) {
     this.description = `the hub '${hub.id}'`;
     this.lossless = chardev.losslessSink;
+    if (hub.stallTimeoutMs !== undefined && !this.lossless) {
+      this.#stall = new StallWatch(
+        hub.stallTimeoutMs,
+        () => this.#behind,
+        () => this.hub.memberProgressed(),
+      );
+    }
   }
 
   receiveCapacity(): number {
@@ -145,22 +96,44 @@ export class HubMember implements ChardevFrontend {
     return this.#queue.bytes;
   }
 
-  /** Whether this member holds the hub's frontend back now. */
+  /** With the hub's stall-timeout: the member took nothing for that long while behind, and has not caught up since. */
+  get cutLoose(): boolean {
+    return this.#stall?.cutLoose ?? false;
+  }
+
+  get #behind(): boolean {
+    return this.#waiting || this.#queue.bytes > 0;
+  }
+
+  /**
+   * Whether this member holds the hub's frontend back now: with
+   * backpressure or stall-timeout whenever it is behind (QEMU's hub),
+   * unless stall-timeout cut it loose; by default only a lossless sink a
+   * whole queue behind.
+   */
   get pacing(): boolean {
-    if (this.hub.backpressure) return this.#waiting || this.#queue.bytes > 0;
+    if (this.hub.backpressure || this.hub.stallTimeoutMs !== undefined) return this.#behind && !this.cutLoose;
     return this.lossless && this.#queue.bytes >= this.hub.queueSize;
   }
 
   /** Output for this member: straight to its backend, or into its queue while the backend is behind. */
   send(data: Buffer): void {
-    if (this.#waiting || this.#queue.bytes > 0) {
+    if (this.#behind) {
       this.#queue.push(data, Date.now());
-      const limit = this.lossless || this.hub.backpressure ? this.hub.queueSize * HUB_LOSSLESS_QUEUE_FACTOR : this.hub.queueSize;
+      // A member that paces loses nothing unless the frontend ignores the hold; a viewer (or one cut loose) keeps one queue.
+      const limit = this.pacing || this.lossless ? this.hub.queueSize * HUB_LOSSLESS_QUEUE_FACTOR : this.hub.queueSize;
       const dropped = this.#queue.trimTo(limit);
       if (dropped > 0) this.#lost(dropped);
+      if (this.pacing) this.#stall?.holding();
       return;
     }
+    this.#write(data);
+    if (this.#waiting) this.#stall?.holding();
+  }
+
+  #write(data: Buffer): void {
     this.written += data.length;
+    this.#stall?.took();
     if (!this.chardev.write(data)) this.#waiting = true;
   }
 
@@ -172,12 +145,13 @@ export class HubMember implements ChardevFrontend {
       while (!this.#waiting) {
         const chunk = this.#queue.take(FLUSH_CHUNK);
         if (chunk === undefined) break;
-        this.written += chunk.length;
-        if (!this.chardev.write(chunk)) this.#waiting = true;
+        this.#write(chunk);
       }
     } finally {
       this.#flushing = false;
     }
+    if (!this.#behind) this.#stall?.caughtUp();
+    else if (this.pacing) this.#stall?.holding();
     this.hub.memberProgressed();
   }
 
@@ -189,6 +163,7 @@ export class HubMember implements ChardevFrontend {
   forget(): void {
     this.#queue.clear();
     this.#waiting = false;
+    this.#stall?.reset();
   }
 
   lagMs(now: number): number {
@@ -213,6 +188,7 @@ export class HubMember implements ChardevFrontend {
   }
 
   dispose(): void {
+    this.#stall?.dispose();
     clearTimeout(this.#eventTimer);
     this.#eventTimer = undefined;
     this.#queue.clear();

@@ -3,8 +3,9 @@ import type { ChardevBackendDefinition } from './backend-definition.js';
 import { ByteRing } from './byte-ring.js';
 import { Chardev, type ChardevContext, type ChardevEvent, type ChardevFrontend } from './chardev.js';
 import { ChardevError } from './chardev-error.js';
-import { parseCommon } from './chardev-opts.js';
+import { asUint32, parseCommon } from './chardev-opts.js';
 import { HubMember, type MemberHub } from './hub-member.js';
+import { STALL_TIMEOUT_MAX } from './stall-watch.js';
 
 /**
  * The most members a hub takes. QEMU's MAX_HUB is 4; chardevd lifts it
@@ -38,7 +39,10 @@ export const HUB_MAX_HISTORY = 16 << 20;
  * (HUB_MEMBER_DROPPED, query-chardev). Lossless sinks (ringbuf, file)
  * lose nothing; one that falls a whole queue behind holds the frontend
  * back instead. `backpressure` restores QEMU's behaviour: any member
- * that is behind holds the frontend back.
+ * that is behind holds the frontend back. `stall-timeout` does the same
+ * for members that read, and cuts loose one that takes nothing for that
+ * long while the frontend waits on it (StallWatch), so that viewers that
+ * read lose nothing and one that does not read cannot stop the others.
  *
  * Members can join and leave while the hub runs (hub-add-member,
  * hub-remove-member), and a joining member can ask for the most recent
@@ -52,6 +56,7 @@ export class HubChardev extends Chardev implements MemberHub {
   override readonly closesFirst = true;
   readonly backpressure: boolean;
   readonly queueSize: number;
+  readonly stallTimeoutMs: number | undefined;
   readonly historySize: number;
   readonly #history: ByteRing | undefined;
   readonly #members: HubMember[] = [];
@@ -72,6 +77,7 @@ export class HubChardev extends Chardev implements MemberHub {
     this.backpressure = options.backpressure ?? false;
     this.queueSize = options['queue-size'] ?? HUB_DEFAULT_QUEUE_SIZE;
     this.historySize = options.history ?? HUB_DEFAULT_HISTORY;
+    this.stallTimeoutMs = options['stall-timeout'];
     // QEMU checks the list first (qemu_chr_open_hub).
     if (this.#memberIds.length === 0 && !joinedOnly) throw new ChardevError("hub: 'chardevs' list is not defined");
     if (!Number.isSafeInteger(this.queueSize) || this.queueSize < 1 || this.queueSize > HUB_MAX_QUEUE_SIZE) {
@@ -79,6 +85,12 @@ export class HubChardev extends Chardev implements MemberHub {
     }
     if (!Number.isSafeInteger(this.historySize) || this.historySize > HUB_MAX_HISTORY) {
       throw new ChardevError(`hub: 'history' must not exceed ${HUB_MAX_HISTORY}`);
+    }
+    if (this.stallTimeoutMs !== undefined) {
+      if (this.stallTimeoutMs < 1 || this.stallTimeoutMs > STALL_TIMEOUT_MAX) {
+        throw new ChardevError(`hub: 'stall-timeout' must be between 1 and ${STALL_TIMEOUT_MAX}`);
+      }
+      if (this.backpressure) throw new ChardevError("hub: 'backpressure' and 'stall-timeout' are mutually exclusive");
     }
     this.#history = this.historySize > 0 ? new ByteRing(2 ** Math.ceil(Math.log2(this.historySize))) : undefined;
   }
@@ -179,10 +191,12 @@ export class HubChardev extends Chardev implements MemberHub {
   /** What query-chardev shows for the hub. */
   info(): ChardevHubInfo {
     const now = Date.now();
+    const stall = this.stallTimeoutMs;
     return {
       backpressure: this.backpressure,
       'queue-size': this.queueSize,
       history: this.historySize,
+      ...(stall === undefined ? {} : { 'stall-timeout': stall }),
       members: this.#members.map(
         (member): ChardevHubMemberInfo => ({
           id: member.chardev.id,
@@ -192,14 +206,19 @@ export class HubChardev extends Chardev implements MemberHub {
           queued: member.queued,
           'lag-ms': member.lagMs(now),
           dropped: member.dropped,
+          ...(stall === undefined ? {} : { 'cut-loose': member.cutLoose }),
         }),
       ),
     };
   }
 
-  /** What members that lose nothing (lossless ones; every one with backpressure) still have queued: a graceful stop waits for it. */
+  /**
+   * What members that lose nothing (lossless ones; every one with
+   * backpressure; with stall-timeout, every one not cut loose) still
+   * have queued: a graceful stop waits for it.
+   */
   override get outputBacklog(): number {
-    return this.#members.reduce((sum, member) => sum + (member.lossless || this.backpressure ? member.queued : 0), 0);
+    return this.#members.reduce((sum, member) => sum + (member.lossless || this.backpressure || member.pacing ? member.queued : 0), 0);
   }
 
   /** Input room for every member: the frontend's, and none while the hub still holds input (QEMU delegates can_read to the frontend). */
@@ -294,7 +313,8 @@ export class HubChardev extends Chardev implements MemberHub {
 
 /**
  * `-chardev hub,chardevs.0=A,chardevs.1=B,...` (QEMU 10.0's
- * chardev/char-hub.c), plus chardevd's backpressure, queue-size and history.
+ * chardev/char-hub.c), plus chardevd's backpressure, queue-size, history
+ * and stall-timeout.
  * QEMU names the members chardevs.0 to chardevs.3; chardevd takes up to
  * chardevs.255 (HUB_MEMBER_LIMIT), listing QEMU's four in the help.
  */
@@ -308,6 +328,7 @@ export const hubBackend: ChardevBackendDefinition<'hub'> = {
     backpressure: 'bool',
     'queue-size': 'size',
     history: 'size',
+    'stall-timeout': 'num',
   },
   optionType(name) {
     const member = /^chardevs\.(0|[1-9][0-9]{0,3})$/.exec(name);
@@ -325,6 +346,7 @@ export const hubBackend: ChardevBackendDefinition<'hub'> = {
     if (opts.has('backpressure')) data.backpressure = opts.getBool('backpressure', false);
     if (opts.has('queue-size')) data['queue-size'] = Number(opts.getUint('queue-size', 0n));
     if (opts.has('history')) data.history = Number(opts.getUint('history', 0n));
+    if (opts.has('stall-timeout')) data['stall-timeout'] = asUint32('stall-timeout', opts.getUint('stall-timeout', 0n), opts);
     return { type: kind, data };
   },
   create: (id, backend, context) => new HubChardev(id, backend.data, context),

@@ -2,7 +2,7 @@ import type { ChardevSocket, InetSocketAddress, SocketAddressLegacy } from '../g
 import { ChardevError } from './chardev-error.js';
 import { asInt64, asUint32, type ChardevOptionType, type ChardevOpts, parseCommon } from './chardev-opts.js';
 
-/** The `-chardev` options a socket reads. `reconnect-ms` is QEMU 9.2's spelling; `clients` is chardevd's. */
+/** The `-chardev` options a socket reads. `reconnect-ms` is QEMU 9.2's spelling; `clients` and `stall-timeout` are chardevd's. */
 export const SOCKET_OPTIONS: Readonly<Record<string, ChardevOptionType>> = {
   path: 'str',
   host: 'str',
@@ -26,6 +26,7 @@ export const SOCKET_OPTIONS: Readonly<Record<string, ChardevOptionType>> = {
   abstract: 'bool',
   'reconnect-ms': 'num',
   clients: 'num',
+  'stall-timeout': 'num',
 };
 
 /**
@@ -87,6 +88,7 @@ export function parseSocket(opts: ChardevOpts): ChardevSocket {
   if (opts.has('reconnect')) data.reconnect = asInt64(opts.getUint('reconnect', 0n));
   if (opts.has('reconnect-ms')) data['reconnect-ms'] = asInt64(opts.getUint('reconnect-ms', 0n));
   if (opts.has('clients')) data.clients = asUint32('clients', opts.getUint('clients', 0n), opts);
+  if (opts.has('stall-timeout')) data['stall-timeout'] = asUint32('stall-timeout', opts.getUint('stall-timeout', 0n), opts);
   return data;
 }
 

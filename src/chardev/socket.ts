@@ -19,6 +19,8 @@ import {
   unixPath,
 } from './socket-address.js';
 import { type SocketConnection, StreamConnection } from './socket-connection.js';
+import { PacedOutput } from './paced-output.js';
+import { STALL_TIMEOUT_MAX } from './stall-watch.js';
 import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
 import type { WebSocketAcceptor } from './socket-websocket.js';
 
@@ -35,7 +37,9 @@ export const MAX_WAITING_CLIENTS = 16;
  * telnet and tn3270 negotiation, WebSocket servers, reconnecting clients.
  * Open while a peer is connected. As in QEMU a server serves one client
  * at a time and later ones wait; chardevd's `clients=N` serves N at once,
- * output going to all and input coming from any.
+ * output going to all and input coming from any. With `stall-timeout`
+ * every client paces the frontend until it takes nothing for that long
+ * (PacedOutput).
  */
 export class SocketChardev extends Chardev {
   readonly kind = 'socket';
@@ -47,12 +51,17 @@ export class SocketChardev extends Chardev {
   readonly #wait: boolean;
   readonly #reconnectMs: number;
   readonly #maxClients: number;
+  readonly #stallTimeoutMs: number | undefined;
   readonly #address: SocketChardevAddress;
   /** The address as bound (real port for port 0), for filenames. */
   #bound: SocketChardevAddress;
   #server: net.Server | undefined;
   #acceptor: WebSocketAcceptor | undefined;
   readonly #connections = new Set<SocketConnection>();
+  /** With stall-timeout: each client's paced output. */
+  readonly #paced = new Map<SocketConnection, PacedOutput>();
+  /** With stall-timeout: write() returned false and the frontend waits for drain(). */
+  #frontendWaiting = false;
   /** What clients that have gone had dropped (droppedOutput). */
   #droppedByGone = 0;
   /** Accepted sockets still in the WebSocket handshake; each takes a client's place, as QEMU stops accepting meanwhile. */
@@ -79,8 +88,11 @@ export class SocketChardev extends Chardev {
     validateSocket(options, this.#isServer);
     this.#reconnectMs = options['reconnect-ms'] ?? (options.reconnect ?? 0) * 1000;
     this.#maxClients = options.clients ?? 1;
+    this.#stallTimeoutMs = options['stall-timeout'];
     if (this.#maxClients < 1) throw new ChardevError("'clients' must be at least 1");
     if (this.#maxClients > 1 && !this.#isServer) throw new ChardevError("'clients' option is incompatible with socket in client connect mode");
+    const stall = this.#stallTimeoutMs;
+    if (stall !== undefined && (stall < 1 || stall > STALL_TIMEOUT_MAX)) throw new ChardevError(`'stall-timeout' must be between 1 and ${STALL_TIMEOUT_MAX}`);
     this.#address = this.#bound = supportedAddress(options.addr);
   }
 
@@ -206,7 +218,8 @@ export class SocketChardev extends Chardev {
     const handlers = {
       data: (chunk: Buffer, lease?: ReadLease) => this.receive(chunk, lease),
       break: () => this.sendBreak(),
-      drain: () => this.drained(),
+      // With stall-timeout the client's paced output decides when the frontend may write again.
+      drain: () => (this.#stallTimeoutMs === undefined ? this.drained() : this.#paced.get(connection)?.drain()),
       closed: () => this.#lost(connection),
     };
     let connection: SocketConnection;
@@ -236,6 +249,7 @@ export class SocketChardev extends Chardev {
       return;
     }
     this.#connections.add(connection);
+    if (this.#stallTimeoutMs !== undefined) this.#paced.set(connection, new PacedOutput(connection, this.#stallTimeoutMs, () => this.#clientProgressed()));
     if (!this.inputPaused) connection.resume();
     this.setOpen(true);
     this.#firstClient?.();
@@ -245,6 +259,14 @@ export class SocketChardev extends Chardev {
   #lost(connection: SocketConnection): void {
     if (!this.#connections.delete(connection)) return;
     this.#droppedByGone += connection.dropped;
+    const paced = this.#paced.get(connection);
+    if (paced !== undefined) {
+      this.#paced.delete(connection);
+      this.#droppedByGone += paced.dropped;
+      paced.dispose();
+      // A client that held the frontend back is gone.
+      this.#clientProgressed();
+    }
     if (this.#connections.size === 0) this.setOpen(false);
     if (this.closed) return;
     if (this.#isServer) this.#serveNext();
@@ -318,11 +340,21 @@ export class SocketChardev extends Chardev {
    * it, as in QEMU; with clients=N the fastest reader does, and a client
    * that stops reading loses what comes beyond its own bounded queue
    * (OUTPUT_QUEUE_LIMIT), counted in `droppedOutput`, so it never stalls
-   * the source or the other clients.
+   * the source or the other clients. With stall-timeout every client
+   * that is behind paces it, unless cut loose.
    */
   protected writeToBackend(data: Buffer, lease?: ReadLease): boolean {
     // QEMU discards output while nobody is connected (write gives EIO).
     if (this.#connections.size === 0) return true;
+    if (this.#stallTimeoutMs !== undefined) {
+      let more = true;
+      for (const paced of this.#paced.values()) {
+        paced.write(data, lease);
+        if (paced.pacing) more = false;
+      }
+      if (!more) this.#frontendWaiting = true;
+      return more;
+    }
     let someoneTakesMore = false;
     for (const connection of this.#connections) if (connection.write(data, lease)) someoneTakesMore = true;
     return someoneTakesMore;
@@ -333,10 +365,19 @@ export class SocketChardev extends Chardev {
     return this.writeToBackend(data, lease);
   }
 
+  /** A client moved bytes, was cut loose or left: if no client holds the frontend back any more, it may write again. */
+  #clientProgressed(): void {
+    if (!this.#frontendWaiting) return;
+    for (const paced of this.#paced.values()) if (paced.pacing) return;
+    this.#frontendWaiting = false;
+    this.drained();
+  }
+
   /** Output lost because a client did not read, over every client so far. */
   get droppedOutput(): number {
     let dropped = this.#droppedByGone;
     for (const connection of this.#connections) dropped += connection.dropped;
+    for (const paced of this.#paced.values()) dropped += paced.dropped;
     return dropped;
   }
 
@@ -363,6 +404,7 @@ export class SocketChardev extends Chardev {
     for (const socket of this.#handshaking) socket.destroy();
     this.#handshaking.clear();
     for (const connection of this.#connections) connection.close();
+    for (const paced of this.#paced.values()) paced.dispose();
     this.#acceptor?.close();
     const server = this.#server;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));

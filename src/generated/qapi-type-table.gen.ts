@@ -137,6 +137,7 @@ export const qapiTypeTable: TypeTable = {
       { name: 'reconnect', type: 'int', optional: true },
       { name: 'reconnect-ms', type: 'int', optional: true },
       { name: 'clients', type: 'uint32', optional: true },
+      { name: 'stall-timeout', type: 'uint32', optional: true },
     ],
   },
   'SocketAddressLegacy': {
@@ -276,6 +277,7 @@ export const qapiTypeTable: TypeTable = {
       { name: 'backpressure', type: 'bool', optional: true },
       { name: 'queue-size', type: 'size', optional: true },
       { name: 'history', type: 'size', optional: true },
+      { name: 'stall-timeout', type: 'uint32', optional: true },
     ],
   },
   'strList': { kind: 'array', element: 'str' },

@@ -604,6 +604,13 @@ export interface ChardevHubMemberInfo {
    * the most recent output.
    */
   dropped: number;
+  /**
+   * with the hub's stall-timeout: whether the member was cut
+   * loose (it took nothing for that long while the frontend waited
+   * on it) and has not caught up yet, so that it does not pace the
+   * frontend.  Absent without stall-timeout.
+   */
+  'cut-loose'?: boolean;
 }
 
 /**
@@ -626,6 +633,11 @@ export interface ChardevHubInfo {
    * members that ask for a replay when they join.
    */
   history: number;
+  /**
+   * the hub's stall-timeout in milliseconds; absent
+   * without one.
+   */
+  'stall-timeout'?: number;
   /**
    * the members, in the order they joined.
    */
@@ -845,6 +857,18 @@ export interface ChardevSocket extends ChardevCommon {
    * Feature `chardevd-extension`
    */
   clients?: number;
+  /**
+   * every connected client that is behind paces the
+   * frontend (by default only the fastest does, and a client that
+   * stops reading loses what exceeds its own queue), but one that
+   * takes nothing for this many milliseconds while the frontend
+   * waits on it is cut loose: it loses its oldest bytes beyond its
+   * queue (counted in query-chardev's @output-dropped) until it has
+   * caught up, when it paces again.  1 to 2147483647.
+   *
+   * Feature `chardevd-extension`
+   */
+  'stall-timeout'?: number;
 }
 
 /**
@@ -884,8 +908,8 @@ export interface ChardevMux extends ChardevCommon {
  * Since: 0.1
  *
  * Feature `chardevd-extension`: the hub backend is QEMU 10.0's, so QEMU 7.2
- * lacks it; @backpressure, @queue-size and @history are
- * chardevd's.
+ * lacks it; @backpressure, @queue-size, @history and
+ * @stall-timeout are chardevd's.
  */
 export interface ChardevHub extends ChardevCommon {
   /**
@@ -918,6 +942,18 @@ export interface ChardevHub extends ChardevCommon {
    * Feature `chardevd-extension`
    */
   history?: number;
+  /**
+   * every open member that is behind paces the
+   * frontend, as with @backpressure, but one that takes nothing for
+   * this many milliseconds while the frontend waits on it is cut
+   * loose: it no longer paces, and its queue loses its oldest bytes
+   * when full (counted as @dropped), until it has caught up (its
+   * queue is empty), when it paces again.  Lossless sinks are never
+   * cut loose.  1 to 2147483647; not with @backpressure.
+   *
+   * Feature `chardevd-extension`
+   */
+  'stall-timeout'?: number;
 }
 
 /**

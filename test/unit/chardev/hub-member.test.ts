@@ -37,12 +37,13 @@ class SlowBackend extends Chardev {
 }
 
 /** The hub's side, recording what the member tells it. */
-function fakeHub(queueSize: number, backpressure = false) {
+function fakeHub(queueSize: number, backpressure = false, stallTimeoutMs?: number) {
   const told = { progressed: 0, drops: [] as number[] };
   const hub: MemberHub = {
     id: 'h',
     backpressure,
     queueSize,
+    stallTimeoutMs,
     inputRoom: () => 0,
     memberInput: () => {},
     memberEvent: () => {},
@@ -132,6 +133,96 @@ suite('hub member: its output queue', () => {
     assert.equal(member.dropped, 0);
     member.send(bytes(3, 2));
     assert.equal(member.written, 4, 'no longer waiting: output goes straight to the backend again');
+    member.dispose();
+  });
+});
+
+suite('hub member: stall-timeout', () => {
+  test('a viewer that reads paces the frontend and loses nothing, however long it takes overall', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+    const { hub, told } = fakeHub(10, false, 1000);
+    const backend = new SlowBackend(false);
+    const member = join(backend, hub);
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 50; i++) {
+      const chunk = bytes(8, i);
+      sent.push(chunk);
+      member.send(chunk);
+      assert.equal(member.pacing, true, 'behind: it holds the frontend back');
+      t.mock.timers.tick(900);
+      backend.makeRoom(1);
+    }
+    assert.equal(member.cutLoose, false);
+    assert.equal(member.dropped, 0);
+    backend.makeRoom(1000);
+    assert.equal(member.pacing, false);
+    assert.deepEqual(Buffer.concat(backend.written), Buffer.concat(sent));
+    assert.ok(told.progressed >= 50);
+    member.dispose();
+  });
+
+  test('a viewer that takes nothing for the timeout is cut loose, loses its oldest bytes, and paces again once caught up', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+    const { hub, told } = fakeHub(10, false, 1000);
+    const backend = new SlowBackend(false);
+    const member = join(backend, hub);
+    member.send(bytes(1, 0));
+    member.send(bytes(4, 1));
+    assert.equal(member.pacing, true);
+    t.mock.timers.tick(999);
+    assert.equal(member.pacing, true);
+    const progressed = told.progressed;
+    t.mock.timers.tick(1);
+    assert.equal(member.cutLoose, true);
+    assert.equal(member.pacing, false, 'cut loose: the frontend no longer waits for it');
+    assert.equal(told.progressed, progressed + 1, 'the hub heard it, so that its frontend may write again');
+    for (let i = 2; i <= 4; i++) member.send(bytes(4, i));
+    assert.equal(member.queued, 10, 'its queue keeps queue-size bytes');
+    assert.equal(member.dropped, 6);
+    assert.deepEqual(told.drops, [2], 'the first loss is reported at once, as any drop');
+    backend.makeRoom(4);
+    assert.equal(member.cutLoose, true, 'still behind');
+    backend.makeRoom(100);
+    assert.equal(member.cutLoose, false, 'caught up');
+    assert.deepEqual(Buffer.concat(backend.written.slice(1)), Buffer.concat([bytes(2, 2), bytes(4, 3), bytes(4, 4)]), 'the newest ten bytes');
+    member.send(bytes(200, 5));
+    assert.equal(member.pacing, true, 'it paces again');
+    member.send(bytes(5, 6));
+    assert.equal(member.dropped, 6, 'and loses nothing while it paces');
+    member.dispose();
+  });
+
+  test('a lossless member is never cut loose', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+    const { hub } = fakeHub(10, false, 100);
+    const backend = new SlowBackend(true);
+    const member = join(backend, hub);
+    member.send(bytes(1, 0));
+    member.send(bytes(5, 1));
+    t.mock.timers.tick(10_000);
+    assert.equal(member.cutLoose, false);
+    assert.equal(member.pacing, true);
+    member.dispose();
+  });
+
+  test('a member that closes starts over: nothing queued, pacing, watched anew', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+    const { hub } = fakeHub(10, false, 100);
+    const backend = new SlowBackend(false);
+    const member = join(backend, hub);
+    member.send(bytes(1, 0));
+    t.mock.timers.tick(100);
+    assert.equal(member.cutLoose, true);
+    member.forget();
+    assert.equal(member.cutLoose, false);
+    assert.equal(member.queued, 0);
+    backend.room = 1;
+    member.send(bytes(1, 1));
+    assert.equal(member.pacing, true);
+    t.mock.timers.tick(99);
+    assert.equal(member.cutLoose, false);
+    t.mock.timers.tick(1);
+    assert.equal(member.cutLoose, true);
     member.dispose();
   });
 });

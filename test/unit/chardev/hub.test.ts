@@ -117,6 +117,34 @@ suite('hub chardev: QEMU 10 rules (test-char.c char_hub_test)', () => {
     await chardevs.closeAll();
   });
 
+  test('stall-timeout out of range, or with backpressure, is refused; query-chardev shows it and who is cut loose', async () => {
+    const state = setup();
+    const { chardevs } = state;
+    await chardevs.add('a', ringbuf());
+    await chardevs.add('v', { type: 'null', data: {} });
+    await assert.rejects(chardevs.add('h', hub(['a'], { 'stall-timeout': 0 })), {
+      message: "Failed to add chardev 'h': hub: 'stall-timeout' must be between 1 and 2147483647",
+    });
+    await assert.rejects(chardevs.add('h', hub(['a'], { 'stall-timeout': 2 ** 31 })), {
+      message: "Failed to add chardev 'h': hub: 'stall-timeout' must be between 1 and 2147483647",
+    });
+    await assert.rejects(chardevs.add('h', hub(['a'], { 'stall-timeout': 10, backpressure: true })), {
+      message: "Failed to add chardev 'h': hub: 'backpressure' and 'stall-timeout' are mutually exclusive",
+    });
+    assert.equal(chardevs.get('a')!.busy, false);
+    await chardevs.add('h', hub(['a', 'v'], { 'stall-timeout': 250 }));
+    const info = query(state, 'h').hub!;
+    assert.equal(info['stall-timeout'], 250);
+    assert.deepEqual(
+      info.members.map((m) => [m.id, m['cut-loose']]),
+      [
+        ['a', false],
+        ['v', false],
+      ],
+    );
+    await chardevs.closeAll();
+  });
+
   test('-chardev hub reads chardevs.N up to the first gap, and one without any has no list', () => {
     assert.deepEqual(parseChardevOption('hub,id=h,chardevs.0=a,chardevs.1=b').backend, { type: 'hub', data: { logappend: false, chardevs: ['a', 'b'] } });
     assert.deepEqual(parseChardevOption('hub,id=h').backend, { type: 'hub', data: { logappend: false, chardevs: [] } });

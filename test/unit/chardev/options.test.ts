@@ -382,6 +382,15 @@ const ROWS: readonly Row[] = [
     qemu: { refuses: "Invalid parameter 'reconnect-ms'" },
   },
   { text: 'socket,id=s,path=s.sock,clients=4294967296', error: "Parameter 'clients' expects uint32", qemu: { refuses: "Invalid parameter 'clients'" } },
+  {
+    text: 'socket,id=s,path=s.sock,server=on,wait=off,clients=4,stall-timeout=1000',
+    id: 's',
+    backend: { type: 'socket', data: { ...common, addr: unix('s.sock'), server: true, wait: false, clients: 4, 'stall-timeout': 1000 } },
+    qemu: { refuses: "Invalid parameter 'clients'" },
+  },
+  // A number option wraps a negative as strtoull does, which is then out of the uint32 member's range.
+  { text: 'socket,id=s,path=s.sock,stall-timeout=-1', error: "Parameter 'stall-timeout' expects uint32", qemu: { refuses: "Invalid parameter 'stall-timeout'" } },
+  { text: 'socket,id=s,path=s.sock,stall-timeout=1s', error: "Parameter 'stall-timeout' expects a number", qemu: { refuses: "Invalid parameter 'stall-timeout'" } },
   // hub is QEMU 10.0's (chardevs.0 to .3); chardevd takes members up to chardevs.255.
   {
     text: 'hub,id=h,chardevs.0=a,chardevs.1=b',
@@ -407,6 +416,15 @@ const ROWS: readonly Row[] = [
     backend: { type: 'hub', data: { ...common, chardevs: ['a'], backpressure: true, 'queue-size': 65536, history: 1048576 } },
     qemu: { refuses: "Invalid parameter 'chardevs.0'" },
   },
+  {
+    text: 'hub,id=h,chardevs.0=a,stall-timeout=0x3e8',
+    id: 'h',
+    backend: { type: 'hub', data: { ...common, chardevs: ['a'], 'stall-timeout': 1000 } },
+    qemu: { refuses: "Invalid parameter 'chardevs.0'" },
+  },
+  { text: 'hub,id=h,chardevs.0=a,stall-timeout=-5', error: "Parameter 'stall-timeout' expects uint32", qemu: { refuses: "Invalid parameter 'chardevs.0'" } },
+  { text: 'hub,id=h,chardevs.0=a,stall-timeout=', error: "Parameter 'stall-timeout' expects a number", qemu: { refuses: "Invalid parameter 'chardevs.0'" } },
+  { text: 'hub,id=h,chardevs.0=a,stall-timeout=fast', error: "Parameter 'stall-timeout' expects a number", qemu: { refuses: "Invalid parameter 'chardevs.0'" } },
   { text: 'hub,id=h,chardevs.256=a', error: "Invalid parameter 'chardevs.256'", qemu: { refuses: "Invalid parameter 'chardevs.256'" } },
   { text: 'hub,id=h,chardevs.01=a', error: "Invalid parameter 'chardevs.01'", qemu: { refuses: "Invalid parameter 'chardevs.01'" } },
   { text: 'hub,id=h', id: 'h', backend: { type: 'hub', data: { ...common, chardevs: [] } }, qemu: { later: "'hub' is not a valid char driver name" } },
@@ -595,6 +613,7 @@ suite('parseChardevOption agrees with QEMU 7.2', { skip: qemuSkipReason() }, () 
       'backpressure',
       'history',
       'queue-size',
+      'stall-timeout',
       'chardevs.0',
       'chardevs.1',
       'chardevs.2',

@@ -187,6 +187,58 @@ suite('socket chardev: servers (test-char /char/socket/server/*)', () => {
     }
   });
 
+  test('clients=3 with stall-timeout: reading clients pace the source and get every byte; one that stops reading is cut loose, loses its oldest bytes, and catches up', async () => {
+    const { chardev, frontend } = await openChardev({ addr: unixAddress(), wait: false, clients: 3, 'stall-timeout': 200 });
+    try {
+      const readers = [new Peer(connectTo(chardev)), new Peer(connectTo(chardev))];
+      const stalled = new Peer(connectTo(chardev));
+      stalled.socket.pause();
+      await frontend.until(() => chardev.connectionCount === 3, 'three connections');
+      // A source that writes as fast as the chardev lets it: 16 MiB of distinct bytes in 64 KiB chunks.
+      const total = 16 << 20;
+      const source = Buffer.alloc(total);
+      for (let i = 0; i < total; i += 4) source.writeUInt32LE(i, i);
+      let held = 0;
+      for (let sent = 0; sent < total; sent += 64 << 10) {
+        if (!chardev.write(source.subarray(sent, sent + (64 << 10)))) {
+          held++;
+          const drains = frontend.drains;
+          await frontend.until(() => frontend.drains > drains, `drain after ${sent} bytes`);
+        }
+      }
+      assert.ok(held > 0, 'the clients paced the source');
+      for (const reader of readers) {
+        await reader.until(() => reader.receivedBytes === total, 'every byte at a reading client');
+        sameBytes(reader.received, source, 'a reading client');
+      }
+      const dropped = chardev.droppedOutput;
+      assert.ok(dropped > 0, 'the stalled client lost output');
+      stalled.socket.resume();
+      await stalled.until(() => stalled.receivedBytes + dropped === total, 'the stalled client to catch up');
+      // What it got is the start (before it stalled) and the newest bytes, in order.
+      const got = stalled.received;
+      assert.ok(got.subarray(got.length - (1 << 20)).equals(source.subarray(total - (1 << 20))), 'the newest bytes last');
+      // Caught up, it paces again: a write it cannot take yet holds the source back.
+      stalled.socket.pause();
+      let heldAgain = false;
+      for (let i = 0; i < 1000 && !heldAgain; i++) heldAgain = !chardev.write(source.subarray(0, 64 << 10));
+      assert.ok(heldAgain, 'the client that caught up paces again');
+      assert.equal(chardev.droppedOutput, dropped, 'nothing more lost while it paces');
+      stalled.socket.destroy();
+    } finally {
+      chardev.detach(frontend);
+      await chardev.close();
+    }
+  });
+
+  test('stall-timeout out of range is refused', async () => {
+    for (const stall of [0, 2 ** 31]) {
+      await assert.rejects(openChardev({ addr: unixAddress(), wait: false, 'stall-timeout': stall }), {
+        message: "'stall-timeout' must be between 1 and 2147483647",
+      });
+    }
+  });
+
   test('input waits in the socket while the frontend takes none, and flows after acceptInput', async () => {
     const { chardev, frontend } = await openChardev({ addr: unixAddress(), wait: false });
     try {
