@@ -16,6 +16,8 @@ const QMP_ERROR_TYPES: ReadonlyMap<string, QmpErrorType> = new Map<string, QmpEr
   ['DEVICE_FAILED', GenericError],
   // device_del's unknown id or path: find_device_state() raises ERROR_CLASS_DEVICE_NOT_FOUND.
   ['DEVICE_NOT_FOUND', DeviceNotFoundError],
+  // object-add's and object-del's failures are error_setg() (qom/object.c, crypto/tlscreds*.c).
+  ['OBJECT_FAILED', GenericError],
 ]);
 
 /** The QMP error for a domain error a handler threw; undefined for anything else, which the dispatcher reports as a bug. */

@@ -23,6 +23,7 @@ const QEMU_CLASSES: readonly (readonly [code: string, errorClass: string])[] = [
   ['CHARDEV_FAILED', 'GenericError'],
   ['DEVICE_FAILED', 'GenericError'],
   ['DEVICE_NOT_FOUND', 'DeviceNotFound'],
+  ['OBJECT_FAILED', 'GenericError'],
 ];
 
 suite('toQmpError', () => {

@@ -52,7 +52,7 @@ const AWKWARD = [
 ];
 
 function config(chardevs: ConfigChardev[], extra: Partial<ChardevdConfig> = {}): ChardevdConfig {
-  return { qmp: [], hmp: [], chardevs, devices: [], ...extra };
+  return { objects: [], qmp: [], hmp: [], chardevs, devices: [], ...extra };
 }
 
 /** The text read back as chardevd reads a config file; fails on any warning. */

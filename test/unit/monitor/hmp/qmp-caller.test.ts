@@ -12,6 +12,7 @@ import { toQmpError } from '../../../../src/commands/qmp-error-table.js';
 import { qmpCommandSpecs } from '../../../../src/generated/qapi-commands.gen.js';
 import { qapiTypeTable } from '../../../../src/generated/qapi-type-table.gen.js';
 import { HmpCommandError } from '../../../../src/monitor/hmp/commands.js';
+import { objectHandlers } from '../../../../src/commands/objects.js';
 import { type HmpQmpHandlers, QmpCaller } from '../../../../src/monitor/hmp/qmp-caller.js';
 import { InputValidator } from '../../../../src/qapi-runtime/index.js';
 import { QmpDispatcher } from '../../../../src/qmp/dispatch.js';
@@ -20,11 +21,11 @@ import { QmpDispatcher } from '../../../../src/qmp/dispatch.js';
 function setup(overrides: Partial<HmpQmpHandlers> = {}) {
   const chardevs = new ChardevRegistry({ log: () => {} });
   const reported: [string, unknown][] = [];
-  const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...overrides };
+  const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...objectHandlers, ...overrides };
   const validator = new InputValidator(qapiTypeTable);
   const dispatcher = new QmpDispatcher<QmpContext>({
     specs: qmpCommandSpecs,
-    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers },
+    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...objectHandlers },
     validator,
     toQmpError,
     reportInternalError: (command, error) => reported.push([command, error]),
