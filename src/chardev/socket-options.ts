@@ -99,7 +99,7 @@ export function validateSocket(options: ChardevSocket, isServer: boolean): void 
   const hasReconnect = options.reconnect !== undefined || options['reconnect-ms'] !== undefined;
   if (options.addr.type === 'fd' && hasReconnect) throw new ChardevError("'reconnect' option is incompatible with 'fd' address type");
   if (options.addr.type === 'unix' && options['tls-creds'] !== undefined) throw new ChardevError("'tls_creds' option is incompatible with 'unix' address type");
-  if (options['tls-authz'] !== undefined) throw new ChardevError("'tls_authz' option requires 'tls_creds' option");
+  if (options['tls-authz'] !== undefined && options['tls-creds'] === undefined) throw new ChardevError("'tls_authz' option requires 'tls_creds' option");
   if (options.reconnect !== undefined && options['reconnect-ms'] !== undefined) {
     throw new ChardevError("'reconnect' and 'reconnect-ms' are mutually exclusive");
   }

@@ -92,8 +92,8 @@ suite('the chardevd command', () => {
     try {
       await stderrMatch(daemon, /monitor listening on unix:/);
       const local = (what: string, protocol: string, option: string): string =>
-        `chardevd: warning: ${what} lets every local user control this daemon (${protocol} has no authentication, and chardevd no TLS yet); ` +
-        `to keep it to this user, use a unix socket instead: ${option} unix:PATH,server=on (its file is made mode 0600)`;
+        `chardevd: warning: ${what} lets every local user control this daemon (${protocol} has no authentication of its own, and this listener no TLS that checks the client); ` +
+        `to keep it to this user, use a unix socket instead: ${option} unix:PATH,server=on (its file is made mode 0600), or require client certificates with tls-creds=ID (tls-creds-x509, verify-peer=on) and tls-authz=ID`;
       assert.deepEqual(
         daemon
           .stderr()
