@@ -328,9 +328,11 @@ export class Daemon implements DaemonControl {
     const policy = { creds, authz: tls.authz, lookupAuthz: (id: string) => this.objects.authz(id) };
     const secure: SecureAccept = (raw, serve) => {
       const peer = `${raw.remoteAddress ?? ''}:${raw.remotePort ?? ''}`;
+      // The port bound (port 0 asks for any), as the listening message names it.
+      const where = `tcp:${raw.localAddress?.includes(':') === true ? `[${raw.localAddress}]` : (raw.localAddress ?? '')}:${raw.localPort ?? ''}`;
       acceptTls(raw, policy, (outcome) => {
         if ('socket' in outcome) serve(outcome.socket);
-        else if (!this.#shuttingDown) this.options.log(`${what} listener ${describeAddress(address)}: TLS handshake with ${peer} failed: ${outcome.refused}`);
+        else if (!this.#shuttingDown) this.options.log(`${what} listener ${where}: TLS handshake with ${peer} failed: ${outcome.refused}`);
       });
     };
     return { ...address, secure };

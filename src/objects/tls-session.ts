@@ -66,7 +66,8 @@ function guard(raw: net.Socket, secure: tls.TLSSocket, done: (outcome: TlsOutcom
     if ('refused' in outcome) secure.destroy();
     done(outcome);
   };
-  const failed = (error: Error): void => finish({ refused: error.message });
+  // OpenSSL's reason ("wrong version number"), not its whole error line.
+  const failed = (error: Error & { reason?: string }): void => finish({ refused: error.reason ?? error.message });
   const closed = (): void => finish({ refused: 'the peer closed the connection during the handshake' });
   const timer = setTimeout(() => finish({ refused: `no TLS handshake within ${TLS_HANDSHAKE_TIMEOUT_MS / 1000} s` }), TLS_HANDSHAKE_TIMEOUT_MS);
   secure.on('error', failed);

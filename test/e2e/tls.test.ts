@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, suite, test } from 'node:test';
+import { TLS_HANDSHAKE_TIMEOUT_MS } from '../../src/objects/tls-session.js';
+import { waitFor } from '../support/peer-process.js';
+import { makePki, type Pki, certtoolSkipReason } from '../support/pki.js';
+import { Connection } from '../support/qmp-transcript.js';
+import { type ServerProcess, startChardevd } from '../support/servers.js';
+import { closedWithin, tlsPeer } from '../support/tls-peer.js';
+
+/**
+ * TLS as QEMU spells it, on chardevd's own TCP endpoints: a socket
+ * chardev and a QMP listener share x509 server credentials that require
+ * a client certificate from the CA, and an authz-list that lets in one
+ * distinguished name. Clients are real TLS clients with certificates
+ * made by certtool for the test.
+ */
+
+const WAIT_MS = 15_000;
+
+/** The port a daemon's stderr says a listener of `what` (QMP, monitor) took. */
+function listenerPort(server: ServerProcess, what: string): number | undefined {
+  const match = new RegExp(`${what} listening on tcp:127\\.0\\.0\\.1:(\\d+)`).exec(server.stderr());
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** The port of a socket chardev, from its query-chardev filename. */
+async function chardevPort(qmp: Connection, id: string): Promise<number> {
+  const reply = (await qmp.execute('query-chardev')) as { return: { label: string; filename: string }[] };
+  const filename = reply.return.find((entry) => entry.label === id)?.filename ?? '';
+  return Number(/:(\d+),server=on/.exec(filename)?.[1]);
+}
+
+function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** A plain TCP connection that sends `text` and collects what comes back until it closes. */
+function plainPeer(port: number, text: string): { socket: Socket; received: () => string; closed: Promise<void> } {
+  const socket = connect({ host: '127.0.0.1', port });
+  let received = '';
+  socket.setEncoding('latin1').on('data', (chunk: string) => {
+    received += chunk;
+  });
+  socket.on('error', () => socket.destroy());
+  if (text !== '') socket.write(text);
+  return { socket, received: () => received, closed: new Promise((resolve) => socket.once('close', () => resolve())) };
+}
+
+suite('TLS on socket chardevs and the QMP listener', { skip: certtoolSkipReason() }, () => {
+  let pki: Pki;
+  let daemon: ServerProcess;
+  let qmp: Connection;
+  let qmpPort: number;
+  let chardevTlsPort: number;
+
+  before(async () => {
+    pki = makePki();
+    const authz = JSON.stringify({ 'qom-type': 'authz-list', id: 'auth0', policy: 'deny', rules: [{ match: pki.clientName, policy: 'allow' }] });
+    daemon = await startChardevd((dir) => [
+      '-object',
+      `tls-creds-x509,id=tls0,dir=${pki.server},endpoint=server,verify-peer=on`,
+      '-object',
+      authz,
+      '-chardev',
+      'socket,id=guest,host=127.0.0.1,port=0,server=on,wait=off,tls-creds=tls0,tls-authz=auth0',
+      '-chardev',
+      `socket,id=plain,path=${join(dir, 'plain.sock')},server=on,wait=off`,
+      '-device',
+      'link,id=l0,chardev=guest,peer=plain',
+      '-qmp',
+      'tcp:127.0.0.1:0,server=on,wait=off,tls-creds=tls0,tls-authz=auth0',
+    ]);
+    await waitFor(() => listenerPort(daemon, 'QMP') !== undefined, 'the TCP QMP listener', WAIT_MS);
+    qmpPort = listenerPort(daemon, 'QMP')!;
+    qmp = await Connection.open(daemon.qmpPath);
+    await qmp.execute('qmp_capabilities');
+    chardevTlsPort = await chardevPort(qmp, 'guest');
+  });
+
+  after(async () => {
+    qmp?.socket.destroy();
+    await daemon?.stop();
+    pki?.remove();
+  });
+
+  test('a TCP QMP listener with TLS that checks client certificates gets no warning', () => {
+    assert.doesNotMatch(daemon.stderr(), /warning: QMP listener/);
+  });
+
+  test('lists the objects, and the configuration holds them first', async () => {
+    assert.deepEqual((await qmp.execute('query-objects'))['return'], [
+      { id: 'tls0', 'qom-type': 'tls-creds-x509' },
+      { id: 'auth0', 'qom-type': 'authz-list' },
+    ]);
+    const config = (await qmp.execute('query-config'))['return'] as { objects: { id: string }[]; qmp: string[] };
+    assert.deepEqual(
+      config.objects.map((object) => object.id),
+      ['tls0', 'auth0'],
+    );
+    assert.ok(config.qmp.includes('tcp:127.0.0.1:0,server=on,wait=off,tls-creds=tls0,tls-authz=auth0'));
+  });
+
+  test('a client with an allowed certificate is served by the socket chardev, bytes both ways; query-chardev shows the connection as QEMU does', async () => {
+    const local = connect(join(daemon.dir, 'plain.sock'));
+    let fromGuest = '';
+    local.setEncoding('latin1').on('data', (chunk: string) => {
+      fromGuest += chunk;
+    });
+    local.on('error', () => local.destroy());
+    try {
+      await waitFor(() => local.readyState === 'open', 'the plain socket', WAIT_MS, 20);
+      const peer = tlsPeer(chardevTlsPort, pki.client);
+      try {
+        await waitFor(async () => (await chardevFilename(qmp, 'guest')).includes('<->'), 'the TLS client to be served', WAIT_MS);
+        assert.match(await chardevFilename(qmp, 'guest'), /^tcp:127\.0\.0\.1:\d+,server=on <-> 127\.0\.0\.1:\d+$/);
+        peer.socket.write('from the guest\n');
+        await waitFor(() => fromGuest.includes('from the guest\n'), 'the bytes at the plain end', WAIT_MS, 20);
+        local.write('to the guest\n');
+        await peer.until('to the guest\n');
+      } finally {
+        peer.socket.destroy();
+        await peer.closed;
+      }
+    } finally {
+      local.destroy();
+    }
+  });
+
+  test('QMP over TLS serves an allowed client', async () => {
+    const peer = tlsPeer(qmpPort, pki.client);
+    try {
+      await peer.until('"QMP"');
+      peer.socket.write('{"execute":"qmp_capabilities"}{"execute":"query-objects","id":1}');
+      await peer.until('"id": 1');
+      assert.ok(peer.received().includes('{"qom-type": "tls-creds-x509", "id": "tls0"}'), 'query-objects over TLS lists tls0');
+    } finally {
+      peer.socket.destroy();
+    }
+  });
+
+  for (const [name, dir] of [
+    ['no certificate', (p: Pki) => p.anonymous],
+    ['a certificate from another CA', (p: Pki) => p.rogue],
+    ['a distinguished name outside the authz-list', (p: Pki) => p.intruder],
+  ] as const) {
+    test(`a client with ${name} is refused at the handshake, on QMP and on the chardev, and the listeners go on serving`, async () => {
+      for (const port of [qmpPort, chardevTlsPort]) {
+        const refused = tlsPeer(port, dir(pki));
+        await closedWithin(refused, WAIT_MS);
+        assert.equal(refused.received(), '');
+      }
+      const allowed = tlsPeer(qmpPort, pki.client);
+      try {
+        await allowed.until('"QMP"');
+      } finally {
+        allowed.socket.destroy();
+      }
+    });
+  }
+
+  test('the refusals are logged with QEMU\'s reasons', () => {
+    const log = daemon.stderr();
+    assert.match(log, /QMP listener tcp:127\.0\.0\.1:\d+: TLS handshake with 127\.0\.0\.1:\d+ failed: No certificate peers/);
+    assert.match(log, /failed: The certificate hasn't got a known issuer/);
+    assert.match(log, /chardev 'guest': TLS handshake with 127\.0\.0\.1:\d+ failed: TLS x509 authz check for CN=intruder,O=Example is denied/);
+  });
+
+  test('a plain-text client on a TLS listener gets no greeting and is closed', async () => {
+    const peer = plainPeer(qmpPort, '{"execute":"qmp_capabilities"}\r\n');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([peer.closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('still open')), WAIT_MS)))]).finally(() => clearTimeout(timer));
+    assert.ok(!peer.received().includes('QMP'), 'no greeting');
+  });
+
+  test(`a handshake that stalls is closed after ${TLS_HANDSHAKE_TIMEOUT_MS / 1000} s, while other clients are served`, async () => {
+    const stalled = plainPeer(qmpPort, '');
+    try {
+      await waitFor(() => stalled.socket.readyState === 'open', 'the stalled connection', WAIT_MS, 20);
+      const allowed = tlsPeer(qmpPort, pki.client);
+      try {
+        await allowed.until('"QMP"');
+      } finally {
+        allowed.socket.destroy();
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const bound = TLS_HANDSHAKE_TIMEOUT_MS + WAIT_MS;
+      await Promise.race([stalled.closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`still open after ${bound} ms`)), bound)))]).finally(() =>
+        clearTimeout(timer),
+      );
+      await waitFor(() => /failed: no TLS handshake within 10 s/.test(daemon.stderr()), 'the timeout in the log', WAIT_MS);
+    } finally {
+      stalled.socket.destroy();
+    }
+  });
+
+  test('1,000 failed handshakes in a row are refused, leave no descriptor behind, and an allowed client is served after them', async () => {
+    const before = openFds(daemon.pid);
+    const ATTEMPTS = 1000;
+    const AT_ONCE = 8;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ATTEMPTS) {
+        const i = next++;
+        // Plain text and certificate-less TLS clients, alternately.
+        const peer = i % 2 === 0 ? plainPeer(qmpPort, 'GET / HTTP/1.0\r\n\r\n') : tlsPeer(qmpPort, pki.anonymous);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([peer.closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`attempt ${i} still open`)), WAIT_MS)))]).finally(() =>
+          clearTimeout(timer),
+        );
+        assert.ok(!peer.received().includes('QMP'), `attempt ${i} got no greeting`);
+      }
+    };
+    await Promise.all(Array.from({ length: AT_ONCE }, worker));
+    // The daemon closes each socket as the peer goes; give it a bounded moment to finish.
+    await waitFor(() => openFds(daemon.pid) <= before, `the descriptors to come back to ${before} (now ${openFds(daemon.pid)})`, WAIT_MS);
+    const allowed = tlsPeer(qmpPort, pki.client);
+    try {
+      await allowed.until('"QMP"');
+    } finally {
+      allowed.socket.destroy();
+    }
+  });
+});
+
+async function chardevFilename(qmp: Connection, id: string): Promise<string> {
+  const reply = (await qmp.execute('query-chardev')) as { return: { label: string; filename: string }[] };
+  return reply.return.find((entry) => entry.label === id)?.filename ?? '';
+}
