@@ -329,9 +329,10 @@ export type QAuthZListFormat = 'exact' | 'glob';
 export interface QAuthZListRule {
   /**
    * a string or glob to match against a user identity; for a
-   * TLS client, its certificate's distinguished name as GnuTLS
-   * writes it (RFC 4514, most specific part first:
-   * `CN=client1,O=Example\, Ltd,C=GB`)
+   * TLS client, its certificate's distinguished name as QEMU 7.2's
+   * GnuTLS writes it: the parts in the certificate's order, joined
+   * by commas, a comma in a value escaped (`C=GB,O=Example\,
+   * Ltd,CN=client1`)
    */
   match: string;
   /**

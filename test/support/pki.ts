@@ -15,8 +15,8 @@ export function certtoolSkipReason(): string | undefined {
  * server-cert.pem and server-key.pem, or client-cert.pem and
  * client-key.pem), each with the first CA's ca-cert.pem:
  * `server` (CN=localhost, for localhost and 127.0.0.1), `client`
- * (CN=client1,O=Example), `intruder` (CN=intruder,O=Example, outside the
- * tests' authz lists), `rogue` (CN=client1,O=Example again, issued by a
+ * (O=Example,CN=client1), `intruder` (O=Example,CN=intruder, outside the
+ * tests' authz lists), `rogue` (O=Example,CN=client1 again, issued by a
  * second CA), `anonymous` (no client certificate).
  */
 export interface Pki {
@@ -86,7 +86,7 @@ export function makePki(): Pki {
     intruder: issue('intruder', 'client', clientTemplate('intruder'), ca1),
     rogue: issue('rogue', 'client', clientTemplate('client1'), ca2),
     anonymous,
-    clientName: 'CN=client1,O=Example',
+    clientName: 'O=Example,CN=client1',
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
 }
