@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
@@ -146,4 +147,38 @@ suite('TLS between QEMU 7.2 and chardevd', { skip: qemuSkipReason() ?? certtoolS
       ours.socket.destroy();
     }
   });
+
+  for (const kind of ['psk', 'anon'] as const) {
+    test(`chardevd as the TLS client of a QEMU socket chardev with ${kind === 'psk' ? 'pre-shared keys' : 'anonymous credentials'}`, async () => {
+      const dir = join(pki.root, `keys-${kind}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'keys.psk'), 'qemu:00112233445566778899aabbccddeeff\n');
+      const object = (id: string, endpoint: string): string => (kind === 'psk' ? `tls-creds-psk,id=${id},dir=${dir},endpoint=${endpoint}` : `tls-creds-anon,id=${id},endpoint=${endpoint}`);
+      const qemu = await startQemu(['-object', object('ts', 'server'), '-chardev', 'socket,id=q0,host=127.0.0.1,port=0,server=on,wait=off,tls-creds=ts', '-mon', 'chardev=q0,mode=readline']);
+      servers.push(qemu);
+      const chardevd = await startChardevd((tmp) => ['-object', object('tc', 'client'), '-chardev', `socket,id=plain,path=${join(tmp, 'plain.sock')},server=on,wait=off`]);
+      servers.push(chardevd);
+      const theirs = await Connection.open(qemu.qmpPath);
+      const ours = await Connection.open(chardevd.qmpPath);
+      try {
+        await theirs.execute('qmp_capabilities');
+        await ours.execute('qmp_capabilities');
+        const port = /:(\d+),server=on$/.exec(await filenameOf(theirs, 'q0'))?.[1];
+        const local = await localPeer(join(chardevd.dir, 'plain.sock'));
+        try {
+          await ours.execute('chardev-add', {
+            id: 'guest',
+            backend: { type: 'socket', data: { addr: { type: 'inet', data: { host: '127.0.0.1', port } }, server: false, 'tls-creds': 'tc' } },
+          });
+          await ours.execute('device_add', { driver: 'link', id: 'l0', chardev: 'guest', peer: 'plain' });
+          await talkToQemuMonitor(local);
+        } finally {
+          local.socket.destroy();
+        }
+      } finally {
+        theirs.socket.destroy();
+        ours.socket.destroy();
+      }
+    });
+  }
 });
