@@ -19,10 +19,9 @@ const TYPES: readonly ObjectTypeInfo[] = [
 
 /** Whether `type` is `ancestor` or derives from it. */
 function implementsType(type: ObjectTypeInfo, ancestor: string): boolean {
-  for (let t: ObjectTypeInfo | undefined = type; t !== undefined; t = TYPES.find((p) => p.name === t!.parent)) {
-    if (t.name === ancestor) return true;
-  }
-  return false;
+  if (type.name === ancestor) return true;
+  const parent = TYPES.find((candidate) => candidate.name === type.parent);
+  return parent !== undefined && implementsType(parent, ancestor);
 }
 
 /** QOM commands (schema/qom.json); failures are ObjectErrors, GenericError on the wire as in QEMU. */

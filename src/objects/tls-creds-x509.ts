@@ -37,7 +37,8 @@ export class TlsCredsX509 extends TlsCreds {
       certPath = this.credentialPath('server-cert.pem', true);
       keyPath = this.credentialPath('server-key.pem', true);
       dhPath = this.credentialPath('dh-params.pem', false);
-      if (crlPath !== undefined) throw new ObjectError(`${crlPath}: chardevd does not check certificates against a revocation list; remove the file or revoke by reissuing the CA`);
+      if (crlPath !== undefined)
+        throw new ObjectError(`${crlPath}: chardevd does not check certificates against a revocation list; remove the file or revoke by reissuing the CA`);
     } else {
       certPath = this.credentialPath('client-cert.pem', false);
       keyPath = this.credentialPath('client-key.pem', false);

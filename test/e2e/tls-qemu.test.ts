@@ -153,10 +153,23 @@ suite('TLS between QEMU 7.2 and chardevd', { skip: qemuSkipReason() ?? certtoolS
       const dir = join(pki.root, `keys-${kind}`);
       mkdirSync(dir);
       writeFileSync(join(dir, 'keys.psk'), 'qemu:00112233445566778899aabbccddeeff\n');
-      const object = (id: string, endpoint: string): string => (kind === 'psk' ? `tls-creds-psk,id=${id},dir=${dir},endpoint=${endpoint}` : `tls-creds-anon,id=${id},endpoint=${endpoint}`);
-      const qemu = await startQemu(['-object', object('ts', 'server'), '-chardev', 'socket,id=q0,host=127.0.0.1,port=0,server=on,wait=off,tls-creds=ts', '-mon', 'chardev=q0,mode=readline']);
+      const object = (id: string, endpoint: string): string =>
+        kind === 'psk' ? `tls-creds-psk,id=${id},dir=${dir},endpoint=${endpoint}` : `tls-creds-anon,id=${id},endpoint=${endpoint}`;
+      const qemu = await startQemu([
+        '-object',
+        object('ts', 'server'),
+        '-chardev',
+        'socket,id=q0,host=127.0.0.1,port=0,server=on,wait=off,tls-creds=ts',
+        '-mon',
+        'chardev=q0,mode=readline',
+      ]);
       servers.push(qemu);
-      const chardevd = await startChardevd((tmp) => ['-object', object('tc', 'client'), '-chardev', `socket,id=plain,path=${join(tmp, 'plain.sock')},server=on,wait=off`]);
+      const chardevd = await startChardevd((tmp) => [
+        '-object',
+        object('tc', 'client'),
+        '-chardev',
+        `socket,id=plain,path=${join(tmp, 'plain.sock')},server=on,wait=off`,
+      ]);
       servers.push(chardevd);
       const theirs = await Connection.open(qemu.qmpPath);
       const ours = await Connection.open(chardevd.qmpPath);

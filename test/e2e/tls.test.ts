@@ -161,7 +161,7 @@ suite('TLS on socket chardevs and the QMP listener', { skip: certtoolSkipReason(
     });
   }
 
-  test('the refusals are logged with QEMU\'s reasons', () => {
+  test("the refusals are logged with QEMU's reasons", () => {
     const log = daemon.stderr();
     assert.match(log, /QMP listener tcp:127\.0\.0\.1:\d+: TLS handshake with 127\.0\.0\.1:\d+ failed: No certificate peers/);
     assert.match(log, /failed: The certificate hasn't got a known issuer/);
@@ -171,7 +171,9 @@ suite('TLS on socket chardevs and the QMP listener', { skip: certtoolSkipReason(
   test('a plain-text client on a TLS listener gets no greeting and is closed', async () => {
     const peer = plainPeer(qmpPort, '{"execute":"qmp_capabilities"}\r\n');
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([peer.closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('still open')), WAIT_MS)))]).finally(() => clearTimeout(timer));
+    await Promise.race([peer.closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('still open')), WAIT_MS)))]).finally(() =>
+      clearTimeout(timer),
+    );
     assert.ok(!peer.received().includes('QMP'), 'no greeting');
   });
 

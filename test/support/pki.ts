@@ -32,7 +32,8 @@ export interface Pki {
 }
 
 const CA_TEMPLATE = 'cn = "Test CA"\nca\ncert_signing_key\nexpiration_days = 2\n';
-const SERVER_TEMPLATE = 'organization = "Example"\ncn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n';
+const SERVER_TEMPLATE =
+  'organization = "Example"\ncn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n';
 const clientTemplate = (cn: string): string => `organization = "Example"\ncn = "${cn}"\ntls_www_client\nsigning_key\nencryption_key\nexpiration_days = 2\n`;
 
 /** Makes the certificates in a new temporary directory (ECDSA keys: quick to make). */

@@ -4,7 +4,7 @@ import { parseObjectOption } from '../../../src/objects/object-option.js';
 import { QemuOptsError } from '../../../src/options/qemu-opts.js';
 
 suite('parseObjectOption', () => {
-  test('reads key=value with the type first, booleans in QEMU\'s spellings, a doubled comma as a comma', () => {
+  test("reads key=value with the type first, booleans in QEMU's spellings, a doubled comma as a comma", () => {
     assert.deepEqual(parseObjectOption('tls-creds-x509,id=tls0,dir=/etc/pki,endpoint=server,verify-peer=off,sanity-check=yes'), {
       'qom-type': 'tls-creds-x509',
       id: 'tls0',
@@ -18,15 +18,18 @@ suite('parseObjectOption', () => {
   });
 
   test("reads keyval's dotted keys as nested members and numbered ones as lists", () => {
-    assert.deepEqual(parseObjectOption('authz-list,id=a0,policy=deny,rules.0.match=O=Example*,rules.0.policy=allow,rules.0.format=glob,rules.1.match=x,rules.1.policy=deny'), {
-      'qom-type': 'authz-list',
-      id: 'a0',
-      policy: 'deny',
-      rules: [
-        { match: 'O=Example*', policy: 'allow', format: 'glob' },
-        { match: 'x', policy: 'deny' },
-      ],
-    });
+    assert.deepEqual(
+      parseObjectOption('authz-list,id=a0,policy=deny,rules.0.match=O=Example*,rules.0.policy=allow,rules.0.format=glob,rules.1.match=x,rules.1.policy=deny'),
+      {
+        'qom-type': 'authz-list',
+        id: 'a0',
+        policy: 'deny',
+        rules: [
+          { match: 'O=Example*', policy: 'allow', format: 'glob' },
+          { match: 'x', policy: 'deny' },
+        ],
+      },
+    );
   });
 
   test('reads JSON', () => {

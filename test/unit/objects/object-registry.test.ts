@@ -7,7 +7,7 @@ import { ObjectRegistry } from '../../../src/objects/object-registry.js';
 import { certtoolSkipReason, makePki, type Pki } from '../../support/pki.js';
 
 suite('ObjectRegistry', () => {
-  test('keeps objects in the order made; a bad id, a taken id and an unknown id are refused in QEMU 7.2\'s words', () => {
+  test("keeps objects in the order made; a bad id, a taken id and an unknown id are refused in QEMU 7.2's words", () => {
     const objects = new ObjectRegistry();
     objects.add({ 'qom-type': 'authz-simple', id: 'a0', identity: 'x' });
     objects.add({ 'qom-type': 'authz-list', id: 'a1' });
@@ -37,8 +37,14 @@ suite('ObjectRegistry', () => {
 
   test('refuses what OpenSSL cannot honour: a GnuTLS priority string, a key password from a secret object', () => {
     const objects = new ObjectRegistry();
-    assert.throws(() => objects.add({ 'qom-type': 'tls-creds-anon', id: 'n0', priority: 'NORMAL' }), /GnuTLS priority string, which chardevd's TLS \(OpenSSL, through Node\.js\) cannot honour/);
-    assert.throws(() => objects.add({ 'qom-type': 'tls-creds-x509', id: 'x0', dir: '/nonexistent', passwordid: 'sec0' }), /names a secret object, which chardevd does not have/);
+    assert.throws(
+      () => objects.add({ 'qom-type': 'tls-creds-anon', id: 'n0', priority: 'NORMAL' }),
+      /GnuTLS priority string, which chardevd's TLS \(OpenSSL, through Node\.js\) cannot honour/,
+    );
+    assert.throws(
+      () => objects.add({ 'qom-type': 'tls-creds-x509', id: 'x0', dir: '/nonexistent', passwordid: 'sec0' }),
+      /names a secret object, which chardevd does not have/,
+    );
   });
 });
 
@@ -98,7 +104,10 @@ suite('tls-creds-x509 and tls-creds-psk files', { skip: certtoolSkipReason() }, 
       'server-cert.pem': join(pki.server, 'server-cert.pem'),
       'server-key.pem': join(pki.server, 'server-key.pem'),
     });
-    assert.throws(() => new ObjectRegistry().add({ 'qom-type': 'tls-creds-x509', id: 'x', dir, endpoint: 'server' }), /does not check certificates against a revocation list/);
+    assert.throws(
+      () => new ObjectRegistry().add({ 'qom-type': 'tls-creds-x509', id: 'x', dir, endpoint: 'server' }),
+      /does not check certificates against a revocation list/,
+    );
   });
 
   test('reads keys.psk; a client needs its user in it, a server takes no username', () => {
@@ -109,8 +118,14 @@ suite('tls-creds-x509 and tls-creds-psk files', { skip: certtoolSkipReason() }, 
     objects.add({ 'qom-type': 'tls-creds-psk', id: 's', dir, endpoint: 'server' });
     objects.add({ 'qom-type': 'tls-creds-psk', id: 'c', dir, endpoint: 'client' });
     objects.add({ 'qom-type': 'tls-creds-psk', id: 'c2', dir, endpoint: 'client', username: 'other' });
-    assert.throws(() => objects.add({ 'qom-type': 'tls-creds-psk', id: 'c3', dir, endpoint: 'client', username: 'nobody' }), new ObjectError(`Username nobody not found in pre-shared key file ${dir}/keys.psk`));
-    assert.throws(() => objects.add({ 'qom-type': 'tls-creds-psk', id: 's2', dir, endpoint: 'server', username: 'qemu' }), new ObjectError('username should not be set when endpoint=server'));
+    assert.throws(
+      () => objects.add({ 'qom-type': 'tls-creds-psk', id: 'c3', dir, endpoint: 'client', username: 'nobody' }),
+      new ObjectError(`Username nobody not found in pre-shared key file ${dir}/keys.psk`),
+    );
+    assert.throws(
+      () => objects.add({ 'qom-type': 'tls-creds-psk', id: 's2', dir, endpoint: 'server', username: 'qemu' }),
+      new ObjectError('username should not be set when endpoint=server'),
+    );
     writeFileSync(join(dir, 'keys.psk'), 'qemu:not-hex\n');
     assert.throws(() => objects.add({ 'qom-type': 'tls-creds-psk', id: 'bad', dir, endpoint: 'server' }), /expected lines of username:hexkey/);
   });
