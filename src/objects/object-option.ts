@@ -1,7 +1,7 @@
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
 import type { ObjectOptions } from '../generated/qapi-types.gen.js';
 import { InputValidator, QapiInputError } from '../qapi-runtime/index.js';
-import { parseOnOff, parseQemuOpts, QemuOptsError, splitQemuOpts } from '../options/qemu-opts.js';
+import { ID_ERROR, isWellFormedId, parseOnOff, parseQemuOpts, QemuOptsError, splitQemuOpts } from '../options/qemu-opts.js';
 import type { JsonObject, JsonValue } from '../qobject/json-value.js';
 
 /** The boolean members of ObjectOptions' branches, which key=value text spells on/off (QEMU's keyval visitor reads them so). */
@@ -34,15 +34,18 @@ export function parseObjectOption(text: string): ObjectOptions {
   return validateObjectOptions(value);
 }
 
-/** Checks object-add's arguments (from -object or a config file) as QMP checks them. */
+/** Checks object-add's arguments (from -object or a config file) as QMP checks them, then the id as QEMU does while reading its command line. */
 export function validateObjectOptions(value: JsonObject): ObjectOptions {
+  let options: ObjectOptions;
   try {
     validator ??= new InputValidator(qapiTypeTable);
-    return validator.validateArguments('ObjectOptions', value) as ObjectOptions;
+    options = validator.validateArguments('ObjectOptions', value) as ObjectOptions;
   } catch (error: unknown) {
     if (error instanceof QapiInputError) throw new QemuOptsError(error.message);
     throw error;
   }
+  if (!isWellFormedId(options.id)) throw new QemuOptsError(ID_ERROR);
+  return options;
 }
 
 /** QEMU's keyval_parse with "qom-type" implied, then booleans read as its keyval visitor reads them. */

@@ -107,6 +107,7 @@ suite('runningConfig', () => {
       ],
     );
     assert.deepEqual(config(), {
+      objects: [],
       qmp: ['unix:q.sock,nowait,server', 'tcp:[::]:4444,server=on', 'chardev:qmon'],
       hmp: ['unix:h.sock,server=on', 'chardev:con'],
       chardevs: [],
