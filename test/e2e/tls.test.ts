@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, suite, test } from 'node:test';
 import { TLS_HANDSHAKE_TIMEOUT_MS } from '../../src/objects/tls-session.js';
 import { waitFor } from '../support/peer-process.js';
@@ -19,6 +21,7 @@ import { closedWithin, tlsPeer } from '../support/tls-peer.js';
  */
 
 const WAIT_MS = 15_000;
+const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
 
 /** The port a daemon's stderr says a listener of `what` (QMP, monitor) took. */
 function listenerPort(server: ServerProcess, what: string): number | undefined {
@@ -72,8 +75,15 @@ suite('TLS on socket chardevs and the QMP listener', { skip: certtoolSkipReason(
       'link,id=l0,chardev=guest,peer=plain',
       '-qmp',
       'tcp:127.0.0.1:0,server=on,wait=off,tls-creds=tls0,tls-authz=auth0',
+      '-monitor',
+      'tcp:127.0.0.1:0,server=on,wait=off,tls-creds=tls0,tls-authz=auth0',
+      // QMP on a TLS socket chardev, as libvirt would put it.
+      '-chardev',
+      'socket,id=qmon,host=127.0.0.1,port=0,server=on,wait=off,tls-creds=tls0,tls-authz=auth0',
+      '-mon',
+      'chardev=qmon,mode=control',
     ]);
-    await waitFor(() => listenerPort(daemon, 'QMP') !== undefined, 'the TCP QMP listener', WAIT_MS);
+    await waitFor(() => listenerPort(daemon, 'monitor') !== undefined, 'the TCP monitor listener', WAIT_MS);
     qmpPort = listenerPort(daemon, 'QMP')!;
     qmp = await Connection.open(daemon.qmpPath);
     await qmp.execute('qmp_capabilities');
@@ -86,8 +96,33 @@ suite('TLS on socket chardevs and the QMP listener', { skip: certtoolSkipReason(
     pki?.remove();
   });
 
-  test('a TCP QMP listener with TLS that checks client certificates gets no warning', () => {
-    assert.doesNotMatch(daemon.stderr(), /warning: QMP listener/);
+  test('TCP management endpoints with TLS that checks client certificates get no warning', () => {
+    assert.ok(!daemon.stderr().includes('warning:'), 'no warning');
+  });
+
+  test('the human monitor over TLS serves an allowed client and refuses one outside the authz-list', async () => {
+    const port = listenerPort(daemon, 'monitor')!;
+    const allowed = tlsPeer(port, pki.client);
+    try {
+      await allowed.until('(chardevd) ');
+      allowed.socket.write('info chardev\r\n');
+      await allowed.until('qmon: filename=disconnected:tcp:127.0.0.1:');
+    } finally {
+      allowed.socket.destroy();
+    }
+    const refused = tlsPeer(port, pki.intruder);
+    await closedWithin(refused, WAIT_MS);
+    assert.equal(refused.received(), '');
+  });
+
+  test('QMP on a TLS socket chardev (-mon) greets an allowed client', async () => {
+    const peer = tlsPeer(await chardevPort(qmp, 'qmon'), pki.client);
+    try {
+      await peer.until('"QMP"');
+    } finally {
+      peer.socket.destroy();
+      await peer.closed;
+    }
   });
 
   test('lists the objects, and the configuration holds them first', async () => {
@@ -231,3 +266,28 @@ async function chardevFilename(qmp: Connection, id: string): Promise<string> {
   const reply = (await qmp.execute('query-chardev')) as { return: { label: string; filename: string }[] };
   return reply.return.find((entry) => entry.label === id)?.filename ?? '';
 }
+
+suite('TLS that does not check the client', () => {
+  test('a TCP QMP listener with anonymous credentials still gets the warning', async () => {
+    const daemon = await startChardevd(['-object', 'tls-creds-anon,id=anon0,endpoint=server', '-qmp', 'tcp:127.0.0.1:0,server=on,wait=off,tls-creds=anon0']);
+    try {
+      await waitFor(() => daemon.stderr().includes('warning: QMP listener tcp:127.0.0.1:'), 'the warning', WAIT_MS);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  test("a listener's unknown or client credentials stop startup with the socket chardev's words", () => {
+    for (const [objects, text] of [
+      [[], "No TLS credentials with id 'tls0'"],
+      [['-object', 'tls-creds-anon,id=tls0,endpoint=client'], 'Expected TLS credentials for a server endpoint'],
+    ] as const) {
+      const run = spawnSync(process.execPath, [CHARDEVD, ...objects, '-qmp', 'tcp:127.0.0.1:0,server=on,wait=off,tls-creds=tls0'], {
+        encoding: 'utf8',
+        timeout: WAIT_MS,
+      });
+      assert.equal(run.status, 1);
+      assert.equal(run.stderr, `chardevd: -qmp tcp:127.0.0.1:0,server=on,wait=off,tls-creds=tls0: ${text}\n`);
+    }
+  });
+});
