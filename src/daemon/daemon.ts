@@ -26,6 +26,7 @@ import { ObjectRegistry } from '../objects/object-registry.js';
 import type { TlsCreds } from '../objects/tls-creds.js';
 import { acceptTls } from '../objects/tls-session.js';
 import { FdSets } from '../commands/fd-sets.js';
+import type { Socket } from 'node:net';
 import type { JsonValue } from '../qobject/json-value.js';
 import { QmpServer } from '../qmp/server.js';
 import { ListenerError, type QmpListenAddress, type SecureAccept } from '../qmp/socket-listeners.js';
@@ -97,6 +98,8 @@ export class Daemon implements DaemonControl {
   readonly listening: QmpListenAddress[] = [];
   /** Bound addresses of the human monitor listeners, in the order given. */
   readonly hmpListening: QmpListenAddress[] = [];
+  /** Listener connections still in their TLS handshake, closed at shutdown (a listener's close would wait for them). */
+  readonly #handshaking = new Set<Socket>();
   /** Monitors on chardevs (-mon), detached at shutdown. */
   readonly #chardevMonitors: (ChardevMonitor | QmpChardevMonitor<QmpContext>)[] = [];
   readonly #validator: InputValidator;
@@ -244,6 +247,7 @@ export class Daemon implements DaemonControl {
    */
   async #closeAll(drain = false): Promise<void> {
     for (const monitor of this.#chardevMonitors.splice(0)) monitor.detach();
+    for (const socket of this.#handshaking) socket.destroy();
     const listeners = Promise.allSettled([this.server.close(), this.#monitors?.hmpServer.close()]);
     if (drain) {
       const chardevs = this.chardevs.list();
@@ -330,7 +334,9 @@ export class Daemon implements DaemonControl {
       const peer = `${raw.remoteAddress ?? ''}:${raw.remotePort ?? ''}`;
       // The port bound (port 0 asks for any), as the listening message names it.
       const where = `tcp:${raw.localAddress?.includes(':') === true ? `[${raw.localAddress}]` : (raw.localAddress ?? '')}:${raw.localPort ?? ''}`;
+      this.#handshaking.add(raw);
       acceptTls(raw, policy, (outcome) => {
+        this.#handshaking.delete(raw);
         if ('socket' in outcome) serve(outcome.socket);
         else if (!this.#shuttingDown) this.options.log(`${what} listener ${where}: TLS handshake with ${peer} failed: ${outcome.refused}`);
       });
