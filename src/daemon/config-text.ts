@@ -15,9 +15,7 @@ const HEADER = [
  * else (`"null"`, a port `"4444"`), and lines are never folded.
  */
 export function configFileText(config: ChardevdConfig): string {
-  // Objects only when there are some: a file without TLS stays as it was.
-  const objects = config.objects.length > 0 ? { objects: config.objects } : {};
-  const doc = new Document({ ...objects, qmp: config.qmp, hmp: config.hmp, chardevs: config.chardevs, devices: config.devices });
+  const doc = new Document({ objects: config.objects, qmp: config.qmp, hmp: config.hmp, chardevs: config.chardevs, devices: config.devices });
   for (const key of ['objects', 'chardevs', 'devices']) {
     const list = doc.get(key);
     if (!isCollection(list)) continue;

@@ -71,6 +71,8 @@ const transcripts: Transcript[] = [
       socket('c1', tcp, { 'tls-creds': 'tlsc', wait: false }),
       socket('c1', tcp, { 'tls-creds': 'tls0', server: false }),
       socket('c1', tcp, { 'tls-authz': 'auth0', wait: false }),
+      // QEMU 7.2's sockets have no tls-hostname (a client checks the host it connects to).
+      socket('c1', tcp, { 'tls-creds': 'tls0', 'tls-hostname': 'example.org', wait: false }),
       socket('c1', tcp, { 'tls-creds': 'tls0', 'tls-authz': 'auth0', wait: false }),
       '{"execute":"object-del","arguments":{"id":"tls0"}}',
       '{"execute":"object-del","arguments":{"id":"auth0"}}',
