@@ -239,12 +239,17 @@ export class SocketChardev extends Chardev {
         return;
       }
       if ('socket' in outcome) {
+        this.#connectFailureReported = false;
         this.#serve(outcome.socket);
         return;
       }
-      this.context.log(`chardev '${this.id}': TLS handshake with ${peer} failed: ${outcome.refused}`);
+      // A reconnecting client says so once until it gets through, as for a failed connect.
+      if (this.#isServer || !this.#connectFailureReported) this.context.log(`chardev '${this.id}': TLS handshake with ${peer} failed: ${outcome.refused}`);
       if (this.#isServer) this.#serveNext();
-      else if (this.#reconnectMs > 0) this.#scheduleReconnect();
+      else {
+        this.#connectFailureReported = true;
+        if (this.#reconnectMs > 0) this.#scheduleReconnect();
+      }
     };
     if (this.#isServer) {
       const objects = this.context.objects;
@@ -348,7 +353,8 @@ export class SocketChardev extends Chardev {
           socket.destroy();
           return;
         }
-        this.#connectFailureReported = false;
+        // With TLS, getting through means the handshake too (#secure).
+        if (this.#tls === undefined) this.#connectFailureReported = false;
         this.#adopt(socket);
       },
       (error: unknown) => {

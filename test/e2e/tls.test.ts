@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -195,6 +195,41 @@ suite('TLS on socket chardevs and the QMP listener', { skip: certtoolSkipReason(
       }
     });
   }
+
+  test('a reconnecting client that refuses the server says so once, however often it tries again', async () => {
+    // Credentials that trust only the second CA, which did not issue the server's certificate.
+    const dir = join(pki.root, 'trusts-ca2');
+    mkdirSync(dir);
+    copyFileSync(join(pki.root, 'ca2-cert.pem'), join(dir, 'ca-cert.pem'));
+    await qmp.execute('object-add', { 'qom-type': 'tls-creds-x509', id: 'wrong', dir, endpoint: 'client' });
+    const serverSide = (): number =>
+      daemon
+        .stderr()
+        .split('\n')
+        .filter((line) => line.startsWith("chardevd: chardev 'guest': TLS handshake")).length;
+    const before = serverSide();
+    const added = await qmp.execute('chardev-add', {
+      id: 'wrong',
+      backend: {
+        type: 'socket',
+        data: { addr: { type: 'inet', data: { host: '127.0.0.1', port: String(chardevTlsPort) } }, server: false, 'reconnect-ms': 50, 'tls-creds': 'wrong' },
+      },
+    });
+    try {
+      assert.deepEqual(added['return'], {});
+      // The server sees each attempt fail.
+      await waitFor(() => serverSide() >= before + 3, 'three attempts', WAIT_MS, 20);
+      const clientSide = daemon
+        .stderr()
+        .split('\n')
+        .filter((line) => line.startsWith("chardevd: chardev 'wrong': TLS handshake"));
+      assert.equal(clientSide.length, 1);
+      assert.match(clientSide[0]!, /failed: .*certificate/i);
+    } finally {
+      await qmp.execute('chardev-remove', { id: 'wrong' });
+      await qmp.execute('object-del', { id: 'wrong' });
+    }
+  });
 
   test("the refusals are logged with QEMU's reasons", () => {
     const log = daemon.stderr();
