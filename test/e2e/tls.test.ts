@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -229,6 +229,29 @@ suite('TLS on socket chardevs and the QMP listener', { skip: certtoolSkipReason(
       await qmp.execute('chardev-remove', { id: 'wrong' });
       await qmp.execute('object-del', { id: 'wrong' });
     }
+  });
+
+  test('chardevctl talks QMP over TLS with --tls-dir, and is refused with a certificate outside the authz-list', async () => {
+    const CHARDEVCTL = fileURLToPath(new URL('../../src/cli/chardevctl.js', import.meta.url));
+    const run = (dir: string): Promise<{ status: number | null; stdout: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, [CHARDEVCTL, '-s', `tcp:127.0.0.1:${qmpPort}`, '--tls-dir', dir, 'query-objects'], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let stdout = '';
+        child.stdout.setEncoding('utf8').on('data', (text: string) => {
+          stdout += text;
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS);
+        child.once('close', (status) => {
+          clearTimeout(timer);
+          resolve({ status, stdout });
+        });
+      });
+    const allowed = await run(pki.client);
+    assert.equal(allowed.status, 0);
+    assert.ok(allowed.stdout.includes('"tls0"'), 'query-objects came back');
+    const refused = await run(pki.intruder);
+    assert.notEqual(refused.status, 0);
+    assert.ok(!refused.stdout.includes('tls0'), 'nothing came back');
   });
 
   test("the refusals are logged with QEMU's reasons", () => {
