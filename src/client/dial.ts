@@ -27,7 +27,7 @@ export function dialSocket(address: QmpAddress, timeoutMs: number): Promise<Sock
       clearTimeout(timer);
       resolve(s);
     });
-    s.once('error', (error) => {
+    s.once('error', (error: Error) => {
       clearTimeout(timer);
       reject(new ConnectError(`connecting to ${where}: ${error.message}`, { cause: error }));
     });
