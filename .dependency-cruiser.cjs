@@ -10,7 +10,7 @@
 //   7  monitor                         (HMP, QMP on a chardev)
 //   6  commands                        (QMP command handlers, the daemon-control context)
 //   5  qmp                             (the protocol only: no client/, chardev/, device/)
-//   4  chardev → device
+//   4  objects → chardev → device     (objects: TLS credentials, authorization; QEMU's -object)
 //   3  client                          (a library of its own: only base/, qobject/, qapi-runtime/,
 //                                       generated/; of src/, only cli/ and index.ts import it)
 //   2  qapi-runtime → generated
@@ -21,7 +21,7 @@
 
 const GROUND = ['base', 'qobject', 'options'];
 const QAPI = [...GROUND, 'qapi-runtime', 'generated'];
-const CHARDEV = [...QAPI, 'chardev', 'device'];
+const CHARDEV = [...QAPI, 'objects', 'chardev', 'device'];
 
 // Each src/ folder and the src/ folders it may import besides itself. A folder
 // missing from this table fails the check until it is given its floor here.
@@ -36,9 +36,10 @@ const LAYERS = {
   // 3: the QMP client library, its own package entry (chardevd/client); beside the
   // daemon's floors, not under them: of src/, only cli/ imports it
   client: ['base', 'qobject', 'qapi-runtime', 'generated'],
-  // 4: backends, then frontends
-  chardev: QAPI,
-  device: [...QAPI, 'chardev'],
+  // 4: objects (what sockets take their TLS from), backends, then frontends
+  objects: QAPI,
+  chardev: [...QAPI, 'objects'],
+  device: [...QAPI, 'objects', 'chardev'],
   // 5: the protocol knows no chardev, device or client
   qmp: QAPI,
   // 6 to 9 (web/ is 7½: above monitor/, below daemon/)

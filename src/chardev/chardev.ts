@@ -1,6 +1,7 @@
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { ChardevBackendKind, ChardevSinkInfo } from '../generated/qapi-types.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
+import type { TlsObjects } from '../objects/object-registry.js';
 import type { ChardevLog } from './chardev-log.js';
 import { ChardevError } from './chardev-error.js';
 import type { ReadLease } from './read-buffer.js';
@@ -75,6 +76,8 @@ export interface ChardevContext {
   readonly muxesOpened?: boolean | undefined;
   /** The byte that starts a mux escape command (QEMU's `-echr`); Ctrl-A when not given. */
   readonly muxEscapeChar?: number | undefined;
+  /** Where a socket finds its tls-creds and tls-authz (the daemon's objects); without it, no id is known. */
+  readonly objects?: TlsObjects | undefined;
 }
 
 /**

@@ -94,15 +94,14 @@ export function parseSocket(opts: ChardevOpts): ChardevSocket {
 
 /**
  * The checks of QEMU's qmp_chardev_open_socket and
- * qmp_chardev_validate_socket, in their order and with their texts.
+ * qmp_chardev_validate_socket, in their order and with their texts; the
+ * TLS credentials are looked up before (SocketChardev).
  */
 export function validateSocket(options: ChardevSocket, isServer: boolean): void {
-  const tlsCreds = options['tls-creds'];
-  // chardevd has no objects, so every TLS credentials id is unknown, as in a QEMU without it.
-  if (tlsCreds !== undefined) throw new ChardevError(`No TLS credentials with id '${tlsCreds}'`);
   const hasReconnect = options.reconnect !== undefined || options['reconnect-ms'] !== undefined;
   if (options.addr.type === 'fd' && hasReconnect) throw new ChardevError("'reconnect' option is incompatible with 'fd' address type");
-  if (options['tls-authz'] !== undefined) throw new ChardevError("'tls_authz' option requires 'tls_creds' option");
+  if (options.addr.type === 'unix' && options['tls-creds'] !== undefined) throw new ChardevError("'tls_creds' option is incompatible with 'unix' address type");
+  if (options['tls-authz'] !== undefined && options['tls-creds'] === undefined) throw new ChardevError("'tls_authz' option requires 'tls_creds' option");
   if (options.reconnect !== undefined && options['reconnect-ms'] !== undefined) {
     throw new ChardevError("'reconnect' and 'reconnect-ms' are mutually exclusive");
   }

@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { ReadBuffer, type ReadLease } from './read-buffer.js';
 
 /** What net.Socket keeps of its libuv handle (internal to Node; see readIntoBuffer). */
@@ -20,12 +21,13 @@ interface StreamHandle {
  * destroyed without the handle (releasing its place in its server's
  * connection count). Where Node's internals do not look as expected,
  * the socket is returned as it is, reading with 'data' events into
- * buffers of their own (no lease).
+ * buffers of their own (no lease); so is a TLS socket.
  */
 export function readIntoBuffer(socket: net.Socket, deliver: (data: Buffer, lease: ReadLease | undefined) => void): net.Socket {
   const owner = socket as unknown as { _handle?: Partial<StreamHandle> | null };
   const handle = owner._handle;
-  if (socket.connecting || typeof handle?.readStart !== 'function' || typeof handle.useUserBuffer !== 'function') {
+  // A TLS socket's handle holds the session: it stays where it is.
+  if (socket instanceof tls.TLSSocket || socket.connecting || typeof handle?.readStart !== 'function' || typeof handle.useUserBuffer !== 'function') {
     socket.on('data', (chunk: Buffer) => deliver(chunk, undefined));
     return socket;
   }

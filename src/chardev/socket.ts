@@ -1,7 +1,10 @@
 import { isLiveUnixSocket, liveSocketText } from '../base/live-socket.js';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { ChardevSocket } from '../generated/qapi-types.gen.js';
+import type { ChardevSocket, QCryptoTLSCredsEndpoint } from '../generated/qapi-types.gen.js';
+import { ObjectError } from '../objects/object-error.js';
+import type { TlsCreds } from '../objects/tls-creds.js';
+import { acceptTls, connectTls, type TlsOutcome } from '../objects/tls-session.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
@@ -39,7 +42,9 @@ export const MAX_WAITING_CLIENTS = 16;
  * at a time and later ones wait; chardevd's `clients=N` serves N at once,
  * output going to all and input coming from any. With `stall-timeout`
  * every client paces the frontend until it takes nothing for that long
- * (PacedOutput).
+ * (PacedOutput). With `tls-creds` every
+ * TCP peer goes through a TLS handshake first (bounded by
+ * TLS_HANDSHAKE_TIMEOUT_MS), and a server asks `tls-authz` about it.
  */
 export class SocketChardev extends Chardev {
   readonly kind = 'socket';
@@ -53,6 +58,10 @@ export class SocketChardev extends Chardev {
   readonly #maxClients: number;
   readonly #stallTimeoutMs: number | undefined;
   readonly #address: SocketChardevAddress;
+  /** The TLS credentials (`tls-creds`), taken when created, as QEMU takes a reference. */
+  readonly #tls: TlsCreds | undefined;
+  /** The id of the authorization object a TLS server asks about each client, looked up at each handshake. */
+  readonly #tlsAuthz: string | undefined;
   /** The address as bound (real port for port 0), for filenames. */
   #bound: SocketChardevAddress;
   #server: net.Server | undefined;
@@ -85,6 +94,9 @@ export class SocketChardev extends Chardev {
     this.#websocket = options.websocket ?? false;
     this.#nodelay = options.nodelay ?? false;
     this.#wait = options.wait ?? false;
+    const credsId = options['tls-creds'];
+    this.#tls = credsId === undefined ? undefined : tlsCredsFor(context, credsId, this.#isServer ? 'server' : 'client');
+    this.#tlsAuthz = options['tls-authz'];
     validateSocket(options, this.#isServer);
     this.#reconnectMs = options['reconnect-ms'] ?? (options.reconnect ?? 0) * 1000;
     this.#maxClients = options.clients ?? 1;
@@ -102,12 +114,17 @@ export class SocketChardev extends Chardev {
     return `disconnected:${socketAddressName(this.#bound, this.#protocol(), this.#isServer)}`;
   }
 
+  /** The TLS credentials of its peers' sessions (`tls-creds`), if any. */
+  get tlsCreds(): TlsCreds | undefined {
+    return this.#tls;
+  }
+
   /** The peers served now. */
   get connectionCount(): number {
     return this.#connections.size;
   }
 
-  /** Accepted peers still in the WebSocket handshake; each holds a place, as a served peer does. */
+  /** Accepted peers still in the TLS or WebSocket handshake; each holds a place, as a served peer does. */
   get handshakeCount(): number {
     return this.#handshaking.size;
   }
@@ -208,13 +225,56 @@ export class SocketChardev extends Chardev {
     this.#adopt(socket);
   }
 
-  /** Serves a connected socket: handshakes first, then data; opened when the first peer is ready. */
+  /** Serves a connected socket: handshakes first (TLS, then WebSocket), then data; opened when the first peer is ready. */
   #adopt(socket: net.Socket): void {
     socket.on('error', () => socket.destroy());
     if (this.#address.type === 'inet') {
       socket.setNoDelay(this.#nodelay);
       if (this.#address.inet['keep-alive'] === true) socket.setKeepAlive(true);
     }
+    if (this.#tls !== undefined) this.#secure(socket, this.#tls);
+    else this.#serve(socket);
+  }
+
+  /**
+   * The TLS handshake, holding the peer's place meanwhile. A refused peer
+   * (QEMU's check texts) is logged and closed, and the next one waiting
+   * is served; a refused server makes a reconnecting client try again.
+   */
+  #secure(raw: net.Socket, creds: TlsCreds): void {
+    this.#handshaking.add(raw);
+    const peer = `${raw.remoteAddress ?? ''}:${raw.remotePort ?? ''}`;
+    const done = (outcome: TlsOutcome): void => {
+      this.#handshaking.delete(raw);
+      if (this.closed) {
+        if ('socket' in outcome) outcome.socket.destroy();
+        return;
+      }
+      if ('socket' in outcome) {
+        this.#connectFailureReported = false;
+        this.#serve(outcome.socket);
+        return;
+      }
+      // A reconnecting client says so once until it gets through, as for a failed connect.
+      if (this.#isServer || !this.#connectFailureReported) this.context.log(`chardev '${this.id}': TLS handshake with ${peer} failed: ${outcome.refused}`);
+      if (this.#isServer) this.#serveNext();
+      else {
+        this.#connectFailureReported = true;
+        if (this.#reconnectMs > 0) this.#scheduleReconnect();
+      }
+    };
+    if (this.#isServer) {
+      const objects = this.context.objects;
+      const lookupAuthz = (id: string): ReturnType<NonNullable<typeof objects>['authz']> => objects?.authz(id) ?? `Cannot find QAuthZ object ID ${id}`;
+      acceptTls(raw, { creds, authz: this.#tlsAuthz, lookupAuthz }, done);
+    } else {
+      // QEMU's client checks the server's certificate against the host it connects to (tcp_chr_tls_init).
+      connectTls(raw, creds, this.#address.type === 'inet' ? this.#address.inet.host : '', done);
+    }
+    raw.resume();
+  }
+
+  #serve(socket: net.Socket): void {
     const handlers = {
       data: (chunk: Buffer, lease?: ReadLease) => this.receive(chunk, lease),
       break: () => this.sendBreak(),
@@ -315,7 +375,8 @@ export class SocketChardev extends Chardev {
           socket.destroy();
           return;
         }
-        this.#connectFailureReported = false;
+        // With TLS, getting through means the handshake too (#secure).
+        if (this.#tls === undefined) this.#connectFailureReported = false;
         this.#adopt(socket);
       },
       (error: unknown) => {
@@ -411,6 +472,17 @@ export class SocketChardev extends Chardev {
     if (this.#address.type === 'unix' && this.#isServer && this.#address.unix.abstract !== true) {
       fs.rmSync(this.#address.unix.path, { force: true });
     }
+  }
+}
+
+/** qmp_chardev_open_socket's lookup of `tls-creds`, with its texts. */
+function tlsCredsFor(context: ChardevContext, id: string, endpoint: QCryptoTLSCredsEndpoint): TlsCreds {
+  if (context.objects === undefined) throw new ChardevError(`No TLS credentials with id '${id}'`);
+  try {
+    return context.objects.tlsCreds(id, endpoint);
+  } catch (error: unknown) {
+    if (error instanceof ObjectError) throw new ChardevError(error.message, { cause: error });
+    throw error;
   }
 }
 

@@ -3,10 +3,11 @@
  * chardevctl: QMP from the command line, for chardevd and for QEMU. All
  * protocol work is QmpClient's; this file only reads arguments and prints.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ChardevdError } from '../base/error.js';
-import { parseQmpAddress } from '../client/address.js';
+import { parseQmpAddress, type QmpAddress } from '../client/address.js';
 import { ExecuteError } from '../client/errors.js';
 import { QmpClient } from '../client/qmp-client.js';
 import { formatJson, parseRequest } from './qmp-shorthand.js';
@@ -17,10 +18,13 @@ const TAIL_INTERVAL_MS = 200;
 /** Bytes asked for per ringbuf-read; a bigger ring takes several reads. */
 const TAIL_READ_BYTES = 65536;
 
-const USAGE = `usage: chardevctl [-s SOCKET] [COMMAND [ARGS...]]
+const USAGE = `usage: chardevctl [-s SOCKET] [--tls-dir DIR] [COMMAND [ARGS...]]
 
   -s, --socket ADDR   QMP server: unix:PATH, PATH, HOST:PORT or tcp:HOST:PORT
                       (default $CHARDEVCTL_SOCKET, else ${DEFAULT_SOCKET})
+  --tls-dir DIR       TLS to a TCP server, with the files of DIR as QEMU's
+                      tls-creds-x509 reads a client's: ca-cert.pem, and
+                      client-cert.pem and client-key.pem if the server asks for one
 
 Commands:
   (none) | shell                 interactive shell: history, Tab completes commands and
@@ -44,6 +48,18 @@ class UsageError extends ChardevdError {
   readonly code = 'CLI_USAGE_INVALID';
 }
 
+/** `--tls-dir`: the client files of a QEMU tls-creds-x509 directory; the server's certificate must name the host. */
+function withTls(address: QmpAddress, dir: string | undefined): QmpAddress {
+  if (dir === undefined) return address;
+  if (typeof address === 'string') throw new UsageError('--tls-dir is for a TCP server (tcp:HOST:PORT)');
+  const read = (name: string): Buffer | undefined => (existsSync(join(dir, name)) ? readFileSync(join(dir, name)) : undefined);
+  const ca = read('ca-cert.pem');
+  if (ca === undefined) throw new UsageError(`--tls-dir ${dir}: no ca-cert.pem`);
+  const cert = read('client-cert.pem');
+  const key = read('client-key.pem');
+  return { ...address, tls: { ca, ...(cert !== undefined && key !== undefined ? { cert, key } : {}) } };
+}
+
 /**
  * The gen-bindings command, imported when it runs: the QAPI generator,
  * like the shell's line editor and the console, is no part of a one-shot
@@ -54,6 +70,7 @@ let genBindingsModule: typeof import('./ctl-gen-bindings.js') | undefined;
 async function main(argv: string[]): Promise<number> {
   let socket = process.env['CHARDEVCTL_SOCKET'] ?? DEFAULT_SOCKET;
   let socketGiven = false;
+  let tlsDir: string | undefined;
   let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -64,6 +81,11 @@ async function main(argv: string[]): Promise<number> {
     } else if (arg.startsWith('--socket=')) {
       socket = arg.slice('--socket='.length);
       socketGiven = true;
+    } else if (arg === '--tls-dir') {
+      if (argv[i + 1] === undefined) throw new UsageError(`${arg} needs a directory`);
+      tlsDir = argv[++i]!;
+    } else if (arg.startsWith('--tls-dir=')) {
+      tlsDir = arg.slice('--tls-dir='.length);
     } else if (arg === '-h' || arg === '--help') {
       process.stdout.write(USAGE);
       return 0;
@@ -83,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
     for (const path of written) process.stdout.write(`${path}\n`);
     return 0;
   }
-  const client = await QmpClient.connect(parseQmpAddress(socket));
+  const client = await QmpClient.connect(withTls(parseQmpAddress(socket), tlsDir));
   try {
     switch (command) {
       case undefined:

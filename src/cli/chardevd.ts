@@ -51,6 +51,7 @@ async function main(): Promise<number> {
   }
 
   const daemon = new Daemon({
+    objects: args.objects,
     qmp: args.qmp,
     chardevs: args.chardevs,
     devices: args.devices,

@@ -4,7 +4,9 @@ import { checkChardevOption } from '../chardev/check-option.js';
 import type { StartupChardev } from '../daemon/config-chardev.js';
 import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
 import { cStrtol } from '../options/c-strtol.js';
-import { QemuOptsError } from '../options/qemu-opts.js';
+import { ID_ERROR, ID_HINT, QemuOptsError } from '../options/qemu-opts.js';
+import type { StartupObject } from '../daemon/daemon.js';
+import { parseObjectOption } from '../objects/object-option.js';
 import { type MonitorConfig, parseMonOption } from '../daemon/monitor-option.js';
 import { listenerOption } from '../daemon/qmp-option.js';
 import { CompatChardevError, compatChardevOption } from '../options/compat-chardev.js';
@@ -15,6 +17,8 @@ import { parseWebOption, type WebConfig, WebOptionError } from '../web/web-optio
 export type DaemonArgs =
   | {
       readonly action: 'run';
+      /** Config files' objects first, then the command line's, each in the order given. */
+      readonly objects: readonly StartupObject[];
       /** Config files' listeners first, then the command line's, each in the order given. */
       readonly qmp: readonly QmpListenerConfig[];
       /** Config files' chardevs first, then the command line's, each in the order given. */
@@ -45,13 +49,14 @@ export const USAGE = `usage: chardevd [options]
 
 Options (QEMU's spellings; one or two leading dashes):
   -qmp unix:PATH,server=on[,wait=off]     QMP listener on a unix socket
-  -qmp tcp:[HOST]:PORT,server=on[,wait=off][,ipv4=on|ipv6=on]
-                                          QMP listener on TCP (port 0: any free port)
+  -qmp tcp:[HOST]:PORT,server=on[,wait=off][,ipv4=on|ipv6=on][,tls-creds=ID[,tls-authz=ID]]
+                                          QMP listener on TCP (port 0: any free port),
+                                          with TLS when tls-creds names -object credentials
   -qmp DEV                                QMP on a chardev in QEMU's legacy syntax, e.g.
                                           unix:PATH (connects out), stdio, telnet::PORT,server=on
   -qmp-pretty DEV                         the same, with multi-line replies
   -monitor unix:PATH,server=on[,wait=off] human monitor (HMP) listener on a unix socket
-  -monitor tcp:[HOST]:PORT,server=on[,wait=off]
+  -monitor tcp:[HOST]:PORT,server=on[,wait=off][,tls-creds=ID[,tls-authz=ID]]
                                           human monitor listener on TCP
   -monitor DEV                            human monitor on a chardev in legacy syntax
                                           (stdio, unix:PATH to connect out, ...)
@@ -60,6 +65,9 @@ Options (QEMU's spellings; one or two leading dashes):
   -mon [chardev=]ID,mode=control[,pretty=on]
                                           QMP on a chardev made with -chardev: a new
                                           session each time the chardev opens
+  -object TYPE,id=ID[,PROP=VALUE...]     create an object, as QEMU's -object: tls-creds-x509,
+                                          tls-creds-psk, tls-creds-anon, authz-simple, authz-list
+  -object '{"qom-type":TYPE,"id":ID,...}' the same in JSON (authz-list's rules need it)
   -chardev BACKEND,id=ID[,OPTION=VALUE...]
                                           create a chardev at startup, as QEMU's -chardev
                                           (e.g. ringbuf,id=console0,size=64K)
@@ -79,8 +87,8 @@ Options (QEMU's spellings; one or two leading dashes):
                                           web-token-add; ORIGIN (https://NAME) lets a
                                           reverse proxy's site in (docs/web.md)
   -config FILE                            read listeners, chardevs and devices from a
-                                          YAML or JSON file (keys: qmp, hmp, chardevs,
-                                          devices, web)
+                                          YAML or JSON file (keys: objects, qmp, hmp,
+                                          chardevs, devices, web)
   -config-save FILE                       keep FILE equal to the running configuration:
                                           written at startup and after every change
                                           (chardev-add, device_add, ...), so that
@@ -117,6 +125,7 @@ export function nothingToServe(args: DaemonArgs & { readonly action: 'run' }): s
  */
 export function parseDaemonArgs(argv: readonly string[], warn: (message: string) => void, say: (line: string) => void = warn): DaemonArgs {
   const configs: DaemonConfig[] = [];
+  const objects: StartupObject[] = [];
   const qmp: QmpListenerConfig[] = [];
   const monitors: MonitorConfig[] = [];
   const chardevs: StartupChardev[] = [];
@@ -241,6 +250,16 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
         }
         break;
       }
+      case 'object': {
+        const text = value();
+        try {
+          objects.push({ options: parseObjectOption(text) });
+        } catch (error: unknown) {
+          if (error instanceof QemuOptsError) throw new UsageError(`-object ${text}: ${error.message}${error.message === ID_ERROR ? `\n${ID_HINT}` : ''}`);
+          throw error;
+        }
+        break;
+      }
       case 'chardev': {
         const text = value();
         const help = addChardev(`-chardev ${text}`, text);
@@ -315,8 +334,19 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     if (first !== undefined) throw new UsageError(`${device.origin}: Duplicate ID '${device.id}' for device (first defined by ${first})`);
     firstDevice.set(device.id, device.origin);
   }
+  const allObjects = [...configs.flatMap((config) => config.objects), ...objects];
+  const objectIds = new Set<string>();
+  for (const object of allObjects) {
+    // QEMU creates them in order and fails on the second: it says so in object-add's words.
+    if (objectIds.has(object.options.id)) {
+      const where = object.origin === undefined ? '' : `${object.origin}: `;
+      throw new UsageError(`${where}attempt to add duplicate property '${object.options.id}' to object (type 'container')`);
+    }
+    objectIds.add(object.options.id);
+  }
   return {
     action: 'run',
+    objects: allObjects,
     qmp: [...configs.flatMap((config) => config.qmp), ...qmp],
     chardevs: all,
     devices: allDevices,

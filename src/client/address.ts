@@ -1,5 +1,11 @@
-/** A unix socket path, or a TCP host and port. */
-export type QmpAddress = string | { readonly host: string; readonly port: number };
+import type { ConnectionOptions } from 'node:tls';
+
+/**
+ * A unix socket path, or a TCP host and port; with `tls`, the connection is
+ * TLS with these options (`ca`, and `cert` and `key` for a server that
+ * asks for a client certificate).
+ */
+export type QmpAddress = string | { readonly host: string; readonly port: number; readonly tls?: ConnectionOptions | undefined };
 
 /**
  * Reads the address forms people type: `unix:PATH`, `tcp:HOST:PORT`,

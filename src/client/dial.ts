@@ -1,22 +1,33 @@
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { QmpAddress } from './address.js';
 import { ConnectError } from './errors.js';
 import { abortMessage, describeAddress } from './listener.js';
 
-/** Connects to a QMP server's unix path or TCP address, failing with ConnectError after `timeoutMs`. */
+/**
+ * Connects to a QMP server's unix path or TCP address, with TLS when the
+ * address asks for it (resolved once the handshake is done), failing with
+ * ConnectError after `timeoutMs`.
+ */
 export function dialSocket(address: QmpAddress, timeoutMs: number): Promise<Socket> {
   const where = describeAddress(address);
   return new Promise<Socket>((resolve, reject) => {
-    const s = typeof address === 'string' ? netConnect(address) : netConnect(address.port, address.host);
+    const secure = typeof address !== 'string' && address.tls !== undefined;
+    const s =
+      typeof address === 'string'
+        ? netConnect(address)
+        : address.tls !== undefined
+          ? tlsConnect({ ...address.tls, host: address.host, port: address.port })
+          : netConnect(address.port, address.host);
     const timer = setTimeout(() => {
       s.destroy();
       reject(new ConnectError(`connecting to ${where}: timed out after ${timeoutMs} ms`));
     }, timeoutMs);
-    s.once('connect', () => {
+    s.once(secure ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       resolve(s);
     });
-    s.once('error', (error) => {
+    s.once('error', (error: Error) => {
       clearTimeout(timer);
       reject(new ConnectError(`connecting to ${where}: ${error.message}`, { cause: error }));
     });

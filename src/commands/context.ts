@@ -1,5 +1,6 @@
 import type { ChardevRegistry } from '../chardev/registry.js';
 import type { DeviceRegistry } from '../device/registry.js';
+import type { ObjectRegistry } from '../objects/object-registry.js';
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import type { ChardevdConfig, ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import type { QmpDispatcher } from '../qmp/dispatch.js';
@@ -23,6 +24,8 @@ export interface DaemonControl {
   readonly version: VersionInfo;
   readonly chardevs: ChardevRegistry;
   readonly devices: DeviceRegistry;
+  /** The objects of -object and object-add: TLS credentials, authorization. */
+  readonly objects: ObjectRegistry;
   /** The descriptor sets of add-fd, shared by every connection. */
   readonly fdSets: FdSets;
   /** The tokens that let web viewers write (web-token-add adds one). */

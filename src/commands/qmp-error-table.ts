@@ -18,6 +18,8 @@ const QMP_ERROR_TYPES: ReadonlyMap<string, QmpErrorType> = new Map<string, QmpEr
   ['DEVICE_NOT_FOUND', DeviceNotFoundError],
   // web-token-add's expiry out of range (chardevd's own command).
   ['WEB_TOKEN_INVALID', GenericError],
+  // object-add's and object-del's failures are error_setg() (qom/object.c, crypto/tlscreds*.c).
+  ['OBJECT_FAILED', GenericError],
 ]);
 
 /** The QMP error for a domain error a handler threw; undefined for anything else, which the dispatcher reports as a bug. */

@@ -9,20 +9,21 @@ const HEADER = [
 
 /**
  * A configuration as the text of a config file (YAML), which readConfigFile
- * reads back to the same items: listeners as strings, each chardev and
+ * reads back to the same items: listeners as strings, each object, chardev and
  * device on one line in flow style, as chardev-add's and device_add's
  * arguments. The yaml package quotes what YAML would read as something
  * else (`"null"`, a port `"4444"`), and lines are never folded.
  */
 export function configFileText(config: ChardevdConfig): string {
   const doc = new Document({
+    objects: config.objects,
     qmp: config.qmp,
     hmp: config.hmp,
     chardevs: config.chardevs,
     devices: config.devices,
     ...(config.web === undefined ? {} : { web: config.web }),
   });
-  for (const key of ['chardevs', 'devices']) {
+  for (const key of ['objects', 'chardevs', 'devices']) {
     const list = doc.get(key);
     if (!isCollection(list)) continue;
     for (const item of list.items) if (isCollection(item)) item.flow = true;

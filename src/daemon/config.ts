@@ -7,7 +7,9 @@ import { describeSystemError } from '../chardev/chardev-error.js';
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
 import { parseChardevOption } from '../chardev/options.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
-import type { ChardevAddArguments } from '../generated/qapi-types.gen.js';
+import type { ChardevAddArguments, ObjectOptions } from '../generated/qapi-types.gen.js';
+import { parseObjectOption, validateObjectOptions } from '../objects/object-option.js';
+import type { StartupObject } from './daemon.js';
 import { InputValidator, QapiInputError } from '../qapi-runtime/index.js';
 import { ID_ERROR, isWellFormedId, QemuOptsError } from '../options/qemu-opts.js';
 import { JsonDouble } from '../qobject/json-double.js';
@@ -23,6 +25,9 @@ import { parseWebOption, type WebConfig, webConfig, WebOptionError } from '../we
  * The daemon's config file: YAML (and so JSON, which YAML contains), with
  * the same objects as the command line and QMP, read by the same parsers:
  *
+ *   objects:             # TLS credentials and authorization, made first
+ *     - tls-creds-x509,id=tls0,dir=/etc/chardevd/pki,endpoint=server   # -object syntax, or
+ *     - { qom-type: authz-simple, id: auth0, identity: "CN=admin" }   # object-add's arguments
  *   qmp:                 # QMP listeners, each in -qmp syntax
  *     - unix:chardevd-qmp.sock,server=on,wait=off
  *     - chardev:qmon     # QMP on a chardev of this file (-mon qmon,mode=control)
@@ -51,6 +56,7 @@ export interface QmpListenerConfig {
 }
 
 export interface DaemonConfig {
+  readonly objects: readonly StartupObject[];
   readonly qmp: readonly QmpListenerConfig[];
   /** Human monitors (`hmp:`) and QMP monitors on chardevs (`qmp: - chardev:ID`), in the file's order of each list. */
   readonly monitors: readonly MonitorConfig[];
@@ -69,7 +75,7 @@ export class ConfigError extends ChardevdError {
 /** The largest config file read; a bigger one is refused before it is read. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-const TOP_LEVEL_KEYS = ['qmp', 'hmp', 'chardevs', 'devices', 'web'] as const;
+const TOP_LEVEL_KEYS = ['objects', 'qmp', 'hmp', 'chardevs', 'devices', 'web'] as const;
 
 /**
  * The deepest nesting of collections read; a config file needs a handful
@@ -132,9 +138,10 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   }
   const root = doc.contents;
   // An empty file (or one with comments only) configures nothing.
-  if (root === null || (yaml().isScalar(root) && root.value === null)) return { qmp: [], monitors: [], chardevs: [], devices: [] };
+  if (root === null || (yaml().isScalar(root) && root.value === null)) return { objects: [], qmp: [], monitors: [], chardevs: [], devices: [] };
   if (!yaml().isMap(root)) throw new ConfigError(`${where(root)}: expected a mapping with the keys ${TOP_LEVEL_KEYS.join(', ')}`);
 
+  let objectsNode: Node | undefined;
   let qmpNode: Node | undefined;
   let hmpNode: Node | undefined;
   let chardevsNode: Node | undefined;
@@ -143,13 +150,23 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   for (const pair of root.items) {
     const keyNode = pair.key as Node | null;
     const key = yaml().isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
-    if (key === 'qmp') qmpNode = resolved(pair.value, doc);
+    if (key === 'objects') objectsNode = resolved(pair.value, doc);
+    else if (key === 'qmp') qmpNode = resolved(pair.value, doc);
     else if (key === 'hmp') hmpNode = resolved(pair.value, doc);
     else if (key === 'chardevs') chardevsNode = resolved(pair.value, doc);
     else if (key === 'devices') devicesNode = resolved(pair.value, doc);
     else if (key === 'web') webNode = resolved(pair.value, doc);
     else throw new ConfigError(`${where(keyNode)}: unknown key '${key}' (the keys are ${TOP_LEVEL_KEYS.join(', ')})`);
   }
+
+  const objectIds = new Set<string>();
+  const objects = listItems(objectsNode, 'objects', doc, where).map(({ node, line }, index): StartupObject => {
+    const item = objectItem(node, doc, `${line}: objects[${index}]`, joined(node));
+    // What QEMU says of a second -object with the same id.
+    if (objectIds.has(item.options.id)) throw new ConfigError(`${item.origin}: attempt to add duplicate property '${item.options.id}' to object (type 'container')`);
+    objectIds.add(item.options.id);
+    return item;
+  });
 
   const qmp: QmpListenerConfig[] = [];
   const qmpMonitors: MonitorConfig[] = [];
@@ -197,7 +214,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   });
   const devices = listItems(devicesNode, 'devices', doc, where).map(({ node, line }, index) => deviceItem(node, doc, `${line}: devices[${index}]`, joined(node)));
   const web = webNode === undefined ? undefined : webItem(webNode, doc, where(webNode));
-  return { qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices, ...(web === undefined ? {} : { web }) };
+  return { objects, qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices, ...(web === undefined ? {} : { web }) };
 }
 
 /** `web`: a -web string, or { listen, token, origins }. */
@@ -247,6 +264,28 @@ function toJs(node: Node, doc: Document, location: string): unknown {
     if (error instanceof ReferenceError) throw new ConfigError(`${location}: ${error.message}`);
     throw error;
   }
+}
+
+/** One item of `objects`: a `-object` string (key=value or JSON) or object-add's arguments; `joined` ends a string's error messages. */
+function objectItem(node: Node, doc: Document, location: string, joined: string): StartupObject {
+  let options: ObjectOptions;
+  try {
+    if (yaml().isScalar(node) && typeof node.value === 'string') options = parseObjectOption(node.value);
+    else if (yaml().isMap(node)) {
+      const value = toJsonValue(toJs(node, doc, location), (what) => {
+        throw new ConfigError(`${location}: ${what} has no JSON form, and object-add's arguments are JSON`);
+      });
+      options = validateObjectOptions(value as JsonObject);
+    } else {
+      throw new ConfigError(
+        `${location}: expected a -object string (tls-creds-x509,id=tls0,dir=DIR,endpoint=server) or object-add's arguments ({ qom-type: authz-simple, id: auth0, identity: "CN=admin" })`,
+      );
+    }
+  } catch (error: unknown) {
+    if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}${joined}`);
+    throw error;
+  }
+  return { origin: `${location} (id '${options.id}')`, options };
 }
 
 /** One item of `devices`: a `-device` string or device_add's arguments; `joined` ends a string's error messages. */

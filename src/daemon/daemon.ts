@@ -2,7 +2,7 @@ import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import { qmpCommandSpecs } from '../generated/qapi-commands.gen.js';
 import { sendShutdownEvent } from '../generated/qapi-events.gen.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
-import type { ChardevdConfig, ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
+import type { ChardevdConfig, ObjectOptions, ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import { ChardevError } from '../chardev/chardev-error.js';
 import { type StartupDevice, StartupDeviceError } from '../device/device-option.js';
 import { DeviceError } from '../device/registry.js';
@@ -19,26 +19,43 @@ import { qdevHandlers } from '../commands/qdev.js';
 import { miscHandlers } from '../commands/misc.js';
 import { configHandlers } from '../commands/config.js';
 import { fdHandlers } from '../commands/fd.js';
+import { objectHandlers } from '../commands/objects.js';
+import { SocketChardev } from '../chardev/socket.js';
+import { ObjectError } from '../objects/object-error.js';
+import { ObjectRegistry } from '../objects/object-registry.js';
+import type { TlsCreds } from '../objects/tls-creds.js';
+import { acceptTls } from '../objects/tls-session.js';
 import { FdSets } from '../commands/fd-sets.js';
 import { webHandlers } from '../commands/web.js';
 import { WebTokens } from '../commands/web-tokens.js';
 import { CommandTally } from '../qmp/command-tally.js';
 import type { WebConfig } from '../web/web-option.js';
 import type { WebServer } from '../web/web-server.js';
+import type { Socket } from 'node:net';
 import type { JsonValue } from '../qobject/json-value.js';
 import { QmpServer } from '../qmp/server.js';
-import { ListenerError, type QmpListenAddress } from '../qmp/socket-listeners.js';
+import { ListenerError, type QmpListenAddress, type SecureAccept } from '../qmp/socket-listeners.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
 import { configFileText } from './config-text.js';
 import { ConfigWriter } from './config-writer.js';
 import type { MonitorConfig } from './monitor-option.js';
+import type { ListenerTls, QmpOption } from './qmp-option.js';
 import { type ListenerSource, runningConfig } from './running-config.js';
 import { tcpServerAddress, unprotectedTcpWarning, webTcpWarning } from './tcp-warning.js';
 import { TrackedChardevRegistry, TrackedDeviceRegistry } from './tracked-registries.js';
 import type { DaemonMonitors } from './monitors.js';
 import { chardevdVersion } from './version.js';
 
+/** An object to create at startup (-object, a config file's `objects`). */
+export interface StartupObject {
+  /** What its messages start with (`FILE:LINE: objects[N]`); none for -object, whose failures QEMU prints bare. */
+  readonly origin?: string | undefined;
+  readonly options: ObjectOptions;
+}
+
 export interface DaemonOptions {
+  /** Objects (TLS credentials, authorization) to create first, in this order. */
+  readonly objects?: readonly StartupObject[];
   /** QMP listeners; `text`, the `-qmp` value as given, is what query-config lists for it. */
   readonly qmp: readonly (ListenerSource & { readonly pretty: boolean })[];
   /** Chardevs to create at startup, in this order, before the listeners open. */
@@ -66,6 +83,7 @@ const handlers: QmpCommandHandlers<QmpContext> = {
   ...configHandlers,
   ...fdHandlers,
   ...webHandlers,
+  ...objectHandlers,
 };
 
 /**
@@ -77,6 +95,7 @@ export class Daemon implements DaemonControl {
   readonly version: VersionInfo = chardevdVersion();
   readonly chardevs: TrackedChardevRegistry;
   readonly devices: TrackedDeviceRegistry;
+  readonly objects = new ObjectRegistry();
   readonly fdSets = new FdSets();
   readonly webTokens: WebTokens;
   /** QMP and human monitor commands answered, by name and outcome (/metrics). */
@@ -94,6 +113,8 @@ export class Daemon implements DaemonControl {
   readonly listening: QmpListenAddress[] = [];
   /** Bound addresses of the human monitor listeners, in the order given. */
   readonly hmpListening: QmpListenAddress[] = [];
+  /** Listener connections still in their TLS handshake, closed at shutdown (a listener's close would wait for them). */
+  readonly #handshaking = new Set<Socket>();
   /** Monitors on chardevs (-mon), detached at shutdown. */
   readonly #chardevMonitors: (ChardevMonitor | QmpChardevMonitor<QmpContext>)[] = [];
   readonly #validator: InputValidator;
@@ -121,6 +142,7 @@ export class Daemon implements DaemonControl {
         log: options.log,
         events: { emit: (name, data) => this.server.emit(name, data) },
         muxEscapeChar: options.muxEscapeChar,
+        objects: this.objects,
       },
       changed,
     );
@@ -163,6 +185,7 @@ export class Daemon implements DaemonControl {
   async start(): Promise<void> {
     try {
       if ((this.options.monitors ?? []).length > 0) await this.#loadMonitors();
+      this.#createObjects();
       // Muxes tell their frontends `opened` once all of them are attached, as QEMU's do after its command line.
       this.chardevs.suspendMuxOpen();
       await this.#createChardevs();
@@ -182,7 +205,14 @@ export class Daemon implements DaemonControl {
 
   /** The running configuration, as a config file holds it (query-config). */
   config(): ChardevdConfig {
-    return runningConfig({ chardevs: this.chardevs, devices: this.devices, qmp: this.options.qmp, monitors: this.options.monitors ?? [], web: this.options.web });
+    return runningConfig({
+      chardevs: this.chardevs,
+      devices: this.devices,
+      objects: this.objects,
+      qmp: this.options.qmp,
+      monitors: this.options.monitors ?? [],
+      web: this.options.web,
+    });
   }
 
   /** QEMU starts its monitors after its chardevs (mon_init_func), with these checks and texts (monitor_init). */
@@ -200,7 +230,8 @@ export class Daemon implements DaemonControl {
       }
       this.#chardevMonitors.push(monitor);
       const tcp = tcpServerAddress(chardev.filename);
-      if (tcp !== undefined) {
+      const tls = chardev instanceof SocketChardev ? chardev.tlsCreds : undefined;
+      if (tcp !== undefined && tls?.authenticatesPeers !== true) {
         const what = `${target.mode === 'control' ? 'QMP monitor' : 'monitor'} on chardev '${chardev.id}' (${tcp.address})`;
         this.options.log(unprotectedTcpWarning(what, tcp.host, target.mode === 'control' ? 'QMP' : 'monitor'));
       }
@@ -212,7 +243,8 @@ export class Daemon implements DaemonControl {
       if (target.type !== 'listener') continue;
       if (this.#shuttingDown) return;
       const hmpServer = this.#monitors!.hmpServer;
-      const bound = await hmpServer.listen(target.option.address).catch(namingOption('-monitor', target.text, target.option.address));
+      const address = this.#secured(target.option, '-monitor', target.text, 'monitor');
+      const bound = await hmpServer.listen(address).catch(namingOption('-monitor', target.text, target.option.address));
       if (this.#shuttingDown) {
         await hmpServer.close();
         return;
@@ -220,7 +252,9 @@ export class Daemon implements DaemonControl {
       this.hmpListening.push(bound);
       const where = describeAddress(bound);
       this.options.log(`monitor listening on ${where}`);
-      if (bound.type === 'inet') this.options.log(unprotectedTcpWarning(`monitor listener ${where}`, bound.host, 'monitor'));
+      if (bound.type === 'inet' && !authenticates(this.#listenerCreds(target.option.tls))) {
+        this.options.log(unprotectedTcpWarning(`monitor listener ${where}`, bound.host, 'monitor'));
+      }
       if (target.option.wait) {
         this.options.log(`waiting for connection on: ${where},server=on`);
         await hmpServer.nextSession();
@@ -268,6 +302,7 @@ export class Daemon implements DaemonControl {
    */
   async #closeAll(drain = false): Promise<void> {
     for (const monitor of this.#chardevMonitors.splice(0)) monitor.detach();
+    for (const socket of this.#handshaking) socket.destroy();
     // Web viewers leave their hubs now, before the hubs close.
     const listeners = Promise.allSettled([this.server.close(), this.#monitors?.hmpServer.close(), this.#web?.close()]);
     if (drain) {
@@ -301,7 +336,8 @@ export class Daemon implements DaemonControl {
   async #openListeners(): Promise<void> {
     for (const { option, pretty, text } of this.options.qmp) {
       if (this.#shuttingDown) return;
-      const bound = await this.server.listen(option.address, { pretty }).catch(namingOption('-qmp', text, option.address));
+      const address = this.#secured(option, '-qmp', text, 'QMP');
+      const bound = await this.server.listen(address, { pretty }).catch(namingOption('-qmp', text, option.address));
       // shutdown() came while it opened: close it too (that removes its socket file).
       if (this.#shuttingDown) {
         await this.server.close();
@@ -310,12 +346,59 @@ export class Daemon implements DaemonControl {
       this.listening.push(bound);
       const where = describeAddress(bound);
       this.options.log(`QMP listening on ${where}`);
-      if (bound.type === 'inet') this.options.log(unprotectedTcpWarning(`QMP listener ${where}`, bound.host, 'QMP'));
+      if (bound.type === 'inet' && !authenticates(this.#listenerCreds(option.tls))) this.options.log(unprotectedTcpWarning(`QMP listener ${where}`, bound.host, 'QMP'));
       if (option.wait) {
         this.options.log(`waiting for connection on: ${where},server=on`);
         await this.server.nextSession();
       }
     }
+  }
+
+  /** -object and a config file's objects, before the chardevs that use them, as QEMU creates its early objects. */
+  #createObjects(): void {
+    for (const { origin, options } of this.options.objects ?? []) {
+      try {
+        this.objects.add(options);
+      } catch (error: unknown) {
+        if (error instanceof ObjectError) throw new StartupChardevError(origin === undefined ? error.message : `${origin}: ${error.message}`);
+        throw error;
+      }
+    }
+  }
+
+  /** The server credentials a listener's tls-creds names, in the words a socket chardev would use; undefined without TLS. */
+  #listenerCreds(tls: ListenerTls | undefined): TlsCreds | undefined {
+    return tls === undefined ? undefined : this.objects.tlsCreds(tls.creds, 'server');
+  }
+
+  /**
+   * A listener's address with its TLS handshake (tls-creds, tls-authz as
+   * a socket chardev takes them): each client is checked as a TLS socket
+   * chardev checks it, and one refused is logged and closed.
+   */
+  #secured(option: QmpOption, name: string, text: string | undefined, what: string): QmpListenAddress {
+    const { address, tls } = option;
+    if (tls === undefined || address.type !== 'inet') return address;
+    let creds: TlsCreds;
+    try {
+      creds = this.#listenerCreds(tls)!;
+    } catch (error: unknown) {
+      if (error instanceof ObjectError) throw new ListenerError(`${name} ${text ?? describeAddress(address)}: ${error.message}`, { cause: error });
+      throw error;
+    }
+    const policy = { creds, authz: tls.authz, lookupAuthz: (id: string) => this.objects.authz(id) };
+    const secure: SecureAccept = (raw, serve) => {
+      const peer = `${raw.remoteAddress ?? ''}:${raw.remotePort ?? ''}`;
+      // The port bound (port 0 asks for any), as the listening message names it.
+      const where = `tcp:${raw.localAddress?.includes(':') === true ? `[${raw.localAddress}]` : (raw.localAddress ?? '')}:${raw.localPort ?? ''}`;
+      this.#handshaking.add(raw);
+      acceptTls(raw, policy, (outcome) => {
+        this.#handshaking.delete(raw);
+        if ('socket' in outcome) serve(outcome.socket);
+        else if (!this.#shuttingDown) this.options.log(`${what} listener ${where}: TLS handshake with ${peer} failed: ${outcome.refused}`);
+      });
+    };
+    return { ...address, secure };
   }
 
   async #createChardevs(): Promise<void> {
@@ -363,7 +446,7 @@ export class Daemon implements DaemonControl {
 }
 
 /**
- * The handlers, with hub-add-member and hub-remove-member telling
+ * The handlers, with hub-add-member, hub-remove-member, object-add and object-del telling
  * `changed` once they succeeded; the registries tell it of every other
  * change to the configuration.
  */
@@ -382,7 +465,14 @@ function trackingHubMembers(changed: () => void): QmpCommandHandlers<QmpContext>
     ...handlers,
     'hub-add-member': (args, context) => then(handlers['hub-add-member'](args, context)),
     'hub-remove-member': (args, context) => then(handlers['hub-remove-member'](args, context)),
+    'object-add': (args, context) => then(handlers['object-add'](args, context)),
+    'object-del': (args, context) => then(handlers['object-del'](args, context)),
   };
+}
+
+/** Whether TLS credentials let in only peers that prove who they are (a CA's certificate, a pre-shared key). */
+function authenticates(creds: TlsCreds | undefined): boolean {
+  return creds?.authenticatesPeers === true;
 }
 
 export function describeAddress(address: QmpListenAddress): string {

@@ -1,11 +1,21 @@
 import type { QmpListenAddress } from '../qmp/socket-listeners.js';
 import { parseOnOff, parseQemuOpts, QemuOptsError, splitQemuOpts } from '../options/qemu-opts.js';
 
+/** A listener's TLS, as a socket chardev spells it: `tls-creds=ID[,tls-authz=ID]`. */
+export interface ListenerTls {
+  /** The id of server-endpoint TLS credentials (object-add, -object). */
+  readonly creds: string;
+  /** The id of an authorization object asked about each client's certificate name. */
+  readonly authz?: string | undefined;
+}
+
 /** A parsed `-qmp` argument. */
 export interface QmpOption {
   readonly address: QmpListenAddress;
   /** Startup waits for the first client before going on (`wait=on`, QEMU's default for servers). */
   readonly wait: boolean;
+  /** TLS on a TCP listener (`tls-creds=`, `tls-authz=`, as -chardev socket takes them). */
+  readonly tls?: ListenerTls | undefined;
 }
 
 /** On/off options the listener understands; QEMU's other socket options do not apply to a QMP listener. */
@@ -19,9 +29,12 @@ const KNOWN_OPTIONS = new Set(['server', 'wait', 'ipv4', 'ipv6']);
  */
 const PERM_OPTION = 'perm';
 
+/** Socket chardev options a TCP listener takes too, with the same meaning. */
+const TLS_OPTIONS = new Set(['tls-creds', 'tls-authz']);
+
 /**
  * Parses a listener in QEMU's `-qmp` syntax: `unix:PATH,server=on[,wait=off][,perm=MODE]`
- * or `tcp:[HOST]:PORT,server=on[,wait=off][,ipv4=on|ipv6=on]`, with
+ * or `tcp:[HOST]:PORT,server=on[,wait=off][,ipv4=on|ipv6=on][,tls-creds=ID[,tls-authz=ID]]`, with
  * QemuOpts escaping (a comma in PATH is written twice). Config files take
  * only these; the command line reads anything else in QEMU's legacy
  * chardev syntax (compat-chardev.ts).
@@ -32,9 +45,14 @@ export function parseQmpOption(text: string, service = 'QMP'): QmpOption {
   let wait: boolean | undefined;
   let ipv6Only = false;
   let perm: number | undefined;
+  const tls = new Map<string, string>();
   for (const opt of parseQemuOpts(rest)) {
     if (opt.key === PERM_OPTION) {
       perm = parsePerm(opt.value);
+      continue;
+    }
+    if (TLS_OPTIONS.has(opt.key)) {
+      tls.set(opt.key, opt.value ?? '');
       continue;
     }
     // Short forms: bare `server` is server=on, bare `nowait` is wait=off.
@@ -53,6 +71,12 @@ export function parseQmpOption(text: string, service = 'QMP'): QmpOption {
     throw new QemuOptsError(`a config file takes ${service} listeners (add server=on) or chardev:ID (a chardev of the file); the other forms are for the command line`);
   }
   const address = parseAddress(target, ipv6Only, service);
+  const creds = tls.get('tls-creds');
+  const authz = tls.get('tls-authz');
+  // QEMU's texts for the same options on a socket chardev (qmp_chardev_validate_socket).
+  if (creds !== undefined && address.type === 'unix') throw new QemuOptsError("'tls_creds' option is incompatible with 'unix' address type");
+  if (authz !== undefined && creds === undefined) throw new QemuOptsError("'tls_authz' option requires 'tls_creds' option");
+  if (creds !== undefined) return { address, wait: wait ?? true, tls: { creds, authz } };
   if (perm === undefined) return { address, wait: wait ?? true };
   if (address.type !== 'unix') throw new QemuOptsError(`Parameter '${PERM_OPTION}' is for unix: listeners only`);
   return { address: { ...address, perm }, wait: wait ?? true };
@@ -79,7 +103,7 @@ export function listenerOption(text: string): QmpOption | undefined {
   } catch (error: unknown) {
     if (!(error instanceof QemuOptsError)) throw error;
     const [, ...rest] = splitQemuOpts(text);
-    if (parseQemuOpts(rest).some((opt) => opt.key === PERM_OPTION)) throw error;
+    if (parseQemuOpts(rest).some((opt) => opt.key === PERM_OPTION || TLS_OPTIONS.has(opt.key))) throw error;
     return undefined;
   }
 }

@@ -2,6 +2,7 @@ import type { Chardev } from '../chardev/chardev.js';
 import { HubChardev } from '../chardev/hub.js';
 import type { DeviceRegistry } from '../device/registry.js';
 import type { ChardevdConfig, ConfigChardev, ConfigDevice, ConfigWeb } from '../generated/qapi-types.gen.js';
+import type { ObjectRegistry } from '../objects/object-registry.js';
 import type { WebConfig } from '../web/web-option.js';
 import type { MonitorConfig } from './monitor-option.js';
 import type { QmpOption } from './qmp-option.js';
@@ -17,6 +18,7 @@ export interface ListenerSource {
 export interface RunningConfigSources {
   readonly chardevs: TrackedChardevRegistry;
   readonly devices: DeviceRegistry;
+  readonly objects: ObjectRegistry;
   readonly qmp: readonly ListenerSource[];
   readonly monitors: readonly MonitorConfig[];
   readonly web?: WebConfig | undefined;
@@ -24,10 +26,10 @@ export interface RunningConfigSources {
 
 /**
  * The daemon's configuration now, as a config file holds it
- * (query-config): listeners as given, chardevs with the backends they
+ * (query-config): objects, listeners as given, chardevs with the backends they
  * were created with, hubs with the members they have now, devices.
  */
-export function runningConfig({ chardevs, devices, qmp, monitors, web }: RunningConfigSources): ChardevdConfig {
+export function runningConfig({ chardevs, devices, objects, qmp, monitors, web }: RunningConfigSources): ChardevdConfig {
   const hmp: string[] = [];
   const qmpMonitors: string[] = [];
   for (const { target } of monitors) {
@@ -36,6 +38,7 @@ export function runningConfig({ chardevs, devices, qmp, monitors, web }: Running
     else hmp.push(`chardev:${target.id}`);
   }
   return {
+    objects: objects.options(),
     qmp: [...qmp.map(({ option, text }) => text ?? listenerText(option)), ...qmpMonitors],
     hmp,
     chardevs: configChardevs(chardevs),
@@ -94,10 +97,11 @@ function configChardev(registry: TrackedChardevRegistry, chardev: Chardev): { it
  * A listener in `-qmp` syntax, for one given without its text (a library
  * caller's DaemonOptions): a comma in a path is written twice.
  */
-export function listenerText({ address, wait }: QmpOption): string {
+export function listenerText({ address, wait, tls }: QmpOption): string {
   const where =
     address.type === 'unix'
       ? `unix:${address.path.replaceAll(',', ',,')}`
       : `tcp:${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}${address.ipv6Only ? ',ipv6=on' : ''}`;
-  return `${where},server=on${wait ? '' : ',wait=off'}`;
+  const secure = tls === undefined ? '' : `,tls-creds=${tls.creds}${tls.authz === undefined ? '' : `,tls-authz=${tls.authz}`}`;
+  return `${where},server=on${wait ? '' : ',wait=off'}${secure}`;
 }

@@ -1,9 +1,10 @@
 import { isIPv4 } from 'node:net';
 
 /**
- * The warning for a management listener that takes TCP connections: QMP
- * and the human monitor have no authentication, and chardevd no TLS yet,
- * so whoever connects drives the daemon with its rights (creating a file
+ * The warning for a management listener that takes TCP connections
+ * without TLS credentials that authenticate the client (x509 with
+ * verify-peer, or a pre-shared key): QMP and the human monitor have no
+ * authentication of their own, so whoever connects drives the daemon with its rights (creating a file
  * chardev is enough to overwrite any file the daemon may write). `what`
  * names the listener (`QMP listener tcp:127.0.0.1:4444`), `host` is the
  * address it is bound to: on loopback every local user can connect,
@@ -12,8 +13,8 @@ import { isIPv4 } from 'node:net';
  */
 export function unprotectedTcpWarning(what: string, host: string, service: 'QMP' | 'monitor'): string {
   const protocol = service === 'QMP' ? 'QMP has' : 'the human monitor has';
-  const instead = `to keep it to this user, use a unix socket instead: ${service === 'QMP' ? '-qmp' : '-monitor'} unix:PATH,server=on (its file is made mode 0600)`;
-  const why = `(${protocol} no authentication, and chardevd no TLS yet)`;
+  const instead = `to keep it to this user, use a unix socket instead: ${service === 'QMP' ? '-qmp' : '-monitor'} unix:PATH,server=on (its file is made mode 0600), or require client certificates with tls-creds=ID (tls-creds-x509, verify-peer=on) and tls-authz=ID`;
+  const why = `(${protocol} no authentication of its own, and this listener no TLS that checks the client)`;
   if (isLoopback(host)) return `warning: ${what} lets every local user control this daemon ${why}; ${instead}`;
   return `warning: ${what} lets anyone who can reach this machine control this daemon ${why}; ${instead}; bound to 127.0.0.1, it would still let every local user in`;
 }

@@ -12,6 +12,93 @@ export const qapiTypeTable: TypeTable = {
   },
   'QMPCapabilityList': { kind: 'array', element: 'QMPCapability' },
   'QMPCapability': { kind: 'enum', values: ['oob'] },
+  'ObjectOptions': {
+    kind: 'object',
+    members: [
+      { name: 'qom-type', type: 'ObjectType' },
+      { name: 'id', type: 'str' },
+    ],
+    tag: 'qom-type',
+    variants: {
+      'authz-list': 'AuthZListProperties',
+      'authz-simple': 'AuthZSimpleProperties',
+      'tls-creds-anon': 'TlsCredsAnonProperties',
+      'tls-creds-psk': 'TlsCredsPskProperties',
+      'tls-creds-x509': 'TlsCredsX509Properties',
+    },
+  },
+  'ObjectType': { kind: 'enum', values: ['authz-list', 'authz-simple', 'tls-creds-anon', 'tls-creds-psk', 'tls-creds-x509'] },
+  'AuthZListProperties': {
+    kind: 'object',
+    members: [
+      { name: 'policy', type: 'QAuthZListPolicy', optional: true },
+      { name: 'rules', type: 'QAuthZListRuleList', optional: true },
+    ],
+  },
+  'QAuthZListPolicy': { kind: 'enum', values: ['deny', 'allow'] },
+  'QAuthZListRuleList': { kind: 'array', element: 'QAuthZListRule' },
+  'QAuthZListRule': {
+    kind: 'object',
+    members: [
+      { name: 'match', type: 'str' },
+      { name: 'policy', type: 'QAuthZListPolicy' },
+      { name: 'format', type: 'QAuthZListFormat', optional: true },
+    ],
+  },
+  'QAuthZListFormat': { kind: 'enum', values: ['exact', 'glob'] },
+  'AuthZSimpleProperties': {
+    kind: 'object',
+    members: [
+      { name: 'identity', type: 'str' },
+    ],
+  },
+  'TlsCredsAnonProperties': {
+    kind: 'object',
+    members: [
+      { name: 'verify-peer', type: 'bool', optional: true },
+      { name: 'dir', type: 'str', optional: true },
+      { name: 'endpoint', type: 'QCryptoTLSCredsEndpoint', optional: true },
+      { name: 'priority', type: 'str', optional: true },
+      { name: 'loaded', type: 'bool', optional: true },
+    ],
+  },
+  'QCryptoTLSCredsEndpoint': { kind: 'enum', values: ['client', 'server'] },
+  'TlsCredsPskProperties': {
+    kind: 'object',
+    members: [
+      { name: 'verify-peer', type: 'bool', optional: true },
+      { name: 'dir', type: 'str', optional: true },
+      { name: 'endpoint', type: 'QCryptoTLSCredsEndpoint', optional: true },
+      { name: 'priority', type: 'str', optional: true },
+      { name: 'loaded', type: 'bool', optional: true },
+      { name: 'username', type: 'str', optional: true },
+    ],
+  },
+  'TlsCredsX509Properties': {
+    kind: 'object',
+    members: [
+      { name: 'verify-peer', type: 'bool', optional: true },
+      { name: 'dir', type: 'str', optional: true },
+      { name: 'endpoint', type: 'QCryptoTLSCredsEndpoint', optional: true },
+      { name: 'priority', type: 'str', optional: true },
+      { name: 'loaded', type: 'bool', optional: true },
+      { name: 'sanity-check', type: 'bool', optional: true },
+      { name: 'passwordid', type: 'str', optional: true },
+    ],
+  },
+  'q_obj_object-del-arg': {
+    kind: 'object',
+    members: [
+      { name: 'id', type: 'str' },
+    ],
+  },
+  'q_obj_qom-list-types-arg': {
+    kind: 'object',
+    members: [
+      { name: 'implements', type: 'str', optional: true },
+      { name: 'abstract', type: 'bool', optional: true },
+    ],
+  },
   'q_obj_ringbuf-write-arg': {
     kind: 'object',
     members: [

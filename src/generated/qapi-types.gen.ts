@@ -299,6 +299,264 @@ export interface SchemaInfoEvent {
 }
 
 /**
+ * The type of network endpoint that will be using the credentials.
+ * Most types of credential require different setup / structures
+ * depending on whether they will be used in a server versus a client.
+ *
+ * Since: 2.5
+ */
+export type QCryptoTLSCredsEndpoint = 'client' | 'server';
+
+/**
+ * The authorization policy result
+ *
+ * Since: 4.0
+ */
+export type QAuthZListPolicy = 'deny' | 'allow';
+
+/**
+ * The authorization policy match format
+ *
+ * Since: 4.0
+ */
+export type QAuthZListFormat = 'exact' | 'glob';
+
+/**
+ * A single authorization rule.
+ *
+ * Since: 4.0
+ */
+export interface QAuthZListRule {
+  /**
+   * a string or glob to match against a user identity; for a
+   * TLS client, its certificate's distinguished name as QEMU 7.2's
+   * GnuTLS writes it: the parts in the certificate's order, joined
+   * by commas, a comma in a value escaped (`C=GB,O=Example\,
+   * Ltd,CN=client1`)
+   */
+  match: string;
+  /**
+   * the result to return if @match evaluates to true
+   */
+  policy: QAuthZListPolicy;
+  /**
+   * the format of the @match rule (default 'exact')
+   */
+  format?: QAuthZListFormat;
+}
+
+/**
+ * Properties for authz-list objects.
+ *
+ * Since: 4.0
+ */
+export interface AuthZListProperties {
+  /**
+   * Default policy to apply when no rule matches (default:
+   * deny)
+   */
+  policy?: QAuthZListPolicy;
+  /**
+   * Authorization rules based on matching user; the first that
+   * matches decides
+   */
+  rules?: QAuthZListRule[];
+}
+
+/**
+ * Properties for authz-simple objects.
+ *
+ * Since: 4.0
+ */
+export interface AuthZSimpleProperties {
+  /**
+   * Identifies the allowed user.  Its format depends on the
+   * network service that authorization object is associated with.
+   * For authorizing based on TLS x509 certificates, the identity
+   * must be the x509 distinguished name.
+   */
+  identity: string;
+}
+
+/**
+ * Properties for objects of classes derived from tls-creds.
+ *
+ * Since: 2.5
+ */
+export interface TlsCredsProperties {
+  /**
+   * if true the peer credentials will be verified once the
+   * handshake is completed.  This is a no-op for anonymous
+   * credentials.  (default: true)
+   */
+  'verify-peer'?: boolean;
+  /**
+   * the path of the directory that contains the credential files
+   */
+  dir?: string;
+  /**
+   * whether the QEMU network backend that uses the
+   * credentials will be acting as a client or as a server (default:
+   * client)
+   */
+  endpoint?: QCryptoTLSCredsEndpoint;
+  /**
+   * a gnutls priority string as described at
+   * https://gnutls.org/manual/html_node/Priority-Strings.html.
+   * chardevd's TLS is OpenSSL's (Node.js), which cannot read one:
+   * given, the object is refused
+   */
+  priority?: string;
+}
+
+/**
+ * Properties for tls-creds-anon objects: anonymous Diffie-Hellman,
+ * which encrypts but authenticates nobody.  OpenSSL 3 offers it only
+ * at security level 0 and in TLS 1.2, which chardevd asks for on these
+ * connections alone.
+ *
+ * Since: 2.5
+ */
+export interface TlsCredsAnonProperties extends TlsCredsProperties {
+  /**
+   * if true, the credentials are loaded immediately when
+   * applying this option and will ignore options that are processed
+   * later.  Don't use; only provided for compatibility.
+   *
+   * @deprecated
+   */
+  loaded?: boolean;
+}
+
+/**
+ * Properties for tls-creds-psk objects: pre-shared keys, read from
+ * `keys.psk` in @dir (one `username:hexkey` a line).  OpenSSL's PSK
+ * through Node.js is TLS 1.2 only, which chardevd asks for on these
+ * connections alone.
+ *
+ * Since: 3.0
+ */
+export interface TlsCredsPskProperties extends TlsCredsProperties {
+  /**
+   * if true, the credentials are loaded immediately when
+   * applying this option and will ignore options that are processed
+   * later.  Don't use; only provided for compatibility.
+   *
+   * @deprecated
+   */
+  loaded?: boolean;
+  /**
+   * the username which will be sent to the server.  For
+   * clients only.  If absent, "qemu" is sent and the property will
+   * read back as an empty string.
+   */
+  username?: string;
+}
+
+/**
+ * Properties for tls-creds-x509 objects: `ca-cert.pem`, and for a
+ * server `server-cert.pem` and `server-key.pem` (optional
+ * `dh-params.pem`), for a client optional `client-cert.pem` and
+ * `client-key.pem`, all in @dir.
+ *
+ * Since: 2.5
+ */
+export interface TlsCredsX509Properties extends TlsCredsProperties {
+  /**
+   * if true, the credentials are loaded immediately when
+   * applying this option and will ignore options that are processed
+   * later.  Don't use; only provided for compatibility.
+   *
+   * @deprecated
+   */
+  loaded?: boolean;
+  /**
+   * if true, perform some sanity checks before using the
+   * credentials (default: true)
+   */
+  'sanity-check'?: boolean;
+  /**
+   * For the server-key.pem and client-key.pem files which
+   * contain sensitive private keys, it is possible to use an
+   * encrypted version by providing the @passwordid parameter.  This
+   * provides the ID of a previously created secret object containing
+   * the password for decryption.  chardevd has no secret objects:
+   * given, the object is refused
+   */
+  passwordid?: string;
+}
+
+/**
+ * The object types chardevd creates; QEMU has many more.
+ *
+ * Since: 6.0
+ */
+export type ObjectType = 'authz-list' | 'authz-simple' | 'tls-creds-anon' | 'tls-creds-psk' | 'tls-creds-x509';
+
+export interface ObjectOptionsBase {
+  'qom-type': ObjectType;
+  id: string;
+}
+
+/**
+ * Describes the options of a user creatable QOM object.
+ *
+ * Since: 6.0
+ */
+export type ObjectOptions =
+  | (ObjectOptionsBase & { 'qom-type': 'authz-list' } & AuthZListProperties)
+  | (ObjectOptionsBase & { 'qom-type': 'authz-simple' } & AuthZSimpleProperties)
+  | (ObjectOptionsBase & { 'qom-type': 'tls-creds-anon' } & TlsCredsAnonProperties)
+  | (ObjectOptionsBase & { 'qom-type': 'tls-creds-psk' } & TlsCredsPskProperties)
+  | (ObjectOptionsBase & { 'qom-type': 'tls-creds-x509' } & TlsCredsX509Properties);
+
+export interface ObjectDelArguments {
+  id: string;
+}
+
+/**
+ * This structure describes a search result from @qom-list-types
+ *
+ * Since: 1.1
+ */
+export interface ObjectTypeInfo {
+  /**
+   * the type name found in the search
+   */
+  name: string;
+  /**
+   * the type is abstract and can't be directly instantiated.
+   * Omitted if false. (since 2.10)
+   */
+  abstract?: boolean;
+  /**
+   * Name of parent type, if any (since 2.10)
+   */
+  parent?: string;
+}
+
+export interface QomListTypesArguments {
+  implements?: string;
+  abstract?: boolean;
+}
+
+/**
+ * One object of query-objects.
+ *
+ * Since: 0.1
+ */
+export interface ObjectInfo {
+  /**
+   * the object's id
+   */
+  id: string;
+  /**
+   * its type
+   */
+  'qom-type': ObjectType;
+}
+
+/**
  * A single string, boxed so that it can be a union branch.
  *
  * Since: 0.1
@@ -797,13 +1055,17 @@ export interface ChardevSocket extends ChardevCommon {
    */
   addr: SocketAddressLegacy;
   /**
-   * the id of a TLS credentials object.  chardevd has no
-   * such objects yet, so giving one fails as it does in QEMU when
-   * the object is missing.
+   * the id of a TLS credentials object (object-add) whose
+   * endpoint matches: `server` for a server, `client` for a client.
+   * TCP addresses only.  A client checks the server's certificate
+   * against the host it connects to, as QEMU does.
    */
   'tls-creds'?: string;
   /**
-   * the id of an authorization object; needs @tls-creds.
+   * the id of an authorization object (authz-simple,
+   * authz-list) a server asks about each client's certificate
+   * distinguished name; needs @tls-creds.  It is looked up at each
+   * handshake, as QEMU looks it up.
    */
   'tls-authz'?: string;
   /**
@@ -1541,6 +1803,12 @@ export interface ConfigWeb {
  * Since: 0.1
  */
 export interface ChardevdConfig {
+  /**
+   * every object (TLS credentials, authorization), as the
+   * arguments of object-add, in the order they were made; they come
+   * before the chardevs and listeners that use them.
+   */
+  objects: ObjectOptions[];
   /**
    * the QMP listeners as they were given (`-qmp` syntax), then
    * `chardev:ID` for each QMP monitor on a chardev.

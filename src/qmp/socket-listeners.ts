@@ -12,7 +12,17 @@ export type QmpListenAddress =
       /** The socket file's permission bits (`perm=`); DEFAULT_SOCKET_PERM when not given. */
       readonly perm?: number;
     }
-  | { readonly type: 'inet'; readonly host: string; readonly port: number; readonly ipv6Only?: boolean };
+  | {
+      readonly type: 'inet';
+      readonly host: string;
+      readonly port: number;
+      readonly ipv6Only?: boolean;
+      /** A handshake each accepted connection goes through first (TLS); only those it passes on are served. */
+      readonly secure?: SecureAccept | undefined;
+    };
+
+/** Takes an accepted connection through a handshake and calls `serve` with the socket to serve, if it passes. */
+export type SecureAccept = (socket: Socket, serve: (socket: Socket) => void) => void;
 
 /**
  * A listener's socket file when nothing says otherwise: read and write for
@@ -55,7 +65,9 @@ export class SocketListeners {
     onConnection: (socket: Socket) => void,
     options: { allowHalfOpen?: boolean; pauseOnConnect?: boolean } = {},
   ): Promise<QmpListenAddress> {
-    const server = createServer({ allowHalfOpen: options.allowHalfOpen ?? false, pauseOnConnect: options.pauseOnConnect ?? false }, onConnection);
+    const secure = address.type === 'inet' ? address.secure : undefined;
+    const accept = secure === undefined ? onConnection : (socket: Socket): void => secure(socket, onConnection);
+    const server = createServer({ allowHalfOpen: options.allowHalfOpen ?? false, pauseOnConnect: options.pauseOnConnect ?? false }, accept);
     if (address.type === 'unix') {
       // A server socket replaces a file left at its path, as QEMU does; unlike QEMU, never one a process still listens on.
       if (await isLiveUnixSocket(address.path)) throw new ListenerError(liveSocketText(address.path));

@@ -92,8 +92,8 @@ suite('the chardevd command', () => {
     try {
       await stderrMatch(daemon, /monitor listening on unix:/);
       const local = (what: string, protocol: string, option: string): string =>
-        `chardevd: warning: ${what} lets every local user control this daemon (${protocol} has no authentication, and chardevd no TLS yet); ` +
-        `to keep it to this user, use a unix socket instead: ${option} unix:PATH,server=on (its file is made mode 0600)`;
+        `chardevd: warning: ${what} lets every local user control this daemon (${protocol} has no authentication of its own, and this listener no TLS that checks the client); ` +
+        `to keep it to this user, use a unix socket instead: ${option} unix:PATH,server=on (its file is made mode 0600), or require client certificates with tls-creds=ID (tls-creds-x509, verify-peer=on) and tls-authz=ID`;
       assert.deepEqual(
         daemon
           .stderr()
@@ -757,7 +757,7 @@ suite('chardevd -chardev and --config', () => {
         ['missing.yaml', 'chardevd: missing.yaml: cannot read config file: No such file or directory\n'],
         ['syntax.yaml', 'chardevd: syntax.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]\n'],
         ['shape.yaml', "chardevd: shape.yaml:2: chardevs[0] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer\n"],
-        ['key.yaml', "chardevd: key.yaml:1: unknown key 'listeners' (the keys are qmp, hmp, chardevs, devices, web)\n"],
+        ['key.yaml', "chardevd: key.yaml:1: unknown key 'listeners' (the keys are objects, qmp, hmp, chardevs, devices, web)\n"],
       ];
       for (const [file, message] of cases) {
         const result = runChardevd(['--config', file], dir);

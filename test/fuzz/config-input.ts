@@ -98,7 +98,16 @@ const oddListener: fc.Arbitrary<string> = fc.constantFrom(
 );
 
 const listener: fc.Arbitrary<string> = fc.oneof(
-  { arbitrary: fc.constantFrom('unix:q.sock,server=on,wait=off', 'tcp:127.0.0.1:0,server=on,wait=off', 'chardev:c0', 'unix:h.sock,server=on'), weight: 3 },
+  {
+    arbitrary: fc.constantFrom(
+      'unix:q.sock,server=on,wait=off',
+      'tcp:127.0.0.1:0,server=on,wait=off',
+      'chardev:c0',
+      'unix:h.sock,server=on',
+      'tcp:127.0.0.1:0,server=on,wait=off,tls-creds=t0,tls-authz=a0',
+    ),
+    weight: 3,
+  },
   { arbitrary: oddListener, weight: 1 },
 );
 
@@ -113,12 +122,32 @@ const deviceItem = fc.oneof(
   { arbitrary: deviceObject, weight: 4 },
   { arbitrary: scalar, weight: 1 },
 );
+const objectItem = fc.oneof(
+  {
+    arbitrary: stringItem(
+      fc.constantFrom(
+        'authz-simple,id=a0,identity=O=Example,,CN=x',
+        'tls-creds-anon,id=t0,endpoint=server',
+        'tls-creds-x509,id=t1,dir=/nonexistent,endpoint=server',
+        'authz-list,id=a1,rules.0.match=*,rules.0.policy=allow',
+        '{"qom-type":"authz-list","id":"a2","rules":[{"match":"x"}]}',
+        'bogus,id=b',
+        '{"qom-type":',
+        'authz-simple,id=9',
+      ),
+    ),
+    weight: 4,
+  },
+  { arbitrary: fc.constantFrom('{ qom-type: authz-simple, id: a3, identity: x }', '{ qom-type: tls-creds-psk, id: p0 }', '{ id: x }'), weight: 2 },
+  { arbitrary: scalar, weight: 1 },
+);
 const listenerItem = fc.oneof({ arbitrary: stringItem(listener), weight: 6 }, { arbitrary: scalar, weight: 1 }, { arbitrary: stringItem(chardevText), weight: 1 });
-const anyItem = fc.oneof(chardevItem, deviceItem, listenerItem);
+const anyItem = fc.oneof(chardevItem, deviceItem, listenerItem, objectItem);
 
 /** Items of the key's own kind, mostly. */
 function itemsFor(key: string): fc.Arbitrary<string[]> {
-  const own = key === 'chardevs' ? chardevItem : key === 'devices' ? deviceItem : key === 'qmp' || key === 'hmp' ? listenerItem : anyItem;
+  const own =
+    key === 'chardevs' ? chardevItem : key === 'devices' ? deviceItem : key === 'objects' ? objectItem : key === 'qmp' || key === 'hmp' ? listenerItem : anyItem;
   return fc.array(fc.oneof({ arbitrary: own, weight: 8 }, { arbitrary: anyItem, weight: 1 }), { minLength: 1, maxLength: 5 });
 }
 
@@ -126,9 +155,12 @@ function itemsFor(key: string): fc.Arbitrary<string[]> {
 const sections: fc.Arbitrary<string[]> = fc
   .uniqueArray(
     fc
-      .oneof({ arbitrary: fc.constantFrom('qmp', 'hmp', 'chardevs', 'devices'), weight: 12 }, { arbitrary: fc.constantFrom('nosuch', 'QMP', 'chardevs'), weight: 1 })
+      .oneof(
+        { arbitrary: fc.constantFrom('objects', 'qmp', 'hmp', 'chardevs', 'devices'), weight: 12 },
+        { arbitrary: fc.constantFrom('nosuch', 'QMP', 'chardevs'), weight: 1 },
+      )
       .chain((key) => fc.tuple(fc.constant(key), itemsFor(key), fc.nat(9))),
-    { minLength: 1, maxLength: 4, selector: ([key]) => key },
+    { minLength: 1, maxLength: 5, selector: ([key]) => key },
   )
   .map((list) =>
     list.map(([key, items, style]) => {

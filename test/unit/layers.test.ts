@@ -54,6 +54,16 @@ suite('layer check', { concurrency: true }, () => {
     ]);
   });
 
+  test('keeps objects/ under chardev/: a socket may take its TLS from objects/, objects/ may not import a chardev, the protocol may not import objects/', () => {
+    const found = cruise({
+      'src/objects/tls-creds.ts': 'export class TlsCreds {}\n',
+      'src/chardev/socket.ts': "import { TlsCreds } from '../objects/tls-creds.js';\nexport const s = TlsCreds;\n",
+      'src/objects/registry.ts': "import { s } from '../chardev/socket.js';\nexport const r = s;\n",
+      'src/qmp/socket-listeners.ts': "import type { TlsCreds } from '../objects/tls-creds.js';\nexport type L = TlsCreds;\n",
+    });
+    assert.deepEqual(found.map((v) => v.rule).sort(), ['layer-objects', 'layer-qmp']);
+  });
+
   test('reports an import circle, even one closed by a type-only import', () => {
     const found = cruise({
       'src/chardev/registry.ts': "import { Chardev } from './chardev.js';\nexport const all: Chardev[] = [];\n",

@@ -301,3 +301,40 @@ suite('parseDaemonArgs: --config', () => {
     });
   });
 });
+
+suite('parseDaemonArgs -object', () => {
+  test("takes -object in key=value and JSON, config files' objects first, and refuses a taken id in object-add's words", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chardevd-args-'));
+    try {
+      const file = join(dir, 'c.yaml');
+      writeFileSync(file, 'objects:\n  - authz-simple,id=a0,identity=x\n');
+      const args = parseDaemonArgs(['-config', file, '-object', 'tls-creds-anon,id=n0,endpoint=server', '-object', '{"qom-type":"authz-list","id":"a1"}'], quiet);
+      assert.equal(args.action, 'run');
+      if (args.action !== 'run') return;
+      assert.deepEqual(
+        args.objects.map((object) => [object.options.id, object.options['qom-type']]),
+        [
+          ['a0', 'authz-simple'],
+          ['n0', 'tls-creds-anon'],
+          ['a1', 'authz-list'],
+        ],
+      );
+      assert.throws(
+        () => parseDaemonArgs(['-config', file, '-object', 'authz-list,id=a0'], quiet),
+        new UsageError("attempt to add duplicate property 'a0' to object (type 'container')"),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("names the option in a parse error, with QEMU's hint for a bad id", () => {
+    assert.throws(() => parseDaemonArgs(['-object', 'bogus,id=a'], quiet), new UsageError("-object bogus,id=a: Parameter 'qom-type' does not accept value 'bogus'"));
+    assert.throws(
+      () => parseDaemonArgs(['-object', 'authz-simple,id=1a,identity=x'], quiet),
+      new UsageError(
+        "-object authz-simple,id=1a,identity=x: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.",
+      ),
+    );
+  });
+});

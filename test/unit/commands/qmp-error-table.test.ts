@@ -24,6 +24,7 @@ const QEMU_CLASSES: readonly (readonly [code: string, errorClass: string])[] = [
   ['DEVICE_FAILED', 'GenericError'],
   ['DEVICE_NOT_FOUND', 'DeviceNotFound'],
   ['WEB_TOKEN_INVALID', 'GenericError'],
+  ['OBJECT_FAILED', 'GenericError'],
 ];
 
 suite('toQmpError', () => {

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { parseChardevOption } from '../../../src/chardev/options.js';
 import { parseConfig } from '../../../src/daemon/config.js';
 import { configFileText } from '../../../src/daemon/config-text.js';
-import type { ChardevdConfig, ConfigChardev } from '../../../src/generated/qapi-types.gen.js';
+import type { ObjectOptions, ChardevdConfig, ConfigChardev } from '../../../src/generated/qapi-types.gen.js';
 
 /** -chardev strings of every backend chardevd creates, with their options: what the parser makes must come back from the file. */
 const CHARDEV_OPTIONS = [
@@ -52,7 +52,7 @@ const AWKWARD = [
 ];
 
 function config(chardevs: ConfigChardev[], extra: Partial<ChardevdConfig> = {}): ChardevdConfig {
-  return { qmp: [], hmp: [], chardevs, devices: [], ...extra };
+  return { objects: [], qmp: [], hmp: [], chardevs, devices: [], ...extra };
 }
 
 /** The text read back as chardevd reads a config file; fails on any warning. */
@@ -61,6 +61,19 @@ function readBack(text: string) {
 }
 
 suite('configFileText', () => {
+  test('objects come back from the file as the same object-add arguments, before the listeners that name them', () => {
+    const objects: ObjectOptions[] = [
+      { 'qom-type': 'tls-creds-x509', id: 'tls0', dir: '/etc/pki, with a comma', endpoint: 'server', 'verify-peer': true },
+      { 'qom-type': 'authz-list', id: 'auth0', policy: 'deny', rules: [{ match: 'O=Example,CN=*', policy: 'allow', format: 'glob' }] },
+    ];
+    const text = configFileText(config([], { objects, qmp: ['tcp:127.0.0.1:0,server=on,wait=off,tls-creds=tls0,tls-authz=auth0'] }));
+    assert.ok(text.indexOf('objects:') < text.indexOf('qmp:'), 'objects first');
+    assert.deepEqual(
+      readBack(text).objects.map((item) => item.options),
+      objects,
+    );
+  });
+
   test('every backend the -chardev parser makes comes back from the file as the same chardev-add arguments', () => {
     const chardevs = CHARDEV_OPTIONS.map((text): ConfigChardev => {
       const { id, backend } = parseChardevOption(text);
@@ -114,6 +127,7 @@ suite('configFileText', () => {
 
   test('the web console comes back from the file as it was given', () => {
     const config: ChardevdConfig = {
+      objects: [],
       qmp: [],
       hmp: [],
       chardevs: [],
@@ -132,6 +146,7 @@ suite('configFileText', () => {
       text.split('\n').slice(3).join('\n'),
       [
         '',
+        'objects: []',
         'qmp: []',
         'hmp: []',
         'chardevs:',
@@ -143,6 +158,7 @@ suite('configFileText', () => {
     );
     assert.match(text, /^# chardevd's running configuration \(query-config\)/);
     assert.deepEqual(parse(text), {
+      objects: [],
       qmp: [],
       hmp: [],
       chardevs: [{ id: 'r0', backend: { type: 'ringbuf', data: { size: 65536 } } }],

@@ -103,7 +103,7 @@ devices:
 
   test('takes an empty file, a file of comments and empty lists as configuring nothing', () => {
     for (const text of ['', '# nothing yet\n', 'qmp:\nchardevs:\n', 'qmp: []\nchardevs: []\n']) {
-      assert.deepEqual(parse(text).config, { qmp: [], monitors: [], chardevs: [], devices: [] }, JSON.stringify(text));
+      assert.deepEqual(parse(text).config, { objects: [], qmp: [], monitors: [], chardevs: [], devices: [] }, JSON.stringify(text));
     }
   });
 
@@ -226,12 +226,12 @@ devices:
   });
 
   test('refuses a bad shape, naming the key', () => {
-    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are qmp, hmp, chardevs, devices, web)");
-    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are qmp, hmp, chardevs, devices, web)");
+    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are objects, qmp, hmp, chardevs, devices, web)");
+    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are objects, qmp, hmp, chardevs, devices, web)");
     refuses('qmp: unix:q.sock,server=on\n', "c.yaml:1: 'qmp' must be a list");
     refuses('chardevs: { id: a }\n', "c.yaml:1: 'chardevs' must be a list");
-    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys qmp, hmp, chardevs, devices, web');
-    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys qmp, hmp, chardevs, devices, web');
+    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys objects, qmp, hmp, chardevs, devices, web');
+    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys objects, qmp, hmp, chardevs, devices, web');
   });
 
   test('reads human monitors in -monitor syntax: listeners and chardevs', () => {
@@ -297,6 +297,25 @@ devices:
       config.devices.map((d) => [d.id, Object.fromEntries(d.properties)]),
       [['console0-link', { driver: 'link', chardev: 'guest0', peer: 'console0' }]],
     );
+  });
+
+  test('takes objects as -object strings or object-add arguments; refuses a bad one and a taken id, naming the item', () => {
+    const { config } = parse(`
+objects:
+  - tls-creds-anon,id=n0,endpoint=server
+  - { qom-type: authz-list, id: a0, rules: [ { match: "O=Example,CN=*", policy: allow, format: glob } ] }
+`);
+    assert.deepEqual(config.objects, [
+      { origin: "c.yaml:3: objects[0] (id 'n0')", options: { 'qom-type': 'tls-creds-anon', id: 'n0', endpoint: 'server' } },
+      {
+        origin: "c.yaml:4: objects[1] (id 'a0')",
+        options: { 'qom-type': 'authz-list', id: 'a0', rules: [{ match: 'O=Example,CN=*', policy: 'allow', format: 'glob' }] },
+      },
+    ]);
+    refuses('objects:\n  - bogus,id=x\n', "c.yaml:2: objects[0]: Parameter 'qom-type' does not accept value 'bogus'");
+    refuses('objects:\n  - { qom-type: authz-simple, id: a }\n', "c.yaml:2: objects[0]: Parameter 'identity' is missing");
+    refuses('objects:\n  - authz-list,id=a\n  - authz-list,id=a\n', "c.yaml:3: objects[1] (id 'a'): attempt to add duplicate property 'a' to object (type 'container')");
+    assert.throws(() => parse('objects:\n  - 5\n'), /c\.yaml:2: objects\[0\]: expected a -object string/);
   });
 });
 

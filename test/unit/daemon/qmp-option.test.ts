@@ -69,4 +69,16 @@ suite('parseQmpOption', () => {
   test('names an unsupported transport', () => {
     assert.throws(() => parse('udp:1.2.3.4:5,server=on'), /'udp' is not a valid QMP listener/);
   });
+
+  test('takes tls-creds and tls-authz on a TCP listener, as a socket chardev spells them, with its texts for misuse', () => {
+    assert.deepEqual(parse('tcp:127.0.0.1:4444,server=on,wait=off,tls-creds=tls0,tls-authz=auth0').option, {
+      address: { type: 'inet', host: '127.0.0.1', port: 4444, ipv6Only: false },
+      wait: false,
+      tls: { creds: 'tls0', authz: 'auth0' },
+    });
+    assert.throws(() => parse('unix:/q.sock,server=on,tls-creds=tls0'), new QemuOptsError("'tls_creds' option is incompatible with 'unix' address type"));
+    assert.throws(() => parse('tcp:127.0.0.1:4444,server=on,tls-authz=auth0'), new QemuOptsError("'tls_authz' option requires 'tls_creds' option"));
+    // A listener with TLS options is a listener: its mistakes are errors, never a legacy chardev.
+    assert.throws(() => listenerOption('tcp:127.0.0.1:4444,tls-creds=tls0'), /add server=on/);
+  });
 });

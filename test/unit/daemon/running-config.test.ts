@@ -4,6 +4,7 @@ import type { HubChardev } from '../../../src/chardev/hub.js';
 import { NullChardev } from '../../../src/chardev/null.js';
 import { parseDeviceOption } from '../../../src/device/device-option.js';
 import type { MonitorConfig } from '../../../src/daemon/monitor-option.js';
+import { ObjectRegistry } from '../../../src/objects/object-registry.js';
 import { type ListenerSource, listenerText, runningConfig } from '../../../src/daemon/running-config.js';
 import { TrackedChardevRegistry, TrackedDeviceRegistry } from '../../../src/daemon/tracked-registries.js';
 import type { ChardevBackend } from '../../../src/generated/qapi-types.gen.js';
@@ -19,7 +20,7 @@ function setup(qmp: readonly ListenerSource[] = [], monitors: readonly MonitorCo
   };
   const chardevs = new TrackedChardevRegistry({ log: () => {} }, changed);
   const devices = new TrackedDeviceRegistry(chardevs, changed);
-  const config = () => runningConfig({ chardevs, devices, qmp, monitors });
+  const config = () => runningConfig({ chardevs, devices, objects: new ObjectRegistry(), qmp, monitors });
   const ids = () => config().chardevs.map((item) => item.id);
   return { chardevs, devices, changes, config, ids };
 }
@@ -106,6 +107,7 @@ suite('runningConfig', () => {
       ],
     );
     assert.deepEqual(config(), {
+      objects: [],
       qmp: ['unix:q.sock,nowait,server', 'tcp:[::]:4444,server=on', 'chardev:qmon'],
       hmp: ['unix:h.sock,server=on', 'chardev:con'],
       chardevs: [],

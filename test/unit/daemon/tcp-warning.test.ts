@@ -6,8 +6,8 @@ suite('unprotectedTcpWarning', () => {
   test('on loopback: every local user can connect; the lock is a unix socket', () => {
     assert.equal(
       unprotectedTcpWarning('QMP listener tcp:127.0.0.1:4444', '127.0.0.1', 'QMP'),
-      'warning: QMP listener tcp:127.0.0.1:4444 lets every local user control this daemon (QMP has no authentication, and chardevd no TLS yet); ' +
-        'to keep it to this user, use a unix socket instead: -qmp unix:PATH,server=on (its file is made mode 0600)',
+      'warning: QMP listener tcp:127.0.0.1:4444 lets every local user control this daemon (QMP has no authentication of its own, and this listener no TLS that checks the client); ' +
+        'to keep it to this user, use a unix socket instead: -qmp unix:PATH,server=on (its file is made mode 0600), or require client certificates with tls-creds=ID (tls-creds-x509, verify-peer=on) and tls-authz=ID',
     );
     for (const host of ['::1', 'localhost', '127.1.2.3', '::ffff:127.0.0.1']) {
       assert.match(unprotectedTcpWarning('x', host, 'QMP'), /lets every local user/, host);
@@ -18,8 +18,8 @@ suite('unprotectedTcpWarning', () => {
     assert.equal(
       unprotectedTcpWarning('monitor listener tcp:[::]:4555', '::', 'monitor'),
       'warning: monitor listener tcp:[::]:4555 lets anyone who can reach this machine control this daemon ' +
-        '(the human monitor has no authentication, and chardevd no TLS yet); ' +
-        'to keep it to this user, use a unix socket instead: -monitor unix:PATH,server=on (its file is made mode 0600); ' +
+        '(the human monitor has no authentication of its own, and this listener no TLS that checks the client); ' +
+        'to keep it to this user, use a unix socket instead: -monitor unix:PATH,server=on (its file is made mode 0600), or require client certificates with tls-creds=ID (tls-creds-x509, verify-peer=on) and tls-authz=ID; ' +
         'bound to 127.0.0.1, it would still let every local user in',
     );
     for (const host of ['0.0.0.0', '192.0.2.1', '128.0.0.1', '::ffff:10.0.0.1', 'example.org']) {

@@ -13,6 +13,7 @@ import { toQmpError } from '../../../../src/commands/qmp-error-table.js';
 import { qmpCommandSpecs } from '../../../../src/generated/qapi-commands.gen.js';
 import { qapiTypeTable } from '../../../../src/generated/qapi-type-table.gen.js';
 import { HmpCommandError } from '../../../../src/monitor/hmp/commands.js';
+import { objectHandlers } from '../../../../src/commands/objects.js';
 import { type HmpQmpHandlers, QmpCaller } from '../../../../src/monitor/hmp/qmp-caller.js';
 import { InputValidator } from '../../../../src/qapi-runtime/index.js';
 import { QmpDispatcher } from '../../../../src/qmp/dispatch.js';
@@ -29,12 +30,13 @@ function setup(overrides: Partial<HmpQmpHandlers> = {}) {
     ...configHandlers,
     ...fdHandlers,
     ...webHandlers,
+    ...objectHandlers,
     ...overrides,
   };
   const validator = new InputValidator(qapiTypeTable);
   const dispatcher = new QmpDispatcher<QmpContext>({
     specs: qmpCommandSpecs,
-    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...webHandlers },
+    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...webHandlers, ...objectHandlers },
     validator,
     toQmpError,
     reportInternalError: (command, error) => reported.push([command, error]),
