@@ -2,6 +2,7 @@ import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { ChardevBackendKind, ChardevSinkInfo } from '../generated/qapi-types.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
 import type { ChardevLog } from './chardev-log.js';
+import type { FdsetSource } from './path-opener.js';
 import { ChardevError } from './chardev-error.js';
 import type { ReadLease } from './read-buffer.js';
 
@@ -75,7 +76,24 @@ export interface ChardevContext {
   readonly muxesOpened?: boolean | undefined;
   /** The byte that starts a mux escape command (QEMU's `-echr`); Ctrl-A when not given. */
   readonly muxEscapeChar?: number | undefined;
+  /** The fd sets of add-fd, which paths `/dev/fdset/N` open; none outside a daemon. */
+  readonly fdsets?: FdsetSource | undefined;
+  /**
+   * The monitor whose command creates the chardev (QEMU's monitor_cur()):
+   * a socket's `fd` address names one of its descriptors. Undefined on the
+   * command line, where the address is a descriptor number.
+   */
+  readonly monitor?: MonitorDescriptors | undefined;
 }
+
+/** The descriptors a monitor connection was given with getfd. */
+export interface MonitorDescriptors {
+  /** Takes the descriptor named `name`, now the caller's to close (monitor_get_fd); undefined when there is none. */
+  take(name: string): number | undefined;
+}
+
+/** A monitor that holds no descriptors (human-monitor-command's): every name is unknown. */
+export const MONITOR_WITHOUT_DESCRIPTORS: MonitorDescriptors = { take: () => undefined };
 
 /**
  * The base of every backend (QEMU's Chardev). It owns the frontend link,

@@ -19,6 +19,7 @@ import {
   unixPath,
 } from './socket-address.js';
 import { type SocketConnection, StreamConnection } from './socket-connection.js';
+import { takeSocketFd, streamSocketKind } from './socket-fd.js';
 import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
 import type { WebSocketAcceptor } from './socket-websocket.js';
 
@@ -119,6 +120,8 @@ export class SocketChardev extends Chardev {
           this.#firstClient = resolve;
         });
       }
+    } else if (this.#address.type === 'fd') {
+      this.#adopt(this.#passedSocket(this.#address.str));
     } else if (this.#reconnectMs > 0) {
       this.#connectInBackground();
     } else {
@@ -135,6 +138,10 @@ export class SocketChardev extends Chardev {
       if (server.listening) this.context.log(`chardev '${this.id}': accept failed: ${describeSystemError(error)}`);
     });
     const address = this.#address;
+    if (address.type === 'fd') {
+      await this.#listenOnPassed(server, address.str);
+      return;
+    }
     if (address.type === 'unix') {
       const listenPath = unixPath(address.unix);
       if (address.unix.abstract !== true) {
@@ -173,6 +180,42 @@ export class SocketChardev extends Chardev {
       }
     }
     throw new ChardevError(`Failed to find an available port: ${describeSystemError(lastError)}`);
+  }
+
+  /**
+   * A server on a passed descriptor (socket_listen): listen() on it, which
+   * makes a bound socket listen or changes a listening one's backlog, and
+   * fails for one already connected. Served as the address it is bound to.
+   */
+  async #listenOnPassed(server: net.Server, str: string): Promise<void> {
+    const fd = takeSocketFd(str, this.context.monitor);
+    const kind = streamSocketKind(fd);
+    if (kind === undefined) {
+      // A datagram socket: what listen() says of it.
+      fs.closeSync(fd);
+      throw new ChardevError('Failed to listen on fd socket: Operation not supported');
+    }
+    // Node owns the descriptor from here, and closes it if listen() fails.
+    await listenOn(server, { fd }, this.#maxClients).catch((error: unknown) => {
+      throw new ChardevError(`Failed to listen on fd socket: ${describeSystemError(error)}`);
+    });
+    if (kind.kind === 'unix') {
+      this.#bound = { type: 'unix', unix: kind.abstract ? { path: kind.path, abstract: true, tight: true } : { path: kind.path } };
+    } else {
+      const bound = server.address() as net.AddressInfo;
+      this.#bound = { type: 'inet', inet: { host: bound.address, port: String(bound.port) } };
+    }
+  }
+
+  /** A client on a passed descriptor: the connected socket it is, served at once. */
+  #passedSocket(str: string): net.Socket {
+    const fd = takeSocketFd(str, this.context.monitor);
+    if (streamSocketKind(fd) === undefined) {
+      fs.closeSync(fd);
+      throw new ChardevError(`File descriptor '${str}' is not a stream socket (unix or TCP)`);
+    }
+    // Paused until the chardev reads it (pauseOnCreate, as readIntoBuffer uses it).
+    return new net.Socket({ fd, readable: true, writable: true, pauseOnCreate: true } as net.SocketConstructorOpts);
   }
 
   #accepted(socket: net.Socket): void {
@@ -261,6 +304,7 @@ export class SocketChardev extends Chardev {
   #connect(): Promise<net.Socket> {
     const address = this.#address;
     return new Promise((resolve, reject) => {
+      if (address.type === 'fd') throw new Error('a passed descriptor is not connected again');
       const socket =
         address.type === 'unix'
           ? net.connect({ path: unixPath(address.unix) })
@@ -366,8 +410,10 @@ export class SocketChardev extends Chardev {
     this.#acceptor?.close();
     const server = this.#server;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (this.#address.type === 'unix' && this.#isServer && this.#address.unix.abstract !== true) {
-      fs.rmSync(this.#address.unix.path, { force: true });
+    // As QEMU's socket_listen_cleanup, also for a passed listening socket: the path it was bound to goes.
+    const bound = this.#bound;
+    if (bound.type === 'unix' && this.#isServer && bound.unix.abstract !== true && bound.unix.path !== '') {
+      fs.rmSync(bound.unix.path, { force: true });
     }
   }
 }

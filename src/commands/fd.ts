@@ -9,9 +9,9 @@ const NOT_SUPPLIED = 'No file descriptor supplied via SCM_RIGHTS';
 /** Sessions whose end runs the fd sets' cleanup. */
 const watched = new WeakSet<QmpSession<QmpContext>>();
 
-/** The descriptor passed with the running command; a human monitor's commands have none (qmp_human_monitor_command's monitor has no chardev). */
+/** The descriptor passed with the running command; human-monitor-command's have none (qmp_human_monitor_command's monitor has no chardev). */
 function claimPassedFd(context: QmpContext): number {
-  const fd = context.session?.fds.claim();
+  const fd = context.monitorFds?.claim();
   if (fd === undefined) throw new GenericError(NOT_SUPPLIED);
   return fd;
 }
@@ -41,12 +41,12 @@ export const fdHandlers: HandlersOf<'getfd' | 'closefd' | 'add-fd' | 'remove-fd'
       closeFds([fd]);
       throw new GenericError("Parameter 'fdname' expects a name not starting with a digit");
     }
-    context.session!.fds.setNamed(fdname, fd);
+    context.monitorFds!.setNamed(fdname, fd);
     return {};
   },
 
-  closefd({ fdname }, { session }) {
-    if (session?.fds.closeNamed(fdname) !== true) throw new GenericError(`File descriptor named '${fdname}' not found`);
+  closefd({ fdname }, { monitorFds }) {
+    if (monitorFds?.closeNamed(fdname) !== true) throw new GenericError(`File descriptor named '${fdname}' not found`);
     return {};
   },
 

@@ -69,7 +69,7 @@ export class Daemon implements DaemonControl {
   readonly version: VersionInfo = chardevdVersion();
   readonly chardevs: TrackedChardevRegistry;
   readonly devices: TrackedDeviceRegistry;
-  readonly fdSets = new FdSets();
+  readonly fdSets = new FdSets(() => this.server.sessions.size);
   readonly server: QmpServer<QmpContext>;
   /** What human-monitor-command runs its lines on; monitor connections share its interpreter. */
   readonly humanMonitor: HumanMonitor = {
@@ -105,6 +105,7 @@ export class Daemon implements DaemonControl {
         log: options.log,
         events: { emit: (name, data) => this.server.emit(name, data) },
         muxEscapeChar: options.muxEscapeChar,
+        fdsets: this.fdSets,
       },
       changed,
     );
@@ -123,7 +124,7 @@ export class Daemon implements DaemonControl {
     this.server = new QmpServer<QmpContext>({
       dispatcher,
       greeting: { QMP: { version: this.version as unknown as JsonValue, capabilities: [...OFFERED_CAPABILITIES] } },
-      contextFor: (session) => ({ session, server: this.server, dispatcher, daemon: this }),
+      contextFor: (session) => ({ session, monitorFds: session.fds, server: this.server, dispatcher, daemon: this }),
       log: options.log,
     });
     this.#dispatcher = dispatcher;

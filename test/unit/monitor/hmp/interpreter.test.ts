@@ -27,6 +27,7 @@ async function run(line: string, replies: Replies = {}): Promise<{ output: strin
     qmp,
     chardevs: new ChardevRegistry({ log: () => {} }),
     monitor: undefined,
+    monitorFds: undefined,
     help: (name) =>
       interpreter.help(name, (text) => {
         output += text;
