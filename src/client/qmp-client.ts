@@ -22,6 +22,7 @@ import {
   type QmpClientState,
   type QmpEventOf,
 } from './options.js';
+import { fdSendRefusal, sendTextWithFds } from './fd-send.js';
 import { ClientReplyReader } from './reply-reader.js';
 import { serialiseRequest } from './request.js';
 import { type QmpSignal, SignalSource } from './signal.js';
@@ -41,6 +42,8 @@ interface Connection {
   readonly reader: ClientReplyReader;
   /** Requests of this tick, written together on the next tick. */
   outbox: string;
+  /** A request with descriptors is waiting to go out: later ones wait in the outbox behind it. */
+  held: boolean;
   greetingWaiter: { resolve(greeting: JsonObject): void; reject(error: Error): void } | undefined;
   lost: boolean;
 }
@@ -275,6 +278,7 @@ export class QmpClient extends QmpCommandMethods {
         ARRIVAL_BYTES,
       ),
       outbox: '',
+      held: false,
       greetingWaiter: undefined,
       lost: false,
     };
@@ -292,19 +296,41 @@ export class QmpClient extends QmpCommandMethods {
     if (connection === undefined || connection.lost) return Promise.reject(new StateError(this.#stateMessage()));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new ExecInterruptedError(`${command}: ${abortMessage(signal)}`, { cause: signal.reason }));
+    const fds = options?.fds ?? [];
+    const refusal = fds.length > 0 ? fdSendRefusal(connection.socket) : undefined;
+    if (refusal !== undefined) return Promise.reject(new StateError(`${command}: ${refusal}`));
     const id = this.#nextId++;
     const text = serialiseRequest(options?.oob === true ? 'exec-oob' : 'execute', command, args, id);
     const promise = new Promise<unknown>((resolve, reject) => {
       this.#pending.set(id, { command, resolve, reject, timer: undefined, signal, onAbort: undefined });
     });
     if (options?.timeoutMs !== undefined || signal !== undefined) this.#arm(id, command, options?.timeoutMs, signal);
+    if (fds.length > 0) {
+      this.#sendWithFds(connection, id, command, text, fds);
+      return promise;
+    }
     // A burst of calls in one tick leaves in one write (one system call, not one per command).
     if (connection.outbox === '') process.nextTick(() => this.#flush(connection));
     connection.outbox += text;
     return promise;
   }
 
+  /** The requests before it go first, those after it wait until it is out (SCM_RIGHTS goes with a sendmsg of its own). */
+  #sendWithFds(connection: Connection, id: number, command: string, text: string, fds: readonly number[]): void {
+    this.#flush(connection);
+    connection.held = true;
+    const release = (): void => {
+      connection.held = false;
+      this.#flush(connection);
+    };
+    sendTextWithFds(connection.socket, text, fds).then(release, (error: unknown) => {
+      this.#settle(id, undefined, new ExecInterruptedError(`${command}: descriptors not sent: ${(error as Error).message}`, { cause: error }));
+      release();
+    });
+  }
+
   #flush(connection: Connection): void {
+    if (connection.held) return;
     const text = connection.outbox;
     connection.outbox = '';
     if (!connection.lost && text !== '') connection.socket.write(text);
