@@ -1,3 +1,4 @@
+import { closeFds } from '../base/fd-passing.js';
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { ChardevBackendKind, ChardevSinkInfo } from '../generated/qapi-types.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
@@ -36,6 +37,14 @@ export interface ChardevFrontend {
   event(event: ChardevEvent): void;
   /** Called after `write()` returned false, once the backend can take more. */
   drain?(): void;
+  /**
+   * Descriptors passed with the input that comes next (SCM_RIGHTS on a
+   * unix socket), the frontend's to own (QEMU's qemu_chr_fe_get_msgfd,
+   * for a monitor's getfd). A socket chardev reads its unix connections
+   * with recvmsg() only for a frontend that has this; without it, what
+   * a peer passes is closed by the kernel.
+   */
+  receiveDescriptors?(fds: readonly number[]): void;
   /** Whether the frontend declared itself open (query-chardev's frontend-open). */
   readonly frontendOpen: boolean;
   /**
@@ -282,6 +291,18 @@ export abstract class Chardev {
       // A copy, so that the rest of a large chunk is not kept alive by the slice.
       this.#held = Buffer.from(held.subarray(0, INPUT_HOLD_LIMIT));
     }
+  }
+
+  /** Whether the frontend takes descriptors passed with the input (receiveDescriptors). */
+  protected get frontendTakesDescriptors(): boolean {
+    return this.#frontend?.receiveDescriptors !== undefined;
+  }
+
+  /** Descriptors that came with the input about to be received: the frontend's if it takes them, else closed. */
+  protected receiveDescriptors(fds: readonly number[]): void {
+    const frontend = this.#frontend;
+    if (!this.#closed && frontend?.receiveDescriptors !== undefined) frontend.receiveDescriptors(fds);
+    else closeFds(fds);
   }
 
   /** Bytes read but not yet taken by the frontend. */

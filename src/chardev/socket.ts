@@ -18,7 +18,7 @@ import {
   supportedAddress,
   unixPath,
 } from './socket-address.js';
-import { type SocketConnection, StreamConnection } from './socket-connection.js';
+import { fdStreamConnection, type SocketConnection, StreamConnection } from './socket-connection.js';
 import { takeSocketFd, streamSocketKind } from './socket-fd.js';
 import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
 import type { WebSocketAcceptor } from './socket-websocket.js';
@@ -248,6 +248,8 @@ export class SocketChardev extends Chardev {
     }
     const handlers = {
       data: (chunk: Buffer, lease?: ReadLease) => this.receive(chunk, lease),
+      descriptors: (fds: readonly number[]) => this.receiveDescriptors(fds),
+      tooManyDescriptors: () => this.context.log(`chardev '${this.id}': a client passed more than 16 descriptors with one message: closed them all`),
       break: () => this.sendBreak(),
       drain: () => this.drained(),
       closed: () => this.#lost(connection),
@@ -269,8 +271,21 @@ export class SocketChardev extends Chardev {
       socket.resume();
       return;
     }
-    connection = new StreamConnection(socket, this.#isServer ? { telnet: this.#telnet, tn3270: this.#tn3270 } : undefined, handlers);
+    const passing = this.#passesDescriptors(socket) ? fdStreamConnection(socket, handlers) : undefined;
+    connection = passing ?? new StreamConnection(socket, this.#isServer ? { telnet: this.#telnet, tn3270: this.#tn3270 } : undefined, handlers);
     this.#ready(connection);
+  }
+
+  /**
+   * Whether `socket` is read with recvmsg(), for descriptors passed on it:
+   * a unix connection without telnet, for a frontend that takes them (a
+   * QMP monitor), which Node has not read yet: one a server accepted, or
+   * a passed descriptor. A client's own connect is read by Node from the
+   * start, so it takes none.
+   */
+  #passesDescriptors(socket: net.Socket): boolean {
+    if (!this.frontendTakesDescriptors || this.#telnet || this.#tn3270 || socket.remoteAddress !== undefined) return false;
+    return this.#isServer || this.#address.type === 'fd';
   }
 
   #ready(connection: SocketConnection): void {

@@ -113,6 +113,8 @@ export class HmpServer {
     socket.on('error', closed);
     socket.on('close', closed);
     session.start();
+    // Node's socket reads from its first 'data' listener; the poll starts here.
+    receiver?.setReading(true);
     for (const resolve of this.#sessionWaiters.splice(0)) resolve(session);
     return session;
   }
