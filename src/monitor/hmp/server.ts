@@ -82,7 +82,8 @@ export class HmpServer {
     let session: HmpSession | undefined;
     // A client that sends its commands and then shuts its side (echo info chardev | socat - UNIX:...)
     // gets their output before the connection ends.
-    const ended = (): void => session?.endOfInput(() => socket.end());
+    // Read with recvmsg(), Node never sees the peer's end: once the output is out, the socket goes.
+    const ended = (): void => session?.endOfInput(() => (receiver === undefined ? socket.end() : socket.end(() => socket.destroy())));
     const receiver = passFds
       ? fdSocketReader(socket, `monitor ${name}`, this.log, {
           data: (chunk, fds) => session?.input(chunk, fds),
