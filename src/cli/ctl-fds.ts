@@ -37,7 +37,8 @@ export function takeFdOptions(argv: readonly string[]): PassedFds {
   try {
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i]!;
-      const [name, inline] = arg.startsWith('--fd=') || arg.startsWith('--fd-file=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+      const [name, inline] =
+        arg.startsWith('--fd=') || arg.startsWith('--fd-file=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
       if (name !== '--fd' && name !== '--fd-file') {
         result.args.push(arg);
         continue;

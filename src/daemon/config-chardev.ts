@@ -76,7 +76,13 @@ export function creationErrorMessage(item: StartupChardev, id: string, message: 
   const prefixed = message.startsWith(prefix);
   let text = prefixed ? message.slice(prefix.length) : message;
   const backend = item.form === 'object' ? item.backend : parseChardevOption(item.text).backend;
-  if (item.form === 'option' && backend.type === 'socket' && backend.data.addr.type === 'fd' && backend.data.addr.data.str === '' && text.startsWith('Unable to parse FD number')) {
+  if (
+    item.form === 'option' &&
+    backend.type === 'socket' &&
+    backend.data.addr.type === 'fd' &&
+    backend.data.addr.data.str === '' &&
+    text.startsWith('Unable to parse FD number')
+  ) {
     text += `\n${NO_ADDRESS_HINT}`;
   }
   return `${item.origin}: ${item.form === 'object' && prefixed ? prefix : ''}${text}`;

@@ -126,6 +126,7 @@ export class Daemon implements DaemonControl {
       greeting: { QMP: { version: this.version as unknown as JsonValue, capabilities: [...OFFERED_CAPABILITIES] } },
       contextFor: (session) => ({ session, monitorFds: session.fds, server: this.server, dispatcher, daemon: this }),
       log: options.log,
+      sessionClosed: (remaining) => this.fdSets.monitorGone(remaining),
     });
     this.#dispatcher = dispatcher;
     this.stopped = new Promise((resolve) => {

@@ -77,9 +77,15 @@ function serverFd(server: Server): number {
 async function linkPartner(qmp: FdPeer, dir: string, id: string): Promise<{ other: Socket; received: () => string; remove(): Promise<void> }> {
   const partner = join(dir, `${id}-partner.sock`);
   assert.equal(await qmp.command(chardevAdd(`${id}-partner`, 'socket', { addr: { type: 'unix', data: { path: partner } }, server: true, wait: false })), OK);
-  assert.equal(await qmp.command(exec('device_add', { driver: 'link', id: `${id}-link`, chardev: id, peer: `${id}-partner` })), OK);
   const other = await connected(partner);
   const got = collect(other);
+  // Served before the link starts moving bytes: a socket chardev drops output while no peer is connected.
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await qmp.command(exec('query-chardev'))).includes(`"filename": "unix:${partner},server=on", "label": "${id}-partner"`)) {
+    if (Date.now() > deadline) throw new Error(`${id}-partner never served its peer`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(await qmp.command(exec('device_add', { driver: 'link', id: `${id}-link`, chardev: id, peer: `${id}-partner` })), OK);
   return {
     other,
     received: got.text,
@@ -157,6 +163,9 @@ suite('chardevs on passed descriptors move bytes both ways', () => {
     } finally {
       peer.destroy();
     }
+    // The chardev owns the inherited descriptor: it goes with it (counted in the baseline, so the baseline drops).
+    assert.equal(await qmp.command(exec('chardev-remove', { id: 'inherited' })), OK);
+    baseline--;
   });
 
   test('a listening socket passed with getfd serves clients, and the chardev owns it', async () => {
@@ -287,7 +296,14 @@ suite('descriptors of the wrong kind, and monitors besides QMP listeners', () =>
   before(async () => {
     chardevd = await startChardevd((d) => {
       dir = d;
-      return ['-chardev', `socket,id=qmon,path=${d}/qmon.sock,server=on,wait=off`, '-mon', 'chardev=qmon,mode=control', '-monitor', `unix:${d}/hmp.sock,server=on,wait=off`];
+      return [
+        '-chardev',
+        `socket,id=qmon,path=${d}/qmon.sock,server=on,wait=off`,
+        '-mon',
+        'chardev=qmon,mode=control',
+        '-monitor',
+        `unix:${d}/hmp.sock,server=on,wait=off`,
+      ];
     });
     await untilListening(join(dir, 'hmp.sock'));
     // Each kind of connection once, so that what they load once is in the baseline.
@@ -377,7 +393,10 @@ suite('descriptors of the wrong kind, and monitors besides QMP listeners', () =>
       assert.match(await peer.command(exec('query-version')), /^\{"return": \{"qemu"/);
       assert.equal(await peer.command(exec('getfd', { fdname: 'c' })), '{"error": {"class": "GenericError", "desc": "No file descriptor supplied via SCM_RIGHTS"}}');
       assert.equal(
-        await peer.command(exec('getfd', { fdname: 'd' }), Array.from({ length: 20 }, () => serverFd(server))),
+        await peer.command(
+          exec('getfd', { fdname: 'd' }),
+          Array.from({ length: 20 }, () => serverFd(server)),
+        ),
         '{"error": {"class": "GenericError", "desc": "No file descriptor supplied via SCM_RIGHTS"}}',
       );
       assert.equal(await peer.command(exec('chardev-remove', { id: 'fromqmon' })), OK);
