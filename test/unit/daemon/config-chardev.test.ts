@@ -101,7 +101,10 @@ suite('creationErrorMessage', () => {
     );
     assert.equal(creationErrorMessage(cliItem('socket,id=s,fd=abc'), 's', unparsable('abc')), '-chardev socket,id=s,fd=abc: Unable to parse FD number abc');
     // A mux's base is created under ID-base, whose errors carry no prefix.
-    assert.equal(creationErrorMessage(cliItem('socket,id=s,mux=on'), 's', 'Unable to parse FD number '), `-chardev socket,id=s,mux=on: Unable to parse FD number \n${NO_ADDRESS_HINT}`);
+    assert.equal(
+      creationErrorMessage(cliItem('socket,id=s,mux=on'), 's', 'Unable to parse FD number '),
+      `-chardev socket,id=s,mux=on: Unable to parse FD number \n${NO_ADDRESS_HINT}`,
+    );
     const object: StartupChardev = {
       form: 'object',
       origin: "c.yaml:4: chardevs[0] (id 's')",

@@ -26,7 +26,7 @@ suite('SessionFds', () => {
     assert.equal(openFds(), before);
   });
 
-  test('a named descriptor taken by a chardev is no longer the connection\'s to close', () => {
+  test("a named descriptor taken by a chardev is no longer the connection's to close", () => {
     const fds = new SessionFds();
     const before = openFds();
     const fd = devNull();
