@@ -301,6 +301,10 @@ suite('descriptors of the wrong kind, and monitors besides QMP listeners', () =>
         `socket,id=qmon,path=${d}/qmon.sock,server=on,wait=off`,
         '-mon',
         'chardev=qmon,mode=control',
+        '-chardev',
+        `socket,id=hmon,path=${d}/hmon.sock,server=on,wait=off`,
+        '-mon',
+        'chardev=hmon',
         '-monitor',
         `unix:${d}/hmp.sock,server=on,wait=off`,
       ];
@@ -308,9 +312,11 @@ suite('descriptors of the wrong kind, and monitors besides QMP listeners', () =>
     await untilListening(join(dir, 'hmp.sock'));
     // Each kind of connection once, so that what they load once is in the baseline.
     (await FdPeer.open(join(dir, 'qmon.sock'))).close();
-    const hmp = await MonitorClient.open(join(dir, 'hmp.sock'));
-    await hmp.command('info chardev');
-    hmp.close();
+    for (const path of ['hmp.sock', 'hmon.sock']) {
+      const hmp = await MonitorClient.open(join(dir, path));
+      await hmp.command('info chardev');
+      hmp.close();
+    }
     baseline = await settledFdCount(chardevd.pid);
   });
 
@@ -377,6 +383,25 @@ suite('descriptors of the wrong kind, and monitors besides QMP listeners', () =>
     const peer = await FdPeer.open(chardevd.qmpPath);
     assert.equal(await peer.command(exec('chardev-remove', { id: 'fromhmp' })), OK);
     peer.close();
+    await settled();
+  });
+
+  test('the human monitor on a socket chardev (-mon chardev=ID) takes the descriptor sent with getfd', async () => {
+    const file = openSync(join(dir, 'hmon-file'), 'w');
+    const hmon = await MonitorClient.open(join(dir, 'hmon.sock'));
+    try {
+      assert.equal(await hmon.command('getfd f', [file]), '');
+      assert.match(await hmon.command('getfd g'), /No file descriptor supplied via SCM_RIGHTS/);
+      assert.equal(await hmon.command('getfd h', [file]), '');
+      assert.equal(await hmon.command('closefd f'), '');
+    } finally {
+      hmon.close();
+      closeSync(file);
+    }
+    // 'h' belongs to the monitor, which outlives the connection (as QEMU's monitor on a chardev): close it.
+    const again = await MonitorClient.open(join(dir, 'hmon.sock'));
+    assert.equal(await again.command('closefd h'), '');
+    again.close();
     await settled();
   });
 
