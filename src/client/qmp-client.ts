@@ -22,7 +22,8 @@ import {
   type QmpClientState,
   type QmpEventOf,
 } from './options.js';
-import { fdSendRefusal, sendTextWithFds } from './fd-send.js';
+import { fdSendRefusal } from './fd-send.js';
+import { RequestOutbox } from './outbox.js';
 import { ClientReplyReader } from './reply-reader.js';
 import { serialiseRequest } from './request.js';
 import { type QmpSignal, SignalSource } from './signal.js';
@@ -40,20 +41,10 @@ interface PendingCall {
 interface Connection {
   readonly socket: Socket;
   readonly reader: ClientReplyReader;
-  /** Requests not written yet, in order: those of this tick are written together on the next tick. */
-  readonly outbox: OutgoingRequest[];
-  /** The outbox is being written (a request with descriptors may wait there for the calls before it). */
-  sending: boolean;
+  /** Requests not written yet. */
+  readonly outbox: RequestOutbox;
   greetingWaiter: { resolve(greeting: JsonObject): void; reject(error: Error): void } | undefined;
   lost: boolean;
-}
-
-/** A request waiting to be written; one with descriptors goes in a sendmsg of its own. */
-interface OutgoingRequest {
-  readonly id: number;
-  readonly command: string;
-  readonly text: string;
-  readonly fds: readonly number[];
 }
 
 /** Makes the next transport: connect to the server, or take the next connection the server made to us. */
@@ -80,8 +71,6 @@ export class QmpClient extends QmpCommandMethods {
   readonly #dial: Dialer;
   readonly #where: string;
   readonly #options: QmpClientOptions;
-  /** Requests with descriptors waiting for the calls before them to be answered. */
-  readonly #answeredWaiters = new Set<{ readonly before: number; readonly resolve: () => void }>();
   readonly #listener: QmpListener | undefined;
   #connection: Connection | undefined;
   #state: QmpClientState | 'connecting' = 'connecting';
@@ -287,8 +276,7 @@ export class QmpClient extends QmpCommandMethods {
         this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
         ARRIVAL_BYTES,
       ),
-      outbox: [],
-      sending: false,
+      outbox: new RequestOutbox(socket, (id, error) => this.#settle(id, undefined, new ExecInterruptedError(error.message, { cause: error.cause }))),
       greetingWaiter: undefined,
       lost: false,
     };
@@ -315,42 +303,8 @@ export class QmpClient extends QmpCommandMethods {
       this.#pending.set(id, { command, resolve, reject, timer: undefined, signal, onAbort: undefined });
     });
     if (options?.timeoutMs !== undefined || signal !== undefined) this.#arm(id, command, options?.timeoutMs, signal);
-    // A burst of calls in one tick leaves in one write (one system call, not one per command).
-    if (connection.outbox.length === 0 && !connection.sending) process.nextTick(() => void this.#flush(connection));
     connection.outbox.push({ id, command, text, fds });
     return promise;
-  }
-
-  /**
-   * Writes the outbox in order: requests without descriptors together, one
-   * with descriptors alone once every request before it is answered. The
-   * kernel hands descriptors over with whatever bytes one read returns up
-   * to the message they came in; with nothing unread before it, they
-   * arrive with the request they belong to, which the server gives them to.
-   */
-  async #flush(connection: Connection): Promise<void> {
-    if (connection.sending) return;
-    connection.sending = true;
-    try {
-      while (!connection.lost && connection.outbox.length > 0) {
-        const next = connection.outbox[0]!;
-        if (next.fds.length === 0) {
-          const plain = connection.outbox.findIndex((request) => request.fds.length > 0);
-          const batch = connection.outbox.splice(0, plain < 0 ? connection.outbox.length : plain);
-          connection.socket.write(batch.map((request) => request.text).join(''));
-          continue;
-        }
-        await this.#answeredBefore(next.id);
-        connection.outbox.shift();
-        try {
-          await sendTextWithFds(connection.socket, next.text, next.fds);
-        } catch (error: unknown) {
-          this.#settle(next.id, undefined, new ExecInterruptedError(`${next.command}: descriptors not sent: ${(error as Error).message}`, { cause: error }));
-        }
-      }
-    } finally {
-      connection.sending = false;
-    }
   }
 
   /** Timeout and abort of one call: it fails alone; a late reply is dropped. */
@@ -374,18 +328,7 @@ export class QmpClient extends QmpCommandMethods {
     if (pending.onAbort !== undefined) pending.signal?.removeEventListener('abort', pending.onAbort);
     if (error === undefined) pending.resolve(value);
     else pending.reject(error);
-    for (const waiter of [...this.#answeredWaiters]) {
-      if (![...this.#pending.keys()].some((other) => other < waiter.before)) {
-        this.#answeredWaiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
-  }
-
-  /** Resolves once every call sent before call `before` is settled. */
-  #answeredBefore(before: number): Promise<void> {
-    if (![...this.#pending.keys()].some((other) => other < before)) return Promise.resolve();
-    return new Promise((resolve) => this.#answeredWaiters.add({ before, resolve }));
+    this.#connection?.outbox.answered(id);
   }
 
   #received(connection: Connection, value: unknown): void {
@@ -435,6 +378,7 @@ export class QmpClient extends QmpCommandMethods {
   #connectionLost(connection: Connection, reason: Error | undefined): void {
     if (connection.lost) return;
     connection.lost = true;
+    connection.outbox.close();
     connection.socket.destroy();
     if (this.#connection === connection) this.#connection = undefined;
     const waiter = connection.greetingWaiter;
