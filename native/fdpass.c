@@ -7,7 +7,9 @@
  * original stays Node's, for writing; libuv allows one poll handle per
  * descriptor number, so the duplicate gets its own) and reads it with
  * recvmsg(), returning the bytes and the descriptors that came with them.
- * sendFds() is the other direction, for clients and tests.
+ * sendFds() is the other direction, for clients and tests. dupFlags()
+ * and getFlags() serve the fd sets (/dev/fdset/N), which hand out
+ * duplicates of descriptors whose access mode matches an open's flags.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -304,6 +306,54 @@ static napi_value send_fds(napi_env env, napi_callback_info info) {
   return sent;
 }
 
+/* getFlags(fd) -> fcntl(F_GETFL): the access mode and status flags of a descriptor. */
+static napi_value get_flags(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, "FDPASS_ARG", "getFlags(fd)");
+    return NULL;
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return throw_errno(env, "fcntl", errno);
+  napi_value result;
+  CHECK(napi_create_int32(env, flags, &result));
+  return result;
+}
+
+/*
+ * dupFlags(fd, flags) -> a close-on-exec duplicate of fd with the status
+ * flags of `flags` set, truncated where open() would truncate: QEMU's
+ * qemu_dup_flags (util/osdep.c), which opening /dev/fdset/N uses.
+ */
+static napi_value dup_flags(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, flags;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &flags) != napi_ok) {
+    napi_throw_type_error(env, "FDPASS_ARG", "dupFlags(fd, flags)");
+    return NULL;
+  }
+  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return throw_errno(env, "dup", errno);
+  int dup_fl = fcntl(dup_fd, F_GETFL);
+  int err = 0;
+  if (dup_fl < 0) err = errno;
+  else if ((flags & O_SYNC) != (dup_fl & O_SYNC)) err = EINVAL;
+  else if (fcntl(dup_fd, F_SETFL, flags) < 0) err = errno;
+  else if (((flags & O_TRUNC) || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) && ftruncate(dup_fd, 0) < 0) err = errno;
+  if (err != 0) {
+    close(dup_fd);
+    return throw_errno(env, "dup", err);
+  }
+  napi_value result;
+  CHECK(napi_create_int32(env, dup_fd, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"watch", NULL, watch, NULL, NULL, NULL, napi_default, NULL},
@@ -312,6 +362,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_watcher, NULL, NULL, NULL, napi_default, NULL},
       {"receive", NULL, receive, NULL, NULL, NULL, napi_default, NULL},
       {"sendFds", NULL, send_fds, NULL, NULL, NULL, napi_default, NULL},
+      {"getFlags", NULL, get_flags, NULL, NULL, NULL, napi_default, NULL},
+      {"dupFlags", NULL, dup_flags, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

@@ -1,6 +1,7 @@
 import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { constants } from 'node:os';
 
 /** What one recvmsg() returned: the bytes (empty at end of stream) and the descriptors that came with them. */
 export interface ReceivedMessage {
@@ -21,6 +22,8 @@ interface FdPassAddon {
   close(watcher: NativeWatcher): void;
   receive(watcher: NativeWatcher, maxFds: number): ReceivedMessage | null;
   sendFds(fd: number, data: Buffer, fds: readonly number[]): number;
+  getFlags(fd: number): number;
+  dupFlags(fd: number, flags: number): number;
 }
 
 /** Why descriptor passing is unavailable, or undefined when the addon loaded. */
@@ -100,6 +103,37 @@ export class FdReceiver {
 export function sendWithFds(fd: number, data: Buffer, fds: readonly number[]): number {
   if (addon === undefined) throw new Error(`cannot pass descriptors: ${fdPassingUnavailable}`);
   return addon.sendFds(fd, data, fds);
+}
+
+/** fcntl(F_GETFL) of `fd`: its access mode (flags & 3) and status flags. Throws an errno error (`code`). */
+export function descriptorFlags(fd: number): number {
+  return withErrnoCode(() => available().getFlags(fd));
+}
+
+/**
+ * A close-on-exec duplicate of `fd` with the status flags of `flags` set
+ * and truncated where open() would truncate (QEMU's qemu_dup_flags).
+ * Throws an errno error (`code`).
+ */
+export function duplicateWithFlags(fd: number, flags: number): number {
+  return withErrnoCode(() => available().dupFlags(fd, flags));
+}
+
+function available(): FdPassAddon {
+  if (addon === undefined) throw new Error(`cannot duplicate descriptors: ${fdPassingUnavailable}`);
+  return addon;
+}
+
+/** The addon's errors carry `errno`; Node's carry `code` (EBADF), which is what callers test. */
+function withErrnoCode<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error: unknown) {
+    const errno = (error as { errno?: number }).errno;
+    const code = errno === undefined ? undefined : Object.entries(constants.errno).find(([, number]) => number === errno)?.[0];
+    if (code !== undefined) Object.assign(error as object, { code });
+    throw error;
+  }
 }
 
 /** Closes descriptors this process owns, ignoring ones already gone. */

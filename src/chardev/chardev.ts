@@ -1,8 +1,10 @@
+import { closeFds } from '../base/fd-passing.js';
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { ChardevBackendKind, ChardevSinkInfo } from '../generated/qapi-types.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
 import type { TlsObjects } from '../objects/object-registry.js';
 import type { ChardevLog } from './chardev-log.js';
+import type { FdsetSource } from './path-opener.js';
 import { ChardevError } from './chardev-error.js';
 import type { ReadLease } from './read-buffer.js';
 
@@ -36,6 +38,14 @@ export interface ChardevFrontend {
   event(event: ChardevEvent): void;
   /** Called after `write()` returned false, once the backend can take more. */
   drain?(): void;
+  /**
+   * Descriptors passed with the input that comes next (SCM_RIGHTS on a
+   * unix socket), the frontend's to own (QEMU's qemu_chr_fe_get_msgfd,
+   * for a monitor's getfd). A socket chardev reads its unix connections
+   * with recvmsg() only for a frontend that has this; without it, what
+   * a peer passes is closed by the kernel.
+   */
+  receiveDescriptors?(fds: readonly number[]): void;
   /** Whether the frontend declared itself open (query-chardev's frontend-open). */
   readonly frontendOpen: boolean;
   /**
@@ -78,7 +88,24 @@ export interface ChardevContext {
   readonly muxEscapeChar?: number | undefined;
   /** Where a socket finds its tls-creds and tls-authz (the daemon's objects); without it, no id is known. */
   readonly objects?: TlsObjects | undefined;
+  /** The fd sets of add-fd, which paths `/dev/fdset/N` open; none outside a daemon. */
+  readonly fdsets?: FdsetSource | undefined;
+  /**
+   * The monitor whose command creates the chardev (QEMU's monitor_cur()):
+   * a socket's `fd` address names one of its descriptors. Undefined on the
+   * command line, where the address is a descriptor number.
+   */
+  readonly monitor?: MonitorDescriptors | undefined;
 }
+
+/** The descriptors a monitor connection was given with getfd. */
+export interface MonitorDescriptors {
+  /** Takes the descriptor named `name`, now the caller's to close (monitor_get_fd); undefined when there is none. */
+  take(name: string): number | undefined;
+}
+
+/** A monitor that holds no descriptors (human-monitor-command's): every name is unknown. */
+export const MONITOR_WITHOUT_DESCRIPTORS: MonitorDescriptors = { take: () => undefined };
 
 /**
  * The base of every backend (QEMU's Chardev). It owns the frontend link,
@@ -281,6 +308,18 @@ export abstract class Chardev {
   /** Bytes the frontend wrote to the backend, since creation. */
   get bytesOut(): number {
     return this.#bytesOut;
+  }
+
+  /** Whether the frontend takes descriptors passed with the input (receiveDescriptors). */
+  protected get frontendTakesDescriptors(): boolean {
+    return this.#frontend?.receiveDescriptors !== undefined;
+  }
+
+  /** Descriptors that came with the input about to be received: the frontend's if it takes them, else closed. */
+  protected receiveDescriptors(fds: readonly number[]): void {
+    const frontend = this.#frontend;
+    if (!this.#closed && frontend?.receiveDescriptors !== undefined) frontend.receiveDescriptors(fds);
+    else closeFds(fds);
   }
 
   /** Bytes read but not yet taken by the frontend. */

@@ -3,9 +3,9 @@ import type { Writable } from 'node:stream';
 import type { ChardevFile } from '../generated/qapi-types.gen.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
 import type { ChardevContext } from './chardev.js';
-import { ChardevError, describeSystemError } from './chardev-error.js';
 import { parseCommon } from './chardev-opts.js';
 import { FdChardev } from './fd-chardev.js';
+import { PathOpener } from './path-opener.js';
 import type { SinkEndpoint } from './sink-output.js';
 import { readableFromFd, writableFromFd } from './stream-io.js';
 
@@ -18,6 +18,7 @@ export class FileChardev extends FdChardev {
   readonly kind = 'file';
   /** It writes to disk, which waits for nobody. */
   override readonly losslessSink = true;
+  readonly #opener: PathOpener;
 
   constructor(
     id: string,
@@ -25,6 +26,7 @@ export class FileChardev extends FdChardev {
     context: ChardevContext,
   ) {
     super(id, context);
+    this.#opener = new PathOpener(context.fdsets);
   }
 
   get filename(): string {
@@ -33,20 +35,27 @@ export class FileChardev extends FdChardev {
 
   async open(): Promise<void> {
     const { in: inPath, out, append } = this.options;
-    const outFd = openOrThrow(
+    const opener = this.#opener;
+    const outFd = opener.openOrThrow(
       out,
       fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NONBLOCK | (append === true ? fs.constants.O_APPEND : fs.constants.O_TRUNC),
     );
     let inFd: number | undefined;
     if (inPath !== undefined) {
       try {
-        inFd = openInput(inPath);
+        inFd = openInput(inPath, opener);
       } catch (error: unknown) {
         fs.closeSync(outFd);
+        opener.release();
         throw error;
       }
     }
-    this.useStreams(inFd === undefined ? undefined : readableFromFd(inFd), outputEndpoint(out, outFd));
+    this.useStreams(inFd === undefined ? undefined : readableFromFd(inFd), outputEndpoint(out, outFd, opener));
+  }
+
+  protected override async closeBackend(): Promise<void> {
+    await super.closeBackend();
+    this.#opener.release();
   }
 }
 
@@ -61,10 +70,10 @@ const KEEP_DESCRIPTOR = { write: fs.write, writev: fs.writev, close: (_fd: numbe
  * FIFO or socket whose reader left fails for good (EPIPE), so a retry
  * opens the path again, which succeeds once a reader is back.
  */
-function outputEndpoint(path: string, fd: number): SinkEndpoint {
+function outputEndpoint(path: string, fd: number, opener: PathOpener): SinkEndpoint {
   const stat = fs.fstatSync(fd);
   if (stat.isFIFO() || stat.isSocket()) {
-    return { stream: writableFromFd(fd), reopen: () => writableFromFd(fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)) };
+    return { stream: writableFromFd(fd), reopen: () => writableFromFd(opener.open(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)) };
   }
   const stream = (): Writable => fs.createWriteStream('', { fd, fs: KEEP_DESCRIPTOR });
   return { stream: stream(), reopen: stream, release: () => fs.closeSync(fd) };
@@ -75,23 +84,15 @@ function outputEndpoint(path: string, fd: number): SinkEndpoint {
  * until a writer appears; chardevd opens a FIFO read-write and
  * non-blocking so that the daemon never stalls (docs/compatibility.md).
  */
-function openInput(path: string): number {
+function openInput(path: string, opener: PathOpener): number {
   let fifo = false;
   try {
-    fifo = fs.statSync(path).isFIFO();
+    // An fd set's descriptor is read as it was given: read-only, as QEMU opens the input.
+    fifo = !PathOpener.isFdset(path) && fs.statSync(path).isFIFO();
   } catch {
     // Let the open below report the error in QEMU's words.
   }
-  return openOrThrow(path, fifo ? fs.constants.O_RDWR | fs.constants.O_NONBLOCK : fs.constants.O_RDONLY);
-}
-
-/** Opens `path` or throws QEMU's qemu_open error text. */
-export function openOrThrow(path: string, flags: number): number {
-  try {
-    return fs.openSync(path, flags, 0o666);
-  } catch (error: unknown) {
-    throw new ChardevError(`Could not open '${path}': ${describeSystemError(error)}`);
-  }
+  return opener.openOrThrow(path, fifo ? fs.constants.O_RDWR | fs.constants.O_NONBLOCK : fs.constants.O_RDONLY);
 }
 
 /** `-chardev file,path=OUT[,input-path=IN][,append=on]` (chardev/char-file.c). */

@@ -4,7 +4,7 @@ import type { ChardevBackendDefinition } from './backend-definition.js';
 import type { ChardevContext } from './chardev.js';
 import { parseHostdev } from './chardev-opts.js';
 import { FdChardev } from './fd-chardev.js';
-import { openOrThrow } from './file.js';
+import { PathOpener } from './path-opener.js';
 import { readableFromFd, writableFromFd } from './stream-io.js';
 
 /**
@@ -15,6 +15,7 @@ import { readableFromFd, writableFromFd } from './stream-io.js';
  */
 export class PipeChardev extends FdChardev {
   readonly kind = 'pipe';
+  readonly #opener: PathOpener;
 
   constructor(
     id: string,
@@ -22,6 +23,7 @@ export class PipeChardev extends FdChardev {
     context: ChardevContext,
   ) {
     super(id, context);
+    this.#opener = new PathOpener(context.fdsets);
   }
 
   get filename(): string {
@@ -30,28 +32,43 @@ export class PipeChardev extends FdChardev {
 
   async open(): Promise<void> {
     const flags = fs.constants.O_RDWR | fs.constants.O_NONBLOCK;
-    const inFd = tryOpen(`${this.device}.in`, flags);
-    const outFd = tryOpen(`${this.device}.out`, flags);
+    const opener = this.#opener;
+    // "/dev/fdset/N.in" is no fd set (QEMU's qemu_parse_fdset fails), so an fd set is used both ways.
+    const inFd = tryOpen(opener, `${this.device}.in`, flags);
+    const outFd = tryOpen(opener, `${this.device}.out`, flags);
     if (inFd !== undefined && outFd !== undefined) {
       this.useStreams(readableFromFd(inFd), writableFromFd(outFd));
       return;
     }
     if (inFd !== undefined) fs.closeSync(inFd);
     if (outFd !== undefined) fs.closeSync(outFd);
-    const fd = openOrThrow(this.device, flags);
+    const fd = opener.openOrThrow(this.device, flags);
     if (fs.fstatSync(fd).isFIFO()) {
       const both = new net.Socket({ fd, readable: true, writable: true });
       this.useStreams(both, both);
     } else {
       // A regular file as "pipe": read it and append to it through separate descriptors.
-      this.useStreams(readableFromFd(fd), writableFromFd(openOrThrow(this.device, fs.constants.O_WRONLY | fs.constants.O_APPEND)));
+      let writeFd: number;
+      try {
+        writeFd = opener.openOrThrow(this.device, fs.constants.O_WRONLY | fs.constants.O_APPEND);
+      } catch (error: unknown) {
+        fs.closeSync(fd);
+        opener.release();
+        throw error;
+      }
+      this.useStreams(readableFromFd(fd), writableFromFd(writeFd));
     }
+  }
+
+  protected override async closeBackend(): Promise<void> {
+    await super.closeBackend();
+    this.#opener.release();
   }
 }
 
-function tryOpen(path: string, flags: number): number | undefined {
+function tryOpen(opener: PathOpener, path: string, flags: number): number | undefined {
   try {
-    return fs.openSync(path, flags);
+    return opener.open(path, flags);
   } catch {
     return undefined;
   }

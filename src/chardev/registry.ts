@@ -1,5 +1,5 @@
 import type { ChardevBackend } from '../generated/qapi-types.gen.js';
-import type { Chardev, ChardevContext } from './chardev.js';
+import type { Chardev, ChardevContext, MonitorDescriptors } from './chardev.js';
 import { ChardevError } from './chardev-error.js';
 import { createChardev } from './create.js';
 import { MuxChardev } from './mux.js';
@@ -33,12 +33,16 @@ export class ChardevRegistry {
     return [...this.#chardevs.values()];
   }
 
-  /** chardev-add: creates, opens and registers a chardev. */
-  async add(id: string, backend: ChardevBackend): Promise<Chardev> {
+  /**
+   * chardev-add: creates, opens and registers a chardev. `monitor` is the
+   * monitor connection whose command it is (its getfd names are what a
+   * socket's fd address means); undefined on the command line.
+   */
+  async add(id: string, backend: ChardevBackend, monitor?: MonitorDescriptors): Promise<Chardev> {
     if (this.#chardevs.has(id) || this.#pending.has(id)) throw new ChardevError(`Chardev with id '${id}' already exists`);
     this.#pending.add(id);
     try {
-      const chardev = await this.#create(id, backend).catch((error: unknown) => {
+      const chardev = await this.#create(id, backend, monitor).catch((error: unknown) => {
         throw prefixed(`Failed to add chardev '${id}': `, error);
       });
       this.#chardevs.set(id, chardev);
@@ -48,8 +52,8 @@ export class ChardevRegistry {
     }
   }
 
-  #create(id: string, backend: ChardevBackend): Promise<Chardev> {
-    return createChardev(id, backend, { ...this.context, muxesOpened: this.#muxesOpened });
+  #create(id: string, backend: ChardevBackend, monitor: MonitorDescriptors | undefined): Promise<Chardev> {
+    return createChardev(id, backend, { ...this.context, muxesOpened: this.#muxesOpened, monitor });
   }
 
   /**
@@ -60,7 +64,7 @@ export class ChardevRegistry {
    * as those entry points print them, and a taken id is worded as
    * QEMU's object tree words it.
    */
-  async addMuxed(id: string, backend: ChardevBackend): Promise<MuxChardev> {
+  async addMuxed(id: string, backend: ChardevBackend, monitor?: MonitorDescriptors): Promise<MuxChardev> {
     const baseId = `${id}-base`;
     for (const taken of [baseId, id]) {
       if (this.#chardevs.has(taken) || this.#pending.has(taken)) {
@@ -70,11 +74,11 @@ export class ChardevRegistry {
     this.#pending.add(baseId);
     this.#pending.add(id);
     try {
-      const base = await this.#create(baseId, backend);
+      const base = await this.#create(baseId, backend, monitor);
       this.#chardevs.set(baseId, base);
       let mux: Chardev;
       try {
-        mux = await this.#create(id, { type: 'mux', data: { chardev: baseId } });
+        mux = await this.#create(id, { type: 'mux', data: { chardev: baseId } }, monitor);
       } catch (error: unknown) {
         this.#chardevs.delete(baseId);
         await base.close();
@@ -111,7 +115,7 @@ export class ChardevRegistry {
    * and then adds the new one, so the id can be reused by the new
    * backend (a server on the same port); chardevd does the same.
    */
-  async change(id: string, backend: ChardevBackend): Promise<Chardev> {
+  async change(id: string, backend: ChardevBackend, monitor?: MonitorDescriptors): Promise<Chardev> {
     const old = this.#chardevs.get(id);
     if (old === undefined || this.#pending.has(id)) throw new ChardevError(`Chardev '${id}' does not exist`);
     if (old.hotswapRefusal !== undefined) throw new ChardevError(old.hotswapRefusal);
@@ -119,12 +123,12 @@ export class ChardevRegistry {
     if (frontend === undefined) {
       this.#chardevs.delete(id);
       await old.close();
-      return this.add(id, backend);
+      return this.add(id, backend, monitor);
     }
     if (frontend.changeBackend === undefined) throw new ChardevError('Chardev user does not support chardev hotswap');
     this.#pending.add(id);
     try {
-      const replacement = await this.#create(id, backend);
+      const replacement = await this.#create(id, backend, monitor);
       const closedSent = old.isOpen && !replacement.isOpen;
       if (closedSent) frontend.event('closed');
       old.detach(frontend);

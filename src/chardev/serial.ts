@@ -3,6 +3,7 @@ import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
 import { parseHostdev } from './chardev-opts.js';
+import { PathOpener } from './path-opener.js';
 import { configureTty, MAX_READS_PER_EVENT, POLL_READABLE, PolledTty, readSize, ttyErrorText } from './terminal-io.js';
 
 /** The line QEMU sets up on open (chardev/char-serial.c): 115200 baud, 8N1, raw. */
@@ -26,6 +27,7 @@ export class SerialChardev extends Chardev {
   /** Input ended; as in QEMU nothing more is read. */
   #ended = false;
   #writeFailed = false;
+  readonly #opener: PathOpener;
 
   constructor(
     id: string,
@@ -33,6 +35,7 @@ export class SerialChardev extends Chardev {
     private readonly context: ChardevContext,
   ) {
     super(id);
+    this.#opener = new PathOpener(context.fdsets);
   }
 
   get filename(): string {
@@ -46,18 +49,14 @@ export class SerialChardev extends Chardev {
 
   async open(): Promise<void> {
     const device = this.device;
-    let fd: number;
-    try {
-      // QEMU's flags, plus O_NOCTTY so that a daemon without a terminal
-      // does not make the port its controlling terminal.
-      fd = fs.openSync(device, fs.constants.O_RDWR | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
-    } catch (error: unknown) {
-      throw new ChardevError(`Could not open '${device}': ${describeSystemError(error)}`);
-    }
+    // QEMU's flags, plus O_NOCTTY so that a daemon without a terminal
+    // does not make the port its controlling terminal.
+    const fd = this.#opener.openOrThrow(device, fs.constants.O_RDWR | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
     try {
       // Set up the line through a second, short-lived descriptor while ours
       // keeps the port open, so the hardware sees one open and no hang-up.
-      await configureTty(device, SERIAL_SPEED);
+      // An fd set's terminal has no path of its own: it is opened again through /proc.
+      await configureTty(PathOpener.isFdset(device) ? `/proc/self/fd/${fd}` : device, SERIAL_SPEED);
       if (this.closed) throw new ChardevError('closed while opening');
       this.#tty = new PolledTty(fd, {
         readable: () => this.#readInput(),
@@ -73,6 +72,7 @@ export class SerialChardev extends Chardev {
       });
     } catch (error: unknown) {
       fs.closeSync(fd);
+      this.#opener.release();
       // Unlike QEMU, which ignores tcsetattr failing, a device that is not
       // a terminal is refused: it could not be polled either.
       throw error instanceof ChardevError ? error : new ChardevError(`Could not open '${device}': ${ttyErrorText(error)}`);
@@ -95,6 +95,7 @@ export class SerialChardev extends Chardev {
   protected async closeBackend(): Promise<void> {
     this.#tty?.close();
     this.#tty = undefined;
+    this.#opener.release();
   }
 
   #readInput(): void {

@@ -8,13 +8,17 @@ import { resolutionError, servicePort } from './getaddrinfo.js';
 /** The longest Unix socket path (sizeof sun_path), as QEMU checks it. */
 const UNIX_PATH_MAX = 108;
 
-/** An address a socket chardev serves: the inet and unix ones of SocketAddressLegacy. */
-export type SocketChardevAddress = { readonly type: 'inet'; readonly inet: InetSocketAddress } | { readonly type: 'unix'; readonly unix: UnixSocketAddress };
+/** An address a socket chardev serves: the inet, unix and fd ones of SocketAddressLegacy. */
+export type SocketChardevAddress =
+  | { readonly type: 'inet'; readonly inet: InetSocketAddress }
+  | { readonly type: 'unix'; readonly unix: UnixSocketAddress }
+  | { readonly type: 'fd'; readonly str: string };
 
 /** qemu_chr_socket_address: the address in QEMU's notation; `protocol` is tcp, telnet or websocket. */
 export function socketAddressName(bound: SocketChardevAddress, protocol: string, isServer: boolean): string {
   const server = isServer ? ',server=on' : '';
   if (bound.type === 'inet') return `${protocol}:${bound.inet.host}:${bound.inet.port}${server}`;
+  if (bound.type === 'fd') return `fd:${bound.str}${server}`;
   const unix = bound.unix;
   const abstract = unix.abstract === true ? `,abstract=on${unix.tight !== false ? ',tight=on' : ''}` : '';
   return `unix:${unix.path}${abstract}${server}`;
@@ -25,11 +29,13 @@ export function connectionName(bound: SocketChardevAddress, protocol: string, is
   const server = isServer ? ',server=on' : '';
   // A client's own end of a Unix socket has no name, and an abstract name starts with NUL, so QEMU prints nothing for either.
   if (bound.type === 'unix') return `unix:${isServer && bound.unix.abstract !== true ? bound.unix.path : ''}${server}`;
+  // A client on a passed descriptor: a unix socket's own end has no name, a TCP one has addresses.
+  if (bound.type === 'fd' && socket.remoteAddress === undefined) return `unix:${server}`;
   const host = (h: string | undefined): string => (h?.includes(':') === true ? `[${h}]` : (h ?? ''));
   return `${protocol}:${host(socket.localAddress)}:${socket.localPort ?? ''}${server} <-> ${host(socket.remoteAddress)}:${socket.remotePort ?? ''}`;
 }
 
-/** The addresses chardevd can serve; fd and vsock are refused with the reason. */
+/** The addresses chardevd can serve; vsock is refused with the reason. */
 export function supportedAddress(addr: SocketAddressLegacy): SocketChardevAddress {
   switch (addr.type) {
     case 'inet':
@@ -47,45 +53,10 @@ export function supportedAddress(addr: SocketAddressLegacy): SocketChardevAddres
       return { type: 'unix', unix: addr.data };
     }
     case 'fd':
-      // chardevd has no getfd yet, so no descriptor name can be known (QEMU's text for an unknown name).
-      throw new ChardevError(monitorFdError(addr.data.str));
+      // Taken when the chardev opens (socket-fd.ts).
+      return { type: 'fd', str: addr.data.str };
     case 'vsock':
       throw new ChardevError('socket family AF_VSOCK unsupported');
-  }
-}
-
-/**
- * QEMU's socket_get_fd in a monitor (QMP, HMP): the descriptor is a name
- * given by getfd, and chardevd knows none.
- */
-export function monitorFdError(name: string): string {
-  return `File descriptor named '${name}' has not been found`;
-}
-
-/**
- * QEMU's socket_get_fd outside a monitor (its command line): the
- * descriptor is a number, read by qemu_strtoi (strtoll in base 10, white
- * space and a sign may lead, nothing may follow), of an open socket. A
- * number beyond an int fails with ERANGE, which the text then names,
- * even with characters after it. chardevd does not take over an
- * inherited descriptor, so every case is refused: with QEMU's texts, and
- * its own for a descriptor that is a socket.
- */
-export function startupFdError(fd: string): string {
-  const number = /^[ \t\n\v\f\r]*([+-]?[0-9]+)/.exec(fd);
-  const value = number === null ? undefined : BigInt(number[1]!);
-  if (value !== undefined && BigInt.asIntN(32, value) !== value) return `Unable to parse FD number ${fd}: Numerical result out of range`;
-  if (value === undefined || number![0].length !== fd.length) return `Unable to parse FD number ${fd}`;
-  if (!isSocket(Number(value))) return `File descriptor '${fd}' is not a socket`;
-  return `File descriptor '${fd}' is a socket, but chardevd does not take over inherited descriptors`;
-}
-
-/** QEMU's fd_is_socket (getsockopt SO_TYPE succeeds); a descriptor that is not open is no socket. */
-function isSocket(fd: number): boolean {
-  try {
-    return fs.fstatSync(fd).isSocket();
-  } catch {
-    return false;
   }
 }
 
@@ -110,7 +81,7 @@ export function inetPort(inet: InetSocketAddress, passive: boolean): number {
 export function connectFailure(address: SocketChardevAddress, error: unknown): ChardevError {
   const { code, syscall } = error as NodeJS.ErrnoException;
   if (address.type === 'inet' && syscall === 'getaddrinfo' && code !== undefined) return resolutionError(address.inet.host, address.inet.port, code);
-  const where = address.type === 'unix' ? address.unix.path : `${address.inet.host}:${address.inet.port}`;
+  const where = address.type === 'unix' ? address.unix.path : address.type === 'inet' ? `${address.inet.host}:${address.inet.port}` : address.str;
   return new ChardevError(`Failed to connect to '${where}': ${describeSystemError(error)}`);
 }
 
@@ -164,16 +135,17 @@ export function connectFamily(inet: InetSocketAddress): number | undefined {
  * holds), and the wildcard address, which QEMU resolves to 0.0.0.0 and
  * ::, is tried as IPv4 alone last.
  */
-export async function listenOn(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
+export async function listenOn(server: net.Server, options: ListenTarget, backlog: number): Promise<void> {
   try {
     await listenOnce(server, options, backlog);
   } catch (error: unknown) {
-    const listens = (retry: net.ListenOptions): Promise<boolean> =>
+    const listens = (retry: ListenTarget): Promise<boolean> =>
       listenOnce(server, retry, backlog).then(
         () => true,
         () => false,
       );
-    if (options.path === undefined && options.ipv6Only !== true) {
+    // A path or a passed descriptor has no other address to try.
+    if (options.path === undefined && options.fd === undefined && options.ipv6Only !== true) {
       const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
       // Node honours ipv6Only only with a host given.
       if (inUse && (options.host === undefined || net.isIPv6(options.host)) && (await listens({ ...options, host: options.host ?? '::', ipv6Only: true }))) return;
@@ -183,7 +155,10 @@ export async function listenOn(server: net.Server, options: net.ListenOptions, b
   }
 }
 
-function listenOnce(server: net.Server, options: net.ListenOptions, backlog: number): Promise<void> {
+/** Where to listen: an address, or a socket passed as a descriptor (which Node's listen takes as a handle). */
+type ListenTarget = net.ListenOptions & { readonly fd?: number };
+
+function listenOnce(server: net.Server, options: ListenTarget, backlog: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const failed = (error: Error): void => {
       server.off('listening', done);

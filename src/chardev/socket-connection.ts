@@ -1,4 +1,5 @@
 import type * as net from 'node:net';
+import { closeFds, FdReceiver } from '../base/fd-passing.js';
 import type { ReadLease } from './read-buffer.js';
 import { readIntoBuffer } from './socket-reader.js';
 import { StreamOutput } from './stream-io.js';
@@ -8,6 +9,10 @@ import { TELNET_INIT, TelnetInputFilter, TN3270_INIT } from './telnet.js';
 export interface ConnectionHandlers {
   /** Input; with a `lease`, `chunk` is lent (see ReadLease). */
   data(chunk: Buffer, lease?: ReadLease): void;
+  /** Descriptors passed with the input that comes next (a connection read with recvmsg() only). */
+  descriptors(fds: readonly number[]): void;
+  /** A peer passed more descriptors in one message than are taken; all of them were closed. */
+  tooManyDescriptors(): void;
   /** A telnet IAC BREAK arrived. */
   break(): void;
   drain(): void;
@@ -84,4 +89,64 @@ export class StreamConnection implements SocketConnection {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/**
+ * The most descriptors one message may pass (QEMU's TCP_MAX_FDS,
+ * chardev/char-socket.c); the kernel closes any beyond.
+ */
+const MAX_PASSED_FDS = 16;
+
+/**
+ * A unix connection read with recvmsg() (FdReceiver), so that descriptors
+ * the peer passes reach the frontend with the bytes they came with, as
+ * QEMU's tcp_chr_recv reads every unix socket chardev. The socket must
+ * never have been read by Node (accepted with pauseOnConnect, or made from
+ * a passed descriptor paused); Node writes and closes it. Undefined when
+ * descriptor passing is unavailable.
+ */
+export function fdStreamConnection(socket: net.Socket, handlers: ConnectionHandlers): SocketConnection | undefined {
+  const receiver = FdReceiver.open(
+    socket,
+    MAX_PASSED_FDS,
+    ({ data, fds, truncated }) => {
+      if (data.length === 0) {
+        // The peer's end of the stream: the connection ends, as for any socket chardev.
+        closeFds(fds);
+        socket.destroy();
+        return;
+      }
+      if (truncated) {
+        closeFds(fds);
+        handlers.tooManyDescriptors();
+      } else if (fds.length > 0) {
+        handlers.descriptors(fds);
+      }
+      handlers.data(data);
+    },
+    () => socket.destroy(),
+  );
+  if (receiver === undefined) return undefined;
+  const output = new StreamOutput(socket, () => handlers.drain());
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    receiver.close();
+    handlers.closed();
+    output.streamClosed();
+  });
+  return {
+    socket,
+    get dropped() {
+      return output.dropped;
+    },
+    write: (data, lease) => output.write(data, lease),
+    pause: () => receiver.setReading(false),
+    resume: () => {
+      if (!socket.destroyed) receiver.setReading(true);
+    },
+    close: () => {
+      receiver.close();
+      socket.destroy();
+    },
+  };
 }

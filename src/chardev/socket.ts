@@ -21,8 +21,9 @@ import {
   supportedAddress,
   unixPath,
 } from './socket-address.js';
-import { type SocketConnection, StreamConnection } from './socket-connection.js';
 import { PacedOutput } from './paced-output.js';
+import { fdStreamConnection, type SocketConnection, StreamConnection } from './socket-connection.js';
+import { takeSocketFd, streamSocketKind } from './socket-fd.js';
 import { STALL_TIMEOUT_MAX } from './stall-watch.js';
 import { parseSocket, SOCKET_OPTIONS, validateSocket } from './socket-options.js';
 import type { WebSocketAcceptor } from './socket-websocket.js';
@@ -148,6 +149,8 @@ export class SocketChardev extends Chardev {
           this.#firstClient = resolve;
         });
       }
+    } else if (this.#address.type === 'fd') {
+      this.#adopt(this.#passedSocket(this.#address.str));
     } else if (this.#reconnectMs > 0) {
       this.#connectInBackground();
     } else {
@@ -164,6 +167,10 @@ export class SocketChardev extends Chardev {
       if (server.listening) this.context.log(`chardev '${this.id}': accept failed: ${describeSystemError(error)}`);
     });
     const address = this.#address;
+    if (address.type === 'fd') {
+      await this.#listenOnPassed(server, address.str);
+      return;
+    }
     if (address.type === 'unix') {
       const listenPath = unixPath(address.unix);
       if (address.unix.abstract !== true) {
@@ -202,6 +209,42 @@ export class SocketChardev extends Chardev {
       }
     }
     throw new ChardevError(`Failed to find an available port: ${describeSystemError(lastError)}`);
+  }
+
+  /**
+   * A server on a passed descriptor (socket_listen): listen() on it, which
+   * makes a bound socket listen or changes a listening one's backlog, and
+   * fails for one already connected. Served as the address it is bound to.
+   */
+  async #listenOnPassed(server: net.Server, str: string): Promise<void> {
+    const fd = takeSocketFd(str, this.context.monitor);
+    const kind = streamSocketKind(fd);
+    if (kind === undefined) {
+      // A datagram socket: what listen() says of it.
+      fs.closeSync(fd);
+      throw new ChardevError('Failed to listen on fd socket: Operation not supported');
+    }
+    // Node owns the descriptor from here, and closes it if listen() fails.
+    await listenOn(server, { fd }, this.#maxClients).catch((error: unknown) => {
+      throw new ChardevError(`Failed to listen on fd socket: ${describeSystemError(error)}`);
+    });
+    if (kind.kind === 'unix') {
+      this.#bound = { type: 'unix', unix: kind.abstract ? { path: kind.path, abstract: true, tight: true } : { path: kind.path } };
+    } else {
+      const bound = server.address() as net.AddressInfo;
+      this.#bound = { type: 'inet', inet: { host: bound.address, port: String(bound.port) } };
+    }
+  }
+
+  /** A client on a passed descriptor: the connected socket it is, served at once. */
+  #passedSocket(str: string): net.Socket {
+    const fd = takeSocketFd(str, this.context.monitor);
+    if (streamSocketKind(fd) === undefined) {
+      fs.closeSync(fd);
+      throw new ChardevError(`File descriptor '${str}' is not a stream socket (unix or TCP)`);
+    }
+    // Paused until the chardev reads it (pauseOnCreate, as readIntoBuffer uses it).
+    return new net.Socket({ fd, readable: true, writable: true, pauseOnCreate: true } as net.SocketConstructorOpts);
   }
 
   #accepted(socket: net.Socket): void {
@@ -277,6 +320,8 @@ export class SocketChardev extends Chardev {
   #serve(socket: net.Socket): void {
     const handlers = {
       data: (chunk: Buffer, lease?: ReadLease) => this.receive(chunk, lease),
+      descriptors: (fds: readonly number[]) => this.receiveDescriptors(fds),
+      tooManyDescriptors: () => this.context.log(`chardev '${this.id}': a client passed more than 16 descriptors with one message: closed them all`),
       break: () => this.sendBreak(),
       // With stall-timeout the client's paced output decides when the frontend may write again.
       drain: () => (this.#stallTimeoutMs === undefined ? this.drained() : this.#paced.get(connection)?.drain()),
@@ -299,8 +344,21 @@ export class SocketChardev extends Chardev {
       socket.resume();
       return;
     }
-    connection = new StreamConnection(socket, this.#isServer ? { telnet: this.#telnet, tn3270: this.#tn3270 } : undefined, handlers);
+    const passing = this.#passesDescriptors(socket) ? fdStreamConnection(socket, handlers) : undefined;
+    connection = passing ?? new StreamConnection(socket, this.#isServer ? { telnet: this.#telnet, tn3270: this.#tn3270 } : undefined, handlers);
     this.#ready(connection);
+  }
+
+  /**
+   * Whether `socket` is read with recvmsg(), for descriptors passed on it:
+   * a unix connection without telnet, for a frontend that takes them (a
+   * QMP monitor), which Node has not read yet: one a server accepted, or
+   * a passed descriptor. A client's own connect is read by Node from the
+   * start, so it takes none.
+   */
+  #passesDescriptors(socket: net.Socket): boolean {
+    if (!this.frontendTakesDescriptors || this.#telnet || this.#tn3270 || socket.remoteAddress !== undefined) return false;
+    return this.#isServer || this.#address.type === 'fd';
   }
 
   #ready(connection: SocketConnection): void {
@@ -343,6 +401,7 @@ export class SocketChardev extends Chardev {
   #connect(): Promise<net.Socket> {
     const address = this.#address;
     return new Promise((resolve, reject) => {
+      if (address.type === 'fd') throw new Error('a passed descriptor is not connected again');
       const socket =
         address.type === 'unix'
           ? net.connect({ path: unixPath(address.unix) })
@@ -469,8 +528,10 @@ export class SocketChardev extends Chardev {
     this.#acceptor?.close();
     const server = this.#server;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (this.#address.type === 'unix' && this.#isServer && this.#address.unix.abstract !== true) {
-      fs.rmSync(this.#address.unix.path, { force: true });
+    // As QEMU's socket_listen_cleanup, also for a passed listening socket: the path it was bound to goes.
+    const bound = this.#bound;
+    if (bound.type === 'unix' && this.#isServer && bound.unix.abstract !== true && bound.unix.path !== '') {
+      fs.rmSync(bound.unix.path, { force: true });
     }
   }
 }

@@ -10,6 +10,7 @@ import { ChardevdError } from '../base/error.js';
 import { parseQmpAddress, type QmpAddress } from '../client/address.js';
 import { ExecuteError } from '../client/errors.js';
 import { QmpClient } from '../client/qmp-client.js';
+import { closeOpened, takeFdOptions } from './ctl-fds.js';
 import { formatJson, parseRequest } from './qmp-shorthand.js';
 
 const DEFAULT_SOCKET = 'chardevd-qmp.sock';
@@ -31,6 +32,12 @@ Commands:
                                  arguments from the server's schema
   QMP-COMMAND [key=value ...]    run one command (qmp-shell shorthand: a.b=1 nests,
                                  values are integers, true/false, JSON or strings)
+      [--fd N] [--fd-file [MODE:]PATH]
+                                 pass descriptors with it (getfd, add-fd; unix sockets
+                                 only): N inherited (e.g. 3<FILE), or PATH opened with
+                                 MODE r, w (create), rw (the default) or a (append, create)
+  COMMAND ... ';' COMMAND ...    run several on one connection, in order (a getfd name
+                                 and an fd set live as long as the connection)
   '{"execute": ...}'             run one request given as JSON
   events [NAME ...]              print events as JSON lines until the server closes
   hmp 'COMMAND LINE'             run a human monitor command (human-monitor-command)
@@ -129,15 +136,35 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'tail':
         return await tail(client, rest);
-      default: {
-        const request = parseRequest([command, ...rest]);
-        const result = await client.execute(request.execute, request.arguments);
-        process.stdout.write(`${formatJson(result)}\n`);
+      default:
+        for (const words of splitCommands([command, ...rest])) await runOne(client, words);
         return 0;
-      }
     }
   } finally {
     client.close();
+  }
+}
+
+/** The commands of `A ... ';' B ...`. */
+function splitCommands(argv: readonly string[]): string[][] {
+  const commands: string[][] = [[]];
+  for (const arg of argv) {
+    if (arg === ';') commands.push([]);
+    else commands.at(-1)!.push(arg);
+  }
+  if (commands.some((words) => words.length === 0)) throw new UsageError("';' must stand between two commands");
+  return commands;
+}
+
+/** Runs one command with the descriptors its --fd options name, and prints its return value. */
+async function runOne(client: QmpClient, words: readonly string[]): Promise<void> {
+  const passed = takeFdOptions(words);
+  try {
+    const request = parseRequest(passed.args);
+    const result = await client.execute(request.execute, request.arguments, passed.fds.length > 0 ? { fds: passed.fds } : undefined);
+    process.stdout.write(`${formatJson(result)}\n`);
+  } finally {
+    closeOpened(passed);
   }
 }
 

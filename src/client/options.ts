@@ -45,6 +45,12 @@ export interface AcceptOptions extends QmpClientOptions {
 export interface ExecuteOptions extends CallOptions {
   /** Send as `exec-oob` (only when oob was negotiated and the command allows it). */
   readonly oob?: boolean;
+  /**
+   * Descriptors passed with the command (SCM_RIGHTS), for getfd and add-fd:
+   * on a unix socket only (StateError on TCP). They stay yours to close;
+   * the server receives duplicates.
+   */
+  readonly fds?: readonly number[];
 }
 
 /**

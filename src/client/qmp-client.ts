@@ -22,6 +22,8 @@ import {
   type QmpClientState,
   type QmpEventOf,
 } from './options.js';
+import { fdSendRefusal } from './fd-send.js';
+import { RequestOutbox } from './outbox.js';
 import { ClientReplyReader } from './reply-reader.js';
 import { serialiseRequest } from './request.js';
 import { type QmpSignal, SignalSource } from './signal.js';
@@ -39,8 +41,8 @@ interface PendingCall {
 interface Connection {
   readonly socket: Socket;
   readonly reader: ClientReplyReader;
-  /** Requests of this tick, written together on the next tick. */
-  outbox: string;
+  /** Requests not written yet. */
+  readonly outbox: RequestOutbox;
   greetingWaiter: { resolve(greeting: JsonObject): void; reject(error: Error): void } | undefined;
   lost: boolean;
 }
@@ -274,7 +276,7 @@ export class QmpClient extends QmpCommandMethods {
         this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
         ARRIVAL_BYTES,
       ),
-      outbox: '',
+      outbox: new RequestOutbox(socket, (id, error) => this.#settle(id, undefined, new ExecInterruptedError(error.message, { cause: error.cause }))),
       greetingWaiter: undefined,
       lost: false,
     };
@@ -292,22 +294,17 @@ export class QmpClient extends QmpCommandMethods {
     if (connection === undefined || connection.lost) return Promise.reject(new StateError(this.#stateMessage()));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new ExecInterruptedError(`${command}: ${abortMessage(signal)}`, { cause: signal.reason }));
+    const fds = options?.fds ?? [];
+    const refusal = fds.length > 0 ? fdSendRefusal(connection.socket) : undefined;
+    if (refusal !== undefined) return Promise.reject(new StateError(`${command}: ${refusal}`));
     const id = this.#nextId++;
     const text = serialiseRequest(options?.oob === true ? 'exec-oob' : 'execute', command, args, id);
     const promise = new Promise<unknown>((resolve, reject) => {
       this.#pending.set(id, { command, resolve, reject, timer: undefined, signal, onAbort: undefined });
     });
     if (options?.timeoutMs !== undefined || signal !== undefined) this.#arm(id, command, options?.timeoutMs, signal);
-    // A burst of calls in one tick leaves in one write (one system call, not one per command).
-    if (connection.outbox === '') process.nextTick(() => this.#flush(connection));
-    connection.outbox += text;
+    connection.outbox.push({ id, command, text, fds });
     return promise;
-  }
-
-  #flush(connection: Connection): void {
-    const text = connection.outbox;
-    connection.outbox = '';
-    if (!connection.lost && text !== '') connection.socket.write(text);
   }
 
   /** Timeout and abort of one call: it fails alone; a late reply is dropped. */
@@ -331,6 +328,7 @@ export class QmpClient extends QmpCommandMethods {
     if (pending.onAbort !== undefined) pending.signal?.removeEventListener('abort', pending.onAbort);
     if (error === undefined) pending.resolve(value);
     else pending.reject(error);
+    this.#connection?.outbox.answered(id);
   }
 
   #received(connection: Connection, value: unknown): void {
@@ -380,6 +378,7 @@ export class QmpClient extends QmpCommandMethods {
   #connectionLost(connection: Connection, reason: Error | undefined): void {
     if (connection.lost) return;
     connection.lost = true;
+    connection.outbox.close();
     connection.socket.destroy();
     if (this.#connection === connection) this.#connection = undefined;
     const waiter = connection.greetingWaiter;

@@ -6,7 +6,7 @@ import { decodeQemuBase64, qemuUtf8Text, utf8Bytes } from '../chardev/ringbuf-da
 import { readByCursor } from '../chardev/ringbuf-cursor.js';
 import { RingbufChardev } from '../chardev/ringbuf.js';
 import { SocketChardev } from '../chardev/socket.js';
-import type { Chardev } from '../chardev/chardev.js';
+import { type Chardev, MONITOR_WITHOUT_DESCRIPTORS } from '../chardev/chardev.js';
 import type { ChardevInfo, ChardevReturn } from '../generated/qapi-types.gen.js';
 import type { HandlersOf } from './context.js';
 
@@ -54,12 +54,12 @@ export const charHandlers: HandlersOf<
     return SUPPORTED_KINDS.map((name) => ({ name }));
   },
 
-  async 'chardev-add'({ id, backend }, { daemon }) {
-    return chardevReturn(await daemon.chardevs.add(id, backend));
+  async 'chardev-add'({ id, backend }, { daemon, monitorFds }) {
+    return chardevReturn(await daemon.chardevs.add(id, backend, monitorFds ?? MONITOR_WITHOUT_DESCRIPTORS));
   },
 
-  async 'chardev-change'({ id, backend }, { daemon }) {
-    return chardevReturn(await daemon.chardevs.change(id, backend));
+  async 'chardev-change'({ id, backend }, { daemon, monitorFds }) {
+    return chardevReturn(await daemon.chardevs.change(id, backend, monitorFds ?? MONITOR_WITHOUT_DESCRIPTORS));
   },
 
   async 'chardev-remove'({ id }, { daemon }) {

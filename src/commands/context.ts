@@ -6,6 +6,7 @@ import type { ChardevdConfig, ShutdownCause, VersionInfo } from '../generated/qa
 import type { QmpDispatcher } from '../qmp/dispatch.js';
 import type { QmpServer } from '../qmp/server.js';
 import type { QmpSession } from '../qmp/session.js';
+import type { SessionFds } from '../qmp/session-fds.js';
 import type { FdSets } from './fd-sets.js';
 import type { WebTokens } from './web-tokens.js';
 
@@ -42,6 +43,12 @@ export interface DaemonControl {
 export interface QmpContext {
   /** The QMP connection the command came from; undefined when a human monitor connection runs it (it has none). */
   readonly session: QmpSession<QmpContext> | undefined;
+  /**
+   * The descriptors of the monitor connection running the command: a QMP
+   * session's, a human monitor connection's; undefined for
+   * human-monitor-command, whose monitor has none (QEMU's temporary one).
+   */
+  readonly monitorFds: SessionFds | undefined;
   readonly server: QmpServer<QmpContext>;
   readonly dispatcher: QmpDispatcher<QmpContext>;
   readonly daemon: DaemonControl;

@@ -1,4 +1,5 @@
-import { closeFds } from '../base/fd-passing.js';
+import { closeFds, descriptorFlags, duplicateWithFlags } from '../base/fd-passing.js';
+import type { FdsetSource } from '../chardev/path-opener.js';
 import type { AddfdInfo, FdsetInfo } from '../generated/qapi-types.gen.js';
 
 interface SetFd {
@@ -22,9 +23,40 @@ interface FdSet {
  * descriptor of a set nobody opened is closed; a set without descriptors
  * and users is gone.
  */
-export class FdSets {
+export class FdSets implements FdsetSource {
   /** By ascending id, as QEMU keeps them. */
   readonly #sets: FdSet[] = [];
+
+  constructor(
+    /** How many monitors are connected now, for the cleanup after a duplicate is closed. */
+    private readonly monitorsConnected: () => number,
+  ) {}
+
+  /**
+   * Opening /dev/fdset/`id` with `flags` (monitor_fdset_dup_fd_add, QEMU
+   * 7.2): a duplicate of the newest descriptor of the set whose access
+   * mode matches, with the status flags of `flags`. Throws an errno error:
+   * ENOENT without the set, EACCES when no access mode matches (what QEMU
+   * 7.2 reports), or dup's own.
+   */
+  duplicate(id: number, flags: number): number {
+    const set = this.#sets.find((s) => s.id === id);
+    if (set === undefined) throw errnoError('ENOENT');
+    // QEMU adds at the head of the list and searches from there: the newest first.
+    const match = [...set.fds].reverse().find((entry) => (descriptorFlags(entry.fd) & ACCESS_MODE) === (flags & ACCESS_MODE));
+    if (match === undefined) throw errnoError('EACCES');
+    const fd = duplicateWithFlags(match.fd, flags);
+    set.users++;
+    return fd;
+  }
+
+  /** A duplicate of set `id` was closed (monitor_fdset_dup_fd_remove): the last one lets the set be cleaned. */
+  released(id: number): void {
+    const set = this.#sets.find((s) => s.id === id);
+    if (set === undefined || set.users === 0) return;
+    set.users--;
+    if (set.users === 0) this.#cleanup(set, this.monitorsConnected());
+  }
 
   /**
    * Adds `fd` to the set `id`, made if missing, or to a new set with the
@@ -89,4 +121,11 @@ export class FdSets {
     set.fds.splice(0, set.fds.length, ...set.fds.filter((e) => !closing.includes(e)));
     if (set.fds.length === 0 && set.users === 0) this.#sets.splice(this.#sets.indexOf(set), 1);
   }
+}
+
+/** O_ACCMODE. */
+const ACCESS_MODE = 3;
+
+function errnoError(code: string): Error {
+  return Object.assign(new Error(code), { code });
 }

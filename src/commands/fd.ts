@@ -1,36 +1,15 @@
 import { closeFds } from '../base/fd-passing.js';
 import { GenericError } from '../qmp/errors.js';
-import type { QmpSession } from '../qmp/session.js';
 import type { HandlersOf, QmpContext } from './context.js';
 
 /** QEMU's QERR_FD_NOT_SUPPLIED. */
 const NOT_SUPPLIED = 'No file descriptor supplied via SCM_RIGHTS';
 
-/** Sessions whose end runs the fd sets' cleanup. */
-const watched = new WeakSet<QmpSession<QmpContext>>();
-
-/** The descriptor passed with the running command; a human monitor's commands have none (qmp_human_monitor_command's monitor has no chardev). */
+/** The descriptor passed with the running command; human-monitor-command's have none (qmp_human_monitor_command's monitor has no chardev). */
 function claimPassedFd(context: QmpContext): number {
-  const fd = context.session?.fds.claim();
+  const fd = context.monitorFds?.claim();
   if (fd === undefined) throw new GenericError(NOT_SUPPLIED);
   return fd;
-}
-
-/**
- * QEMU cleans the fd sets whenever a monitor disconnects, closing every
- * unused descriptor once none is left (mon_refcount 0). Every session
- * open when a set is touched is watched, and each one closing while others
- * remain has them watched too, so the last one to go always runs it.
- */
-function watchSessions(context: QmpContext): void {
-  for (const session of context.server.sessions) {
-    if (watched.has(session)) continue;
-    watched.add(session);
-    void session.closed.then(() => {
-      context.daemon.fdSets.monitorGone(context.server.sessions.size);
-      if (context.server.sessions.size > 0) watchSessions(context);
-    });
-  }
 }
 
 /** Descriptor commands (schema/misc.json), with QEMU 7.2's texts (monitor/misc.c). */
@@ -41,12 +20,12 @@ export const fdHandlers: HandlersOf<'getfd' | 'closefd' | 'add-fd' | 'remove-fd'
       closeFds([fd]);
       throw new GenericError("Parameter 'fdname' expects a name not starting with a digit");
     }
-    context.session!.fds.setNamed(fdname, fd);
+    context.monitorFds!.setNamed(fdname, fd);
     return {};
   },
 
-  closefd({ fdname }, { session }) {
-    if (session?.fds.closeNamed(fdname) !== true) throw new GenericError(`File descriptor named '${fdname}' not found`);
+  closefd({ fdname }, { monitorFds }) {
+    if (monitorFds?.closeNamed(fdname) !== true) throw new GenericError(`File descriptor named '${fdname}' not found`);
     return {};
   },
 
@@ -57,7 +36,6 @@ export const fdHandlers: HandlersOf<'getfd' | 'closefd' | 'add-fd' | 'remove-fd'
       closeFds([fd]);
       throw new GenericError("Parameter 'fdset-id' expects a non-negative value");
     }
-    watchSessions(context);
     return info;
   },
 

@@ -9,6 +9,6 @@ export const miscHandlers: HandlersOf<'human-monitor-command'> = {
     const cpuIndex = args['cpu-index'];
     if (cpuIndex !== undefined && cpuIndex !== 0) throw new GenericError("Parameter 'cpu-index' expects a CPU number");
     // The command line runs on a monitor of its own, without the connection's descriptors (qmp_human_monitor_command).
-    return context.daemon.humanMonitor.run(args['command-line'], { ...context, session: undefined });
+    return context.daemon.humanMonitor.run(args['command-line'], { ...context, session: undefined, monitorFds: undefined });
   },
 };

@@ -2,7 +2,6 @@ import { ChardevdError } from '../base/error.js';
 import { SUPPORTED_KINDS } from '../chardev/create.js';
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
 import { chardevBackendHelp, parseChardevOption } from '../chardev/options.js';
-import { monitorFdError, startupFdError } from '../chardev/socket-address.js';
 import { NO_ADDRESS_HINT } from '../chardev/socket-options.js';
 import type { ChardevBackend } from '../generated/qapi-types.gen.js';
 
@@ -68,20 +67,23 @@ export function resolveStartupChardev(
  * chardev-add's shape) and goes for a `-chardev` string, for which QEMU
  * prints the backend's message alone.
  *
- * A socket's fd address is read as QEMU reads it outside a monitor: the
- * creation's text, a getfd name that is not found, becomes the command
- * line's (startupFdError). A `-chardev socket` with no address at all
- * has an empty fd, which QEMU reports as `Unable to parse FD number `;
- * a hint line then names the options that give an address.
+ * A `-chardev socket` with no address at all has an empty fd, which QEMU
+ * reports as `Unable to parse FD number `; a hint line then names the
+ * options that give an address.
  */
 export function creationErrorMessage(item: StartupChardev, id: string, message: string): string {
   const prefix = `Failed to add chardev '${id}': `;
   const prefixed = message.startsWith(prefix);
   let text = prefixed ? message.slice(prefix.length) : message;
   const backend = item.form === 'object' ? item.backend : parseChardevOption(item.text).backend;
-  if (backend.type === 'socket' && backend.data.addr.type === 'fd' && text === monitorFdError(backend.data.addr.data.str)) {
-    const fd = backend.data.addr.data.str;
-    text = startupFdError(fd) + (item.form === 'option' && fd === '' ? `\n${NO_ADDRESS_HINT}` : '');
+  if (
+    item.form === 'option' &&
+    backend.type === 'socket' &&
+    backend.data.addr.type === 'fd' &&
+    backend.data.addr.data.str === '' &&
+    text.startsWith('Unable to parse FD number')
+  ) {
+    text += `\n${NO_ADDRESS_HINT}`;
   }
   return `${item.origin}: ${item.form === 'object' && prefixed ? prefix : ''}${text}`;
 }

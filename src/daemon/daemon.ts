@@ -96,7 +96,7 @@ export class Daemon implements DaemonControl {
   readonly chardevs: TrackedChardevRegistry;
   readonly devices: TrackedDeviceRegistry;
   readonly objects = new ObjectRegistry();
-  readonly fdSets = new FdSets();
+  readonly fdSets = new FdSets(() => this.server.sessions.size);
   readonly webTokens: WebTokens;
   /** QMP and human monitor commands answered, by name and outcome (/metrics). */
   readonly qmpCommands = new CommandTally();
@@ -143,6 +143,7 @@ export class Daemon implements DaemonControl {
         events: { emit: (name, data) => this.server.emit(name, data) },
         muxEscapeChar: options.muxEscapeChar,
         objects: this.objects,
+        fdsets: this.fdSets,
       },
       changed,
     );
@@ -162,8 +163,9 @@ export class Daemon implements DaemonControl {
     this.server = new QmpServer<QmpContext>({
       dispatcher,
       greeting: { QMP: { version: this.version as unknown as JsonValue, capabilities: [...OFFERED_CAPABILITIES] } },
-      contextFor: (session) => ({ session, server: this.server, dispatcher, daemon: this }),
+      contextFor: (session) => ({ session, monitorFds: session.fds, server: this.server, dispatcher, daemon: this }),
       log: options.log,
+      sessionClosed: (remaining) => this.fdSets.monitorGone(remaining),
     });
     this.#dispatcher = dispatcher;
     this.stopped = new Promise((resolve) => {

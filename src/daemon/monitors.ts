@@ -44,14 +44,14 @@ export class DaemonMonitors {
     const interpreter = new HmpInterpreter(undefined, host.hmpCommands);
     const qmpCaller = new QmpCaller(host.handlers, host.validator, (command, error) => dispatcher.errorFor(command, error));
     this.humanMonitor = new HumanMonitorCommand(interpreter, qmpCaller);
-    // Monitor connections run QMP commands with a context of their own: no QMP session.
-    const hmpContext: QmpContext = { session: undefined, server, dispatcher, daemon };
+    // Monitor connections run QMP commands with a context of their own: no QMP session, their own descriptors.
+    const hmpContext = { session: undefined, server, dispatcher, daemon };
     this.hmpServer = new HmpServer(
       {
         interpreter,
         chardevs: daemon.chardevs,
         versionText: `chardevd ${daemon.version.qemu.major}.${daemon.version.qemu.minor}.${daemon.version.qemu.micro}`,
-        qmp: qmpCaller.callerFor(hmpContext),
+        qmpFor: (fds) => qmpCaller.callerFor({ ...hmpContext, monitorFds: fds }),
         holderOf: (chardev) => {
           const link = host.devices.list().find((device) => device.chardev === chardev || device.peer === chardev);
           return link === undefined ? undefined : `the link device '${link.id ?? link.path}'`;

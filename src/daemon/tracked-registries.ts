@@ -1,4 +1,4 @@
-import type { Chardev, ChardevContext } from '../chardev/chardev.js';
+import type { Chardev, ChardevContext, MonitorDescriptors } from '../chardev/chardev.js';
 import { ChardevRegistry } from '../chardev/registry.js';
 import type { MuxChardev } from '../chardev/mux.js';
 import type { DeviceRequest } from '../device/device-option.js';
@@ -29,16 +29,16 @@ export class TrackedChardevRegistry extends ChardevRegistry {
     return this.#backends.get(chardev);
   }
 
-  override async add(id: string, backend: ChardevBackend): Promise<Chardev> {
-    const chardev = await super.add(id, backend);
+  override async add(id: string, backend: ChardevBackend, monitor?: MonitorDescriptors): Promise<Chardev> {
+    const chardev = await super.add(id, backend, monitor);
     this.#backends.set(chardev, backend);
     this.changed();
     return chardev;
   }
 
   /** The backend goes to `ID-base`, and `ID` is the mux on it, as chardev-add would create the pair. */
-  override async addMuxed(id: string, backend: ChardevBackend): Promise<MuxChardev> {
-    const mux = await super.addMuxed(id, backend);
+  override async addMuxed(id: string, backend: ChardevBackend, monitor?: MonitorDescriptors): Promise<MuxChardev> {
+    const mux = await super.addMuxed(id, backend, monitor);
     const base = this.get(`${id}-base`);
     if (base !== undefined) this.#backends.set(base, backend);
     this.#backends.set(mux, { type: 'mux', data: { chardev: `${id}-base` } });
@@ -46,9 +46,9 @@ export class TrackedChardevRegistry extends ChardevRegistry {
     return mux;
   }
 
-  override async change(id: string, backend: ChardevBackend): Promise<Chardev> {
+  override async change(id: string, backend: ChardevBackend, monitor?: MonitorDescriptors): Promise<Chardev> {
     try {
-      const chardev = await super.change(id, backend);
+      const chardev = await super.change(id, backend, monitor);
       this.#backends.set(chardev, backend);
       return chardev;
     } finally {

@@ -1,4 +1,5 @@
 import { type Chardev, type ChardevEvent, type ChardevFrontend, MONITOR_INPUT_CHUNK } from '../chardev/chardev.js';
+import { closeFds } from '../base/fd-passing.js';
 import { OUTPUT_QUEUE_LIMIT } from '../chardev/stream-io.js';
 import type { QmpServer } from '../qmp/server.js';
 import type { QmpSession } from '../qmp/session.js';
@@ -32,6 +33,8 @@ export class QmpChardevMonitor<Context> implements ChardevFrontend {
   #blocked = false;
   /** Output written since the chardev said it is full: how far the peer is behind. */
   #backlog = 0;
+  /** Descriptors passed with the input the chardev delivers next. */
+  #fds: readonly number[] | undefined;
 
   constructor(
     private readonly chardev: Chardev,
@@ -57,7 +60,17 @@ export class QmpChardevMonitor<Context> implements ChardevFrontend {
   }
 
   receive(data: Buffer): void {
-    this.#handlers?.data(data);
+    const fds = this.#fds;
+    this.#fds = undefined;
+    if (this.#handlers !== undefined) this.#handlers.data(data, fds);
+    else if (fds !== undefined) closeFds(fds);
+  }
+
+  /** Kept for the input they came with; the session owns them from then on (getfd, add-fd). QEMU too keeps only the last message's. */
+  receiveDescriptors(fds: readonly number[]): void {
+    if (this.#fds !== undefined) closeFds(this.#fds);
+    this.#fds = this.#handlers === undefined ? undefined : fds;
+    if (this.#fds === undefined) closeFds(fds);
   }
 
   event(event: ChardevEvent): void {
@@ -79,6 +92,8 @@ export class QmpChardevMonitor<Context> implements ChardevFrontend {
       if (this.#handlers !== bound) return;
       this.#handlers = undefined;
       this.#session = undefined;
+      if (this.#fds !== undefined) closeFds(this.#fds);
+      this.#fds = undefined;
     };
     this.#reading = true;
     this.#session = this.server.serve(

@@ -1,19 +1,12 @@
 import type { Socket } from 'node:net';
-import { closeFds, FdReceiver } from '../base/fd-passing.js';
+import { fdSocketReader } from './fd-socket-reader.js';
 import type { QmpTransport } from './transport.js';
 
 /**
- * The most descriptors one message may pass to a QMP connection (QEMU's
- * TCP_MAX_FDS, chardev/char-socket.c); the kernel closes any beyond.
- */
-const MAX_FDS = 16;
-
-/**
  * A QMP connection on a unix socket that takes descriptors passed with
- * SCM_RIGHTS: its input is read with recvmsg() (FdReceiver), its output
- * written by Node. The socket must have been accepted paused
- * (pauseOnConnect) so that Node never reads it; undefined when descriptor
- * passing is unavailable, and the caller serves the socket as usual.
+ * SCM_RIGHTS: its input is read with recvmsg() (fdSocketReader), its
+ * output written by Node. Undefined when descriptor passing is
+ * unavailable, and the caller serves the socket as usual.
  */
 export function fdSocketTransport(socket: Socket, log: (message: string) => void): QmpTransport | undefined {
   let handlers: Parameters<QmpTransport['bind']>[0] | undefined;
@@ -25,26 +18,10 @@ export function fdSocketTransport(socket: Socket, log: (message: string) => void
     receiver?.close();
     handlers?.gone();
   };
-  const receiver = FdReceiver.open(
-    socket,
-    MAX_FDS,
-    ({ data, fds, truncated }) => {
-      if (data.length === 0) {
-        closeFds(fds);
-        leave();
-        return;
-      }
-      if (truncated) {
-        // QEMU keeps the first 16 and loses the rest unnoticed; a command cannot know which it got, so none are kept.
-        closeFds(fds);
-        log(`QMP client ${peer} passed more than ${MAX_FDS} descriptors with one message: closed them all`);
-        handlers?.data(data, []);
-        return;
-      }
-      handlers?.data(data, fds);
-    },
-    () => leave(),
-  );
+  const receiver = fdSocketReader(socket, `QMP client ${peer}`, log, {
+    data: (chunk, fds) => handlers?.data(chunk, fds),
+    end: leave,
+  });
   if (receiver === undefined) return undefined;
   return {
     peer,

@@ -28,6 +28,8 @@ export interface QmpServerOptions<Context> {
   readonly contextFor: (session: QmpSession<Context>) => Context;
   readonly log: (message: string) => void;
   readonly limits?: QmpSessionLimits;
+  /** A session ended; `remaining` are still open (QEMU runs its fd set cleanup on every monitor's disconnect). */
+  readonly sessionClosed?: (remaining: number) => void;
 }
 
 /**
@@ -66,7 +68,7 @@ export class QmpServer<Context> implements EventSink<QmpEvents>, QmpSessionHost<
   }
 
   sessionClosed(session: QmpSession<Context>): void {
-    this.sessions.delete(session);
+    if (this.sessions.delete(session)) this.options.sessionClosed?.(this.sessions.size);
   }
 
   /** Starts listening; resolves with the bound address (the real port when port 0 was asked). */

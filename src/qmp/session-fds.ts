@@ -60,6 +60,17 @@ export class SessionFds implements Disposable {
     if (old !== undefined) closeFds([old]);
   }
 
+  /**
+   * Takes the named descriptor out of the table (QEMU's monitor_get_fd):
+   * the caller, a chardev, owns it now, and the connection's end does not
+   * close it; undefined when there is none.
+   */
+  take(name: string): number | undefined {
+    const fd = this.#named.get(name);
+    this.#named.delete(name);
+    return fd;
+  }
+
   /** Closes the named descriptor (closefd); false when there is none. */
   closeNamed(name: string): boolean {
     const fd = this.#named.get(name);

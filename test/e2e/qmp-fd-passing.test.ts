@@ -12,10 +12,16 @@ import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '..
 /** Connect-pass-disconnect cycles of the leak test; CHARDEVD_FD_CYCLES=10000 for the long run. */
 const CYCLES = Number(process.env['CHARDEVD_FD_CYCLES'] ?? 300);
 
-/** Descriptors of each kind to pass: a file, a pipe (a FIFO opened both ways) and a connected socket. */
+/**
+ * Descriptors of each kind to pass: a file (read-write, read-only and
+ * write-only), a pipe (a FIFO opened both ways), a connected socket and a
+ * listening one.
+ */
 class Descriptors {
   readonly dir = mkdtempSync(join(tmpdir(), 'chardevd-fds-'));
   readonly file = openSync(join(this.dir, 'file'), 'w+');
+  readonly readOnly = openSync(join(this.dir, 'file'), 'r');
+  readonly writeOnly = openSync(join(this.dir, 'file'), 'w');
   readonly pipe: number;
   socket: Socket | undefined;
   #server!: Server;
@@ -39,9 +45,16 @@ class Descriptors {
     return this.socket === undefined ? -1 : (socketFd(this.socket) ?? -1);
   }
 
+  /** The listening socket's descriptor (Node names it only on its handle); -1 before open(). */
+  get listener(): number {
+    return (this.#server as unknown as { _handle?: { fd: number } } | undefined)?._handle?.fd ?? -1;
+  }
+
   close(): void {
     this.socket?.destroy();
     this.#server.close();
+    closeSync(this.readOnly);
+    closeSync(this.writeOnly);
     closeSync(this.file);
     closeSync(this.pipe);
     rmSync(this.dir, { recursive: true, force: true });
@@ -81,6 +94,9 @@ async function transcript(path: string, steps: readonly Step[]): Promise<string[
 }
 
 const exec = (name: string, args?: object): string => JSON.stringify(args === undefined ? { execute: name } : { execute: name, arguments: args });
+const chardevAdd = (id: string, type: string, data: object): string => exec('chardev-add', { id, backend: { type, data } });
+const socketAdd = (id: string, name: string, server: boolean, more: object = {}): string =>
+  chardevAdd(id, 'socket', { addr: { type: 'fd', data: { str: name } }, server, ...(server ? { wait: false } : {}), ...more });
 
 function sequences(d: Descriptors): Record<string, readonly Step[]> {
   return {
@@ -119,6 +135,54 @@ function sequences(d: Descriptors): Record<string, readonly Step[]> {
     ],
     // The sets were cleaned when the last connection went away.
     'query-fdsets on a new connection': [[exec('query-fdsets')]],
+    // A name is taken by the chardev whether or not it then works; QEMU closes what it took.
+    'socket chardevs on getfd names: errors': [
+      [socketAdd('s0', 'nope', false)],
+      [socketAdd('s0', '5', false)],
+      [exec('getfd', { fdname: 'reg' }), [d.file]],
+      [socketAdd('s0', 'reg', false)],
+      [exec('closefd', { fdname: 'reg' })],
+      [exec('getfd', { fdname: 'p' }), [d.pipe]],
+      [socketAdd('s0', 'p', true)],
+      [exec('getfd', { fdname: 'conn' }), [d.sock]],
+      [socketAdd('s0', 'conn', true)],
+      [exec('closefd', { fdname: 'conn' })],
+      [exec('getfd', { fdname: 'r' }), [d.sock]],
+      [socketAdd('s0', 'r', false, { reconnect: 1 })],
+      [exec('closefd', { fdname: 'r' })],
+      [exec('human-monitor-command', { 'command-line': 'chardev-add socket,id=h0,fd=zz' })],
+      [exec('human-monitor-command', { 'command-line': 'chardev-add socket,id=h0,fd=7' })],
+    ],
+    'a listening socket passed by name serves a socket chardev': [
+      [exec('getfd', { fdname: 'l' }), [d.listener]],
+      [socketAdd('s1', 'l', true)],
+      [socketAdd('s2', 'l', true)],
+      [exec('closefd', { fdname: 'l' })],
+      [exec('chardev-remove', { id: 's1' })],
+    ],
+    'chardevs on fd sets: /dev/fdset/N with the access mode that fits': [
+      [chardevAdd('f0', 'file', { out: '/dev/fdset/3' })],
+      [exec('add-fd', { 'fdset-id': 3 }), [d.readOnly]],
+      [chardevAdd('f0', 'file', { out: '/dev/fdset/3' })],
+      [chardevAdd('f0', 'file', { out: '/dev/fdset/x' })],
+      [chardevAdd('f0', 'file', { out: '/dev/fdset/-1' })],
+      [chardevAdd('f0', 'file', { out: '/dev/fdset/' })],
+      [chardevAdd('p0', 'pipe', { device: '/dev/fdset/3' })],
+      [chardevAdd('t0', 'serial', { device: '/dev/fdset/3' })],
+      [chardevAdd('t0', 'serial', { device: '/dev/fdset/9' })],
+      [exec('add-fd', { 'fdset-id': 3 }), [d.writeOnly]],
+      [chardevAdd('f0', 'file', { out: '/dev/fdset/3' })],
+      [exec('query-fdsets')],
+      [exec('human-monitor-command', { 'command-line': 'chardev-add file,id=h1,path=/dev/fdset/77' })],
+      [exec('human-monitor-command', { 'command-line': 'chardev-add file,id=h1,path=/dev/fdset/3' })],
+      [exec('chardev-remove', { id: 'f0' })],
+      [exec('chardev-remove', { id: 'h1' })],
+      [exec('add-fd', { 'fdset-id': 4 }), [d.pipe]],
+      [chardevAdd('p0', 'pipe', { device: '/dev/fdset/4' })],
+      [exec('chardev-remove', { id: 'p0' })],
+      [exec('remove-fd', { 'fdset-id': 3 })],
+      [exec('query-fdsets')],
+    ],
     'the human monitor passes no descriptors': [
       [exec('human-monitor-command', { 'command-line': 'getfd x' }), [d.file]],
       [exec('human-monitor-command', { 'command-line': 'closefd x' })],

@@ -71,10 +71,13 @@ export class FdPeer {
     sendWithFds(fd, Buffer.from(text), fds);
   }
 
-  /** Sends a command (with `fds`) and resolves with the reply line. */
+  /** Sends a command (with `fds`) and resolves with the reply line; events that come first are skipped. */
   async command(text: string, fds: readonly number[] = []): Promise<string> {
     this.send(text, fds);
-    return this.line();
+    for (;;) {
+      const line = await this.line();
+      if (!line.startsWith('{"timestamp"')) return line;
+    }
   }
 
   close(): void {
@@ -96,4 +99,24 @@ export async function untilFdCount(pid: number, count: number, timeoutMs = WAIT_
     now = openFdCount(pid);
   }
   return now;
+}
+
+/**
+ * The number of descriptors `pid` settles at once connections it is
+ * closing are gone: the same count over `quietMs` (closing is
+ * asynchronous), within a bound.
+ */
+export async function settledFdCount(pid: number, quietMs = 300, timeoutMs = WAIT_MS): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let count = openFdCount(pid);
+  let since = Date.now();
+  while (Date.now() - since < quietMs && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = openFdCount(pid);
+    if (now !== count) {
+      count = now;
+      since = Date.now();
+    }
+  }
+  return count;
 }

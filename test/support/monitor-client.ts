@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { sendWithFds, socketFd } from '../../src/base/fd-passing.js';
 
 const WAIT_MS = 5_000;
 
@@ -87,18 +88,19 @@ export class MonitorClient {
     }
   }
 
-  /** Sends keystrokes ending in Enter and waits for `prompts` more prompts; returns what came meanwhile. */
-  async keys(bytes: string, prompts = 1): Promise<string> {
+  /** Sends keystrokes ending in Enter (with descriptors passed with them, SCM_RIGHTS) and waits for `prompts` more prompts; returns what came meanwhile. */
+  async keys(bytes: string, prompts = 1, fds: readonly number[] = []): Promise<string> {
     const start = this.received.length;
     const before = this.count(`\r\n${this.prompt}`);
-    this.send(bytes);
+    if (fds.length > 0) sendWithFds(socketFd(this.socket)!, Buffer.from(bytes, 'latin1'), fds);
+    else this.send(bytes);
     await this.until(() => this.count(`\r\n${this.prompt}`) >= before + prompts && this.received.endsWith(this.prompt), `the prompt after ${JSON.stringify(bytes)}`);
     return this.received.slice(start);
   }
 
   /** Runs one command line; returns its output (between the echoed line and the next prompt), "\r\n" line ends kept. */
-  async command(line: string): Promise<string> {
-    const all = await this.keys(`${line}\r`);
+  async command(line: string, fds: readonly number[] = []): Promise<string> {
+    const all = await this.keys(`${line}\r`, 1, fds);
     const afterEcho = all.indexOf('\r\n');
     return all.slice(afterEcho + 2, all.length - this.prompt.length);
   }

@@ -33,17 +33,18 @@ export function startQemu(extraArgs: ExtraArgs = []): Promise<ServerProcess> {
   return start('qemu-system-x86_64', (qmp) => ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', qmp], extraArgs);
 }
 
-export function startChardevd(extraArgs: ExtraArgs = []): Promise<ServerProcess> {
-  return start(process.execPath, (qmp) => [CHARDEVD, '-qmp', qmp], extraArgs);
+/** `inherit`: descriptors of this process the server inherits as 3, 4, ... (`-chardev socket,fd=3`). */
+export function startChardevd(extraArgs: ExtraArgs = [], inherit: readonly number[] = []): Promise<ServerProcess> {
+  return start(process.execPath, (qmp) => [CHARDEVD, '-qmp', qmp], extraArgs, inherit);
 }
 
-async function start(command: string, args: (qmp: string) => string[], extraArgs: ExtraArgs): Promise<ServerProcess> {
+async function start(command: string, args: (qmp: string) => string[], extraArgs: ExtraArgs, inherit: readonly number[] = []): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'chardevd-test-'));
   const qmpPath = join(dir, 'qmp.sock');
   const extra = typeof extraArgs === 'function' ? extraArgs(dir) : extraArgs;
-  const child = spawn(command, [...args(`unix:${qmpPath},server=on,wait=off`), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command, [...args(`unix:${qmpPath},server=on,wait=off`), ...extra], { stdio: ['ignore', 'ignore', 'pipe', ...inherit] });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
     stderr += text;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

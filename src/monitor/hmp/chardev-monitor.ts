@@ -1,4 +1,5 @@
 import { type Chardev, type ChardevEvent, type ChardevFrontend, MONITOR_INPUT_CHUNK } from '../../chardev/chardev.js';
+import { closeFds } from '../../base/fd-passing.js';
 import { HmpSession, type HmpSessionHost, type MonitorTerminal } from './session.js';
 
 /**
@@ -31,6 +32,8 @@ export class ChardevMonitor implements ChardevFrontend, MonitorTerminal {
   /** Output held while the focus is elsewhere, at most MUX_OUT_HOLD_BYTES (the oldest goes first). */
   #held: Buffer[] = [];
   #heldBytes = 0;
+  /** Descriptors passed with the input the chardev delivers next. */
+  #fds: readonly number[] | undefined;
 
   constructor(
     private readonly chardev: Chardev,
@@ -47,6 +50,8 @@ export class ChardevMonitor implements ChardevFrontend, MonitorTerminal {
   }
 
   detach(): void {
+    if (this.#fds !== undefined) closeFds(this.#fds);
+    this.#fds = undefined;
     this.session.close();
     this.chardev.detach(this);
   }
@@ -85,7 +90,15 @@ export class ChardevMonitor implements ChardevFrontend, MonitorTerminal {
   }
 
   receive(data: Buffer): void {
-    this.session.input(data);
+    const fds = this.#fds;
+    this.#fds = undefined;
+    this.session.input(data, fds);
+  }
+
+  /** Kept for the input they came with (a unix socket chardev's connection): getfd takes them, as QEMU's human monitor does. */
+  receiveDescriptors(fds: readonly number[]): void {
+    if (this.#fds !== undefined) closeFds(this.#fds);
+    this.#fds = fds;
   }
 
   /**
@@ -100,6 +113,8 @@ export class ChardevMonitor implements ChardevFrontend, MonitorTerminal {
         this.session.start(!this.#muxOut);
         break;
       case 'closed':
+        if (this.#fds !== undefined) closeFds(this.#fds);
+        this.#fds = undefined;
         this.session.disconnected();
         break;
       case 'mux-out':

@@ -1,5 +1,7 @@
 import { ChardevdError } from '../../base/error.js';
+import { MONITOR_WITHOUT_DESCRIPTORS } from '../../chardev/chardev.js';
 import type { ChardevRegistry } from '../../chardev/registry.js';
+import type { SessionFds } from '../../qmp/session-fds.js';
 import { ChardevError } from '../../chardev/chardev-error.js';
 import { SUPPORTED_KINDS } from '../../chardev/create.js';
 import { ChardevHelpRequest, ChardevOptionError } from '../../chardev/option-error.js';
@@ -45,6 +47,8 @@ export interface HmpCall {
   readonly chardevs: ChardevRegistry;
   /** The connection the command came from; undefined for human-monitor-command. */
   readonly monitor: InteractiveMonitor | undefined;
+  /** The descriptors of that connection (getfd); undefined for human-monitor-command, whose monitor has none. */
+  readonly monitorFds: SessionFds | undefined;
   /** Prints help for `name` (help_cmd), or for every command. */
   help(name: string | undefined): void;
   /** QEMU prints a deprecated alias's warning once per process; this set remembers which were printed. */
@@ -202,7 +206,7 @@ export const HMP_COMMANDS: readonly HmpCommand[] = [
     params: 'getfd name',
     help: 'receive a file descriptor via SCM rights and assign it a name',
     async run(call, args) {
-      // A human monitor connection passes no descriptors here, so this fails as on QEMU's human-monitor-command.
+      // The descriptor passed with the command line (on a unix socket); human-monitor-command's have none.
       await call.qmp('getfd', { fdname: str(args, 'fdname') });
     },
   },
@@ -286,7 +290,7 @@ async function chardevAdd(call: HmpCall, args: HmpArguments): Promise<void> {
   if (parsed.mux) {
     // ID-base first, then ID; each taken id is worded as below.
     try {
-      await call.chardevs.addMuxed(parsed.id, parsed.backend);
+      await call.chardevs.addMuxed(parsed.id, parsed.backend, call.monitorFds ?? MONITOR_WITHOUT_DESCRIPTORS);
     } catch (error: unknown) {
       if (error instanceof ChardevError) throw new HmpCommandError(error.message);
       throw error;

@@ -23,6 +23,7 @@ export class HumanMonitorCommand implements HumanMonitor {
       qmp: this.qmp.callerFor(context),
       chardevs: context.daemon.chardevs,
       monitor: undefined,
+      monitorFds: undefined,
       help: (name) => this.interpreter.help(name, print),
       warnedAliases: this.interpreter.warnedAliases,
     });

@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import { type FdReceiver, fdPassingUnavailable } from '../../base/fd-passing.js';
+import { fdSocketReader } from '../../qmp/fd-socket-reader.js';
 import type { QmpListenAddress } from '../../qmp/socket-listeners.js';
 import { SocketListeners } from '../../qmp/socket-listeners.js';
 import { HmpSession, type HmpSessionHost, type MonitorTerminal } from './session.js';
@@ -18,6 +20,8 @@ class SocketTerminal implements MonitorTerminal {
   constructor(
     private readonly socket: Socket,
     readonly peer: string,
+    /** Reads the socket instead of Node when descriptors may come with the input. */
+    private readonly receiver: FdReceiver | undefined,
   ) {}
 
   write(data: Buffer): void {
@@ -32,7 +36,8 @@ class SocketTerminal implements MonitorTerminal {
 
   setInputPaused(paused: boolean): void {
     if (this.socket.destroyed) return;
-    if (paused && !this.socket.isPaused()) this.socket.pause();
+    if (this.receiver !== undefined) this.receiver.setReading(!paused);
+    else if (paused && !this.socket.isPaused()) this.socket.pause();
     else if (!paused && this.socket.isPaused()) this.socket.resume();
   }
 }
@@ -63,33 +68,59 @@ export class HmpServer {
 
   /** Starts listening; resolves with the bound address (the real port when port 0 was asked). */
   async listen(address: QmpListenAddress): Promise<QmpListenAddress> {
+    // A unix connection may pass descriptors (getfd): it is read with recvmsg(), so Node must not start reading it.
+    const passFds = address.type === 'unix' && fdPassingUnavailable === undefined;
+    if (address.type === 'unix' && !passFds) this.log(`monitor on ${address.path} takes no passed descriptors: ${fdPassingUnavailable}`);
     // Half-open, so that output still goes out after the client has shut its sending side.
-    return this.#listeners.open(address, (socket) => this.accept(socket, address.type === 'unix' ? 'unix socket' : 'tcp'), { allowHalfOpen: true });
+    return this.#listeners.open(address, (socket) => this.accept(socket, address.type === 'unix' ? 'unix socket' : 'tcp', passFds), {
+      allowHalfOpen: true,
+      pauseOnConnect: passFds,
+    });
   }
 
-  /** Serves a connected socket as a monitor session. */
-  accept(socket: Socket, kind = 'socket'): HmpSession {
+  /** Serves a connected socket as a monitor session; with `passFds` (a unix socket accepted paused) descriptors passed with its input reach the session. */
+  accept(socket: Socket, kind = 'socket', passFds = false): HmpSession {
     socket.setNoDelay(true);
     const number = ++this.#connections;
     const peer = socket.remoteAddress !== undefined ? ` from ${socket.remoteAddress}:${socket.remotePort}` : '';
-    const terminal = new SocketTerminal(socket, `connection ${number} (${kind}${peer})`);
-    const session = new HmpSession(this.host, terminal);
+    const name = `connection ${number} (${kind}${peer})`;
+    let session: HmpSession | undefined;
+    // A client that sends its commands and then shuts its side (echo info chardev | socat - UNIX:...)
+    // gets their output before the connection ends.
+    // Read with recvmsg(), Node never sees the peer's end: once the output is out, the socket goes.
+    const ended = (): void => session?.endOfInput(() => (receiver === undefined ? socket.end() : socket.end(() => socket.destroy())));
+    const receiver = passFds
+      ? fdSocketReader(socket, `monitor ${name}`, this.log, {
+          data: (chunk, fds) => session?.input(chunk, fds),
+          end: () => {
+            // Nothing more to read: the poll stops for good, Node still writes the output.
+            receiver?.close();
+            ended();
+          },
+        })
+      : undefined;
+    if (passFds && receiver === undefined) socket.resume();
+    const terminal = new SocketTerminal(socket, name, receiver);
+    session = new HmpSession(this.host, terminal);
     this.sessions.add(session);
     this.#sockets.set(session, socket);
     const closed = (): void => {
+      receiver?.close();
       if (!this.sessions.delete(session)) return;
       this.#sockets.delete(session);
       session.close();
       socket.destroy();
     };
-    socket.on('data', (chunk: Buffer) => session.input(chunk));
+    if (receiver === undefined) {
+      socket.on('data', (chunk: Buffer) => session.input(chunk));
+      socket.on('end', ended);
+    }
     socket.on('drain', () => session.writable());
     socket.on('error', closed);
-    // A client that sends its commands and then shuts its side (echo info chardev | socat - UNIX:...)
-    // gets their output before the connection ends.
-    socket.on('end', () => session.endOfInput(() => socket.end()));
     socket.on('close', closed);
     session.start();
+    // Node's socket reads from its first 'data' listener; the poll starts here.
+    receiver?.setReading(true);
     for (const resolve of this.#sessionWaiters.splice(0)) resolve(session);
     return session;
   }

@@ -5,6 +5,8 @@ import { CONSOLE_ESCAPE_BYTE, CONSOLE_ESCAPE_CARET, type HmpCall, HmpCommandErro
 import { attachConsole, checkConsoleAttach, type Console, type ConsoleSink } from './console.js';
 import type { HmpInterpreter } from './interpreter.js';
 import { LineEditor } from './readline.js';
+import { closeFds } from '../../base/fd-passing.js';
+import { SessionFds } from '../../qmp/session-fds.js';
 
 /** The prompt of chardevd's monitor (QEMU's is "(qemu) "). */
 export const HMP_PROMPT = '(chardevd) ';
@@ -39,8 +41,8 @@ export interface HmpSessionHost {
   readonly versionText: string;
   /** Who holds a chardev, where its frontend cannot say (the link device it belongs to). */
   holderOf?(chardev: Chardev): string | undefined;
-  /** QMP commands, run without a QMP session. */
-  readonly qmp: QmpCall;
+  /** QMP commands, run without a QMP session, with the descriptors of the connection running them. */
+  qmpFor(fds: SessionFds): QmpCall;
 }
 
 /**
@@ -52,8 +54,16 @@ export interface HmpSessionHost {
  * monitor during a command.
  */
 export class HmpSession implements InteractiveMonitor {
+  /**
+   * Descriptors passed on this connection (SCM_RIGHTS on a unix socket):
+   * the next command line's to claim (getfd), or named, until the
+   * connection ends. QEMU's human monitor takes them the same way.
+   */
+  readonly fds = new SessionFds();
+  readonly #qmp: QmpCall;
   readonly #editor: LineEditor;
-  readonly #queue: Buffer[] = [];
+  /** Input not handled yet, each piece with the descriptors that came with it. */
+  readonly #queue: { data: Buffer; fds?: readonly number[] | undefined }[] = [];
   #busy = false;
   #closed = false;
   #console: Console | undefined;
@@ -71,6 +81,7 @@ export class HmpSession implements InteractiveMonitor {
     private readonly host: HmpSessionHost,
     private readonly terminal: MonitorTerminal,
   ) {
+    this.#qmp = host.qmpFor(this.fds);
     this.#editor = new LineEditor(
       {
         output: (text) => this.#print(text),
@@ -109,9 +120,14 @@ export class HmpSession implements InteractiveMonitor {
     if (this.#console === undefined) this.#print('\n');
   }
 
-  input(data: Buffer): void {
-    if (this.#closed || data.length === 0) return;
-    this.#queue.push(data);
+  /** Input, and the descriptors passed with it (the session's from now on). */
+  input(data: Buffer, fds?: readonly number[]): void {
+    if (this.#closed) {
+      if (fds !== undefined) closeFds(fds);
+      return;
+    }
+    if (data.length === 0) return;
+    this.#queue.push({ data, fds });
     this.#process();
   }
 
@@ -125,14 +141,15 @@ export class HmpSession implements InteractiveMonitor {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue.length = 0;
+    for (const piece of this.#queue.splice(0)) if (piece.fds !== undefined) closeFds(piece.fds);
+    this.fds.dispose();
     this.#leaveConsole();
   }
 
   /** The other end went away but the session lives on (a monitor on a chardev): leave console mode quietly. */
   disconnected(): void {
     this.#leaveConsole();
-    this.#queue.length = 0;
+    for (const piece of this.#queue.splice(0)) if (piece.fds !== undefined) closeFds(piece.fds);
   }
 
   /** No more input will come: once what is queued has run, `done` is called (to end the connection). */
@@ -191,7 +208,10 @@ export class HmpSession implements InteractiveMonitor {
 
   #processQueue(): void {
     while (!this.#busy && !this.#closed && !this.#suspended && !this.#consoleBlocked && this.#queue.length > 0) {
-      const chunk = this.#queue.shift()!;
+      const piece = this.#queue.shift()!;
+      const chunk = piece.data;
+      // They wait for the next command line to run, as QMP's for the next command.
+      if (piece.fds !== undefined && piece.fds.length > 0) this.fds.arrived(piece.fds);
       this.#editor.deferUpdates = chunk.length > PASTE_BYTES;
       let i = 0;
       while (i < chunk.length && !this.#busy && !this.#consoleBlocked) {
@@ -215,7 +235,7 @@ export class HmpSession implements InteractiveMonitor {
         const line = this.#editor.feed(chunk[i++]!);
         if (line !== undefined) this.#run(line);
       }
-      if (i < chunk.length) this.#queue.unshift(chunk.subarray(i));
+      if (i < chunk.length) this.#queue.unshift({ data: chunk.subarray(i) });
       if (this.#editor.deferUpdates && this.#console === undefined && !this.#busy) this.#editor.refresh();
       this.#editor.deferUpdates = false;
     }
@@ -224,6 +244,7 @@ export class HmpSession implements InteractiveMonitor {
   #run(line: string): void {
     this.#busy = true;
     this.#updateFlow();
+    this.fds.commandStarted();
     void this.host.interpreter
       .execute(line, this.#call())
       .catch((error: unknown) => {
@@ -231,6 +252,7 @@ export class HmpSession implements InteractiveMonitor {
         this.#print(`Error: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
       })
       .finally(() => {
+        this.fds.commandEnded();
         this.#busy = false;
         if (this.#closed || this.#suspended) return;
         if (this.#console === undefined) this.#editor.showPrompt();
@@ -241,9 +263,10 @@ export class HmpSession implements InteractiveMonitor {
   #call(): HmpCall {
     return {
       print: (text) => this.#print(text),
-      qmp: this.host.qmp,
+      qmp: this.#qmp,
       chardevs: this.host.chardevs,
       monitor: this,
+      monitorFds: this.fds,
       help: (name) => this.host.interpreter.help(name, (text) => this.#print(text)),
       warnedAliases: this.host.interpreter.warnedAliases,
     };

@@ -8,7 +8,7 @@ const devNull = (): number => openSync('/dev/null', 'r');
 
 suite('FdSets', () => {
   test('new sets take the lowest unused id; query lists the highest id first, descriptors oldest first', () => {
-    const sets = new FdSets();
+    const sets = new FdSets(() => 1);
     const [a, b, c, d] = [devNull(), devNull(), devNull(), devNull()];
     assert.deepEqual(sets.add(a, 1, 'one'), { 'fdset-id': 1, fd: a });
     assert.deepEqual(sets.add(b, undefined, undefined), { 'fdset-id': 0, fd: b });
@@ -24,13 +24,13 @@ suite('FdSets', () => {
   });
 
   test('a negative id is refused and the descriptor left to the caller', () => {
-    const sets = new FdSets();
+    const sets = new FdSets(() => 1);
     assert.equal(sets.add(5, -1, undefined), undefined);
     assert.equal(sets.count, 0);
   });
 
   test('remove-fd closes at once; a set without descriptors is gone; unknown sets and descriptors are refused', () => {
-    const sets = new FdSets();
+    const sets = new FdSets(() => 1);
     const before = openFds();
     const [a, b] = [devNull(), devNull()];
     sets.add(a, 3, undefined);
@@ -45,7 +45,7 @@ suite('FdSets', () => {
   });
 
   test('descriptors stay while a monitor is connected, and are closed when the last one goes', () => {
-    const sets = new FdSets();
+    const sets = new FdSets(() => 1);
     const before = openFds();
     sets.add(devNull(), undefined, undefined);
     sets.monitorGone(1);

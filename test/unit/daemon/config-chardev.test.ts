@@ -92,17 +92,17 @@ suite('creationErrorMessage', () => {
     );
   });
 
-  test("words a socket's fd as QEMU does outside a monitor, with a hint when the -chardev gives no address", () => {
-    const notFound = (fd: string): string => `Failed to add chardev 's': File descriptor named '${fd}' has not been found`;
-    assert.equal(creationErrorMessage(cliItem('socket,id=s'), 's', notFound('')), `-chardev socket,id=s: Unable to parse FD number \n${NO_ADDRESS_HINT}`);
+  test('adds a hint to the error of a -chardev socket that gives no address (an empty fd, which QEMU cannot parse)', () => {
+    const unparsable = (fd: string): string => `Failed to add chardev 's': Unable to parse FD number ${fd}`;
+    assert.equal(creationErrorMessage(cliItem('socket,id=s'), 's', unparsable('')), `-chardev socket,id=s: Unable to parse FD number \n${NO_ADDRESS_HINT}`);
     assert.equal(
-      creationErrorMessage(cliItem('socket,id=s,port=5,server=on'), 's', notFound('')),
+      creationErrorMessage(cliItem('socket,id=s,port=5,server=on'), 's', unparsable('')),
       `-chardev socket,id=s,port=5,server=on: Unable to parse FD number \n${NO_ADDRESS_HINT}`,
     );
-    assert.equal(creationErrorMessage(cliItem('socket,id=s,fd=abc'), 's', notFound('abc')), '-chardev socket,id=s,fd=abc: Unable to parse FD number abc');
+    assert.equal(creationErrorMessage(cliItem('socket,id=s,fd=abc'), 's', unparsable('abc')), '-chardev socket,id=s,fd=abc: Unable to parse FD number abc');
     // A mux's base is created under ID-base, whose errors carry no prefix.
     assert.equal(
-      creationErrorMessage(cliItem('socket,id=s,mux=on'), 's', "File descriptor named '' has not been found"),
+      creationErrorMessage(cliItem('socket,id=s,mux=on'), 's', 'Unable to parse FD number '),
       `-chardev socket,id=s,mux=on: Unable to parse FD number \n${NO_ADDRESS_HINT}`,
     );
     const object: StartupChardev = {
@@ -111,7 +111,7 @@ suite('creationErrorMessage', () => {
       id: 's',
       backend: { type: 'socket', data: { addr: { type: 'fd', data: { str: '' } } } },
     };
-    assert.equal(creationErrorMessage(object, 's', notFound('')), "c.yaml:4: chardevs[0] (id 's'): Failed to add chardev 's': Unable to parse FD number ");
+    assert.equal(creationErrorMessage(object, 's', unparsable('')), "c.yaml:4: chardevs[0] (id 's'): Failed to add chardev 's': Unable to parse FD number ");
   });
 
   test("leaves a socket's other errors as they are", () => {

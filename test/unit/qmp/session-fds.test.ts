@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { openSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 import { suite, test } from 'node:test';
 import { SessionFds } from '../../../src/qmp/session-fds.js';
 
@@ -24,6 +24,19 @@ suite('SessionFds', () => {
     assert.equal(fds.count, 1);
     fds.dispose();
     assert.equal(openFds(), before);
+  });
+
+  test("a named descriptor taken by a chardev is no longer the connection's to close", () => {
+    const fds = new SessionFds();
+    const before = openFds();
+    const fd = devNull();
+    fds.setNamed('s', fd);
+    assert.equal(fds.take('s'), fd);
+    assert.equal(fds.take('s'), undefined);
+    assert.equal(fds.closeNamed('s'), false);
+    fds.dispose();
+    assert.equal(openFds(), before + 1);
+    closeSync(fd);
   });
 
   test('newer descriptors replace waiting ones, as in QEMU', () => {

@@ -28,6 +28,7 @@ async function run(line: string, replies: Replies = {}, observer?: CommandTally)
     qmp,
     chardevs: new ChardevRegistry({ log: () => {} }),
     monitor: undefined,
+    monitorFds: undefined,
     help: (name) =>
       interpreter.help(name, (text) => {
         output += text;
