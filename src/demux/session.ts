@@ -43,6 +43,8 @@ export interface DemuxSessionOptions {
   readonly write: (bytes: Uint8Array) => boolean;
   /** An OPEN from the peer: call `channel.accept(handler)` or `channel.refuse(code, reason)`, now or later. */
   readonly incoming: (channel: DemuxChannel) => void;
+  /** This side refused an OPEN before any `incoming` (a malformed name, past the channel limit). */
+  readonly refused?: (channel: number, target: DemuxTarget | undefined, code: number, reason: string) => void;
   /** The handshake completed (again, after a peer restart). */
   readonly ready?: () => void;
   readonly error?: (error: DemuxSessionError) => void;
@@ -345,7 +347,7 @@ export class DemuxSession {
       return;
     }
     const refuse = (code: number, reason: string): void => {
-      this.options.error?.({ code, reason, channel: id, fromPeer: false });
+      this.options.refused?.(id, open.target, code, reason);
       this.#writeFrame(FrameType.REFUSE, 0, id, encodeReason(code, reason));
     };
     if ('name' in open.target && !isServiceName(open.target.name)) return refuse(DemuxCode.BAD_NAME, 'malformed service name');

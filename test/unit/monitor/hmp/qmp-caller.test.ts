@@ -7,6 +7,7 @@ import type { QmpContext } from '../../../../src/commands/context.js';
 import { controlHandlers } from '../../../../src/commands/control.js';
 import { fdHandlers } from '../../../../src/commands/fd.js';
 import { miscHandlers } from '../../../../src/commands/misc.js';
+import { demuxHandlers } from '../../../../src/commands/demux.js';
 import { qdevHandlers } from '../../../../src/commands/qdev.js';
 import { toQmpError } from '../../../../src/commands/qmp-error-table.js';
 import { qmpCommandSpecs } from '../../../../src/generated/qapi-commands.gen.js';
@@ -20,11 +21,11 @@ import { QmpDispatcher } from '../../../../src/qmp/dispatch.js';
 function setup(overrides: Partial<HmpQmpHandlers> = {}) {
   const chardevs = new ChardevRegistry({ log: () => {} });
   const reported: [string, unknown][] = [];
-  const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...overrides };
+  const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...demuxHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...overrides };
   const validator = new InputValidator(qapiTypeTable);
   const dispatcher = new QmpDispatcher<QmpContext>({
     specs: qmpCommandSpecs,
-    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers },
+    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...demuxHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers },
     validator,
     toQmpError,
     reportInternalError: (command, error) => reported.push([command, error]),
