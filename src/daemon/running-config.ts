@@ -43,7 +43,13 @@ export function runningConfig({ chardevs, devices, qmp, monitors }: RunningConfi
       (device): ConfigDevice =>
         device instanceof LinkDevice
           ? { driver: 'link', ...(device.id !== undefined ? { id: device.id } : {}), chardev: device.chardev.id, peer: device.peer.id }
-          : { driver: 'demux', ...(device.id !== undefined ? { id: device.id } : {}), chardev: device.chardev.id, ...(device.vsock !== undefined ? { vsock: device.vsock } : {}) },
+          : {
+              driver: 'demux',
+              ...(device.id !== undefined ? { id: device.id } : {}),
+              chardev: device.chardev.id,
+              ...(device.vsock !== undefined ? { vsock: device.vsock } : {}),
+              ...(device.maxChannels !== undefined ? { 'max-channels': device.maxChannels } : {}),
+            },
     ),
     ...(demuxServices.length > 0 ? { 'demux-services': demuxServices } : {}),
   };

@@ -29,10 +29,17 @@ interface ServiceEntry {
   readonly connect?: DemuxAddress;
   server?: net.Server;
   listenPath?: string;
-  chardevEnd?: ChardevChannelEnd;
   opened: number;
   refused: number;
   channels: number;
+}
+
+/** The device's properties besides its chardev. */
+export interface DemuxDeviceOptions {
+  /** The hybrid vsock socket's path. */
+  readonly vsock: string | undefined;
+  /** Channels at once (HELLO's max_channels); the protocol's default when not given. */
+  readonly maxChannels: number | undefined;
 }
 
 /**
@@ -45,6 +52,8 @@ interface ServiceEntry {
  */
 export class DemuxDevice implements ChardevFrontend {
   readonly frontendOpen = true;
+  readonly vsock: string | undefined;
+  readonly maxChannels: number | undefined;
   readonly session: DemuxSession;
   readonly #services = new Map<string, ServiceEntry>();
   readonly #door: HybridVsockDoor | undefined;
@@ -55,11 +64,14 @@ export class DemuxDevice implements ChardevFrontend {
     readonly id: string | undefined,
     readonly path: string,
     readonly chardev: Chardev,
-    readonly vsock: string | undefined,
+    { vsock, maxChannels }: DemuxDeviceOptions,
     private readonly context: DemuxDeviceContext,
   ) {
+    this.vsock = vsock;
+    this.maxChannels = maxChannels;
     this.session = new DemuxSession({
       role: 'primary',
+      ...(maxChannels !== undefined ? { maxChannels } : {}),
       write: (bytes) => this.chardev.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)),
       incoming: (channel) => this.#incoming(channel),
       refused: (channel, target, code, reason) => this.#emitRefused(channel, target, 'peer', code, reason),

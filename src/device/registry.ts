@@ -83,10 +83,19 @@ export class DeviceRegistry {
   #addDemux(id: string | undefined, properties: DeviceRequest['properties']): DemuxDevice {
     let chardev: Chardev | undefined;
     let vsock: string | undefined;
+    let maxChannels: number | undefined;
     for (const [name, value] of properties) {
       if (name === 'driver' || name === 'bus') continue;
       if (name === 'vsock') {
         vsock = value;
+        continue;
+      }
+      if (name === 'max-channels') {
+        // QEMU's words for a uint32 property given something else (qdev-properties.c).
+        if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > 0xffffffff) {
+          throw new DeviceError(`Property 'demux.max-channels' doesn't take value '${value}' (1 to 4294967295)`);
+        }
+        maxChannels = Number(value);
         continue;
       }
       if (name !== 'chardev') throw new DeviceError(`Property 'demux.${name}' not found`);
@@ -97,7 +106,7 @@ export class DeviceRegistry {
     if (chardev === undefined) throw new DeviceError("Parameter 'chardev' is missing");
     const path = this.#path(id);
     const context = this.chardevs.context;
-    const device = new DemuxDevice(id, path, chardev, vsock, { events: context.events, findChardev: (chardevId) => this.chardevs.get(chardevId) });
+    const device = new DemuxDevice(id, path, chardev, { vsock, maxChannels }, { events: context.events, findChardev: (chardevId) => this.chardevs.get(chardevId) });
     this.#devices.set(path, device);
     device.started = device.start();
     return device;

@@ -120,7 +120,7 @@ export const qmpSchemaInfo: readonly SchemaInfo[] = [
   {"name":"[60]","meta-type":"array","element-type":"60"},
   {"name":"60","meta-type":"object","members":[{"name":"id","type":"str"},{"name":"backend","type":"57"}]},
   {"name":"[61]","meta-type":"array","element-type":"61"},
-  {"name":"61","meta-type":"object","members":[{"name":"driver","type":"str"},{"name":"id","type":"str","default":null},{"name":"chardev","type":"str"},{"name":"peer","type":"str","default":null},{"name":"vsock","type":"str","default":null}]},
+  {"name":"61","meta-type":"object","members":[{"name":"driver","type":"str"},{"name":"id","type":"str","default":null},{"name":"chardev","type":"str"},{"name":"peer","type":"str","default":null},{"name":"vsock","type":"str","default":null},{"name":"max-channels","type":"int","default":null}]},
   {"name":"[25]","meta-type":"array","element-type":"25"},
   {"name":"62","meta-type":"enum","members":[{"name":"string"},{"name":"number"},{"name":"int"},{"name":"boolean"},{"name":"null"},{"name":"object"},{"name":"array"},{"name":"value"}],"values":["string","number","int","boolean","null","object","array","value"]},
   {"name":"[63]","meta-type":"array","element-type":"63"},

@@ -1688,6 +1688,10 @@ export interface ConfigDevice {
    * a demux device's hybrid vsock socket path, if it has one.
    */
   vsock?: string;
+  /**
+   * a demux device's channel limit, if set.
+   */
+  'max-channels'?: number;
 }
 
 /**
