@@ -38,7 +38,6 @@ export interface FrameSink {
   corrupt(header: FrameHeader): void;
 }
 
-
 /**
  * Reads frames out of a byte stream pushed in pieces. A header counts only
  * when its magic and its CRC hold; anything else is skipped a byte at a

@@ -19,10 +19,7 @@ import { DemuxCode } from '../demux/codes.js';
  * Returns the channel's handler: give it to `open()` or `accept()`, then
  * call `attach(channel)`.
  */
-export function bridgeStream(
-  stream: Duplex,
-  closed?: (info: DemuxCloseInfo) => void,
-): DemuxChannelHandler & { attach(channel: DemuxChannel): void } {
+export function bridgeStream(stream: Duplex, closed?: (info: DemuxCloseInfo) => void): DemuxChannelHandler & { attach(channel: DemuxChannel): void } {
   let channel: DemuxChannel | undefined;
   /** Bytes written to the stream whose credit waits for its drain. */
   let owed = 0;
@@ -37,11 +34,14 @@ export function bridgeStream(
   });
   stream.on('end', () => channel?.end());
   stream.on('error', () => {});
+  /** The stream closed after its end while the peer may still send: what it sent still goes out, what comes for it is refused. */
+  let closedAfterEnd = false;
   stream.on('close', () => {
     if (channel === undefined || gone) return;
-    // Closed after both ends are over: the channel closes in order once the peer is done too.
-    if (stream.readableEnded && channel.ended) return;
-    channel.close(DemuxCode.TARGET_FAILED, 'the connection closed');
+    // Closed before its end: it failed, and the channel with it.
+    if (!stream.readableEnded) channel.close(DemuxCode.TARGET_FAILED, 'the connection closed');
+    // Closed after its end, which was the channel's end(): the bytes queued before it still go out, then SHUTDOWN.
+    else if (!stream.writableFinished) closedAfterEnd = true;
   });
   stream.pause();
   return {
@@ -50,6 +50,10 @@ export function bridgeStream(
       if (!gone) stream.resume();
     },
     data(bytes) {
+      if (closedAfterEnd) {
+        channel?.close(DemuxCode.TARGET_FAILED, 'the connection closed');
+        return;
+      }
       const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
       if (stream.write(buffer)) channel?.consumed(bytes.length);
       else owed += bytes.length;

@@ -35,11 +35,7 @@ export class DemuxEndpoint {
   /** Settles when the transport's input ends. */
   readonly ended: Promise<void>;
 
-  constructor(
-    input: Readable,
-    output: Writable,
-    options: DemuxEndpointOptions = {},
-  ) {
+  constructor(input: Readable, output: Writable, options: DemuxEndpointOptions = {}) {
     this.#services = options.services ?? new Map();
     this.#log = options.log ?? (() => {});
     let ready!: () => void;

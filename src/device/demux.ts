@@ -245,7 +245,8 @@ export class DemuxDevice implements ChardevFrontend {
   /** Accepts `channel` once its connection to `address` is up; refuses it when the connection fails. */
   #connectTo(channel: DemuxChannel, address: DemuxAddress, entry: ServiceEntry | undefined, refuse: (code: number, reason: string) => void): void {
     const socket = connectDemuxAddress(address);
-    const failed = (error: Error): void => refuse(DemuxCode.TARGET_FAILED, `cannot connect to ${address.type === 'unix' ? address.path : `${address.host}:${address.port}`}: ${error.message}`);
+    const failed = (error: Error): void =>
+      refuse(DemuxCode.TARGET_FAILED, `cannot connect to ${address.type === 'unix' ? address.path : `${address.host}:${address.port}`}: ${error.message}`);
     socket.once('error', failed);
     socket.once('connect', () => {
       socket.off('error', failed);

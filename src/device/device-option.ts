@@ -78,8 +78,13 @@ export function linkPropertiesHelp(): string {
 
 /** `-device demux,help`. */
 export function demuxPropertiesHelp(): string {
-  return ['demux options:', '  chardev=<str>          - ID of the chardev the protocol runs over', '  vsock=<str>            - path of a hybrid vsock socket (Firecracker\'s CONNECT <port>)',
-    '  max-channels=<uint32>  - channels open at once (default 1024)', ''].join('\n');
+  return [
+    'demux options:',
+    '  chardev=<str>          - ID of the chardev the protocol runs over',
+    "  vsock=<str>            - path of a hybrid vsock socket (Firecracker's CONNECT <port>)",
+    '  max-channels=<uint32>  - channels open at once (default 1024)',
+    '',
+  ].join('\n');
 }
 
 /** A value as qemu_opts_from_qdict_entry writes it, or undefined for one it skips. */

@@ -21,7 +21,16 @@ import { QmpDispatcher } from '../../../../src/qmp/dispatch.js';
 function setup(overrides: Partial<HmpQmpHandlers> = {}) {
   const chardevs = new ChardevRegistry({ log: () => {} });
   const reported: [string, unknown][] = [];
-  const handlers: HmpQmpHandlers = { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...demuxHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...overrides };
+  const handlers: HmpQmpHandlers = {
+    ...controlHandlers,
+    ...charHandlers,
+    ...qdevHandlers,
+    ...demuxHandlers,
+    ...miscHandlers,
+    ...configHandlers,
+    ...fdHandlers,
+    ...overrides,
+  };
   const validator = new InputValidator(qapiTypeTable);
   const dispatcher = new QmpDispatcher<QmpContext>({
     specs: qmpCommandSpecs,
