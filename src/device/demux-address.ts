@@ -11,10 +11,6 @@ export function parseDemuxAddress(text: string, what: string): DemuxAddress {
   throw new DeviceError(`${what} '${text}' is not unix:PATH or tcp:HOST:PORT`);
 }
 
-export function demuxAddressText(address: DemuxAddress): string {
-  return address.type === 'unix' ? `unix:${address.path}` : `tcp:${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-}
-
 /** A connection to `address`, both halves closable on their own. */
 export function connectDemuxAddress(address: DemuxAddress): net.Socket {
   return address.type === 'unix'

@@ -73,12 +73,11 @@ export class DemuxEndpoint {
    */
   connect(target: DemuxTarget, stream: Duplex, closed?: (info: DemuxCloseInfo) => void): Promise<DemuxChannel> {
     return new Promise((resolve, reject) => {
-      let channel: DemuxChannel | undefined;
       const bridge = bridgeStream(stream, (info: DemuxCloseInfo) => {
         if (info.refused) reject(new Error(`${describe(target)} refused: ${info.reason}`));
         closed?.(info);
       });
-      channel = this.session.open(target, { ...bridge, accepted: () => resolve(channel!) });
+      const channel: DemuxChannel = this.session.open(target, { ...bridge, accepted: () => resolve(channel) });
       bridge.attach(channel);
     });
   }

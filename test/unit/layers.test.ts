@@ -79,7 +79,10 @@ suite('layer check', { concurrency: true }, () => {
       'src/device/demux.ts': "import { s } from '../demux/session.js';\nexport const d = s;\n",
       'src/cli/chardevd-demux.ts': "import { s } from '../demux/session.js';\nimport { d } from '../device/demux.js';\nexport const c = [s, d];\n",
     });
-    assert.deepEqual(found.map((v) => `${v.rule} ${v.from} -> ${v.to}`).sort(), ['demux-pure src/demux/session.ts -> events', 'layer-demux src/demux/frame.ts -> src/base/error.ts']);
+    assert.deepEqual(found.map((v) => `${v.rule} ${v.from} -> ${v.to}`).sort(), [
+      'demux-pure src/demux/session.ts -> events',
+      'layer-demux src/demux/frame.ts -> src/base/error.ts',
+    ]);
   });
 
   test('lets the allowed imports through: downwards, the generator from cli/, src/ from tests and benchmarks', () => {
