@@ -81,7 +81,7 @@ export const MAX_WINDOW = 0x7fffffff;
 
 export const DEFAULT_MAX_PAYLOAD = 64 << 10;
 export const DEFAULT_MAX_CHANNELS = 1024;
-export const DEFAULT_WINDOW = 256 << 10;
+export const DEFAULT_WINDOW = 1 << 20;
 
 /** Whether `name` is a well-formed service name. */
 export function isServiceName(name: string): boolean {

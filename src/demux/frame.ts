@@ -1,5 +1,5 @@
 import { HEADER_SIZE, MAGIC_0, MAGIC_1 } from './codes.js';
-import { crc32 } from './crc32.js';
+import { type Crc32, crc32 } from './crc32.js';
 
 /** A frame's header fields (docs/demux-protocol.md, "Frames"). */
 export interface FrameHeader {
@@ -10,7 +10,7 @@ export interface FrameHeader {
 }
 
 /** One frame: header and payload in one buffer, ready to write. */
-export function encodeFrame(type: number, flags: number, channel: number, payload?: Uint8Array): Uint8Array {
+export function encodeFrame(type: number, flags: number, channel: number, payload?: Uint8Array, crc: Crc32 = crc32): Uint8Array {
   const length = payload?.length ?? 0;
   const frame = new Uint8Array(HEADER_SIZE + length);
   if (payload !== undefined) frame.set(payload, HEADER_SIZE);
@@ -21,8 +21,8 @@ export function encodeFrame(type: number, flags: number, channel: number, payloa
   frame[3] = flags;
   view.setUint32(4, channel);
   view.setUint32(8, length);
-  view.setUint32(12, length === 0 ? 0 : crc32(frame, HEADER_SIZE, HEADER_SIZE + length));
-  view.setUint32(16, crc32(frame, 0, 16));
+  view.setUint32(12, length === 0 ? 0 : crc(frame.subarray(HEADER_SIZE)));
+  view.setUint32(16, crc(frame.subarray(0, 16)));
   return frame;
 }
 
@@ -59,6 +59,7 @@ export class FrameDecoder {
   constructor(
     private readonly sink: FrameSink,
     public maxPayload: number,
+    private readonly crc: Crc32 = crc32,
   ) {}
 
   /** Forgets a partial frame: the transport was lost. */
@@ -111,7 +112,7 @@ export class FrameDecoder {
         this.#need = HEADER_SIZE;
         break;
       }
-      const header = parseHeader(bytes, at);
+      const header = parseHeader(bytes, at, this.crc);
       if (header === undefined) {
         this.#addGarbage(1);
         at++;
@@ -132,7 +133,7 @@ export class FrameDecoder {
       const payload = bytes.subarray(at + HEADER_SIZE, end);
       const expected = new DataView(bytes.buffer, bytes.byteOffset + at + 12, 4).getUint32(0);
       at = end;
-      if (header.length > 0 && crc32(payload) !== expected) this.sink.corrupt(header);
+      if (header.length > 0 && this.crc(payload) !== expected) this.sink.corrupt(header);
       else this.sink.frame(header, payload);
     }
     // Told per push at most, so that noise costs the peer one ERROR frame per read, not per byte.
@@ -157,10 +158,10 @@ export class FrameDecoder {
 }
 
 /** The header at `at` if its magic and CRC hold. */
-function parseHeader(bytes: Uint8Array, at: number): FrameHeader | undefined {
+function parseHeader(bytes: Uint8Array, at: number, crc: Crc32): FrameHeader | undefined {
   if (bytes[at] !== MAGIC_0 || bytes[at + 1] !== MAGIC_1) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER_SIZE);
-  if (crc32(bytes, at, at + 16) !== view.getUint32(16)) return undefined;
+  if (crc(bytes.subarray(at, at + 16)) !== view.getUint32(16)) return undefined;
   return { type: bytes[at + 2]!, flags: bytes[at + 3]!, channel: view.getUint32(4), length: view.getUint32(8) };
 }
 

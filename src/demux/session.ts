@@ -15,6 +15,7 @@ import {
   VERSION_MAX,
   VERSION_MIN,
 } from './codes.js';
+import { type Crc32, crc32 } from './crc32.js';
 import { encodeFrame, FrameDecoder, type FrameHeader } from './frame.js';
 import { type DemuxTarget, decodeHello, decodeOpen, decodeReason, decodeU32, encodeHello, encodeOpen, encodeReason, type Hello } from './payloads.js';
 
@@ -48,6 +49,8 @@ export interface DemuxSessionOptions {
   /** The handshake completed (again, after a peer restart). */
   readonly ready?: () => void;
   readonly error?: (error: DemuxSessionError) => void;
+  /** A faster CRC-32 than the built-in one, if the host has one (Node's zlib.crc32). */
+  readonly crc32?: Crc32;
   /** Milliseconds, for channel ages (Date.now by default). */
   readonly now?: () => number;
 }
@@ -88,6 +91,7 @@ export class DemuxSession {
   #nextId: number;
   #peer: Hello | undefined;
   #notReadyTold = false;
+  readonly #crc: Crc32;
   /** Bytes skipped as garbage, frames dropped (bad checksum, too large), errors sent and received: for queries. */
   readonly counters = { garbageBytes: 0, droppedFrames: 0, errorsSent: 0, errorsReceived: 0 };
 
@@ -97,6 +101,7 @@ export class DemuxSession {
     this.maxChannels = Math.max(1, options.maxChannels ?? DEFAULT_MAX_CHANNELS);
     this.window = clamp(options.window ?? DEFAULT_WINDOW, 1, MAX_WINDOW);
     this.#nextId = options.role === 'primary' ? 2 : 1;
+    this.#crc = options.crc32 ?? crc32;
     this.#decoder = new FrameDecoder(
       {
         frame: (header, payload) => this.#frame(header, payload),
@@ -118,6 +123,7 @@ export class DemuxSession {
         },
       },
       this.maxPayload,
+      this.#crc,
     );
   }
 
@@ -225,7 +231,7 @@ export class DemuxSession {
   }
 
   #writeFrame(type: number, flags: number, channel: number, payload?: Uint8Array): void {
-    if (!this.options.write(encodeFrame(type, flags, channel, payload))) this.#writable = false;
+    if (!this.options.write(encodeFrame(type, flags, channel, payload, this.#crc))) this.#writable = false;
   }
 
   /** Each channel with data and credit sends one DATA frame in turn, while the transport takes more. */

@@ -7,6 +7,7 @@ import type { DemuxTarget } from '../demux/payloads.js';
 import { DemuxSession, type DemuxSessionError } from '../demux/session.js';
 import { connectDemuxAddress, type DemuxAddress } from './demux-address.js';
 import { bridgeStream } from './demux-bridge.js';
+import { nativeCrc32 } from './native-crc32.js';
 
 export interface DemuxEndpointOptions {
   /** `secondary` (the default) at the guest end, facing chardevd's demux device. */
@@ -44,6 +45,7 @@ export class DemuxEndpoint {
       role: options.role ?? 'secondary',
       ...(options.maxChannels !== undefined ? { maxChannels: options.maxChannels } : {}),
       ...(options.window !== undefined ? { window: options.window } : {}),
+      ...(nativeCrc32 !== undefined ? { crc32: nativeCrc32 } : {}),
       write: (bytes) => output.write(bytes),
       incoming: (channel) => this.#incoming(channel),
       ready: () => {

@@ -13,6 +13,7 @@ import { bridgeStream } from './demux-bridge.js';
 import { ChardevChannelEnd } from './demux-chardev-end.js';
 import { DeviceError } from './device-error.js';
 import { HybridVsockDoor } from './hybrid-vsock.js';
+import { nativeCrc32 } from './native-crc32.js';
 
 /** The most the device takes from its chardev per delivery: it always reads, since each channel's credit bounds what it holds. */
 const INPUT_CHUNK = 64 << 10;
@@ -72,6 +73,7 @@ export class DemuxDevice implements ChardevFrontend {
     this.session = new DemuxSession({
       role: 'primary',
       ...(maxChannels !== undefined ? { maxChannels } : {}),
+      ...(nativeCrc32 !== undefined ? { crc32: nativeCrc32 } : {}),
       write: (bytes) => this.chardev.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)),
       incoming: (channel) => this.#incoming(channel),
       refused: (channel, target, code, reason) => this.#emitRefused(channel, target, 'peer', code, reason),

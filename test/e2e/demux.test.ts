@@ -5,7 +5,6 @@ import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, suite, test } from 'node:test';
 import { DemuxCode, FrameType, HEADER_SIZE } from '../../src/demux/codes.js';
-import { crc32 } from '../../src/demux/crc32.js';
 import { encodeFrame, FrameDecoder } from '../../src/demux/frame.js';
 import { decodeReason, encodeHello, encodeOpen, encodeReason } from '../../src/demux/payloads.js';
 import { DemuxSession, type DemuxSessionError } from '../../src/demux/session.js';
@@ -262,7 +261,6 @@ suite('demux device: bad input', () => {
     assert.ok(peer.errors.some((e) => e.fromPeer && e.code === DemuxCode.GARBAGE && /skipped 1000 bytes/.test(e.reason)));
     const [info] = (await s.qmp.execute('query-demux'))['return'] as { 'garbage-bytes': number; 'dropped-frames': number }[];
     assert.ok(info!['garbage-bytes'] >= 1000 && info!['dropped-frames'] >= 1);
-    assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
     peer.socket.destroy();
   });
 
