@@ -9,8 +9,9 @@ const CHUNK = 64 << 10;
  * chardev while one channel is open, bytes both ways with the same
  * backpressure as a link (the chardev's input pauses while the channel's
  * queue is full; the peer's credit comes back once the chardev took the
- * bytes). A chardev has no half-close: the peer's SHUTDOWN is ignored and
- * the channel lives until one side closes it.
+ * bytes). A chardev has no half-close: the peer's SHUTDOWN ends the
+ * channel from this side too (what the chardev had sent goes first), which
+ * frees the chardev for the next channel.
  */
 export class ChardevChannelEnd implements ChardevFrontend, DemuxChannelHandler {
   readonly frontendOpen = true;
@@ -49,6 +50,10 @@ export class ChardevChannelEnd implements ChardevFrontend, DemuxChannelHandler {
   data(bytes: Uint8Array): void {
     if (this.chardev.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length))) this.#channel?.consumed(bytes.length);
     else this.#owed += bytes.length;
+  }
+
+  end(): void {
+    this.#channel?.end();
   }
 
   writable(): void {

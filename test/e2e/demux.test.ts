@@ -131,6 +131,30 @@ suite('demux device: many channels over one chardev', () => {
     guestEcho.close();
   });
 
+  test('a service on a chardev takes one channel at a time: its bytes land in a ringbuf, a second open is refused while the first is open', async () => {
+    assert.deepEqual((await s.qmp.execute('chardev-add', { id: 'ring0', backend: { type: 'ringbuf', data: {} } }))['return'], {});
+    assert.deepEqual((await s.qmp.execute('demux-service-add', { device: 'dm0', name: 'ring', chardev: 'ring0' }))['return'], {});
+    const { endpoint } = await guest(s.daemon);
+    const fwd = join(s.daemon.dir, 'ring-fwd.sock');
+    await endpoint.forward({ type: 'unix', path: fwd }, { name: 'ring' });
+    const first = await connected(fwd);
+    first.write('into the ring');
+    await until(async () => ((await s.qmp.execute('ringbuf-read', { device: 'ring0', size: 100 }))['return'] as string) === 'into the ring', 'the bytes in the ringbuf');
+    const second = await roundTrip(await connected(fwd), Buffer.from('x'));
+    assert.equal(second.bytes, 0);
+    await until(() => events(s.qmp, 'DEMUX_CHANNEL_REFUSED').some((e) => e['service'] === 'ring' && e['code'] === 'REFUSED'), 'the refusal of the second');
+    first.destroy();
+    await until(async () => (await channels(s.qmp)).length === 0, 'the first channel to end');
+    const third = await connected(fwd);
+    third.write('again');
+    await until(
+      async () => ((await s.qmp.execute('ringbuf-read', { device: 'ring0', size: 100 }))['return'] as string) === 'again',
+      'the third channel to reach the ringbuf',
+    );
+    third.destroy();
+    await s.qmp.execute('demux-service-remove', { device: 'dm0', name: 'ring' });
+  });
+
   test('a Firecracker-style caller (socat) reaches a guest port through the hybrid vsock socket: CONNECT, OK with a host port, then bytes; an unknown port closes without a word', {
     skip: onPath('socat') ? false : 'socat is not installed',
   }, async () => {

@@ -51,20 +51,24 @@ suite('demux frames', () => {
 
   test('frames pushed in pieces of any size come out whole and in order', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 600 }), { minLength: 1, maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1 }), (payloads, cuts) => {
-        const stream = Buffer.concat(payloads.map((payload, i) => encodeFrame(FrameType.DATA, 0, i + 1, payload)));
-        const { decoder: d, seen } = decoder();
-        for (let at = 0, i = 0; at < stream.length; i++) {
-          const size = cuts[i % cuts.length]!;
-          d.push(stream.subarray(at, at + size));
-          at += size;
-        }
-        assert.deepEqual(
-          seen.frames.map((f) => [f.channel, f.payload]),
-          payloads.map((payload, i) => [i + 1, Buffer.from(payload)]),
-        );
-        assert.equal(seen.garbage, 0);
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 600 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1 }),
+        (payloads, cuts) => {
+          const stream = Buffer.concat(payloads.map((payload, i) => encodeFrame(FrameType.DATA, 0, i + 1, payload)));
+          const { decoder: d, seen } = decoder();
+          for (let at = 0, i = 0; at < stream.length; i++) {
+            const size = cuts[i % cuts.length]!;
+            d.push(stream.subarray(at, at + size));
+            at += size;
+          }
+          assert.deepEqual(
+            seen.frames.map((f) => [f.channel, f.payload]),
+            payloads.map((payload, i) => [i + 1, Buffer.from(payload)]),
+          );
+          assert.equal(seen.garbage, 0);
+        },
+      ),
       { numRuns: 200, seed: 7 },
     );
   });
