@@ -10,11 +10,14 @@
 //   7  monitor                         (HMP, QMP on a chardev)
 //   6  commands                        (QMP command handlers, the daemon-control context)
 //   5  qmp                             (the protocol only: no client/, chardev/, device/)
-//   4  objects → chardev → device     (objects: TLS credentials, authorization; QEMU's -object)
+//   4  objects → chardev → device     (objects: TLS credentials, authorization; QEMU's -object;
+//                                       device/ also imports demux/)
 //   3  client                          (a library of its own: only base/, qobject/, qapi-runtime/,
 //                                       generated/; of src/, only cli/ and index.ts import it)
 //   2  qapi-runtime → generated
-//   1  base · qobject · options
+//   1  base · qobject · options · demux  (demux/: the demux protocol core, pure TypeScript:
+//                                       it imports nothing, not even Node's modules, so
+//                                       that it can be bundled for the guest end)
 //
 // src/index.ts (the package entry) may import anything but qapi/, and nothing imports it;
 // nothing in src/ imports test/ or bench/, which in turn may import src/ freely.
@@ -30,6 +33,8 @@ const LAYERS = {
   base: GROUND,
   qobject: GROUND,
   options: GROUND,
+  // The demux protocol core: nothing but itself (see the rule demux-pure below).
+  demux: [],
   // 2: what generated code imports, then the generated code
   'qapi-runtime': GROUND,
   generated: [...GROUND, 'qapi-runtime'],
@@ -39,7 +44,7 @@ const LAYERS = {
   // 4: objects (what sockets take their TLS from), backends, then frontends
   objects: QAPI,
   chardev: [...QAPI, 'objects'],
-  device: [...QAPI, 'objects', 'chardev'],
+  device: [...QAPI, 'objects', 'chardev', 'demux'],
   // 5: the protocol knows no chardev, device or client
   qmp: QAPI,
   // 6 to 9 (web/ is 7½: above monitor/, below daemon/)
@@ -47,7 +52,7 @@ const LAYERS = {
   monitor: [...CHARDEV, 'qmp', 'commands'],
   web: [...CHARDEV, 'qmp', 'commands', 'monitor'],
   daemon: [...CHARDEV, 'qmp', 'commands', 'monitor', 'web'],
-  cli: [...CHARDEV, 'client', 'qmp', 'commands', 'monitor', 'web', 'daemon', 'qapi'],
+  cli: [...CHARDEV, 'demux', 'client', 'qmp', 'commands', 'monitor', 'web', 'daemon', 'qapi'],
   // Build time: compiled as its own TypeScript project (src/qapi/tsconfig.json),
   // so it can only import itself; it writes import lines for generated/ as text.
   qapi: [],
@@ -79,6 +84,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/index\\.ts$' },
       to: { path: '^src/qapi/' },
+    },
+    {
+      name: 'demux-pure',
+      comment: 'src/demux/ is the protocol core bundled for the guest end: no Node module, no package',
+      severity: 'error',
+      from: { path: '^src/demux/' },
+      to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
     },
     {
       name: 'no-import-of-entry',

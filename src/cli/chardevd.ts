@@ -55,6 +55,7 @@ async function main(): Promise<number> {
     qmp: args.qmp,
     chardevs: args.chardevs,
     devices: args.devices,
+    demuxServices: args.demuxServices,
     monitors: args.monitors,
     muxEscapeChar: args.muxEscapeChar,
     configSave: args.configSave,

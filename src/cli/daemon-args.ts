@@ -2,7 +2,8 @@ import { ChardevdError } from '../base/error.js';
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
 import { checkChardevOption } from '../chardev/check-option.js';
 import type { StartupChardev } from '../daemon/config-chardev.js';
-import { type DaemonConfig, type QmpListenerConfig, readConfigFile } from '../daemon/config.js';
+import { type DaemonConfig, type QmpListenerConfig, readConfigFile, type StartupDemuxService } from '../daemon/config.js';
+import { parseDemuxServiceOption } from '../device/demux-service-option.js';
 import { cStrtol } from '../options/c-strtol.js';
 import { ID_ERROR, ID_HINT, QemuOptsError } from '../options/qemu-opts.js';
 import type { StartupObject } from '../daemon/daemon.js';
@@ -10,7 +11,7 @@ import { parseObjectOption } from '../objects/object-option.js';
 import { type MonitorConfig, parseMonOption } from '../daemon/monitor-option.js';
 import { listenerOption } from '../daemon/qmp-option.js';
 import { CompatChardevError, compatChardevOption } from '../options/compat-chardev.js';
-import { deviceModelsHelp, linkPropertiesHelp, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
+import { demuxPropertiesHelp, deviceModelsHelp, linkPropertiesHelp, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
 import { parseWebOption, type WebConfig, WebOptionError } from '../web/web-option.js';
 
 /** What the chardevd command line asks for. */
@@ -25,6 +26,8 @@ export type DaemonArgs =
       readonly chardevs: readonly StartupChardev[];
       /** Config files' devices first, then the command line's, created after every chardev. */
       readonly devices: readonly StartupDevice[];
+      /** Config files' demux services first, then the command line's, added after every device. */
+      readonly demuxServices: readonly StartupDemuxService[];
       /** Config files' monitors first, then the command line's, each in the order given. */
       readonly monitors: readonly MonitorConfig[];
       /** `-echr`: the byte that starts a mux escape command, when given. */
@@ -75,6 +78,15 @@ Options (QEMU's spellings; one or two leading dashes):
   -chardev BACKEND,help                   list the options
   -device link,id=ID,chardev=A,peer=B     join chardevs A and B back to back: what one
                                           receives the other sends, both ways
+  -device demux,id=ID,chardev=C[,vsock=PATH]
+                                          run the demux protocol over chardev C: many
+                                          channels by service name (docs/demux.md);
+                                          vsock=PATH: a Firecracker hybrid vsock socket
+  -demux-service DEV,name=NAME[,port=N],connect=ADDR|listen=ADDR|chardev=ID
+                                          a service of demux device DEV: channels to it
+                                          connect to ADDR (unix:PATH or tcp:HOST:PORT),
+                                          connections to ADDR open channels to NAME on
+                                          the peer, or one channel joins chardev ID
   -device help                            list the device models
   -echr NUMBER                            the mux escape key as a character code
                                           (default 1, Ctrl-A; 0x14 is Ctrl-T)
@@ -88,7 +100,7 @@ Options (QEMU's spellings; one or two leading dashes):
                                           reverse proxy's site in (docs/web.md)
   -config FILE                            read listeners, chardevs and devices from a
                                           YAML or JSON file (keys: objects, qmp, hmp,
-                                          chardevs, devices, web)
+                                          chardevs, devices, demux-services, web)
   -config-save FILE                       keep FILE equal to the running configuration:
                                           written at startup and after every change
                                           (chardev-add, device_add, ...), so that
@@ -113,7 +125,8 @@ perm=0660) for other bits. A TCP listener takes anyone who can connect (no TLS y
  * QEMU-style `-qmp stdio` or `-monitor` counts: it is a listener.
  */
 export function nothingToServe(args: DaemonArgs & { readonly action: 'run' }): string | undefined {
-  if (args.qmp.length > 0 || args.monitors.length > 0 || args.chardevs.length > 0 || args.devices.length > 0 || args.web !== undefined) return undefined;
+  if (args.qmp.length > 0 || args.monitors.length > 0 || args.chardevs.length > 0 || args.devices.length > 0 || args.demuxServices.length > 0 || args.web !== undefined)
+    return undefined;
   return 'nothing to serve: give -qmp, -monitor, -mon, -chardev, -web or -config FILE (chardevd --help lists them)';
 }
 
@@ -131,6 +144,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
   const chardevs: StartupChardev[] = [];
   const chardevIds = new Set<string>();
   const devices: StartupDevice[] = [];
+  const demuxServices: StartupDemuxService[] = [];
   let muxEscapeChar: number | undefined;
   let configSave: string | undefined;
   let web: WebConfig | undefined;
@@ -278,14 +292,24 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
         }
         if (request.properties.get('help') === 'on') {
           const driver = request.properties.get('driver') ?? '';
-          if (driver !== 'link') throw new UsageError(`-device ${text}: '${driver}' is not a valid device model name`);
-          return { action: 'print', text: linkPropertiesHelp(), exitStatus: 0 };
+          if (driver !== 'link' && driver !== 'demux') throw new UsageError(`-device ${text}: '${driver}' is not a valid device model name`);
+          return { action: 'print', text: driver === 'link' ? linkPropertiesHelp() : demuxPropertiesHelp(), exitStatus: 0 };
         }
         if (request.id !== undefined) {
           // QEMU's check while reading the command line, with its text.
           if (devices.some((device) => device.id === request.id)) throw new UsageError(`-device ${text}: Duplicate ID '${request.id}' for device`);
         }
         devices.push({ ...request, origin: `-device ${text}` });
+        break;
+      }
+      case 'demux-service': {
+        const text = value();
+        try {
+          demuxServices.push({ service: parseDemuxServiceOption(text), origin: `-demux-service ${text}` });
+        } catch (error: unknown) {
+          if (error instanceof QemuOptsError) throw new UsageError(`-demux-service ${text}: ${error.message}`);
+          throw error;
+        }
         break;
       }
       case 'echr': {
@@ -350,6 +374,7 @@ export function parseDaemonArgs(argv: readonly string[], warn: (message: string)
     qmp: [...configs.flatMap((config) => config.qmp), ...qmp],
     chardevs: all,
     devices: allDevices,
+    demuxServices: [...configs.flatMap((config) => config.demuxServices), ...demuxServices],
     monitors: [...configs.flatMap((config) => config.monitors), ...monitors],
     muxEscapeChar,
     configSave,

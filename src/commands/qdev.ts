@@ -1,12 +1,13 @@
 import { deviceRequestFromArguments } from '../device/device-option.js';
+import { addDevice } from '../device/registry.js';
 import { sendDeviceDeletedEvent } from '../generated/qapi-events.gen.js';
 import type { LinkInfo } from '../generated/qapi-types.gen.js';
 import type { HandlersOf } from './context.js';
 
 /** Device commands (schema/qdev.json); their errors are DeviceErrors (qmp-error-table.ts gives their wire classes). */
 export const qdevHandlers: HandlersOf<'device_add' | 'device_del' | 'query-links'> = {
-  device_add(args, { daemon }) {
-    daemon.devices.add(deviceRequestFromArguments(args));
+  async device_add(args, { daemon }) {
+    await addDevice(daemon.devices, deviceRequestFromArguments(args));
     return {};
   },
 
@@ -17,7 +18,7 @@ export const qdevHandlers: HandlersOf<'device_add' | 'device_del' | 'query-links
   },
 
   'query-links'(_args, { daemon }) {
-    return daemon.devices.list().map((link): LinkInfo => {
+    return daemon.devices.links().map((link): LinkInfo => {
       const { forwarded, lost } = link;
       return {
         ...(link.id !== undefined ? { id: link.id } : {}),

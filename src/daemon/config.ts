@@ -7,9 +7,10 @@ import { describeSystemError } from '../chardev/chardev-error.js';
 import { ChardevHelpRequest, ChardevOptionError } from '../chardev/option-error.js';
 import { parseChardevOption } from '../chardev/options.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
-import type { ChardevAddArguments, ObjectOptions } from '../generated/qapi-types.gen.js';
+import type { ChardevAddArguments, DemuxService, ObjectOptions } from '../generated/qapi-types.gen.js';
 import { parseObjectOption, validateObjectOptions } from '../objects/object-option.js';
 import type { StartupObject } from './daemon.js';
+import { parseDemuxServiceOption } from '../device/demux-service-option.js';
 import { InputValidator, QapiInputError } from '../qapi-runtime/index.js';
 import { ID_ERROR, isWellFormedId, QemuOptsError } from '../options/qemu-opts.js';
 import { JsonDouble } from '../qobject/json-double.js';
@@ -40,6 +41,9 @@ import { parseWebOption, type WebConfig, webConfig, WebOptionError } from '../we
  *   devices:             # created after the chardevs
  *     - link,id=l0,chardev=guest0,peer=console0       # -device syntax, or
  *     - { driver: link, id: l0, chardev: guest0, peer: console0 }   # device_add's arguments
+ *   demux-services:      # added to demux devices after the devices
+ *     - dm0,name=echo,connect=unix:echo.sock         # -demux-service syntax, or
+ *     - { device: dm0, name: echo, connect: 'unix:echo.sock' }   # demux-service-add's arguments
  *   web:                 # the web console and /metrics: -web syntax, or
  *     { listen: unix:chardevd-web.sock, token: ..., origins: [https://console.example.com], perm: '0660' }
  *
@@ -62,8 +66,16 @@ export interface DaemonConfig {
   readonly monitors: readonly MonitorConfig[];
   readonly chardevs: readonly StartupChardev[];
   readonly devices: readonly StartupDevice[];
+  readonly demuxServices: readonly StartupDemuxService[];
   /** The web console, when the file has `web`. */
   readonly web?: WebConfig | undefined;
+}
+
+/** A demux service the daemon adds at startup, after the devices. */
+export interface StartupDemuxService {
+  readonly service: DemuxService;
+  /** What messages start with: `-demux-service TEXT`, or `FILE:LINE: demux-services[N]`. */
+  readonly origin: string;
 }
 
 /** A config file the daemon cannot use; the message is what the user sees after "chardevd: ". */
@@ -75,7 +87,7 @@ export class ConfigError extends ChardevdError {
 /** The largest config file read; a bigger one is refused before it is read. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-const TOP_LEVEL_KEYS = ['objects', 'qmp', 'hmp', 'chardevs', 'devices', 'web'] as const;
+const TOP_LEVEL_KEYS = ['objects', 'qmp', 'hmp', 'chardevs', 'devices', 'demux-services', 'web'] as const;
 
 /**
  * The deepest nesting of collections read; a config file needs a handful
@@ -138,7 +150,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   }
   const root = doc.contents;
   // An empty file (or one with comments only) configures nothing.
-  if (root === null || (yaml().isScalar(root) && root.value === null)) return { objects: [], qmp: [], monitors: [], chardevs: [], devices: [] };
+  if (root === null || (yaml().isScalar(root) && root.value === null)) return { objects: [], qmp: [], monitors: [], chardevs: [], devices: [], demuxServices: [] };
   if (!yaml().isMap(root)) throw new ConfigError(`${where(root)}: expected a mapping with the keys ${TOP_LEVEL_KEYS.join(', ')}`);
 
   let objectsNode: Node | undefined;
@@ -146,6 +158,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
   let hmpNode: Node | undefined;
   let chardevsNode: Node | undefined;
   let devicesNode: Node | undefined;
+  let demuxNode: Node | undefined;
   let webNode: Node | undefined;
   for (const pair of root.items) {
     const keyNode = pair.key as Node | null;
@@ -155,6 +168,7 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     else if (key === 'hmp') hmpNode = resolved(pair.value, doc);
     else if (key === 'chardevs') chardevsNode = resolved(pair.value, doc);
     else if (key === 'devices') devicesNode = resolved(pair.value, doc);
+    else if (key === 'demux-services') demuxNode = resolved(pair.value, doc);
     else if (key === 'web') webNode = resolved(pair.value, doc);
     else throw new ConfigError(`${where(keyNode)}: unknown key '${key}' (the keys are ${TOP_LEVEL_KEYS.join(', ')})`);
   }
@@ -213,8 +227,11 @@ export function parseConfig(text: string, fileName: string, warn: (message: stri
     return item;
   });
   const devices = listItems(devicesNode, 'devices', doc, where).map(({ node, line }, index) => deviceItem(node, doc, `${line}: devices[${index}]`, joined(node)));
+  const demuxServices = listItems(demuxNode, 'demux-services', doc, where).map(({ node, line }, index) =>
+    demuxServiceItem(node, doc, `${line}: demux-services[${index}]`, joined(node)),
+  );
   const web = webNode === undefined ? undefined : webItem(webNode, doc, where(webNode));
-  return { objects, qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices, ...(web === undefined ? {} : { web }) };
+  return { objects, qmp, monitors: [...hmp, ...qmpMonitors], chardevs, devices, demuxServices, ...(web === undefined ? {} : { web }) };
 }
 
 /** `web`: a -web string, or { listen, token, origins }. */
@@ -310,6 +327,31 @@ function deviceItem(node: Node, doc: Document, location: string, joined: string)
     );
   }
   return { ...request, origin: request.id === undefined ? location : `${location} (id '${request.id}')` };
+}
+
+/** One item of `demux-services`: a `-demux-service` string or demux-service-add's arguments. */
+function demuxServiceItem(node: Node, doc: Document, location: string, joined: string): StartupDemuxService {
+  if (yaml().isScalar(node) && typeof node.value === 'string') {
+    try {
+      return { service: parseDemuxServiceOption(node.value), origin: location };
+    } catch (error: unknown) {
+      if (error instanceof QemuOptsError) throw new ConfigError(`${location}: ${error.message}${joined}`);
+      throw error;
+    }
+  }
+  if (yaml().isMap(node)) {
+    const value = toJsonValue(toJs(node, doc, location), (what) => {
+      throw new ConfigError(`${location}: ${what} has no JSON form, and demux-service-add's arguments are JSON`);
+    });
+    try {
+      validator ??= new InputValidator(qapiTypeTable);
+      return { service: validator.validateArguments('DemuxService', value as JsonObject) as DemuxService, origin: location };
+    } catch (error: unknown) {
+      if (error instanceof QapiInputError) throw new ConfigError(`${location}: ${error.message}`);
+      throw error;
+    }
+  }
+  throw new ConfigError(`${location}: expected a -demux-service string (dm0,name=echo,connect=unix:echo.sock) or demux-service-add's arguments`);
 }
 
 /** The items of a top-level list, aliases resolved, each with where it is written; an absent or empty value is an empty list. */

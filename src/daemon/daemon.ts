@@ -5,7 +5,8 @@ import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
 import type { ChardevdConfig, ObjectOptions, ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import { ChardevError } from '../chardev/chardev-error.js';
 import { type StartupDevice, StartupDeviceError } from '../device/device-option.js';
-import { DeviceError } from '../device/registry.js';
+import { DeviceError } from '../device/device-error.js';
+import { addDevice } from '../device/registry.js';
 import { drainLinks, STOP_DRAIN_TIMEOUT_MS } from '../device/drain.js';
 import { InputValidator } from '../qapi-runtime/index.js';
 import type { DaemonControl, HumanMonitor, QmpContext } from '../commands/context.js';
@@ -16,6 +17,7 @@ import { charHandlers } from '../commands/char.js';
 import { toQmpError } from '../commands/qmp-error-table.js';
 import { controlHandlers, OFFERED_CAPABILITIES } from '../commands/control.js';
 import { qdevHandlers } from '../commands/qdev.js';
+import { demuxHandlers } from '../commands/demux.js';
 import { miscHandlers } from '../commands/misc.js';
 import { configHandlers } from '../commands/config.js';
 import { fdHandlers } from '../commands/fd.js';
@@ -37,6 +39,7 @@ import { QmpServer } from '../qmp/server.js';
 import { ListenerError, type QmpListenAddress, type SecureAccept } from '../qmp/socket-listeners.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
 import { configFileText } from './config-text.js';
+import type { StartupDemuxService } from './config.js';
 import { ConfigWriter } from './config-writer.js';
 import type { MonitorConfig } from './monitor-option.js';
 import type { ListenerTls, QmpOption } from './qmp-option.js';
@@ -62,6 +65,8 @@ export interface DaemonOptions {
   readonly chardevs?: readonly StartupChardev[];
   /** Devices to create once the chardevs exist, in this order. */
   readonly devices?: readonly StartupDevice[];
+  /** Demux services to add once the devices exist, in this order. */
+  readonly demuxServices?: readonly StartupDemuxService[];
   /** Monitors (-monitor, -mon): human monitor listeners of their own, or human or QMP monitors on startup chardevs. */
   readonly monitors?: readonly MonitorConfig[];
   /** The byte that starts a mux escape command (`-echr`); Ctrl-A when not given. */
@@ -79,6 +84,7 @@ const handlers: QmpCommandHandlers<QmpContext> = {
   ...controlHandlers,
   ...charHandlers,
   ...qdevHandlers,
+  ...demuxHandlers,
   ...miscHandlers,
   ...configHandlers,
   ...fdHandlers,
@@ -192,7 +198,7 @@ export class Daemon implements DaemonControl {
       this.chardevs.suspendMuxOpen();
       await this.#createChardevs();
       this.#attachChardevMonitors();
-      this.#createDevices();
+      await this.#createDevices();
       this.chardevs.resumeMuxOpen();
       await this.#openListeners();
       await this.#openHmpListeners();
@@ -310,7 +316,7 @@ export class Daemon implements DaemonControl {
     if (drain) {
       const chardevs = this.chardevs.list();
       for (const chardev of chardevs) chardev.stopAccepting();
-      if (!(await drainLinks(this.devices.list(), chardevs))) {
+      if (!(await drainLinks(this.devices.links(), chardevs))) {
         this.options.log(`stopping after ${STOP_DRAIN_TIMEOUT_MS} ms with data still moving: a source still sends, or a sink cannot write`);
       }
     }
@@ -422,13 +428,21 @@ export class Daemon implements DaemonControl {
   }
 
   /** QEMU creates -device after every -chardev; a failure names the device's origin. */
-  #createDevices(): void {
+  async #createDevices(): Promise<void> {
     if (this.#shuttingDown) return;
     for (const device of this.options.devices ?? []) {
       try {
-        this.devices.add(device);
+        await addDevice(this.devices, device);
       } catch (error: unknown) {
         if (error instanceof DeviceError) throw new StartupDeviceError(`${device.origin}: ${error.message}`);
+        throw error;
+      }
+    }
+    for (const { service, origin } of this.options.demuxServices ?? []) {
+      try {
+        await this.devices.demux(service.device).addService(service);
+      } catch (error: unknown) {
+        if (error instanceof DeviceError) throw new StartupDeviceError(`${origin}: ${error.message}`);
         throw error;
       }
     }
@@ -469,6 +483,8 @@ function trackingHubMembers(changed: () => void): QmpCommandHandlers<QmpContext>
     'hub-remove-member': (args, context) => then(handlers['hub-remove-member'](args, context)),
     'object-add': (args, context) => then(handlers['object-add'](args, context)),
     'object-del': (args, context) => then(handlers['object-del'](args, context)),
+    'demux-service-add': (args, context) => then(handlers['demux-service-add'](args, context)),
+    'demux-service-remove': (args, context) => then(handlers['demux-service-remove'](args, context)),
   };
 }
 

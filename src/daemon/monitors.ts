@@ -53,8 +53,10 @@ export class DaemonMonitors {
         versionText: `chardevd ${daemon.version.qemu.major}.${daemon.version.qemu.minor}.${daemon.version.qemu.micro}`,
         qmpFor: (fds) => qmpCaller.callerFor({ ...hmpContext, monitorFds: fds }),
         holderOf: (chardev) => {
-          const link = host.devices.list().find((device) => device.chardev === chardev || device.peer === chardev);
-          return link === undefined ? undefined : `the link device '${link.id ?? link.path}'`;
+          const link = host.devices.links().find((device) => device.chardev === chardev || device.peer === chardev);
+          if (link !== undefined) return `the link device '${link.id ?? link.path}'`;
+          const demux = host.devices.demuxes().find((device) => device.chardev === chardev);
+          return demux === undefined ? undefined : `the demux device '${demux.label}'`;
         },
       },
       host.log,

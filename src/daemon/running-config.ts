@@ -1,5 +1,6 @@
 import type { Chardev } from '../chardev/chardev.js';
 import { HubChardev } from '../chardev/hub.js';
+import { LinkDevice } from '../device/link.js';
 import type { DeviceRegistry } from '../device/registry.js';
 import type { ChardevdConfig, ConfigChardev, ConfigDevice, ConfigWeb } from '../generated/qapi-types.gen.js';
 import type { ObjectRegistry } from '../objects/object-registry.js';
@@ -37,14 +38,25 @@ export function runningConfig({ chardevs, devices, objects, qmp, monitors, web }
     else if (target.mode === 'control') qmpMonitors.push(`chardev:${target.id}`);
     else hmp.push(`chardev:${target.id}`);
   }
+  const demuxServices = devices.demuxes().flatMap((device) => device.services().map(({ spec }) => spec));
   return {
     objects: objects.options(),
     qmp: [...qmp.map(({ option, text }) => text ?? listenerText(option)), ...qmpMonitors],
     hmp,
     chardevs: configChardevs(chardevs),
-    devices: devices
-      .list()
-      .map((link): ConfigDevice => ({ driver: 'link', ...(link.id !== undefined ? { id: link.id } : {}), chardev: link.chardev.id, peer: link.peer.id })),
+    devices: devices.list().map(
+      (device): ConfigDevice =>
+        device instanceof LinkDevice
+          ? { driver: 'link', ...(device.id !== undefined ? { id: device.id } : {}), chardev: device.chardev.id, peer: device.peer.id }
+          : {
+              driver: 'demux',
+              ...(device.id !== undefined ? { id: device.id } : {}),
+              chardev: device.chardev.id,
+              ...(device.vsock !== undefined ? { vsock: device.vsock } : {}),
+              ...(device.maxChannels !== undefined ? { 'max-channels': device.maxChannels } : {}),
+            },
+    ),
+    ...(demuxServices.length > 0 ? { 'demux-services': demuxServices } : {}),
     ...(web === undefined ? {} : { web: configWeb(web) }),
   };
 }

@@ -2,8 +2,7 @@ import type { Chardev, ChardevContext, MonitorDescriptors } from '../chardev/cha
 import { ChardevRegistry } from '../chardev/registry.js';
 import type { MuxChardev } from '../chardev/mux.js';
 import type { DeviceRequest } from '../device/device-option.js';
-import type { LinkDevice } from '../device/link.js';
-import { DeviceRegistry } from '../device/registry.js';
+import { type Device, DeviceRegistry } from '../device/registry.js';
 import type { ChardevBackend } from '../generated/qapi-types.gen.js';
 
 /**
@@ -72,13 +71,13 @@ export class TrackedDeviceRegistry extends DeviceRegistry {
     super(chardevs);
   }
 
-  override add(request: DeviceRequest): LinkDevice {
+  override add(request: DeviceRequest): Device {
     const device = super.add(request);
     this.changed();
     return device;
   }
 
-  override remove(idOrPath: string): LinkDevice {
+  override remove(idOrPath: string): Device {
     const device = super.remove(idOrPath);
     this.changed();
     return device;

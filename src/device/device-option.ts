@@ -68,12 +68,23 @@ export function deviceRequestFromArguments(args: { readonly [member: string]: un
 
 /** `-device help`, in QEMU's layout (a heading, then one line per model). */
 export function deviceModelsHelp(): string {
-  return `Chardev devices:\nname "link", desc "two chardevs back to back, bytes both ways"\n`;
+  return `Chardev devices:\nname "demux", desc "many named channels over one chardev"\nname "link", desc "two chardevs back to back, bytes both ways"\n`;
 }
 
 /** `-device link,help`: the link's properties in QEMU's layout. */
 export function linkPropertiesHelp(): string {
   return ['link options:', '  chardev=<str>          - ID of the first chardev', '  peer=<str>             - ID of the second chardev', ''].join('\n');
+}
+
+/** `-device demux,help`. */
+export function demuxPropertiesHelp(): string {
+  return [
+    'demux options:',
+    '  chardev=<str>          - ID of the chardev the protocol runs over',
+    "  vsock=<str>            - path of a hybrid vsock socket (Firecracker's CONNECT <port>)",
+    '  max-channels=<uint32>  - channels open at once (default 1024)',
+    '',
+  ].join('\n');
 }
 
 /** A value as qemu_opts_from_qdict_entry writes it, or undefined for one it skips. */

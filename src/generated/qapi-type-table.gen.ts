@@ -532,6 +532,36 @@ export const qapiTypeTable: TypeTable = {
       { name: 'id', type: 'str' },
     ],
   },
+  'DemuxService': {
+    kind: 'object',
+    members: [
+      { name: 'device', type: 'str' },
+      { name: 'name', type: 'str' },
+      { name: 'port', type: 'uint32', optional: true },
+      { name: 'connect', type: 'str', optional: true },
+      { name: 'listen', type: 'str', optional: true },
+      { name: 'chardev', type: 'str', optional: true },
+    ],
+  },
+  'q_obj_demux-service-remove-arg': {
+    kind: 'object',
+    members: [
+      { name: 'device', type: 'str' },
+      { name: 'name', type: 'str' },
+    ],
+  },
+  'q_obj_query-demux-services-arg': {
+    kind: 'object',
+    members: [
+      { name: 'device', type: 'str', optional: true },
+    ],
+  },
+  'q_obj_query-demux-channels-arg': {
+    kind: 'object',
+    members: [
+      { name: 'device', type: 'str', optional: true },
+    ],
+  },
   'q_obj_human-monitor-command-arg': {
     kind: 'object',
     members: [

@@ -1650,6 +1650,222 @@ export interface LinkInfo {
   'peer-to-chardev-lost'?: number;
 }
 
+/**
+ * A service of a demux device: where channels opened toward it go, or
+ * where connections come from that open channels toward the peer.
+ * Exactly one of @connect, @listen and @chardev is given.
+ *
+ * Since: 0.1
+ */
+export interface DemuxService {
+  /**
+   * the id of the demux device.
+   */
+  device: string;
+  /**
+   * the service name (1 to 64 printable ASCII characters, no
+   * space), unique on the device.
+   */
+  name: string;
+  /**
+   * a port number that opens the service too, for callers that
+   * address services by number (vsock style); unique on the device.
+   */
+  port?: number;
+  /**
+   * `unix:PATH` or `tcp:HOST:PORT`: each channel the peer
+   * opens to this service is connected there; a failed connection
+   * refuses the channel (TARGET_FAILED).
+   */
+  connect?: string;
+  /**
+   * `unix:PATH` or `tcp:HOST:PORT`: each connection accepted
+   * there opens a channel to the service of this name (or, with
+   * @port, this port) on the peer.
+   */
+  listen?: string;
+  /**
+   * the id of a free chardev: one channel at a time is joined
+   * to it; another open is refused while one is open.
+   */
+  chardev?: string;
+}
+
+export interface DemuxServiceRemoveArguments {
+  device: string;
+  name: string;
+}
+
+/**
+ * A service and what it has done.
+ *
+ * Since: 0.1
+ */
+export interface DemuxServiceInfo {
+  /**
+   * the service as added.
+   */
+  service: DemuxService;
+  /**
+   * channels opened to or from it so far.
+   */
+  opened: number;
+  /**
+   * channel opens it refused (a target that failed, a busy
+   * chardev) or the peer refused.
+   */
+  refused: number;
+  /**
+   * its channels open now.
+   */
+  channels: number;
+}
+
+export interface QueryDemuxServicesArguments {
+  device?: string;
+}
+
+/**
+ * A live channel of a demux device.
+ *
+ * Since: 0.1
+ */
+export interface DemuxChannelInfo {
+  /**
+   * the id of the demux device.
+   */
+  device: string;
+  /**
+   * the channel id on the wire.
+   */
+  channel: number;
+  /**
+   * the service name the OPEN asked for, if by name.
+   */
+  service?: string;
+  /**
+   * the port the OPEN asked for, if by port.
+   */
+  port?: number;
+  /**
+   * `host` when chardevd opened it, `peer` when the other end
+   * did.
+   */
+  initiator: string;
+  /**
+   * `opening`, `open` or `closing`.
+   */
+  state: string;
+  /**
+   * bytes received from the peer.
+   */
+  'bytes-in': number;
+  /**
+   * bytes sent to the peer.
+   */
+  'bytes-out': number;
+  /**
+   * bytes chardevd may still send before the peer grants
+   * more.
+   */
+  'send-credit': number;
+  /**
+   * bytes the peer may still send.
+   */
+  'receive-credit': number;
+  /**
+   * bytes waiting to be sent.
+   */
+  queued: number;
+  /**
+   * milliseconds since the channel was opened.
+   */
+  'age-ms': number;
+}
+
+export interface QueryDemuxChannelsArguments {
+  device?: string;
+}
+
+/**
+ * A demux device and its session.
+ *
+ * Since: 0.1
+ */
+export interface DemuxInfo {
+  /**
+   * the device's id, if it has one.
+   */
+  id?: string;
+  /**
+   * the device's path.
+   */
+  path: string;
+  /**
+   * the chardev it runs the protocol over.
+   */
+  chardev: string;
+  /**
+   * `idle` (the chardev is not connected), `hello-sent`
+   * (waiting for the peer's HELLO), `ready`, or `failed` (no common
+   * version, or both sides claimed the same role).
+   */
+  state: string;
+  /**
+   * the hybrid vsock socket, if the device has one.
+   */
+  vsock?: string;
+  /**
+   * channels holding an id now.
+   */
+  channels: number;
+  /**
+   * bytes skipped because they were no frame.
+   */
+  'garbage-bytes': number;
+  /**
+   * frames dropped (bad checksum, too large).
+   */
+  'dropped-frames': number;
+  /**
+   * ERROR frames sent.
+   */
+  'errors-sent': number;
+  /**
+   * ERROR frames received.
+   */
+  'errors-received': number;
+}
+
+export interface DemuxChannelOpenedEventData {
+  device: string;
+  channel: number;
+  service?: string;
+  port?: number;
+  initiator: string;
+}
+
+export interface DemuxChannelClosedEventData {
+  device: string;
+  channel: number;
+  service?: string;
+  port?: number;
+  code: string;
+  reason: string;
+  'bytes-in': number;
+  'bytes-out': number;
+}
+
+export interface DemuxChannelRefusedEventData {
+  device: string;
+  channel: number;
+  service?: string;
+  port?: number;
+  initiator: string;
+  code: string;
+  reason: string;
+}
+
 export interface HumanMonitorCommandArguments {
   'command-line': string;
   'cpu-index'?: number;
@@ -1750,7 +1966,7 @@ export interface ConfigChardev {
  */
 export interface ConfigDevice {
   /**
-   * the device model (`link`).
+   * the device model (`link` or `demux`).
    */
   driver: string;
   /**
@@ -1758,13 +1974,22 @@ export interface ConfigDevice {
    */
   id?: string;
   /**
-   * the id of the link's first chardev.
+   * the id of the link's first chardev, or of the chardev a
+   * demux device runs over.
    */
   chardev: string;
   /**
-   * the id of its second chardev.
+   * the id of a link's second chardev.
    */
-  peer: string;
+  peer?: string;
+  /**
+   * a demux device's hybrid vsock socket path, if it has one.
+   */
+  vsock?: string;
+  /**
+   * a demux device's channel limit, if set.
+   */
+  'max-channels'?: number;
 }
 
 /**
@@ -1830,6 +2055,11 @@ export interface ChardevdConfig {
    * every device, in the order they were added.
    */
   devices: ConfigDevice[];
+  /**
+   * the services of the demux devices, each device's in
+   * the order added; absent when there are none.
+   */
+  'demux-services'?: DemuxService[];
   /**
    * the web console, if the daemon serves one.
    */

@@ -182,7 +182,7 @@ export class WebServer {
   }
 
   #listText(): string {
-    return JSON.stringify(chardevList(this.host.chardevs.list(), this.host.devices.list(), this.#madeHub));
+    return JSON.stringify(chardevList(this.host.chardevs.list(), this.host.devices.links(), this.#madeHub));
   }
 
   /** Server-sent events: the chardev list now, then again whenever it changed (checked every LIST_INTERVAL_MS). */
@@ -231,7 +231,7 @@ export class WebServer {
     }
     const chardev = this.host.chardevs.get(id);
     if (chardev === undefined || chardev.closed) return refuse(404, `Chardev '${id}' not found\n`);
-    const target = viewTarget(chardev, this.host.devices.list(), this.#madeHub);
+    const target = viewTarget(chardev, this.host.devices.links(), this.#madeHub);
     if ('refusal' in target) return refuse(409, `${target.refusal}\n`);
     if ('hub' in target) {
       try {
@@ -245,7 +245,7 @@ export class WebServer {
     if (token !== undefined && !this.host.tokens.allows(token)) return refuse(401, 'Token not valid (expired, or never made)\n');
     this.#ws.handleUpgrade(request, socket, head, (ws: WebSocket) => {
       // The chardev may have gone, been taken or its hub filled while the handshake finished.
-      const now = chardev.closed ? { refusal: `Chardev '${id}' is gone` } : viewTarget(chardev, this.host.devices.list(), this.#madeHub);
+      const now = chardev.closed ? { refusal: `Chardev '${id}' is gone` } : viewTarget(chardev, this.host.devices.links(), this.#madeHub);
       if ('refusal' in now) {
         ws.close(1011, now.refusal.slice(0, 120));
         return;

@@ -757,7 +757,7 @@ suite('chardevd -chardev and --config', () => {
         ['missing.yaml', 'chardevd: missing.yaml: cannot read config file: No such file or directory\n'],
         ['syntax.yaml', 'chardevd: syntax.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]\n'],
         ['shape.yaml', "chardevd: shape.yaml:2: chardevs[0] (id 'x'): Invalid parameter type for 'backend.data.size', expected: integer\n"],
-        ['key.yaml', "chardevd: key.yaml:1: unknown key 'listeners' (the keys are objects, qmp, hmp, chardevs, devices, web)\n"],
+        ['key.yaml', "chardevd: key.yaml:1: unknown key 'listeners' (the keys are objects, qmp, hmp, chardevs, devices, demux-services, web)\n"],
       ];
       for (const [file, message] of cases) {
         const result = runChardevd(['--config', file], dir);

@@ -126,12 +126,19 @@ function cpioNewc(entries: readonly CpioEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A program a test adds to the initramfs, under /bin. */
+export interface GuestProgram {
+  readonly name: string;
+  readonly data: Buffer;
+}
+
 /**
  * Writes the initramfs into `dir` and returns its path. The console
  * device node is in the archive itself, so the kernel can give /init its
  * console before devtmpfs is mounted, and building needs no root.
+ * `programs` go to /bin (statically linked: the initramfs has no libraries).
  */
-export function buildInitramfs(dir: string): string {
+export function buildInitramfs(dir: string, programs: readonly GuestProgram[] = []): string {
   const S_IFDIR = 0o040000;
   const S_IFREG = 0o100000;
   const S_IFCHR = 0o020000;
@@ -147,6 +154,7 @@ export function buildInitramfs(dir: string): string {
     { name: 'lib/modules', mode: S_IFDIR | 0o755 },
     ...modules.map((path, i) => ({ name: `lib/modules/${CONSOLE_MODULES[i]}.ko`, mode: S_IFREG | 0o644, data: moduleBytes(path) })),
     { name: 'init', mode: S_IFREG | 0o755, data: Buffer.from(INIT) },
+    ...programs.map((program) => ({ name: `bin/${program.name}`, mode: S_IFREG | 0o755, data: program.data })),
   ]);
   const path = join(dir, 'initramfs.cpio');
   writeFileSync(path, archive);
@@ -166,12 +174,12 @@ export interface Guest {
  * Boots the guest with its serial port (ttyS0, the console) on the chardev
  * `serialChardev`, a QEMU -chardev value with id `serial0`, such as
  * `socket,id=serial0,path=/run/x.sock`. `extraArgs` go to QEMU as well
- * (a QMP socket, virtio-serial ports).
+ * (a QMP socket, virtio-serial ports); `programs` go to the guest's /bin.
  */
-export function bootGuest(dir: string, serialChardev: string, extraArgs: readonly string[] = []): Guest {
+export function bootGuest(dir: string, serialChardev: string, extraArgs: readonly string[] = [], programs: readonly GuestProgram[] = []): Guest {
   const kernel = kernelImage();
   if (kernel === undefined) throw new Error('no cloud kernel installed');
-  const initrd = buildInitramfs(dir);
+  const initrd = buildInitramfs(dir, programs);
   const child = spawn(
     'qemu-system-x86_64',
     [

@@ -86,6 +86,20 @@ suite('layer check', { concurrency: true }, () => {
     assert.deepEqual(found.map((v) => v.rule).sort(), ['layer-client', 'layer-index', 'layer-unknown-folder', 'no-import-of-entry', 'no-test-from-src']);
   });
 
+  test('reports the demux protocol core importing a Node module or another floor, and lets device/ and cli/ import it', () => {
+    const found = cruise({
+      'src/base/error.ts': 'export const e = 1;\n',
+      'src/demux/frame.ts': "import { e } from '../base/error.js';\nexport const f = e;\n",
+      'src/demux/session.ts': "import { EventEmitter } from 'node:events';\nimport { f } from './frame.js';\nexport const s = [EventEmitter, f];\n",
+      'src/device/demux.ts': "import { s } from '../demux/session.js';\nexport const d = s;\n",
+      'src/cli/chardevd-demux.ts': "import { s } from '../demux/session.js';\nimport { d } from '../device/demux.js';\nexport const c = [s, d];\n",
+    });
+    assert.deepEqual(found.map((v) => `${v.rule} ${v.from} -> ${v.to}`).sort(), [
+      'demux-pure src/demux/session.ts -> events',
+      'layer-demux src/demux/frame.ts -> src/base/error.ts',
+    ]);
+  });
+
   test('lets the allowed imports through: downwards, the generator from cli/, src/ from tests and benchmarks', () => {
     const found = cruise({
       'src/base/lifecycle.ts': 'export class DisposableStore {}\n',

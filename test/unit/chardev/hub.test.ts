@@ -16,6 +16,7 @@ import type { ChardevBackend, ChardevHub, ChardevInfo } from '../../../src/gener
 import { charHandlers } from '../../../src/commands/char.js';
 import type { QmpContext } from '../../../src/commands/context.js';
 import { parseDeviceOption } from '../../../src/device/device-option.js';
+import type { LinkDevice } from '../../../src/device/link.js';
 import { DeviceRegistry } from '../../../src/device/registry.js';
 import { checkConsoleAttach } from '../../../src/monitor/hmp/console.js';
 import { waitFor } from '../../support/peer-process.js';
@@ -211,7 +212,7 @@ suite('hub chardev: QEMU 10 rules (test-char.c char_hub_test)', () => {
     await chardevs.add('h', hub(['a']));
     assert.throws(() => devices.add(parseDeviceOption('link,chardev=free,peer=a')), { message: "Property 'link.peer' can't take value 'a': Device 'a' is in use" });
     assert.throws(() => checkConsoleAttach(chardevs.get('a')!), { message: "Chardev 'a' is in use by the hub 'h'" });
-    const device = devices.add(parseDeviceOption('link,id=l0,chardev=b,peer=h'));
+    const device = devices.add(parseDeviceOption('link,id=l0,chardev=b,peer=h')) as LinkDevice;
     assert.throws(() => devices.add(parseDeviceOption('link,chardev=free,peer=h')), { message: "Property 'link.peer' can't take value 'h': Device 'h' is in use" });
     devices.remove('l0');
     assert.equal(device.peer.busy, false);

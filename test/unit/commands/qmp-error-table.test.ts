@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { ChardevdError } from '../../../src/base/error.js';
 import { toQmpError } from '../../../src/commands/qmp-error-table.js';
-import { DeviceError, DeviceNotFoundError } from '../../../src/device/registry.js';
+import { DeviceError, DeviceNotFoundError } from '../../../src/device/device-error.js';
 import type { QmpCommandHandlers } from '../../../src/generated/qapi-commands.gen.js';
 import { InputValidator } from '../../../src/qapi-runtime/index.js';
 import { QmpDispatcher } from '../../../src/qmp/dispatch.js';

@@ -103,7 +103,7 @@ devices:
 
   test('takes an empty file, a file of comments and empty lists as configuring nothing', () => {
     for (const text of ['', '# nothing yet\n', 'qmp:\nchardevs:\n', 'qmp: []\nchardevs: []\n']) {
-      assert.deepEqual(parse(text).config, { objects: [], qmp: [], monitors: [], chardevs: [], devices: [] }, JSON.stringify(text));
+      assert.deepEqual(parse(text).config, { objects: [], qmp: [], monitors: [], chardevs: [], devices: [], demuxServices: [] }, JSON.stringify(text));
     }
   });
 
@@ -225,13 +225,24 @@ devices:
     refuses('qmp:\n  - { path: q.sock }\n', 'c.yaml:2: qmp[0]: expected a string in -qmp syntax, such as "unix:chardevd-qmp.sock,server=on,wait=off" or "chardev:qmon"');
   });
 
+  test('reads demux services as -demux-service strings or demux-service-add objects, and refuses bad ones with the line', () => {
+    const text = ['demux-services:', '  - dm0,name=echo,connect=unix:echo.sock', "  - { device: dm0, name: ssh, port: 22, connect: 'tcp:127.0.0.1:22' }", ''].join('\n');
+    assert.deepEqual(parse(text).config.demuxServices, [
+      { service: { device: 'dm0', name: 'echo', connect: 'unix:echo.sock' }, origin: 'c.yaml:2: demux-services[0]' },
+      { service: { device: 'dm0', name: 'ssh', port: 22, connect: 'tcp:127.0.0.1:22' }, origin: 'c.yaml:3: demux-services[1]' },
+    ]);
+    refuses('demux-services:\n  - dm0,connect=unix:x\n', "c.yaml:2: demux-services[0]: Parameter 'name' is missing");
+    refuses('demux-services:\n  - dm0,name=x,colour=red\n', "c.yaml:2: demux-services[0]: Invalid parameter 'colour'");
+    refuses('demux-services:\n  - { device: dm0, name: x, port: -1 }\n', "c.yaml:2: demux-services[0]: Parameter 'port' expects uint32");
+  });
+
   test('refuses a bad shape, naming the key', () => {
-    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are objects, qmp, hmp, chardevs, devices, web)");
-    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are objects, qmp, hmp, chardevs, devices, web)");
+    refuses('qmps: []\n', "c.yaml:1: unknown key 'qmps' (the keys are objects, qmp, hmp, chardevs, devices, demux-services, web)");
+    refuses('chardevs: []\nextra: 1\n', "c.yaml:2: unknown key 'extra' (the keys are objects, qmp, hmp, chardevs, devices, demux-services, web)");
     refuses('qmp: unix:q.sock,server=on\n', "c.yaml:1: 'qmp' must be a list");
     refuses('chardevs: { id: a }\n', "c.yaml:1: 'chardevs' must be a list");
-    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys objects, qmp, hmp, chardevs, devices, web');
-    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys objects, qmp, hmp, chardevs, devices, web');
+    refuses('- a\n- b\n', 'c.yaml:1: expected a mapping with the keys objects, qmp, hmp, chardevs, devices, demux-services, web');
+    refuses('just text\n', 'c.yaml:1: expected a mapping with the keys objects, qmp, hmp, chardevs, devices, demux-services, web');
   });
 
   test('reads human monitors in -monitor syntax: listeners and chardevs', () => {

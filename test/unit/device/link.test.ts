@@ -45,7 +45,7 @@ suite('link device: two chardevs back to back', () => {
     const { chardevs, devices } = registries();
     const a = await unixServer(chardevs, 'a');
     const b = await unixServer(chardevs, 'b');
-    const device = devices.add(link('link,id=l0,chardev=a,peer=b'));
+    const device = devices.add(link('link,id=l0,chardev=a,peer=b')) as LinkDevice;
     const clientA = await connected(a.path, a.chardev);
     const clientB = await connected(b.path, b.chardev);
     let atB = '';
@@ -78,7 +78,7 @@ suite('link device: two chardevs back to back', () => {
     const { chardevs, devices } = registries();
     const a = await unixServer(chardevs, 'a');
     const b = await unixServer(chardevs, 'b');
-    const device = devices.add(link('link,id=l0,chardev=a,peer=b'));
+    const device = devices.add(link('link,id=l0,chardev=a,peer=b')) as LinkDevice;
     const sender = await connected(a.path, a.chardev);
     const reader = await connected(b.path, b.chardev);
     reader.pause();
@@ -146,7 +146,7 @@ suite('link device: two chardevs back to back', () => {
     const { chardevs, devices } = registries();
     const guest = await unixServer(chardevs, 'guest');
     await chardevs.add('out', { type: 'ringbuf', data: { size: 64 } });
-    const device = devices.add(link('link,id=l0,chardev=guest,peer=out'));
+    const device = devices.add(link('link,id=l0,chardev=guest,peer=out')) as LinkDevice;
     const replacement = (await chardevs.change('out', { type: 'ringbuf', data: { size: 128 } })) as RingbufChardev;
     assert.equal(device.peer, replacement);
     const client = await connected(guest.path, guest.chardev);

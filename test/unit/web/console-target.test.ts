@@ -30,7 +30,7 @@ suite('viewTarget and chardevList', () => {
     await chardevs.add('log1', { type: 'ringbuf', data: { size: 4096 } });
     devices.add(parseDeviceOption('link,id=l0,chardev=guest0,peer=console0'));
     devices.add(parseDeviceOption('link,id=l1,chardev=held0,peer=log1'));
-    const links = devices.list();
+    const links = devices.links();
 
     assert.deepEqual(viewTarget(hub, links, none), { hub });
     assert.deepEqual(viewTarget(guest, links, none), { hub });

@@ -7,6 +7,7 @@ import type { QmpContext } from '../../../../src/commands/context.js';
 import { controlHandlers } from '../../../../src/commands/control.js';
 import { fdHandlers } from '../../../../src/commands/fd.js';
 import { miscHandlers } from '../../../../src/commands/misc.js';
+import { demuxHandlers } from '../../../../src/commands/demux.js';
 import { qdevHandlers } from '../../../../src/commands/qdev.js';
 import { webHandlers } from '../../../../src/commands/web.js';
 import { toQmpError } from '../../../../src/commands/qmp-error-table.js';
@@ -26,6 +27,7 @@ function setup(overrides: Partial<HmpQmpHandlers> = {}) {
     ...controlHandlers,
     ...charHandlers,
     ...qdevHandlers,
+    ...demuxHandlers,
     ...miscHandlers,
     ...configHandlers,
     ...fdHandlers,
@@ -36,7 +38,17 @@ function setup(overrides: Partial<HmpQmpHandlers> = {}) {
   const validator = new InputValidator(qapiTypeTable);
   const dispatcher = new QmpDispatcher<QmpContext>({
     specs: qmpCommandSpecs,
-    handlers: { ...controlHandlers, ...charHandlers, ...qdevHandlers, ...miscHandlers, ...configHandlers, ...fdHandlers, ...webHandlers, ...objectHandlers },
+    handlers: {
+      ...controlHandlers,
+      ...charHandlers,
+      ...qdevHandlers,
+      ...demuxHandlers,
+      ...miscHandlers,
+      ...configHandlers,
+      ...fdHandlers,
+      ...webHandlers,
+      ...objectHandlers,
+    },
     validator,
     toQmpError,
     reportInternalError: (command, error) => reported.push([command, error]),

@@ -1,0 +1,19 @@
+import * as net from 'node:net';
+import { DeviceError } from './device-error.js';
+
+/** Where a demux service connects or listens: `unix:PATH` or `tcp:HOST:PORT` (HOST may be `[v6]`). */
+export type DemuxAddress = { readonly type: 'unix'; readonly path: string } | { readonly type: 'tcp'; readonly host: string; readonly port: number };
+
+export function parseDemuxAddress(text: string, what: string): DemuxAddress {
+  if (text.startsWith('unix:') && text.length > 'unix:'.length) return { type: 'unix', path: text.slice('unix:'.length) };
+  const tcp = /^tcp:(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  if (tcp !== null && Number(tcp[3]) <= 65535) return { type: 'tcp', host: tcp[1] ?? (tcp[2] || 'localhost'), port: Number(tcp[3]) };
+  throw new DeviceError(`${what} '${text}' is not unix:PATH or tcp:HOST:PORT`);
+}
+
+/** A connection to `address`, both halves closable on their own. */
+export function connectDemuxAddress(address: DemuxAddress): net.Socket {
+  return address.type === 'unix'
+    ? net.connect({ path: address.path, allowHalfOpen: true })
+    : net.connect({ host: address.host, port: address.port, allowHalfOpen: true });
+}
