@@ -6,7 +6,7 @@ import { type DaemonConfig, type QmpListenerConfig, readConfigFile, type Startup
 import { parseDemuxServiceOption } from '../device/demux-service-option.js';
 import { cStrtol } from '../options/c-strtol.js';
 import { ID_ERROR, ID_HINT, QemuOptsError } from '../options/qemu-opts.js';
-import type { StartupObject } from '../daemon/daemon.js';
+import type { StartupObject } from '../daemon/config.js';
 import { parseObjectOption } from '../objects/object-option.js';
 import { type MonitorConfig, parseMonOption } from '../daemon/monitor-option.js';
 import { listenerOption } from '../daemon/qmp-option.js';

@@ -9,7 +9,6 @@ import { parseChardevOption } from '../chardev/options.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
 import type { ChardevAddArguments, DemuxService, ObjectOptions } from '../generated/qapi-types.gen.js';
 import { parseObjectOption, validateObjectOptions } from '../objects/object-option.js';
-import type { StartupObject } from './daemon.js';
 import { parseDemuxServiceOption } from '../device/demux-service-option.js';
 import { InputValidator, QapiInputError } from '../qapi-runtime/index.js';
 import { ID_ERROR, isWellFormedId, QemuOptsError } from '../options/qemu-opts.js';
@@ -69,6 +68,13 @@ export interface DaemonConfig {
   readonly demuxServices: readonly StartupDemuxService[];
   /** The web console, when the file has `web`. */
   readonly web?: WebConfig | undefined;
+}
+
+/** An object to create at startup (-object, a config file's `objects`). */
+export interface StartupObject {
+  /** What its messages start with (`FILE:LINE: objects[N]`); none for -object, whose failures QEMU prints bare. */
+  readonly origin?: string | undefined;
+  readonly options: ObjectOptions;
 }
 
 /** A demux service the daemon adds at startup, after the devices. */

@@ -2,7 +2,7 @@ import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
 import { qmpCommandSpecs } from '../generated/qapi-commands.gen.js';
 import { sendShutdownEvent } from '../generated/qapi-events.gen.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
-import type { ChardevdConfig, ObjectOptions, ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
+import type { ChardevdConfig, ShutdownCause, VersionInfo } from '../generated/qapi-types.gen.js';
 import { ChardevError } from '../chardev/chardev-error.js';
 import { type StartupDevice, StartupDeviceError } from '../device/device-option.js';
 import { DeviceError } from '../device/device-error.js';
@@ -39,7 +39,7 @@ import { QmpServer } from '../qmp/server.js';
 import { ListenerError, type QmpListenAddress, type SecureAccept } from '../qmp/socket-listeners.js';
 import { creationErrorMessage, resolveStartupChardev, type StartupChardev, StartupChardevError } from './config-chardev.js';
 import { configFileText } from './config-text.js';
-import type { StartupDemuxService } from './config.js';
+import type { StartupDemuxService, StartupObject } from './config.js';
 import { ConfigWriter } from './config-writer.js';
 import type { MonitorConfig } from './monitor-option.js';
 import type { ListenerTls, QmpOption } from './qmp-option.js';
@@ -48,13 +48,6 @@ import { tcpServerAddress, unprotectedTcpWarning, webTcpWarning } from './tcp-wa
 import { TrackedChardevRegistry, TrackedDeviceRegistry } from './tracked-registries.js';
 import type { DaemonMonitors } from './monitors.js';
 import { chardevdVersion } from './version.js';
-
-/** An object to create at startup (-object, a config file's `objects`). */
-export interface StartupObject {
-  /** What its messages start with (`FILE:LINE: objects[N]`); none for -object, whose failures QEMU prints bare. */
-  readonly origin?: string | undefined;
-  readonly options: ObjectOptions;
-}
 
 export interface DaemonOptions {
   /** Objects (TLS credentials, authorization) to create first, in this order. */
