@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { DeviceError } from './device-error.js';
 
@@ -16,4 +17,18 @@ export function connectDemuxAddress(address: DemuxAddress): net.Socket {
   return address.type === 'unix'
     ? net.connect({ path: address.path, allowHalfOpen: true })
     : net.connect({ host: address.host, port: address.port, allowHalfOpen: true });
+}
+
+/** `server` listening on `address`, a stale unix socket file replaced; rejects with the listen error. */
+export async function listenDemuxAddress(server: net.Server, address: DemuxAddress): Promise<void> {
+  if (address.type === 'unix') rmSync(address.path, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = (): void => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (address.type === 'unix') server.listen(address.path, done);
+    else server.listen(address.port, address.host, done);
+  });
 }

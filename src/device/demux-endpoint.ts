@@ -5,7 +5,7 @@ import type { DemuxChannel, DemuxCloseInfo } from '../demux/channel.js';
 import { DemuxCode, type DemuxRole } from '../demux/codes.js';
 import type { DemuxTarget } from '../demux/payloads.js';
 import { DemuxSession, type DemuxSessionError } from '../demux/session.js';
-import { connectDemuxAddress, type DemuxAddress } from './demux-address.js';
+import { connectDemuxAddress, type DemuxAddress, listenDemuxAddress } from './demux-address.js';
 import { bridgeStream } from './demux-bridge.js';
 import { nativeCrc32 } from './native-crc32.js';
 
@@ -93,16 +93,7 @@ export class DemuxEndpoint {
         socket.destroy();
       });
     });
-    if (address.type === 'unix') rmSync(address.path, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      const done = (): void => {
-        server.off('error', reject);
-        resolve();
-      };
-      if (address.type === 'unix') server.listen(address.path, done);
-      else server.listen(address.port, address.host, done);
-    });
+    await listenDemuxAddress(server, address);
     this.#servers.push({ server, path: address.type === 'unix' ? address.path : undefined });
   }
 

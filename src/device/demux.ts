@@ -8,7 +8,7 @@ import { DemuxSession } from '../demux/session.js';
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { DemuxService } from '../generated/qapi-types.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
-import { connectDemuxAddress, type DemuxAddress, parseDemuxAddress } from './demux-address.js';
+import { connectDemuxAddress, type DemuxAddress, listenDemuxAddress, parseDemuxAddress } from './demux-address.js';
 import { bridgeStream } from './demux-bridge.js';
 import { ChardevChannelEnd } from './demux-chardev-end.js';
 import { DeviceError } from './device-error.js';
@@ -169,16 +169,7 @@ export class DemuxDevice implements ChardevFrontend {
       bridge.attach(channel);
     });
     server.on('error', () => {});
-    if (address.type === 'unix') rmSync(address.path, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      const done = (): void => {
-        server.off('error', reject);
-        resolve();
-      };
-      if (address.type === 'unix') server.listen(address.path, done);
-      else server.listen(address.port, address.host, done);
-    }).catch((error: unknown) => {
+    await listenDemuxAddress(server, address).catch((error: unknown) => {
       throw new DeviceError(`Service '${entry.spec.name}' cannot listen on ${entry.spec.listen}: ${error instanceof Error ? error.message : String(error)}`);
     });
     entry.server = server;
