@@ -7,8 +7,9 @@ import { LinkDevice } from '../device/link.js';
  * serial line, a socket nobody linked): the chardev and the hub are
  * joined by a link, as `npm start` joins guest0 and the hub console0, and
  * both exist only while viewers do. Neither is registered, so nothing
- * else can take them: query-chardev shows the chardev's frontend open,
- * the page shows the viewers and their drops.
+ * else can take them: query-chardev shows the chardev's frontend open
+ * and, under the chardev's `viewers`, the viewers and their drops, as
+ * /metrics and the page do.
  */
 export class MadeHub {
   readonly hub: HubChardev;
@@ -21,10 +22,12 @@ export class MadeHub {
     // The chardev's id: the page and a viewer's hello name the console as the chardev they asked for.
     this.hub = HubChardev.withoutMembers(chardev.id, { log });
     this.#link = new LinkDevice(undefined, `the web console of '${chardev.id}'`, chardev, this.hub);
+    chardev.viewers = this.hub;
   }
 
   /** The link goes and the hub closes: the chardev is free again, and stops reading until another frontend comes. */
   dispose(): void {
+    if (this.chardev.viewers === this.hub) this.chardev.viewers = undefined;
     this.#link.detach();
     void this.hub.close();
   }

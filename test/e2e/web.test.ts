@@ -172,6 +172,47 @@ suite('web console', () => {
     await waitFor(async () => (await qmp.execute('chardev-remove', { id: 'free0' }))['return'] !== undefined, 'free0 to be free, and removed');
   });
 
+  test('the viewers of a chardev with no frontend are in its query-chardev entry and in /metrics: one that stops reading loses output, counted, the other none', async () => {
+    const path = join(daemon.server.dir, 'free1.sock');
+    const added = await qmp.execute('chardev-add', {
+      id: 'free1',
+      backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: true, wait: false } },
+    });
+    assert.deepEqual(added['return'], {});
+    type Entry = { label: string; 'frontend-open': boolean; viewers?: { 'queue-size': number; members: { id: string; dropped: number; queued: number }[] } };
+    const entry = async (): Promise<Entry | undefined> => ((await qmp.execute('query-chardev'))['return'] as Entry[]).find((chardev) => chardev.label === 'free1');
+    assert.equal((await entry())?.viewers, undefined);
+    const reader = await RawViewer.open(daemon.base, 'free1', { keep: false });
+    const stalled = await RawViewer.open(daemon.base, 'free1', { acking: false, keep: false });
+    const peer = await connectGuest(path);
+    // 4 MiB in rounds of 256 KiB, each sent once the reading viewer has the one before: the stalled viewer (which
+    // acknowledges nothing) falls beyond its window and its queue in the hub made for free1's viewers.
+    const round = Buffer.alloc(256 << 10, 'y');
+    for (let i = 1; i <= 16; i++) {
+      peer.socket.write(round);
+      await waitFor(() => reader.received >= i * round.length, `round ${i} at the reading viewer`, 30_000, 5);
+    }
+    const viewed = await entry();
+    assert.equal(viewed?.['frontend-open'], true);
+    const members = viewed?.viewers?.members ?? [];
+    assert.equal(members.length, 2);
+    const [readerInfo, stalledInfo] = members as [(typeof members)[0], (typeof members)[0]];
+    assert.equal(readerInfo.dropped, 0);
+    assert.ok(stalledInfo.dropped > 0, 'the stalled viewer dropped output');
+    assert.ok(stalledInfo.queued <= (viewed?.viewers?.['queue-size'] ?? 0));
+    // Everything sent has reached the hub (the reader has it all), so the count no longer moves.
+    const metrics = (await get(`${daemon.base}/metrics`)).body;
+    assert.equal(sample(metrics, 'chardevd_hub_members', 'hub="free1"'), 2);
+    assert.equal(sample(metrics, 'chardevd_hub_member_dropped_bytes_total', `hub="free1",member="${stalledInfo.id}"`), stalledInfo.dropped);
+    assert.equal(sample(metrics, 'chardevd_hub_member_dropped_bytes_total', `hub="free1",member="${readerInfo.id}"`), 0);
+    reader.socket.close();
+    stalled.socket.close();
+    peer.socket.destroy();
+    await waitFor(async () => (await entry())?.viewers === undefined, 'the viewers to leave free1 entry');
+    assert.equal(sample((await get(`${daemon.base}/metrics`)).body, 'chardevd_hub_members', 'hub="free1"'), undefined);
+    await waitFor(async () => (await qmp.execute('chardev-remove', { id: 'free1' }))['return'] !== undefined, 'free1 to be free, and removed');
+  });
+
   test('/metrics is Prometheus text whose counters move with traffic, QMP and human monitor commands and connections', async () => {
     const before = await get(`${daemon.base}/metrics`);
     assert.equal(before.status, 200);
