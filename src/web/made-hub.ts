@@ -1,4 +1,4 @@
-import type { Chardev } from '../chardev/chardev.js';
+import type { Chardev, ChardevContext } from '../chardev/chardev.js';
 import { HubChardev } from '../chardev/hub.js';
 import { LinkDevice } from '../device/link.js';
 
@@ -9,7 +9,7 @@ import { LinkDevice } from '../device/link.js';
  * both exist only while viewers do. Neither is registered, so nothing
  * else can take them: query-chardev shows the chardev's frontend open
  * and, under the chardev's `viewers`, the viewers and their drops, as
- * /metrics and the page do.
+ * /metrics, HUB_MEMBER_DROPPED (hub: the chardev's id) and the page do.
  */
 export class MadeHub {
   readonly hub: HubChardev;
@@ -17,10 +17,10 @@ export class MadeHub {
 
   constructor(
     readonly chardev: Chardev,
-    log: (message: string) => void,
+    context: ChardevContext,
   ) {
-    // The chardev's id: the page and a viewer's hello name the console as the chardev they asked for.
-    this.hub = HubChardev.withoutMembers(chardev.id, { log });
+    // The chardev's id: the page, a viewer's hello and HUB_MEMBER_DROPPED name the console as the chardev they asked for.
+    this.hub = HubChardev.withoutMembers(chardev.id, { log: context.log, events: context.events });
     this.#link = new LinkDevice(undefined, `the web console of '${chardev.id}'`, chardev, this.hub);
     chardev.viewers = this.hub;
   }

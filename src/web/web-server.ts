@@ -267,7 +267,7 @@ export class WebServer {
   }
 
   #makeHub(chardev: Chardev): HubChardev {
-    const made = new MadeHub(chardev, this.host.log);
+    const made = new MadeHub(chardev, this.host.chardevs.context);
     this.#made.set(chardev, made);
     return made.hub;
   }

@@ -172,7 +172,7 @@ suite('web console', () => {
     await waitFor(async () => (await qmp.execute('chardev-remove', { id: 'free0' }))['return'] !== undefined, 'free0 to be free, and removed');
   });
 
-  test('the viewers of a chardev with no frontend are in its query-chardev entry and in /metrics: one that stops reading loses output, counted, the other none', async () => {
+  test('the viewers of a chardev with no frontend are in its query-chardev entry, /metrics and HUB_MEMBER_DROPPED: one that stops reading loses output, counted, the other none', async () => {
     const path = join(daemon.server.dir, 'free1.sock');
     const added = await qmp.execute('chardev-add', {
       id: 'free1',
@@ -205,6 +205,10 @@ suite('web console', () => {
     assert.equal(sample(metrics, 'chardevd_hub_members', 'hub="free1"'), 2);
     assert.equal(sample(metrics, 'chardevd_hub_member_dropped_bytes_total', `hub="free1",member="${stalledInfo.id}"`), stalledInfo.dropped);
     assert.equal(sample(metrics, 'chardevd_hub_member_dropped_bytes_total', `hub="free1",member="${readerInfo.id}"`), 0);
+    await qmp.until(
+      (lines) => lines.some((line) => line.includes('"HUB_MEMBER_DROPPED"') && line.includes('"free1"') && line.includes(`"${stalledInfo.id}"`)),
+      'HUB_MEMBER_DROPPED for the stalled viewer',
+    );
     reader.socket.close();
     stalled.socket.close();
     peer.socket.destroy();
