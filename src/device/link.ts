@@ -23,6 +23,11 @@ class LinkEnd implements ChardevFrontend {
   lost = 0;
   /** This side's chardev asked the writer to wait; cleared by its drain. */
   #outputFull = false;
+  /**
+   * Where a copy of what this side's chardev receives goes too: a lossy
+   * reader (a hub of web viewers) whose write never holds the link back.
+   */
+  tap: Chardev | undefined;
   #other!: LinkEnd;
 
   constructor(public chardev: Chardev) {}
@@ -43,6 +48,8 @@ class LinkEnd implements ChardevFrontend {
     const lost = other.chardev.outputLost - lostBefore;
     this.forwarded += data.length - lost;
     this.lost += lost;
+    // Whether the tap keeps up is its own affair: the link goes at the pace of the other side only.
+    this.tap?.write(data, lease);
   }
 
   /** Lent input goes to the other side with its lease: that chardev copies or keeps what it holds on to. */
@@ -123,8 +130,20 @@ export class LinkDevice {
     return this.#ends.some((end) => end.busy);
   }
 
+  /**
+   * Copies what `side` (this link's chardev or its peer) receives to
+   * `tap` as well, or stops copying (undefined). The tap's write must
+   * not ask to wait (a hub of lossy members): its answer is ignored.
+   */
+  setTap(side: Chardev, tap: Chardev | undefined): void {
+    for (const end of this.#ends) if (end.chardev === side) end.tap = tap;
+  }
+
   /** Lets go of both chardevs; they stop reading until another frontend comes. */
   detach(): void {
-    for (const end of this.#ends) end.chardev.detach(end);
+    for (const end of this.#ends) {
+      end.tap = undefined;
+      end.chardev.detach(end);
+    }
   }
 }

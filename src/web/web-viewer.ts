@@ -141,7 +141,8 @@ export class WebViewer {
   #message(data: Buffer, isBinary: boolean): void {
     if (isBinary) {
       if (this.writable) this.#chardev.type(data);
-      else send(this.socket, { type: 'error', message: 'this viewer is read-only: writing needs a token (web-token-add)' });
+      else
+        send(this.socket, { type: 'error', message: 'this viewer is read-only: writing needs a token (web-token-add), and a chardev watched on a link takes no keys' });
       return;
     }
     let message: unknown;

@@ -217,6 +217,55 @@ suite('web console', () => {
     await waitFor(async () => (await qmp.execute('chardev-remove', { id: 'free1' }))['return'] !== undefined, 'free1 to be free, and removed');
   });
 
+  test('a chardev linked to one that is no hub is watched on a tap: read-only, lossy for a viewer that stops reading, never holding the link back', async () => {
+    const add = async (id: string): Promise<string> => {
+      const path = join(daemon.server.dir, `${id}.sock`);
+      const reply = await qmp.execute('chardev-add', { id, backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: true, wait: false } } });
+      assert.deepEqual(reply['return'], {});
+      return path;
+    };
+    const watchedPath = await add('watched0');
+    const partnerPath = await add('partner0');
+    assert.deepEqual((await qmp.execute('device_add', { driver: 'link', id: 'wl0', chardev: 'watched0', peer: 'partner0' }))['return'], {});
+    const source = await connectGuest(watchedPath);
+    const partner = await connectGuest(partnerPath);
+    const reader = await RawViewer.open(daemon.base, 'watched0', { token: WEB_TOKEN });
+    assert.deepEqual(reader.messages[0], { type: 'hello', chardev: 'watched0', hub: 'watched0', writable: false });
+    const stalled = await RawViewer.open(daemon.base, 'watched0', { acking: false, keep: false });
+    source.socket.write('through-the-link');
+    await waitFor(() => partner.received.bytes.includes('through-the-link'), 'the bytes at the link peer');
+    await waitFor(() => reader.output.bytes.includes('through-the-link'), 'the copy at the viewer');
+    reader.socket.send(Buffer.from('keys-from-a-watcher'));
+    await waitFor(() => reader.messages.some((message) => message['type'] === 'error'), 'the refusal of the keys');
+    assert.match(String(reader.messages.at(-1)?.['message']), /read-only/);
+    // 4 MiB in rounds of 256 KiB, each sent once the peer has the one before: the link goes at the peer's pace, the
+    // stalled viewer falls beyond its window and queue and loses output, counted under watched0's viewers.
+    const round = Buffer.alloc(256 << 10, 'w');
+    const start = partner.received.bytes.length;
+    for (let i = 1; i <= 16; i++) {
+      source.socket.write(round);
+      await waitFor(() => partner.received.bytes.length >= start + i * round.length, `round ${i} at the link peer`, 30_000, 5);
+    }
+    await waitFor(() => reader.output.bytes.length >= start + 16 * round.length, 'every round at the reading viewer', 30_000, 5);
+    type Entry = { label: string; viewers?: { members: { id: string; dropped: number }[] } };
+    const entry = async (): Promise<Entry | undefined> => ((await qmp.execute('query-chardev'))['return'] as Entry[]).find((chardev) => chardev.label === 'watched0');
+    const dropped = (await entry())?.viewers?.members.map((member) => member.dropped) ?? [];
+    assert.equal(dropped.length, 2);
+    assert.equal(dropped[0], 0);
+    assert.ok(dropped[1]! > 0, 'the stalled viewer dropped output');
+    assert.equal(partner.received.bytes.includes('keys-from-a-watcher'), false);
+    assert.equal(source.received.bytes.includes('keys-from-a-watcher'), false);
+    reader.socket.close();
+    stalled.socket.close();
+    await waitFor(async () => (await entry())?.viewers === undefined, 'the viewers to leave');
+    source.socket.write('after-the-watchers');
+    await waitFor(() => partner.received.bytes.includes('after-the-watchers'), 'the link to go on alone');
+    assert.deepEqual((await qmp.execute('device_del', { id: 'wl0' }))['return'], {});
+    source.socket.destroy();
+    partner.socket.destroy();
+    for (const id of ['watched0', 'partner0']) await waitFor(async () => (await qmp.execute('chardev-remove', { id }))['return'] !== undefined, `${id} to be removed`);
+  });
+
   test('/metrics is Prometheus text whose counters move with traffic, QMP and human monitor commands and connections', async () => {
     const before = await get(`${daemon.base}/metrics`);
     assert.equal(before.status, 200);
