@@ -29,6 +29,8 @@ export class MadeHub {
     context: ChardevContext,
     /** The link that holds the chardev, to tap; none to link the chardev to the hub. */
     tapped: LinkDevice | undefined,
+    /** The tapped link went (device_del): the hub's viewers have nothing more to see. */
+    unlinked: () => void,
   ) {
     // The chardev's id: the page, a viewer's hello and HUB_MEMBER_DROPPED name the console as the chardev they asked for.
     this.hub = HubChardev.withoutMembers(chardev.id, { log: context.log, events: context.events });
@@ -37,7 +39,8 @@ export class MadeHub {
       this.#link = new LinkDevice(undefined, `the web console of '${chardev.id}'`, chardev, this.hub);
     } else {
       this.#link = tapped;
-      tapped.setTap(chardev, this.hub);
+      // Whether the hub keeps up is its own affair (its members are lossy): the link goes at its peer's pace.
+      tapped.setTap(chardev, { copy: (data, lease) => this.hub.write(data, lease), unlinked });
     }
     chardev.viewers = this.hub;
   }

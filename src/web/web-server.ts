@@ -270,9 +270,18 @@ export class WebServer {
   }
 
   #makeHub(chardev: Chardev, tapping: LinkDevice | undefined): HubChardev {
-    const made = new MadeHub(chardev, this.host.chardevs.context, tapping);
+    const made = new MadeHub(chardev, this.host.chardevs.context, tapping, () => this.#unmake(chardev, 'the link it watched is gone'));
     this.#made.set(chardev, made);
     return made.hub;
+  }
+
+  /** Closes the viewers of the hub made for `chardev`, which goes. */
+  #unmake(chardev: Chardev, why: string): void {
+    const made = this.#made.get(chardev);
+    if (made === undefined) return;
+    this.#made.delete(chardev);
+    for (const viewer of this.#viewers) if (viewer.hub === made.hub) viewer.leave(why);
+    made.dispose();
   }
 
   /** The last viewer of a made hub left: the chardev is free again. */

@@ -217,7 +217,7 @@ suite('web console', () => {
     await waitFor(async () => (await qmp.execute('chardev-remove', { id: 'free1' }))['return'] !== undefined, 'free1 to be free, and removed');
   });
 
-  test('a chardev linked to one that is no hub is watched on a tap: read-only, lossy for a viewer that stops reading, never holding the link back', async () => {
+  test('a chardev linked to one that is no hub is watched on a tap: read-only, lossy for a viewer that stops reading, never holding the link back, gone with the link', async () => {
     const add = async (id: string): Promise<string> => {
       const path = join(daemon.server.dir, `${id}.sock`);
       const reply = await qmp.execute('chardev-add', { id, backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: true, wait: false } } });
@@ -260,7 +260,15 @@ suite('web console', () => {
     await waitFor(async () => (await entry())?.viewers === undefined, 'the viewers to leave');
     source.socket.write('after-the-watchers');
     await waitFor(() => partner.received.bytes.includes('after-the-watchers'), 'the link to go on alone');
+    // The link going takes the watchers with it; the chardev is then free, and its viewers' hub is its own.
+    const watcher = await RawViewer.open(daemon.base, 'watched0');
+    const closed = watcher.closed();
     assert.deepEqual((await qmp.execute('device_del', { id: 'wl0' }))['return'], {});
+    assert.equal(await closed, 1001);
+    await waitFor(async () => (await entry())?.viewers === undefined, 'the watcher to leave');
+    const owner = await RawViewer.open(daemon.base, 'watched0', { token: WEB_TOKEN });
+    assert.equal(owner.messages[0]?.['writable'], true);
+    owner.socket.close();
     source.socket.destroy();
     partner.socket.destroy();
     for (const id of ['watched0', 'partner0']) await waitFor(async () => (await qmp.execute('chardev-remove', { id }))['return'] !== undefined, `${id} to be removed`);
