@@ -150,9 +150,10 @@ export abstract class Chardev {
   #log: ChardevLog | undefined;
   /**
    * The hub its viewers share, while viewers made one for it (the web
-   * console's viewers of a chardev that had no frontend): that hub is
-   * registered nowhere, so query-chardev (`viewers`) and /metrics find
-   * its members, their queues and drops, here.
+   * console's viewers of a chardev that had no frontend, or that a link
+   * joins to a chardev that is no hub): that hub is registered nowhere,
+   * so query-chardev (`viewers`) and /metrics find its members, their
+   * queues and drops, here.
    */
   viewers: { info(): ChardevHubInfo } | undefined;
 

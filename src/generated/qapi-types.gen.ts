@@ -766,11 +766,12 @@ export interface ChardevInfo {
    */
   hub?: ChardevHubInfo;
   /**
-   * for a chardev that had no frontend and is now viewed in
-   * the web console: the hub made for its viewers (docs/web.md), with
-   * what each viewer was sent, what waits in its queue and what it
-   * lost.  Absent while nobody views it so, and for a hub or a
-   * chardev linked to one (its viewers are that hub's members).
+   * for a chardev viewed in the web console that had no
+   * frontend, or that a link joins to a chardev that is no hub: the
+   * hub made for its viewers (docs/web.md), with what each viewer was
+   * sent, what waits in its queue and what it lost.  Absent while
+   * nobody views it so, and for a hub or a chardev linked to one (its
+   * viewers are that hub's members).
    *
    * Feature `chardevd-extension`
    */

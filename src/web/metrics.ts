@@ -127,8 +127,8 @@ export class DaemonMetrics {
 }
 
 /**
- * Every hub with its state: the registered ones, and those made for the
- * viewers of a chardev with no frontend, under the chardev's id.
+ * Every hub with its state: the registered ones, and those made for a
+ * chardev's web viewers, under the chardev's id.
  */
 function* hubs(source: MetricsSource): IterableIterator<{ readonly id: string; readonly info: ChardevHubInfo }> {
   for (const chardev of source.chardevs()) {
