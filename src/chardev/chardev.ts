@@ -1,6 +1,6 @@
 import { closeFds } from '../base/fd-passing.js';
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
-import type { ChardevBackendKind, ChardevSinkInfo } from '../generated/qapi-types.gen.js';
+import type { ChardevBackendKind, ChardevHubInfo, ChardevSinkInfo } from '../generated/qapi-types.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
 import type { TlsObjects } from '../objects/object-registry.js';
 import type { ChardevLog } from './chardev-log.js';
@@ -148,6 +148,14 @@ export abstract class Chardev {
   #bytesIn = 0;
   #bytesOut = 0;
   #log: ChardevLog | undefined;
+  /**
+   * The hub its viewers share, while viewers made one for it (the web
+   * console's viewers of a chardev that had no frontend, or that a link
+   * joins to a chardev that is no hub): that hub is registered nowhere,
+   * so query-chardev (`viewers`) and /metrics find its members, their
+   * queues and drops, here.
+   */
+  viewers: { info(): ChardevHubInfo } | undefined;
 
   constructor(readonly id: string) {}
 

@@ -31,8 +31,9 @@ export const charHandlers: HandlersOf<
         filename: chardev.filename,
         'frontend-open': chardev.frontend?.frontendOpen ?? false,
       };
-      // Only a hub's entry, a multi-client socket's that lost output, and a file's or pipe's whose writes failed have more than QEMU's three members.
+      // Only a hub's entry, a viewed chardev's, a multi-client socket's that lost output, and a file's or pipe's whose writes failed have more than QEMU's three members.
       if (chardev instanceof HubChardev) info.hub = chardev.info();
+      if (chardev.viewers !== undefined) info.viewers = chardev.viewers.info();
       if (chardev instanceof SocketChardev && chardev.droppedOutput > 0) info['output-dropped'] = chardev.droppedOutput;
       const sink = chardev.sinkInfo;
       if (sink !== undefined) info.sink = sink;

@@ -9,6 +9,17 @@ import type { ReadLease } from '../chardev/read-buffer.js';
 export const LINK_CHUNK = 64 << 10;
 
 /**
+ * A reader of what one side of a link receives, beside the other side:
+ * lossy (a hub of web viewers), so that it never holds the link back.
+ */
+export interface LinkTap {
+  /** A copy of what the side received; lent input is the tap's to copy before it returns. */
+  copy(data: Buffer, lease: ReadLease | undefined): void;
+  /** The link let go of its chardevs: nothing more comes. */
+  unlinked(): void;
+}
+
+/**
  * One side of a link: the frontend of one chardev, writing what that
  * chardev receives to the chardev of the other side. When the other
  * side's write says "wait", this side takes nothing more (capacity 0),
@@ -23,6 +34,8 @@ class LinkEnd implements ChardevFrontend {
   lost = 0;
   /** This side's chardev asked the writer to wait; cleared by its drain. */
   #outputFull = false;
+  /** Where a copy of what this side's chardev receives goes too. */
+  tap: LinkTap | undefined;
   #other!: LinkEnd;
 
   constructor(public chardev: Chardev) {}
@@ -43,6 +56,7 @@ class LinkEnd implements ChardevFrontend {
     const lost = other.chardev.outputLost - lostBefore;
     this.forwarded += data.length - lost;
     this.lost += lost;
+    this.tap?.copy(data, lease);
   }
 
   /** Lent input goes to the other side with its lease: that chardev copies or keeps what it holds on to. */
@@ -123,8 +137,18 @@ export class LinkDevice {
     return this.#ends.some((end) => end.busy);
   }
 
-  /** Lets go of both chardevs; they stop reading until another frontend comes. */
+  /** Copies what `side` (this link's chardev or its peer) receives to `tap` as well, or stops copying (undefined). */
+  setTap(side: Chardev, tap: LinkTap | undefined): void {
+    for (const end of this.#ends) if (end.chardev === side) end.tap = tap;
+  }
+
+  /** Lets go of both chardevs; they stop reading until another frontend comes. A tap hears that nothing more comes. */
   detach(): void {
-    for (const end of this.#ends) end.chardev.detach(end);
+    for (const end of this.#ends) {
+      const tap = end.tap;
+      end.tap = undefined;
+      end.chardev.detach(end);
+      tap?.unlinked();
+    }
   }
 }

@@ -63,7 +63,7 @@ export const qmpSchemaInfo: readonly SchemaInfo[] = [
   {"name":"[10]","meta-type":"array","element-type":"10"},
   {"name":"10","meta-type":"object","members":[{"name":"id","type":"str"},{"name":"qom-type","type":"61"}]},
   {"name":"[11]","meta-type":"array","element-type":"11"},
-  {"name":"11","meta-type":"object","members":[{"name":"label","type":"str"},{"name":"filename","type":"str"},{"name":"frontend-open","type":"bool"},{"name":"hub","type":"67","default":null,"features":["chardevd-extension"]},{"name":"output-dropped","type":"int","default":null,"features":["chardevd-extension"]},{"name":"sink","type":"68","default":null,"features":["chardevd-extension"]}]},
+  {"name":"11","meta-type":"object","members":[{"name":"label","type":"str"},{"name":"filename","type":"str"},{"name":"frontend-open","type":"bool"},{"name":"hub","type":"67","default":null,"features":["chardevd-extension"]},{"name":"viewers","type":"67","default":null,"features":["chardevd-extension"]},{"name":"output-dropped","type":"int","default":null,"features":["chardevd-extension"]},{"name":"sink","type":"68","default":null,"features":["chardevd-extension"]}]},
   {"name":"[12]","meta-type":"array","element-type":"12"},
   {"name":"12","meta-type":"object","members":[{"name":"name","type":"str"}]},
   {"name":"13","meta-type":"object","members":[{"name":"device","type":"str"},{"name":"data","type":"str"},{"name":"format","type":"69","default":null}]},

@@ -766,6 +766,17 @@ export interface ChardevInfo {
    */
   hub?: ChardevHubInfo;
   /**
+   * for a chardev viewed in the web console that had no
+   * frontend, or that a link joins to a chardev that is no hub: the
+   * hub made for its viewers (docs/web.md), with what each viewer was
+   * sent, what waits in its queue and what it lost.  Absent while
+   * nobody views it so, and for a hub or a chardev linked to one (its
+   * viewers are that hub's members).
+   *
+   * Feature `chardevd-extension`
+   */
+  viewers?: ChardevHubInfo;
+  /**
    * for a socket chardev: output lost because a client
    * did not read (with clients=N, a client that stops reading loses
    * what exceeds its own queue while the others go on), over every

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Chardev } from '../chardev/chardev.js';
 import { HubChardev } from '../chardev/hub.js';
+import type { ChardevHubInfo } from '../generated/qapi-types.gen.js';
 import type { CommandTally } from '../qmp/command-tally.js';
 
 /** Connections of one kind: open now, and accepted since start. */
@@ -21,7 +22,8 @@ export interface MetricsSource {
 
 /**
  * The daemon's Prometheus metrics (`/metrics`): per chardev bytes in and
- * out and open state; per hub its members and, per member, queue depth
+ * out and open state; per hub (and per hub made for a chardev's web
+ * viewers, under the chardev's id) its members and, per member, queue depth
  * and drops; QMP and human monitor connections and commands by name and
  * outcome; web viewers; and prom-client's process figures (CPU, memory,
  * descriptors, event loop lag). Every figure is read from the daemon at
@@ -70,7 +72,7 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.reset();
-        for (const hub of hubs(source)) this.set({ hub: hub.id }, hub.members.length);
+        for (const hub of hubs(source)) this.set({ hub: hub.id }, hub.info.members.length);
       },
     });
     new Gauge({
@@ -80,7 +82,7 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.reset();
-        for (const hub of hubs(source)) for (const member of hub.info().members) this.set({ hub: hub.id, member: member.id }, member.queued);
+        for (const hub of hubs(source)) for (const member of hub.info.members) this.set({ hub: hub.id, member: member.id }, member.queued);
       },
     });
     new Counter({
@@ -90,7 +92,7 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.reset();
-        for (const hub of hubs(source)) for (const member of hub.info().members) this.inc({ hub: hub.id, member: member.id }, member.dropped);
+        for (const hub of hubs(source)) for (const member of hub.info.members) this.inc({ hub: hub.id, member: member.id }, member.dropped);
       },
     });
     for (const [monitor, what] of [
@@ -124,8 +126,15 @@ export class DaemonMetrics {
   }
 }
 
-function* hubs(source: MetricsSource): IterableIterator<HubChardev> {
-  for (const chardev of source.chardevs()) if (chardev instanceof HubChardev) yield chardev;
+/**
+ * Every hub with its state: the registered ones, and those made for a
+ * chardev's web viewers, under the chardev's id.
+ */
+function* hubs(source: MetricsSource): IterableIterator<{ readonly id: string; readonly info: ChardevHubInfo }> {
+  for (const chardev of source.chardevs()) {
+    if (chardev instanceof HubChardev) yield { id: chardev.id, info: chardev.info() };
+    if (chardev.viewers !== undefined) yield { id: chardev.id, info: chardev.viewers.info() };
+  }
 }
 
 /** NAME (open now) and NAME_total (accepted since start). */

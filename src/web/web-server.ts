@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ChardevRegistry } from '../chardev/registry.js';
 import type { WebTokens } from '../commands/web-tokens.js';
+import type { LinkDevice } from '../device/link.js';
 import type { DeviceRegistry } from '../device/registry.js';
 import type { CommandTally } from '../qmp/command-tally.js';
 import { type QmpListenAddress, SocketListeners } from '../qmp/socket-listeners.js';
@@ -250,14 +251,16 @@ export class WebServer {
         ws.close(1011, now.refusal.slice(0, 120));
         return;
       }
-      const hub = 'hub' in now ? now.hub : this.#makeHub(now.madeFor);
+      const hub = 'hub' in now ? now.hub : this.#makeHub(now.madeFor, now.tapping);
       try {
         hub.checkJoin();
       } catch (error: unknown) {
         ws.close(1013, error instanceof Error ? error.message.slice(0, 120) : 'hub is full');
         return;
       }
-      const viewer = new WebViewer(`web-viewer-${++this.#viewerNumber}`, hub, id, ws, token !== undefined, () => {
+      // A viewer of a tapped link only watches: its keys would mix with the link's peer's.
+      const writable = token !== undefined && this.#made.get(chardev)?.tapping !== true;
+      const viewer = new WebViewer(`web-viewer-${++this.#viewerNumber}`, hub, id, ws, writable, () => {
         this.#viewers.delete(viewer);
         this.#unmakeIfUnviewed(chardev);
       });
@@ -266,10 +269,19 @@ export class WebServer {
     });
   }
 
-  #makeHub(chardev: Chardev): HubChardev {
-    const made = new MadeHub(chardev, this.host.log);
+  #makeHub(chardev: Chardev, tapping: LinkDevice | undefined): HubChardev {
+    const made = new MadeHub(chardev, this.host.chardevs.context, tapping, () => this.#unmake(chardev, 'the link it watched is gone'));
     this.#made.set(chardev, made);
     return made.hub;
+  }
+
+  /** Closes the viewers of the hub made for `chardev`, which goes. */
+  #unmake(chardev: Chardev, why: string): void {
+    const made = this.#made.get(chardev);
+    if (made === undefined) return;
+    this.#made.delete(chardev);
+    for (const viewer of this.#viewers) if (viewer.hub === made.hub) viewer.leave(why);
+    made.dispose();
   }
 
   /** The last viewer of a made hub left: the chardev is free again. */

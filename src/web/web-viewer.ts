@@ -119,7 +119,7 @@ export class WebViewer {
    */
   constructor(
     readonly id: string,
-    private readonly hub: HubChardev,
+    readonly hub: HubChardev,
     /** The chardev the page asked for (the hub itself, or the chardev linked to it). */
     chardevId: string,
     private readonly socket: WebSocket,
@@ -141,7 +141,8 @@ export class WebViewer {
   #message(data: Buffer, isBinary: boolean): void {
     if (isBinary) {
       if (this.writable) this.#chardev.type(data);
-      else send(this.socket, { type: 'error', message: 'this viewer is read-only: writing needs a token (web-token-add)' });
+      else
+        send(this.socket, { type: 'error', message: 'this viewer is read-only: writing needs a token (web-token-add), and a chardev watched on a link takes no keys' });
       return;
     }
     let message: unknown;
@@ -158,13 +159,13 @@ export class WebViewer {
     send(this.socket, { type: 'error', message: 'unknown message: text frames are {"type":"ack","bytes":N}' });
   }
 
-  /** Leaves the hub; the WebSocket goes too. */
-  leave(): void {
+  /** Leaves the hub; the WebSocket goes too, closed with `why`. */
+  leave(why = 'chardevd is stopping'): void {
     if (this.#left) return;
     this.#left = true;
     this.hub.leave(this.#chardev);
     void this.#chardev.close();
-    if (this.socket.readyState === this.socket.OPEN) this.socket.close(1001, 'chardevd is stopping');
+    if (this.socket.readyState === this.socket.OPEN) this.socket.close(1001, why);
   }
 }
 

@@ -172,6 +172,108 @@ suite('web console', () => {
     await waitFor(async () => (await qmp.execute('chardev-remove', { id: 'free0' }))['return'] !== undefined, 'free0 to be free, and removed');
   });
 
+  test('the viewers of a chardev with no frontend are in its query-chardev entry, /metrics and HUB_MEMBER_DROPPED: one that stops reading loses output, counted, the other none', async () => {
+    const path = join(daemon.server.dir, 'free1.sock');
+    const added = await qmp.execute('chardev-add', {
+      id: 'free1',
+      backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: true, wait: false } },
+    });
+    assert.deepEqual(added['return'], {});
+    type Entry = { label: string; 'frontend-open': boolean; viewers?: { 'queue-size': number; members: { id: string; dropped: number; queued: number }[] } };
+    const entry = async (): Promise<Entry | undefined> => ((await qmp.execute('query-chardev'))['return'] as Entry[]).find((chardev) => chardev.label === 'free1');
+    assert.equal((await entry())?.viewers, undefined);
+    const reader = await RawViewer.open(daemon.base, 'free1', { keep: false });
+    const stalled = await RawViewer.open(daemon.base, 'free1', { acking: false, keep: false });
+    const peer = await connectGuest(path);
+    // 4 MiB in rounds of 256 KiB, each sent once the reading viewer has the one before: the stalled viewer (which
+    // acknowledges nothing) falls beyond its window and its queue in the hub made for free1's viewers.
+    const round = Buffer.alloc(256 << 10, 'y');
+    for (let i = 1; i <= 16; i++) {
+      peer.socket.write(round);
+      await waitFor(() => reader.received >= i * round.length, `round ${i} at the reading viewer`, 30_000, 5);
+    }
+    const viewed = await entry();
+    assert.equal(viewed?.['frontend-open'], true);
+    const members = viewed?.viewers?.members ?? [];
+    assert.equal(members.length, 2);
+    const [readerInfo, stalledInfo] = members as [(typeof members)[0], (typeof members)[0]];
+    assert.equal(readerInfo.dropped, 0);
+    assert.ok(stalledInfo.dropped > 0, 'the stalled viewer dropped output');
+    assert.ok(stalledInfo.queued <= (viewed?.viewers?.['queue-size'] ?? 0));
+    // Everything sent has reached the hub (the reader has it all), so the count no longer moves.
+    const metrics = (await get(`${daemon.base}/metrics`)).body;
+    assert.equal(sample(metrics, 'chardevd_hub_members', 'hub="free1"'), 2);
+    assert.equal(sample(metrics, 'chardevd_hub_member_dropped_bytes_total', `hub="free1",member="${stalledInfo.id}"`), stalledInfo.dropped);
+    assert.equal(sample(metrics, 'chardevd_hub_member_dropped_bytes_total', `hub="free1",member="${readerInfo.id}"`), 0);
+    await qmp.until(
+      (lines) => lines.some((line) => line.includes('"HUB_MEMBER_DROPPED"') && line.includes('"free1"') && line.includes(`"${stalledInfo.id}"`)),
+      'HUB_MEMBER_DROPPED for the stalled viewer',
+    );
+    reader.socket.close();
+    stalled.socket.close();
+    peer.socket.destroy();
+    await waitFor(async () => (await entry())?.viewers === undefined, 'the viewers to leave free1 entry');
+    assert.equal(sample((await get(`${daemon.base}/metrics`)).body, 'chardevd_hub_members', 'hub="free1"'), undefined);
+    await waitFor(async () => (await qmp.execute('chardev-remove', { id: 'free1' }))['return'] !== undefined, 'free1 to be free, and removed');
+  });
+
+  test('a chardev linked to one that is no hub is watched on a tap: read-only, lossy for a viewer that stops reading, never holding the link back, gone with the link', async () => {
+    const add = async (id: string): Promise<string> => {
+      const path = join(daemon.server.dir, `${id}.sock`);
+      const reply = await qmp.execute('chardev-add', { id, backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: true, wait: false } } });
+      assert.deepEqual(reply['return'], {});
+      return path;
+    };
+    const watchedPath = await add('watched0');
+    const partnerPath = await add('partner0');
+    assert.deepEqual((await qmp.execute('device_add', { driver: 'link', id: 'wl0', chardev: 'watched0', peer: 'partner0' }))['return'], {});
+    const source = await connectGuest(watchedPath);
+    const partner = await connectGuest(partnerPath);
+    const reader = await RawViewer.open(daemon.base, 'watched0', { token: WEB_TOKEN });
+    assert.deepEqual(reader.messages[0], { type: 'hello', chardev: 'watched0', hub: 'watched0', writable: false });
+    const stalled = await RawViewer.open(daemon.base, 'watched0', { acking: false, keep: false });
+    source.socket.write('through-the-link');
+    await waitFor(() => partner.received.bytes.includes('through-the-link'), 'the bytes at the link peer');
+    await waitFor(() => reader.output.bytes.includes('through-the-link'), 'the copy at the viewer');
+    reader.socket.send(Buffer.from('keys-from-a-watcher'));
+    await waitFor(() => reader.messages.some((message) => message['type'] === 'error'), 'the refusal of the keys');
+    assert.match(String(reader.messages.at(-1)?.['message']), /read-only/);
+    // 4 MiB in rounds of 256 KiB, each sent once the peer has the one before: the link goes at the peer's pace, the
+    // stalled viewer falls beyond its window and queue and loses output, counted under watched0's viewers.
+    const round = Buffer.alloc(256 << 10, 'w');
+    const start = partner.received.bytes.length;
+    for (let i = 1; i <= 16; i++) {
+      source.socket.write(round);
+      await waitFor(() => partner.received.bytes.length >= start + i * round.length, `round ${i} at the link peer`, 30_000, 5);
+    }
+    await waitFor(() => reader.output.bytes.length >= start + 16 * round.length, 'every round at the reading viewer', 30_000, 5);
+    type Entry = { label: string; viewers?: { members: { id: string; dropped: number }[] } };
+    const entry = async (): Promise<Entry | undefined> => ((await qmp.execute('query-chardev'))['return'] as Entry[]).find((chardev) => chardev.label === 'watched0');
+    const dropped = (await entry())?.viewers?.members.map((member) => member.dropped) ?? [];
+    assert.equal(dropped.length, 2);
+    assert.equal(dropped[0], 0);
+    assert.ok(dropped[1]! > 0, 'the stalled viewer dropped output');
+    assert.equal(partner.received.bytes.includes('keys-from-a-watcher'), false);
+    assert.equal(source.received.bytes.includes('keys-from-a-watcher'), false);
+    reader.socket.close();
+    stalled.socket.close();
+    await waitFor(async () => (await entry())?.viewers === undefined, 'the viewers to leave');
+    source.socket.write('after-the-watchers');
+    await waitFor(() => partner.received.bytes.includes('after-the-watchers'), 'the link to go on alone');
+    // The link going takes the watchers with it; the chardev is then free, and its viewers' hub is its own.
+    const watcher = await RawViewer.open(daemon.base, 'watched0');
+    const closed = watcher.closed();
+    assert.deepEqual((await qmp.execute('device_del', { id: 'wl0' }))['return'], {});
+    assert.equal(await closed, 1001);
+    await waitFor(async () => (await entry())?.viewers === undefined, 'the watcher to leave');
+    const owner = await RawViewer.open(daemon.base, 'watched0', { token: WEB_TOKEN });
+    assert.equal(owner.messages[0]?.['writable'], true);
+    owner.socket.close();
+    source.socket.destroy();
+    partner.socket.destroy();
+    for (const id of ['watched0', 'partner0']) await waitFor(async () => (await qmp.execute('chardev-remove', { id }))['return'] !== undefined, `${id} to be removed`);
+  });
+
   test('/metrics is Prometheus text whose counters move with traffic, QMP and human monitor commands and connections', async () => {
     const before = await get(`${daemon.base}/metrics`);
     assert.equal(before.status, 200);

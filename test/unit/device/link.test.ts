@@ -156,6 +156,29 @@ suite('link device: two chardevs back to back', () => {
     await chardevs.closeAll();
   });
 
+  test('a tap gets a copy of what its side receives, not of the other way, and hears when the link lets go', async () => {
+    const { chardevs } = registries();
+    const guest = await unixServer(chardevs, 'guest');
+    const peer = new FailingSink('peer');
+    const device = new LinkDevice('l0', '/machine/peripheral/l0', guest.chardev, peer);
+    let copied = '';
+    let unlinked = 0;
+    device.setTap(guest.chardev, { copy: (data) => (copied += data.toString()), unlinked: () => unlinked++ });
+    const client = await connected(guest.path, guest.chardev);
+    client.write('watched');
+    await until(() => copied === 'watched', 'the copy at the tap');
+    assert.equal(peer.written, 'watched');
+    device.setTap(guest.chardev, undefined);
+    client.write('-unwatched');
+    await until(() => peer.written === 'watched-unwatched', 'the bytes at the peer');
+    assert.equal(copied, 'watched');
+    device.setTap(peer, { copy: (data) => (copied += data.toString()), unlinked: () => unlinked++ });
+    device.detach();
+    assert.equal(unlinked, 1);
+    client.destroy();
+    await chardevs.closeAll();
+  });
+
   test('bytes the peer drops because it cannot write them are counted as lost, not as moved', async () => {
     const { chardevs } = registries();
     const guest = await unixServer(chardevs, 'guest');

@@ -17,13 +17,14 @@ suite('viewTarget and chardevList', () => {
   const dir = mkdtempSync(join(tmpdir(), 'chardevd-view-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('a hub, a chardev linked to a hub, a free source, a sink and a chardev held otherwise', async () => {
+  test('a hub, a chardev linked to a hub, a free source, a sink, a chardev linked to no hub and one held otherwise', async () => {
     const chardevs = new ChardevRegistry({ log: () => {} });
     const devices = new DeviceRegistry(chardevs);
     const socket = (id: string): Promise<Chardev> =>
       chardevs.add(id, { type: 'socket', data: { addr: { type: 'unix', data: { path: join(dir, `${id}.sock`) } }, server: true, wait: false } });
     await chardevs.add('log0', { type: 'ringbuf', data: { size: 4096 } });
-    const hub = await chardevs.add('console0', { type: 'hub', data: { chardevs: ['log0'] } });
+    const member = await socket('member0');
+    const hub = await chardevs.add('console0', { type: 'hub', data: { chardevs: ['log0', 'member0'] } });
     const guest = await socket('guest0');
     const free = await socket('free0');
     const held = await socket('held0');
@@ -42,18 +43,20 @@ suite('viewTarget and chardevList', () => {
     assert.deepEqual(viewTarget(chardevs.get('log1')!, links, none), {
       refusal: "Chardev 'log1' cannot be viewed: it only stores what is written to it (docs/web.md)",
     });
-    assert.deepEqual(viewTarget(held, links, none), {
-      refusal: "Chardev 'held0' cannot be viewed: it is in use, and not by a link to a hub (docs/web.md)",
+    assert.deepEqual(viewTarget(held, links, none), { madeFor: held, tapping: links[1] });
+    assert.deepEqual(viewTarget(member, links, none), {
+      refusal: "Chardev 'member0' cannot be viewed: it is in use, and not by a link (docs/web.md)",
     });
 
     assert.deepEqual(
       chardevList(chardevs.list(), links, none).map(({ id, viewable, hub: joins, members }) => [id, viewable, joins, members?.map((member) => member.id)]),
       [
         ['log0', false, undefined, undefined],
-        ['console0', true, 'console0', ['log0']],
+        ['member0', false, undefined, undefined],
+        ['console0', true, 'console0', ['log0', 'member0']],
         ['guest0', true, 'console0', undefined],
         ['free0', true, undefined, undefined],
-        ['held0', false, undefined, undefined],
+        ['held0', true, undefined, undefined],
         ['log1', false, undefined, undefined],
       ],
     );
