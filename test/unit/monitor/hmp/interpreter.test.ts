@@ -16,10 +16,10 @@ async function run(line: string, replies: Replies = {}, observer?: CommandTally)
   const requests: [HmpQmpCommand, unknown][] = [];
   const qmp: QmpCall = async <K extends HmpQmpCommand>(command: K, args: QmpCommands[K]['arguments']) => {
     requests.push([command, args]);
-    const reply: Replies[K] = replies[command];
+    const reply: unknown = replies[command];
     if (reply instanceof Error) throw reply;
     // Where no reply is given the command's value goes unread ({} of chardev-remove, quit, ...).
-    return reply ?? {};
+    return (reply ?? {}) as QmpCommands[K]['returns'];
   };
   const call: HmpCall = {
     print: (text) => {
