@@ -19,7 +19,7 @@ async function run(line: string, replies: Replies = {}, observer?: CommandTally)
     const reply: unknown = replies[command];
     if (reply instanceof Error) throw reply;
     // Where no reply is given the command's value goes unread ({} of chardev-remove, quit, ...).
-    return (reply ?? {}) as QmpCommands[K]['returns'];
+    return reply ?? {};
   };
   const call: HmpCall = {
     print: (text) => {
