@@ -1,4 +1,5 @@
 import type { ObjectTypeInfo } from '../generated/qapi-types.gen.js';
+import { ObjectTree } from '../objects/object-tree.js';
 import type { HandlersOf } from './context.js';
 
 /**
@@ -25,7 +26,7 @@ function implementsType(type: ObjectTypeInfo, ancestor: string): boolean {
 }
 
 /** QOM commands (schema/qom.json); failures are ObjectErrors, GenericError on the wire as in QEMU. */
-export const objectHandlers: HandlersOf<'object-add' | 'object-del' | 'qom-list-types' | 'query-objects'> = {
+export const objectHandlers: HandlersOf<'object-add' | 'object-del' | 'qom-list' | 'qom-get' | 'qom-list-types' | 'query-objects'> = {
   'object-add'(args, { daemon }) {
     daemon.objects.add(args);
     return {};
@@ -34,6 +35,14 @@ export const objectHandlers: HandlersOf<'object-add' | 'object-del' | 'qom-list-
   'object-del'({ id }, { daemon }) {
     daemon.objects.delete(id);
     return {};
+  },
+
+  'qom-list'({ path }, { daemon }) {
+    return new ObjectTree(daemon.objects).list(path);
+  },
+
+  'qom-get'({ path, property }, { daemon }) {
+    return new ObjectTree(daemon.objects).get(path, property);
   },
 
   // qmp_qom_list_types: abstract types only when asked for, every type without `implements`.

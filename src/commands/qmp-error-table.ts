@@ -20,6 +20,8 @@ const QMP_ERROR_TYPES: ReadonlyMap<string, QmpErrorType> = new Map<string, QmpEr
   ['WEB_TOKEN_INVALID', GenericError],
   // object-add's and object-del's failures are error_setg() (qom/object.c, crypto/tlscreds*.c).
   ['OBJECT_FAILED', GenericError],
+  // qom-list's and qom-get's unknown path: qmp_qom_list() and qmp_qom_get() raise ERROR_CLASS_DEVICE_NOT_FOUND.
+  ['OBJECT_PATH_NOT_FOUND', DeviceNotFoundError],
 ]);
 
 /** The QMP error for a domain error a handler threw; undefined for anything else, which the dispatcher reports as a bug. */

@@ -99,6 +99,19 @@ export const qapiTypeTable: TypeTable = {
       { name: 'abstract', type: 'bool', optional: true },
     ],
   },
+  'q_obj_qom-list-arg': {
+    kind: 'object',
+    members: [
+      { name: 'path', type: 'str' },
+    ],
+  },
+  'q_obj_qom-get-arg': {
+    kind: 'object',
+    members: [
+      { name: 'path', type: 'str' },
+      { name: 'property', type: 'str' },
+    ],
+  },
   'q_obj_ringbuf-write-arg': {
     kind: 'object',
     members: [

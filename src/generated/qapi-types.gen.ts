@@ -557,6 +557,54 @@ export interface ObjectInfo {
 }
 
 /**
+ * One property of an object, as @qom-list names it.
+ *
+ * Since: 1.2
+ */
+export interface ObjectPropertyInfo {
+  /**
+   * the name of the property
+   */
+  name: string;
+  /**
+   * the type of the property.  This will typically come in one of
+   * four forms:
+   *
+   * 1) A primitive type such as 'u8', 'u16', 'bool', 'str', or
+   *    'double'.  These types are mapped to the appropriate JSON
+   *    type.
+   *
+   * 2) A child type in the form 'child<subtype>' where subtype is a
+   *    qdev device type name.  Child properties create the
+   *    composition tree.
+   *
+   * 3) A link type in the form 'link<subtype>' where subtype is a
+   *    qdev device type name.  Link properties form the device
+   *    model graph.
+   *
+   * 4) Any other name, the name of a QAPI type (an enum or struct).
+   */
+  type: string;
+  /**
+   * if specified, the description of the property.
+   */
+  description?: string;
+  /**
+   * the default value, if any (since 5.0)
+   */
+  'default-value'?: unknown;
+}
+
+export interface QomListArguments {
+  path: string;
+}
+
+export interface QomGetArguments {
+  path: string;
+  property: string;
+}
+
+/**
  * A single string, boxed so that it can be a union branch.
  *
  * Since: 0.1

@@ -52,8 +52,10 @@ export function validateObjectOptions(value: JsonObject): ObjectOptions {
 function keyval(text: string): JsonObject {
   const root: JsonObject = Object.create(null) as JsonObject;
   parseQemuOpts(splitQemuOpts(text)).forEach((opt, index) => {
-    const implied = index === 0 && opt.value === undefined;
+    // An empty first parameter is no type: keyval_parse_one desugars a non-empty one only.
+    const implied = index === 0 && opt.value === undefined && opt.key !== '';
     const key = implied ? 'qom-type' : opt.key;
+    if (!implied && !isKeyvalKey(key)) throw new QemuOptsError(`Invalid parameter '${key}'`);
     if (opt.value === undefined && !implied) throw new QemuOptsError(`Expected '=' after parameter '${opt.key}'`);
     const value: JsonValue = !implied && BOOLEAN_MEMBERS.has(key) ? parseOnOff(key, opt.value!) : implied ? opt.key : opt.value!;
     const path = key.split('.');
@@ -67,6 +69,11 @@ function keyval(text: string): JsonObject {
     node[path.at(-1)!] = value;
   });
   return listsFromNumberedKeys(root) as JsonObject;
+}
+
+/** keyval_parse_one's key: QAPI names (parse_qapi_name) joined by dots, list indexes after the first. */
+function isKeyvalKey(key: string): boolean {
+  return key.split('.').every((part, i) => /^[A-Za-z][A-Za-z0-9_-]*$/.test(part) || (i > 0 && /^[0-9]+$/.test(part)));
 }
 
 /** keyval's lists: an object whose keys are 0, 1, ... is the list of its values in that order. */

@@ -47,6 +47,11 @@ export class ObjectRegistry implements TlsObjects {
     return [...this.#objects.values()].map(({ options }) => options);
   }
 
+  /** The arguments object `id` was made with, if there is one. */
+  find(id: string): ObjectOptions | undefined {
+    return this.#objects.get(id)?.options;
+  }
+
   list(): ObjectInfo[] {
     return [...this.#objects.values()].map(({ options }) => ({ id: options.id, 'qom-type': options['qom-type'] }));
   }

@@ -7,7 +7,8 @@ import { SUPPORTED_KINDS } from '../../chardev/create.js';
 import { ChardevHelpRequest, ChardevOptionError } from '../../chardev/option-error.js';
 import { chardevBackendHelp, parseChardevOption } from '../../chardev/options.js';
 import { checkChardevOption } from '../../chardev/check-option.js';
-import { appendOptions } from '../../options/qemu-opts.js';
+import { appendOptions, ID_ERROR, ID_HINT, QemuOptsError } from '../../options/qemu-opts.js';
+import { parseObjectOption } from '../../objects/object-option.js';
 import type { QmpCommands, QmpUncheckedCommands } from '../../generated/qapi-commands.gen.js';
 import type { HmpArguments } from './command-line.js';
 
@@ -201,6 +202,22 @@ export const HMP_COMMANDS: readonly HmpCommand[] = [
     },
   },
   {
+    name: 'object_add',
+    argsType: 'object:S',
+    params: '[qom-type=]type,id=str[,prop=value][,...]',
+    help: 'create QOM object',
+    run: objectAdd,
+  },
+  {
+    name: 'object_del',
+    argsType: 'id:s',
+    params: 'id',
+    help: 'destroy QOM object',
+    async run(call, args) {
+      await call.qmp('object-del', { id: str(args, 'id') });
+    },
+  },
+  {
     name: 'getfd',
     argsType: 'fdname:s',
     params: 'getfd name',
@@ -258,6 +275,22 @@ export function escapeControlCharacters(text: string): string {
     else out += c;
   }
   return out;
+}
+
+/**
+ * object_add OBJECT (hmp_object_add): the rest of the line in `-object`'s
+ * syntax, key=value or JSON. A malformed id gets QEMU's rule as a second
+ * line, as error_report_err prints its hint.
+ */
+async function objectAdd(call: HmpCall, args: HmpArguments): Promise<void> {
+  let options;
+  try {
+    options = parseObjectOption(str(args, 'object'));
+  } catch (error: unknown) {
+    if (!(error instanceof QemuOptsError)) throw error;
+    throw new HmpCommandError(error.message === ID_ERROR ? `${ID_ERROR}\n${ID_HINT}` : error.message);
+  }
+  await call.qmp('object-add', options);
 }
 
 /** QMP's prefix for a chardev that cannot be created; QEMU's human monitor reports the reason alone. */

@@ -25,6 +25,7 @@ const QEMU_CLASSES: readonly (readonly [code: string, errorClass: string])[] = [
   ['DEVICE_NOT_FOUND', 'DeviceNotFound'],
   ['WEB_TOKEN_INVALID', 'GenericError'],
   ['OBJECT_FAILED', 'GenericError'],
+  ['OBJECT_PATH_NOT_FOUND', 'DeviceNotFound'],
 ];
 
 suite('toQmpError', () => {

@@ -47,6 +47,9 @@ suite('parseObjectOption', () => {
       ['bogus,id=a', "Parameter 'qom-type' does not accept value 'bogus'"],
       ['{"qom-type":"authz-list","id":"l","rules":[{"match":"x"}]}', "Parameter 'rules[0].policy' is missing"],
       ['authz-simple,identity=x', "Parameter 'id' is missing"],
+      [',id=a', "Invalid parameter ''"],
+      ['authz-simple,id=a,identity=x,1x=2', "Invalid parameter '1x'"],
+      ['authz-list,id=a,rules.0.1x=a', "Invalid parameter 'rules.0.1x'"],
     ];
     for (const [text, message] of cases) assert.throws(() => parseObjectOption(text), new QemuOptsError(message), text);
   });

@@ -16,7 +16,7 @@ async function run(line: string, replies: Replies = {}, observer?: CommandTally)
   const requests: [HmpQmpCommand, unknown][] = [];
   const qmp: QmpCall = async <K extends HmpQmpCommand>(command: K, args: QmpCommands[K]['arguments']) => {
     requests.push([command, args]);
-    const reply: Replies[K] = replies[command];
+    const reply: unknown = replies[command];
     if (reply instanceof Error) throw reply;
     // Where no reply is given the command's value goes unread ({} of chardev-remove, quit, ...).
     return reply ?? {};
@@ -66,6 +66,19 @@ suite('HmpInterpreter', () => {
       ['chardev-add', { id: 'r1', backend: { type: 'ringbuf', data: { size: 8, logappend: false } } }],
     ]);
     assert.deepEqual((await run('quit')).requests, [['quit', undefined]]);
+    assert.deepEqual((await run('object_add authz-simple,id=a0,identity=CN=a b')).requests, [
+      ['object-add', { 'qom-type': 'authz-simple', id: 'a0', identity: 'CN=a b' }],
+    ]);
+    assert.deepEqual((await run('object_add {"qom-type": "authz-list", "id": "l0"}')).requests, [['object-add', { 'qom-type': 'authz-list', id: 'l0' }]]);
+    assert.deepEqual((await run('object_del a0')).requests, [['object-del', { id: 'a0' }]]);
+  });
+
+  test("object_add refuses bad text before any QMP command, a bad id with QEMU's hint line", async () => {
+    assert.deepEqual(await run('object_add authz-simple,id=a0'), { output: "Error: Parameter 'identity' is missing\n", requests: [] });
+    assert.deepEqual(await run('object_add authz-simple,id=0a,identity=x'), {
+      output: "Error: Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n",
+      requests: [],
+    });
   });
 
   test('prints a QMP error after "Error: "', async () => {
