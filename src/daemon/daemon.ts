@@ -1,4 +1,5 @@
 import type { QmpCommandHandlers } from '../generated/qapi-commands.gen.js';
+import { qmpHandlers } from '../commands/handlers.js';
 import { qmpCommandSpecs } from '../generated/qapi-commands.gen.js';
 import { sendShutdownEvent } from '../generated/qapi-events.gen.js';
 import { qapiTypeTable } from '../generated/qapi-type-table.gen.js';
@@ -13,22 +14,14 @@ import type { DaemonControl, HumanMonitor, QmpContext } from '../commands/contex
 import { QmpDispatcher } from '../qmp/dispatch.js';
 import type { ChardevMonitor } from '../monitor/hmp/chardev-monitor.js';
 import type { QmpChardevMonitor } from '../monitor/qmp-chardev-monitor.js';
-import { charHandlers } from '../commands/char.js';
 import { toQmpError } from '../commands/qmp-error-table.js';
-import { controlHandlers, OFFERED_CAPABILITIES } from '../commands/control.js';
-import { qdevHandlers } from '../commands/qdev.js';
-import { demuxHandlers } from '../commands/demux.js';
-import { miscHandlers } from '../commands/misc.js';
-import { configHandlers } from '../commands/config.js';
-import { fdHandlers } from '../commands/fd.js';
-import { objectHandlers } from '../commands/objects.js';
+import { OFFERED_CAPABILITIES } from '../commands/control.js';
 import { SocketChardev } from '../chardev/socket.js';
 import { ObjectError } from '../objects/object-error.js';
 import { ObjectRegistry } from '../objects/object-registry.js';
 import type { TlsCreds } from '../objects/tls-creds.js';
 import { acceptTls } from '../objects/tls-session.js';
 import { FdSets } from '../commands/fd-sets.js';
-import { webHandlers } from '../commands/web.js';
 import { WebTokens } from '../commands/web-tokens.js';
 import { CommandTally } from '../qmp/command-tally.js';
 import type { WebConfig } from '../web/web-option.js';
@@ -71,19 +64,6 @@ export interface DaemonOptions {
   /** The web console and /metrics (`-web`, the config file's `web`); none when not given. */
   readonly web?: WebConfig | undefined;
 }
-
-/** Every command's handler; leaving one out is a compile error. */
-const handlers: QmpCommandHandlers<QmpContext> = {
-  ...controlHandlers,
-  ...charHandlers,
-  ...qdevHandlers,
-  ...demuxHandlers,
-  ...miscHandlers,
-  ...configHandlers,
-  ...fdHandlers,
-  ...webHandlers,
-  ...objectHandlers,
-};
 
 /**
  * The composition root: builds the dispatcher from the generated tables,
@@ -471,13 +451,13 @@ function trackingHubMembers(changed: () => void): QmpCommandHandlers<QmpContext>
     return result;
   };
   return {
-    ...handlers,
-    'hub-add-member': (args, context) => then(handlers['hub-add-member'](args, context)),
-    'hub-remove-member': (args, context) => then(handlers['hub-remove-member'](args, context)),
-    'object-add': (args, context) => then(handlers['object-add'](args, context)),
-    'object-del': (args, context) => then(handlers['object-del'](args, context)),
-    'demux-service-add': (args, context) => then(handlers['demux-service-add'](args, context)),
-    'demux-service-remove': (args, context) => then(handlers['demux-service-remove'](args, context)),
+    ...qmpHandlers,
+    'hub-add-member': (args, context) => then(qmpHandlers['hub-add-member'](args, context)),
+    'hub-remove-member': (args, context) => then(qmpHandlers['hub-remove-member'](args, context)),
+    'object-add': (args, context) => then(qmpHandlers['object-add'](args, context)),
+    'object-del': (args, context) => then(qmpHandlers['object-del'](args, context)),
+    'demux-service-add': (args, context) => then(qmpHandlers['demux-service-add'](args, context)),
+    'demux-service-remove': (args, context) => then(qmpHandlers['demux-service-remove'](args, context)),
   };
 }
 

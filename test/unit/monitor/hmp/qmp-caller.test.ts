@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
 import { ChardevRegistry } from '../../../../src/chardev/registry.js';
-import { charHandlers } from '../../../../src/commands/char.js';
-import { configHandlers } from '../../../../src/commands/config.js';
 import type { QmpContext } from '../../../../src/commands/context.js';
-import { controlHandlers } from '../../../../src/commands/control.js';
-import { fdHandlers } from '../../../../src/commands/fd.js';
-import { miscHandlers } from '../../../../src/commands/misc.js';
-import { demuxHandlers } from '../../../../src/commands/demux.js';
-import { qdevHandlers } from '../../../../src/commands/qdev.js';
-import { webHandlers } from '../../../../src/commands/web.js';
+import { qmpHandlers } from '../../../../src/commands/handlers.js';
 import { toQmpError } from '../../../../src/commands/qmp-error-table.js';
 import { qmpCommandSpecs } from '../../../../src/generated/qapi-commands.gen.js';
 import { qapiTypeTable } from '../../../../src/generated/qapi-type-table.gen.js';
 import { HmpCommandError } from '../../../../src/monitor/hmp/commands.js';
-import { objectHandlers } from '../../../../src/commands/objects.js';
 import { type HmpQmpHandlers, QmpCaller } from '../../../../src/monitor/hmp/qmp-caller.js';
 import { InputValidator } from '../../../../src/qapi-runtime/index.js';
 import { QmpDispatcher } from '../../../../src/qmp/dispatch.js';
@@ -24,31 +16,13 @@ function setup(overrides: Partial<HmpQmpHandlers> = {}) {
   const chardevs = new ChardevRegistry({ log: () => {} });
   const reported: [string, unknown][] = [];
   const handlers: HmpQmpHandlers = {
-    ...controlHandlers,
-    ...charHandlers,
-    ...qdevHandlers,
-    ...demuxHandlers,
-    ...miscHandlers,
-    ...configHandlers,
-    ...fdHandlers,
-    ...webHandlers,
-    ...objectHandlers,
+    ...qmpHandlers,
     ...overrides,
   };
   const validator = new InputValidator(qapiTypeTable);
   const dispatcher = new QmpDispatcher<QmpContext>({
     specs: qmpCommandSpecs,
-    handlers: {
-      ...controlHandlers,
-      ...charHandlers,
-      ...qdevHandlers,
-      ...demuxHandlers,
-      ...miscHandlers,
-      ...configHandlers,
-      ...fdHandlers,
-      ...webHandlers,
-      ...objectHandlers,
-    },
+    handlers: qmpHandlers,
     validator,
     toQmpError,
     reportInternalError: (command, error) => reported.push([command, error]),
