@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { SINK_RETRY_MAX_MS, SINK_STALL_LIMIT_MS } from '../../src/chardev/sink-output.js';
 import { waitFor } from '../support/peer-process.js';
-import { Connection, NEGOTIATE } from '../support/qmp-transcript.js';
+import { Connection } from '../support/qmp-transcript.js';
 import { type ServerProcess, startChardevd } from '../support/servers.js';
 
 /**
@@ -67,9 +67,7 @@ suite('a file chardev on a full disk', { skip }, () => {
       '-device',
       'link,id=l0,chardev=guest0,peer=log0',
     ]);
-    qmp = await Connection.open(daemon.qmpPath);
-    qmp.socket.write(NEGOTIATE);
-    await qmp.until((lines) => lines.some((line) => line.includes('"return"')), 'negotiation');
+    qmp = await Connection.negotiated(daemon.qmpPath);
   });
 
   after(async () => {

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { suite, test } from 'node:test';
 import { waitFor } from '../support/peer-process.js';
-import { Connection, NEGOTIATE } from '../support/qmp-transcript.js';
+import { Connection } from '../support/qmp-transcript.js';
 import { startChardevd } from '../support/servers.js';
 
 /**
@@ -55,9 +55,7 @@ suite('a graceful stop (SIGTERM, SIGINT, quit) loses nothing a sender had sent',
       let sender: Socket | undefined;
       let held = false;
       try {
-        qmp = await Connection.open(daemon.qmpPath);
-        qmp.socket.write(NEGOTIATE);
-        await qmp.until((lines) => lines.some((line) => line.includes('"return"')), 'negotiation');
+        qmp = await Connection.negotiated(daemon.qmpPath);
         const guest = connect(join(daemon.dir, 'guest0.sock'));
         sender = guest;
         guest.on('error', () => {});

@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { waitFor } from '../support/peer-process.js';
-import { Connection, NEGOTIATE } from '../support/qmp-transcript.js';
+import { Connection } from '../support/qmp-transcript.js';
 import { type ServerProcess, startChardevd } from '../support/servers.js';
 
 /**
@@ -60,9 +60,7 @@ suite('hub in the daemon: socket -> link -> hub -> viewers', () => {
       '-device',
       'link,id=console0-link,chardev=guest0,peer=console0',
     ]);
-    qmp = await Connection.open(daemon.qmpPath);
-    qmp.socket.write(NEGOTIATE);
-    await qmp.until((lines) => lines.some((line) => line.includes('"return"')), 'negotiation');
+    qmp = await Connection.negotiated(daemon.qmpPath);
   });
 
   after(async () => {

@@ -78,6 +78,14 @@ export class Connection {
     });
   }
 
+  /** A connection to the QMP socket at `path`, past capabilities negotiation. */
+  static async negotiated(path: string): Promise<Connection> {
+    const connection = await Connection.open(path);
+    const reply = await connection.execute('qmp_capabilities');
+    if (!('return' in reply)) throw new Error(`qmp_capabilities failed: ${JSON.stringify(reply)}`);
+    return connection;
+  }
+
   /** Sends one command and returns its parsed reply, found by a fresh `id` (events and other replies stay in `lines`). */
   async execute(command: string, args?: object): Promise<Record<string, unknown>> {
     const id = `${command}-${++this.#requests}`;
