@@ -32,3 +32,22 @@ export async function listenDemuxAddress(server: net.Server, address: DemuxAddre
     else server.listen(address.port, address.host, done);
   });
 }
+
+/**
+ * Connects to `address` for a channel still opening: `connected` gets the
+ * socket once it is up, `failed` the error if it never comes; a channel
+ * that stopped opening meanwhile (its session ended) gets neither, and
+ * the socket is closed.
+ */
+export function connectForChannel(address: DemuxAddress, stillOpening: () => boolean, connected: (socket: net.Socket) => void, failed: (error: Error) => void): void {
+  const socket = connectDemuxAddress(address);
+  socket.once('error', failed);
+  socket.once('connect', () => {
+    socket.off('error', failed);
+    if (!stillOpening()) {
+      socket.destroy();
+      return;
+    }
+    connected(socket);
+  });
+}

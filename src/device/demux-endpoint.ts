@@ -5,7 +5,7 @@ import type { DemuxChannel, DemuxCloseInfo } from '../demux/channel.js';
 import { DemuxCode, type DemuxRole } from '../demux/codes.js';
 import type { DemuxTarget } from '../demux/payloads.js';
 import { DemuxSession, type DemuxSessionError } from '../demux/session.js';
-import { connectDemuxAddress, type DemuxAddress, listenDemuxAddress } from './demux-address.js';
+import { connectForChannel, type DemuxAddress, listenDemuxAddress } from './demux-address.js';
 import { bridgeStream } from './demux-bridge.js';
 import { nativeCrc32 } from './native-crc32.js';
 
@@ -114,19 +114,16 @@ export class DemuxEndpoint {
       channel.refuse(DemuxCode.UNKNOWN_SERVICE, `no service ${describe(target)}`);
       return;
     }
-    const socket = connectDemuxAddress(address);
-    const failed = (error: Error): void => channel.refuse(DemuxCode.TARGET_FAILED, `cannot connect: ${error.message}`);
-    socket.once('error', failed);
-    socket.once('connect', () => {
-      socket.off('error', failed);
-      if (channel.state !== 'opening') {
-        socket.destroy();
-        return;
-      }
-      const bridge = bridgeStream(socket);
-      channel.accept(bridge);
-      bridge.attach(channel);
-    });
+    connectForChannel(
+      address,
+      () => channel.state === 'opening',
+      (socket) => {
+        const bridge = bridgeStream(socket);
+        channel.accept(bridge);
+        bridge.attach(channel);
+      },
+      (error) => channel.refuse(DemuxCode.TARGET_FAILED, `cannot connect: ${error.message}`),
+    );
   }
 }
 

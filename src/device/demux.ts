@@ -8,7 +8,7 @@ import { DemuxSession } from '../demux/session.js';
 import type { QmpEvents } from '../generated/qapi-events.gen.js';
 import type { DemuxService } from '../generated/qapi-types.gen.js';
 import type { EventSink } from '../qapi-runtime/index.js';
-import { connectDemuxAddress, type DemuxAddress, listenDemuxAddress, parseDemuxAddress } from './demux-address.js';
+import { connectForChannel, type DemuxAddress, listenDemuxAddress, parseDemuxAddress } from './demux-address.js';
 import { bridgeStream } from './demux-bridge.js';
 import { ChardevChannelEnd } from './demux-chardev-end.js';
 import { DeviceError } from './device-error.js';
@@ -237,21 +237,17 @@ export class DemuxDevice implements ChardevFrontend {
 
   /** Accepts `channel` once its connection to `address` is up; refuses it when the connection fails. */
   #connectTo(channel: DemuxChannel, address: DemuxAddress, entry: ServiceEntry | undefined, refuse: (code: number, reason: string) => void): void {
-    const socket = connectDemuxAddress(address);
-    const failed = (error: Error): void =>
-      refuse(DemuxCode.TARGET_FAILED, `cannot connect to ${address.type === 'unix' ? address.path : `${address.host}:${address.port}`}: ${error.message}`);
-    socket.once('error', failed);
-    socket.once('connect', () => {
-      socket.off('error', failed);
+    connectForChannel(
+      address,
       // The session may have ended while connecting.
-      if (channel.state !== 'opening') {
-        socket.destroy();
-        return;
-      }
-      const bridge = bridgeStream(socket, (info) => this.#closed(channel, info, 'peer'));
-      this.#accepted(channel, bridge, entry);
-      bridge.attach(channel);
-    });
+      () => channel.state === 'opening',
+      (socket) => {
+        const bridge = bridgeStream(socket, (info) => this.#closed(channel, info, 'peer'));
+        this.#accepted(channel, bridge, entry);
+        bridge.attach(channel);
+      },
+      (error) => refuse(DemuxCode.TARGET_FAILED, `cannot connect to ${address.type === 'unix' ? address.path : `${address.host}:${address.port}`}: ${error.message}`),
+    );
   }
 
   #accepted(channel: DemuxChannel, handler: DemuxChannelHandler, entry: ServiceEntry | undefined): void {
