@@ -76,9 +76,8 @@ suite('TLS between QEMU 7.2 and chardevd', { skip: qemuSkipReason() ?? certtoolS
       'link,id=l0,chardev=guest,peer=plain',
     ]);
     servers.push(chardevd);
-    const qmp = await Connection.open(chardevd.qmpPath);
+    const qmp = await Connection.negotiated(chardevd.qmpPath);
     try {
-      await qmp.execute('qmp_capabilities');
       const port = Number(/:(\d+),server=on$/.exec(await filenameOf(qmp, 'guest'))?.[1]);
       const local = await localPeer(join(chardevd.dir, 'plain.sock'));
       try {
@@ -121,11 +120,9 @@ suite('TLS between QEMU 7.2 and chardevd', { skip: qemuSkipReason() ?? certtoolS
       `socket,id=plain,path=${join(dir, 'plain.sock')},server=on,wait=off`,
     ]);
     servers.push(chardevd);
-    const theirs = await Connection.open(qemu.qmpPath);
-    const ours = await Connection.open(chardevd.qmpPath);
+    const theirs = await Connection.negotiated(qemu.qmpPath);
+    const ours = await Connection.negotiated(chardevd.qmpPath);
     try {
-      await theirs.execute('qmp_capabilities');
-      await ours.execute('qmp_capabilities');
       const port = /:(\d+),server=on$/.exec(await filenameOf(theirs, 'q0'))?.[1];
       const local = await localPeer(join(chardevd.dir, 'plain.sock'));
       try {
@@ -171,11 +168,9 @@ suite('TLS between QEMU 7.2 and chardevd', { skip: qemuSkipReason() ?? certtoolS
         `socket,id=plain,path=${join(tmp, 'plain.sock')},server=on,wait=off`,
       ]);
       servers.push(chardevd);
-      const theirs = await Connection.open(qemu.qmpPath);
-      const ours = await Connection.open(chardevd.qmpPath);
+      const theirs = await Connection.negotiated(qemu.qmpPath);
+      const ours = await Connection.negotiated(chardevd.qmpPath);
       try {
-        await theirs.execute('qmp_capabilities');
-        await ours.execute('qmp_capabilities');
         const port = /:(\d+),server=on$/.exec(await filenameOf(theirs, 'q0'))?.[1];
         const local = await localPeer(join(chardevd.dir, 'plain.sock'));
         try {
