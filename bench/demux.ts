@@ -20,8 +20,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CHARDEVD_DEMUX } from '../test/support/paths.js';
 import { startChardevd } from '../test/support/servers.js';
 import { connectWithRetry } from './support/connect.js';
 import { describeRun, loadAverage } from './support/machine.js';
@@ -35,7 +35,6 @@ const PINGS = Number(values.pings);
 const CHANNELS = [1, 16, 256];
 const CHUNK = 64 << 10;
 const BLOCK = randomBytes(1 << 20);
-const GUEST_END = fileURLToPath(new URL('../src/cli/chardevd-demux.js', import.meta.url));
 
 interface Path {
   /** Where the client connects: to the sink, or to the echo service. */
@@ -110,7 +109,7 @@ async function demuxPath(host: Services): Promise<Path> {
   ]);
   const sink = join(daemon.dir, 'sink-fwd.sock');
   const echo = join(daemon.dir, 'echo-fwd.sock');
-  const guest = spawn(process.execPath, [GUEST_END, `unix:${join(daemon.dir, 'port.sock')}`, '--forward', `unix:${sink}=sink`, '--forward', `unix:${echo}=echo`], {
+  const guest = spawn(process.execPath, [CHARDEVD_DEMUX, `unix:${join(daemon.dir, 'port.sock')}`, '--forward', `unix:${sink}=sink`, '--forward', `unix:${echo}=echo`], {
     stdio: 'ignore',
   });
   (await connectWithRetry(echo)).destroy();

@@ -17,16 +17,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CHARDEVCTL, CHARDEVD } from '../test/support/paths.js';
 import { qemuSkipReason, startChardevd } from '../test/support/servers.js';
 import { describeRun, loadAverage, QEMU_PEER } from './support/machine.js';
 import { processUsage } from './support/process-stat.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
 const RUNS = Number(values.runs);
-const CHARDEVD = fileURLToPath(new URL('../src/cli/chardevd.js', import.meta.url));
-const CHARDEVCTL = fileURLToPath(new URL('../src/cli/chardevctl.js', import.meta.url));
 const GREETING_TIMEOUT_MS = 20_000;
 
 /** Resolves with the first line a unix socket server sends, connecting again every millisecond until it listens. */

@@ -2,6 +2,8 @@ import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { packageFile } from './package-root.js';
 
 /** What one recvmsg() returned: the bytes (empty at end of stream) and the descriptors that came with them. */
 export interface ReceivedMessage {
@@ -31,8 +33,8 @@ export let fdPassingUnavailable: string | undefined;
 
 const addon = ((): FdPassAddon | undefined => {
   try {
-    // Built by `npm ci` (binding.gyp); from dist/src/base/ the package root is three levels up.
-    return createRequire(import.meta.url)('../../../build/Release/fdpass.node') as FdPassAddon;
+    // Built by `npm ci` (binding.gyp).
+    return createRequire(import.meta.url)(fileURLToPath(packageFile('build/Release/fdpass.node'))) as FdPassAddon;
   } catch (error: unknown) {
     fdPassingUnavailable = `the fdpass addon is not built (${(error as Error).message.split('\n')[0]})`;
     return undefined;

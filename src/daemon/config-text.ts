@@ -1,5 +1,5 @@
-import { Document, isCollection } from 'yaml';
 import type { ChardevdConfig } from '../generated/qapi-types.gen.js';
+import { yaml } from './yaml-module.js';
 
 const HEADER = [
   " chardevd's running configuration (query-config), rewritten by --config-save",
@@ -15,6 +15,7 @@ const HEADER = [
  * else (`"null"`, a port `"4444"`), and lines are never folded.
  */
 export function configFileText(config: ChardevdConfig): string {
+  const { Document, isCollection } = yaml();
   const doc = new Document({
     objects: config.objects,
     qmp: config.qmp,

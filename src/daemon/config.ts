@@ -1,6 +1,4 @@
 import { readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type * as Yaml from 'yaml';
 import type { CST, Document, Node } from 'yaml';
 import { ChardevdError } from '../base/error.js';
 import { describeSystemError } from '../chardev/chardev-error.js';
@@ -20,6 +18,7 @@ import { type MonitorConfig, parseMonitorOption } from './monitor-option.js';
 import { parseQmpOption, type QmpOption } from './qmp-option.js';
 import { type DeviceRequest, deviceRequestFromArguments, parseDeviceOption, type StartupDevice } from '../device/device-option.js';
 import { parseWebOption, type WebConfig, webConfig, WebOptionError } from '../web/web-option.js';
+import { yaml } from './yaml-module.js';
 
 /**
  * The daemon's config file: YAML (and so JSON, which YAML contains), with
@@ -105,11 +104,6 @@ const MAX_NESTING = 64;
 
 /** Built on first use: linking the type table is work a command line without a config file does not need. */
 let validator: InputValidator | undefined;
-
-const require = createRequire(import.meta.url);
-let yamlModule: typeof Yaml | undefined;
-/** The yaml package, loaded by the first config file: a daemon started without one does not pay for it (a tenth of its start-up). */
-const yaml = (): typeof Yaml => (yamlModule ??= require('yaml') as typeof Yaml);
 
 /** Reads and checks a config file; warnings (deprecated option spellings) go to `warn`. */
 export function readConfigFile(path: string, warn: (message: string) => void): DaemonConfig {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { packageFile } from '../base/package-root.js';
 import type { VersionInfo } from '../generated/qapi-types.gen.js';
 
-/** The package version, read once from package.json (two levels above dist/src/daemon). */
+/** The package version, from package.json. */
 function packageVersion(): string {
-  const url = new URL('../../../package.json', import.meta.url);
-  const pkg = JSON.parse(readFileSync(url, 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { packageFile } from '../base/package-root.js';
 import type { ChardevRegistry } from '../chardev/registry.js';
 import type { WebTokens } from '../commands/web-tokens.js';
 import type { LinkDevice } from '../device/link.js';
@@ -43,7 +44,8 @@ const PAGE_FILES: ReadonlyMap<string, string> = new Map([
   ['addon-search.mjs', 'text/javascript; charset=utf-8'],
 ]);
 
-const PAGE_DIR = new URL('./page/', import.meta.url);
+/** Where the build put the page and its assets (scripts/copy-web-assets.js). */
+const PAGE_DIR = packageFile('dist/src/web/page/');
 
 /** The page loads its own scripts and styles only, and talks to this server only. */
 const SECURITY_HEADERS = {

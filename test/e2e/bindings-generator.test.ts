@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { type SchemaInfoEntry, schemaFromIntrospection } from '../../src/qapi/introspection-schema.js';
 import { QmpClient } from '../../src/client/qmp-client.js';
-import { repoRoot } from '../support/paths.js';
+import { CHARDEVCTL, repoRoot } from '../support/paths.js';
 import { qemuSkipReason, type ServerProcess, startQemu } from '../support/servers.js';
 
-const CHARDEVCTL = join(repoRoot, 'dist/src/cli/chardevctl.js');
 const RUNTIME = join(repoRoot, 'dist/src/index.js');
 const TSC = join(repoRoot, 'node_modules/typescript/bin/tsc');
 const WAIT_MS = 10_000;

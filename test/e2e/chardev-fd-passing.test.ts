@@ -12,13 +12,12 @@ import { QmpListener } from '../../src/client/listener.js';
 import { QmpClient } from '../../src/client/qmp-client.js';
 import { FdPeer, settledFdCount, untilFdCount } from '../support/fd-peer.js';
 import { MonitorClient } from '../support/monitor-client.js';
-import { repoRoot } from '../support/paths.js';
+import { CHARDEVCTL } from '../support/paths.js';
 import { onPath } from '../support/peer-process.js';
 import { type ServerProcess, startChardevd, untilListening } from '../support/servers.js';
 import { TtyPeer } from '../support/tty-peer.js';
 
 const WAIT_MS = 10_000;
-const CHARDEVCTL = join(repoRoot, 'dist/src/cli/chardevctl.js');
 
 const exec = (name: string, args?: object): string => JSON.stringify(args === undefined ? { execute: name } : { execute: name, arguments: args });
 const chardevAdd = (id: string, type: string, data: object): string => exec('chardev-add', { id, backend: { type, data } });

@@ -5,13 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, suite, test } from 'node:test';
 import { QmpClient } from '../../src/client/qmp-client.js';
-import { repoRoot } from '../support/paths.js';
+import { CHARDEVCTL } from '../support/paths.js';
 import { onPath, waitFor } from '../support/peer-process.js';
 import { startSocat } from '../support/peer-socat.js';
 import { TmuxServer } from '../support/peer-terminal.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
 
-const CHARDEVCTL = join(repoRoot, 'dist/src/cli/chardevctl.js');
 const WAIT_MS = 10_000;
 
 function ctl(socket: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {

@@ -5,15 +5,14 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { SUPPORTED_KINDS } from '../../src/chardev/create.js';
 import { NO_ADDRESS_HINT } from '../../src/chardev/socket-options.js';
 import { QmpClient } from '../../src/client/qmp-client.js';
 import { MonitorClient } from '../support/monitor-client.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
+import { CHARDEVD } from '../support/paths.js';
 
 const WAIT_MS = 10_000;
-const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
 
 /** Waits (bounded) until the server's stderr matches `pattern`. */
 async function stderrMatch(server: ServerProcess, pattern: RegExp): Promise<RegExpMatchArray> {

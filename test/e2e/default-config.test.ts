@@ -11,6 +11,7 @@ import { MonitorClient } from '../support/monitor-client.js';
 import { waitFor } from '../support/peer-process.js';
 import { Connection } from '../support/qmp-transcript.js';
 import { qemuSkipReason } from '../support/servers.js';
+import { CHARDEVD } from '../support/paths.js';
 
 /**
  * The configuration `npm start` uses (chardevd.yaml), run as a new user
@@ -22,7 +23,6 @@ import { qemuSkipReason } from '../support/servers.js';
 
 const WAIT_MS = 10_000;
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
 
 interface Daemon {
   readonly dir: string;

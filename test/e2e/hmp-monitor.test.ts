@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, suite, test } from 'node:test';
 import { MonitorClient } from '../support/monitor-client.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu } from '../support/servers.js';
+import { CHARDEVD } from '../support/paths.js';
 
 /**
  * The human monitor over real sockets: chardevd started with -monitor and
@@ -462,7 +462,6 @@ suite('human monitor keystrokes: chardevd echoes as QEMU 7.2', { skip: qemuSkipR
 });
 
 suite('-mon mistakes: chardevd says what QEMU 7.2 says', { skip: qemuSkipReason() }, () => {
-  const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
   const run = (command: string, args: string[]): { status: number | null; stderr: string } => {
     const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
     return { status: result.status, stderr: result.stderr.replace(/^(chardevd|qemu-system-x86_64): /gm, '') };

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { after, before, suite, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { QmpClient } from '../../src/client/qmp-client.js';
 import { WebSocketPeer } from '../support/peer-websocket.js';
 import { compare, Connection, NEGOTIATE, play, playOn, sortQueryChardev, type Transcript } from '../support/qmp-transcript.js';
 import { MonitorClient } from '../support/monitor-client.js';
 import { qemuSkipReason, type ServerProcess, startChardevd, startQemu, untilListening } from '../support/servers.js';
+import { CHARDEVD } from '../support/paths.js';
 
 /**
  * QMP on a chardev (`-mon chardev=ID,mode=control`), as libvirt starts
@@ -191,7 +191,6 @@ suite('QMP on a chardev: sessions, events and the chardev', () => {
  * The same session goes to QEMU 7.2 and to chardevd.
  */
 suite('-qmp and -monitor connecting out, and on stdio: chardevd answers as QEMU 7.2', { skip: qemuSkipReason() }, () => {
-  const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
   let dir: string;
 
   before(() => {

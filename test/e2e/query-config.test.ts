@@ -4,15 +4,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
 import { QmpClient } from '../../src/client/qmp-client.js';
 import { parseConfig } from '../../src/daemon/config.js';
 import type { ChardevdConfig, ChardevInfo } from '../../src/generated/qapi-types.gen.js';
+import { CHARDEVD } from '../support/paths.js';
 
 const WAIT_MS = 10_000;
-const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
 
 interface RunningDaemon {
   readonly client: QmpClient;

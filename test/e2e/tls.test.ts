@@ -3,7 +3,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, suite, test } from 'node:test';
 import { TLS_HANDSHAKE_TIMEOUT_MS } from '../../src/objects/tls-session.js';
 import { waitFor } from '../support/peer-process.js';
@@ -11,6 +10,7 @@ import { makePki, type Pki, certtoolSkipReason } from '../support/pki.js';
 import { Connection } from '../support/qmp-transcript.js';
 import { type ServerProcess, startChardevd } from '../support/servers.js';
 import { closedWithin, tlsPeer } from '../support/tls-peer.js';
+import { CHARDEVD, CHARDEVCTL } from '../support/paths.js';
 
 /**
  * TLS as QEMU spells it, on chardevd's own TCP endpoints: a socket
@@ -21,7 +21,6 @@ import { closedWithin, tlsPeer } from '../support/tls-peer.js';
  */
 
 const WAIT_MS = 15_000;
-const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
 
 /** The port a daemon's stderr says a listener of `what` (QMP, monitor) took. */
 function listenerPort(server: ServerProcess, what: string): number | undefined {
@@ -232,7 +231,6 @@ suite('TLS on socket chardevs and the QMP listener', { skip: certtoolSkipReason(
   });
 
   test('chardevctl talks QMP over TLS with --tls-dir, and is refused with a certificate outside the authz-list', async () => {
-    const CHARDEVCTL = fileURLToPath(new URL('../../src/cli/chardevctl.js', import.meta.url));
     const run = (dir: string): Promise<{ status: number | null; stdout: string }> =>
       new Promise((resolve) => {
         const child = spawn(process.execPath, [CHARDEVCTL, '-s', `tcp:127.0.0.1:${qmpPort}`, '--tls-dir', dir, 'query-objects'], { stdio: ['ignore', 'pipe', 'ignore'] });

@@ -3,14 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { ChardevOptionError, checkChardevOption, parseChardevOption } from '../support/chardev-option-api.js';
 import { checkProperty, fuzzRuns, fuzzSeed, shortText } from '../support/fuzz-run.js';
 import { internalLeak } from '../support/internal-leak.js';
 import { chardevText } from './chardev-input.js';
+import { CHARDEVD } from '../support/paths.js';
 
-const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
 /** How long one chardevd may take to exit. */
 const EXIT_WAIT_MS = 10_000;
 /** Processes started at once. */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -6,3 +7,8 @@ import { fileURLToPath } from 'node:url';
  * dist/test/support/paths.js: the root is three levels above this file.
  */
 export const repoRoot: string = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The programs as package.json's "bin" installs them: the bundles the build writes to dist/bin. */
+export const CHARDEVD: string = join(repoRoot, 'dist/bin/chardevd.js');
+export const CHARDEVCTL: string = join(repoRoot, 'dist/bin/chardevctl.js');
+export const CHARDEVD_DEMUX: string = join(repoRoot, 'dist/bin/chardevd-demux.js');

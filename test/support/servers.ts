@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CHARDEVD } from './paths.js';
 
 export interface ServerProcess {
   readonly qmpPath: string;
@@ -18,7 +18,6 @@ export interface ServerProcess {
 }
 
 const STARTUP_TIMEOUT_MS = 10_000;
-const CHARDEVD = fileURLToPath(new URL('../../src/cli/chardevd.js', import.meta.url));
 
 /** Why QEMU-based tests cannot run here, or undefined when they can. */
 export function qemuSkipReason(): string | undefined {
