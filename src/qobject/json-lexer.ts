@@ -54,10 +54,22 @@ function isDigit(b: number): boolean {
   return b >= 0x30 && b <= 0x39;
 }
 
+/** The first size of the buffer a token's bytes are carried over chunks in. */
+const CARRY_INITIAL_BYTES = 4096;
+
+/** The largest carry buffer kept for the next token: room for a 64 KiB ringbuf-write's base64 string (87 KiB) and more. */
+const CARRY_KEPT_BYTES = 256 << 10;
+
 export class JsonLexer {
   #state = State.Start;
-  /** Bytes of the current token from earlier chunks. */
-  #carry: Buffer[] = [];
+  /**
+   * Bytes of the current token from earlier chunks, copied: the chunks are
+   * a reader's buffer, read into again once feed() returns. One buffer,
+   * grown as needed and kept for the next token (as QEMU's lexer keeps its
+   * token GString), so that a long string arriving in many reads (a 64 KiB
+   * ringbuf-write is 87 KB of base64) is copied once and leaves no garbage.
+   */
+  #carry: Buffer = Buffer.allocUnsafe(0);
   #carryBytes = 0;
   /** stop() was called during the current feed(). */
   #stopping = false;
@@ -71,7 +83,7 @@ export class JsonLexer {
   /** Drops a partial token (the connection was reset). */
   reset(): void {
     this.#state = State.Start;
-    this.#carry = [];
+    this.#carry = Buffer.allocUnsafe(0);
     this.#carryBytes = 0;
   }
 
@@ -251,8 +263,7 @@ export class JsonLexer {
     }
     // Keep the unfinished token's bytes for the next chunk (stop() comes between tokens, so then there are none).
     if (this.#state !== State.Start && this.#state !== State.Recovery && start < i) {
-      this.#carry.push(chunk.subarray(start, i));
-      this.#carryBytes += i - start;
+      this.#append(chunk, start, i);
     }
     return i;
   }
@@ -264,11 +275,22 @@ export class JsonLexer {
       this.sink.token(type, chunk, start, end);
       return;
     }
-    this.#carry.push(chunk.subarray(start, end));
-    const text = Buffer.concat(this.#carry);
-    this.#carry = [];
+    this.#append(chunk, start, end);
+    const length = this.#carryBytes;
     this.#carryBytes = 0;
-    this.sink.token(type, text, 0, text.length);
+    this.sink.token(type, this.#carry, 0, length);
+    // A token beyond what a ringbuf-write of a large ring takes is rare: its buffer is not kept.
+    if (this.#carry.length > CARRY_KEPT_BYTES) this.#carry = Buffer.allocUnsafe(0);
+  }
+
+  #append(chunk: Buffer, start: number, end: number): void {
+    const needed = this.#carryBytes + (end - start);
+    if (needed > this.#carry.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(needed, 2 * this.#carry.length, CARRY_INITIAL_BYTES));
+      this.#carry.copy(grown, 0, 0, this.#carryBytes);
+      this.#carry = grown;
+    }
+    this.#carryBytes += chunk.copy(this.#carry, this.#carryBytes, start, end);
   }
 
   #emit(type: TokenType, chunk: Buffer, start: number, end: number): void {

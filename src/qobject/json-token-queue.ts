@@ -3,6 +3,13 @@ import { TokenType } from './json-lexer.js';
 /** Room for a command's tokens and bytes; a queue that grew past four times this is given back when emptied. */
 const INITIAL_TOKENS = 128;
 const INITIAL_BYTES = 2048;
+/**
+ * Texts grown up to this are kept when emptied: a client writing 64 KiB
+ * ringbufs sends 87 KB strings one command after another, and a buffer
+ * given back and grown again per command is garbage waiting for the
+ * collector and holes in the allocator's memory.
+ */
+const KEPT_TEXT_BYTES = 256 << 10;
 
 /** Tokens whose bytes the parser reads; the others are known by their type. */
 function hasText(type: TokenType): boolean {
@@ -76,6 +83,6 @@ export class JsonTokenQueue {
     this.#cursor = 0;
     // An idle connection keeps only a small queue, whatever its largest message was.
     if (this.#types.length > 4 * INITIAL_TOKENS) this.#types = new Uint8Array(INITIAL_TOKENS);
-    if (this.#texts.length > 4 * INITIAL_BYTES) this.#texts = Buffer.allocUnsafe(INITIAL_BYTES);
+    if (this.#texts.length > KEPT_TEXT_BYTES) this.#texts = Buffer.allocUnsafe(INITIAL_BYTES);
   }
 }

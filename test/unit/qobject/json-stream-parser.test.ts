@@ -126,6 +126,28 @@ suite('JsonStreamParser', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(out[out.length - 1])), { value: { ok: 1 } });
   });
 
+  test('parses tokens carried over many reads into one reused buffer, as a connection reader delivers them', () => {
+    const long = 'b'.repeat(90_000);
+    const input = Buffer.from(`{"s": "${long}", "n": 42} {"t": "${long.slice(7)}x"}{"u": "short"}`);
+    const out: Output[] = [];
+    const parser = new JsonStreamParser({ onValue: (value) => out.push({ value }), onError: (error) => out.push({ error }) });
+    const reused = Buffer.alloc(4096);
+    for (const size of [4096, 1000, 7]) {
+      out.length = 0;
+      for (let at = 0; at < input.length; at += size) {
+        const read = input.copy(reused, 0, at, Math.min(at + size, input.length));
+        assert.equal(parser.feed(reused.subarray(0, read)), read);
+        // The reader reads into the same memory again: nothing fed before may be looked at later.
+        reused.fill(0x7b);
+      }
+      assert.equal(out.length, 3, `reads of ${size} bytes`);
+      const [first, second, third] = out.map((o) => ('value' in o ? (o.value as Record<string, unknown>) : {}));
+      assert.ok(first!['s'] === long && first!['n'] === 42, `reads of ${size} bytes: first message`);
+      assert.ok(second!['t'] === `${long.slice(7)}x`, `reads of ${size} bytes: second message`);
+      assert.equal(third!['u'], 'short');
+    }
+  });
+
   test('waits for more input when a message is incomplete', () => {
     assert.deepEqual(parse('{"execute": "qmp_capa'), []);
   });
