@@ -1,11 +1,23 @@
 #!/usr/bin/env node
 /** The chardevd daemon. */
 import { constants } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { ChardevHelpRequest } from '../chardev/option-error.js';
 import { ConfigError } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { chardevdVersion } from '../daemon/version.js';
 import { nothingToServe, parseDaemonArgs, USAGE, UsageError } from './daemon-args.js';
+
+// V8 doubles its young generation each time as much as it holds has
+// survived, and a daemon keeps most of what it makes: the young generation
+// grows from 1 MiB to 8 MiB semi-spaces while chardevs are added and stays
+// there. Its limit (--max-semi-space-size) is fixed before any script runs,
+// but --optimize-for-size is read at each collection: with it, V8's full
+// collections give the young generation back down to its first size, and
+// 1,000 filled 64 KiB ringbufs cost what they cost in QEMU
+// (docs/benchmarks.md, bench/ringbuf.ts; the relay and QMP benchmarks
+// measured no slower with it).
+setFlagsFromString('--optimize-for-size');
 
 /**
  * A message's first line starts with the program's name, as each of
