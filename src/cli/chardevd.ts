@@ -13,10 +13,10 @@ import { nothingToServe, parseDaemonArgs, USAGE, UsageError } from './daemon-arg
 // grows from 1 MiB to 8 MiB semi-spaces while chardevs are added and stays
 // there. Its limit (--max-semi-space-size) is fixed before any script runs,
 // but --optimize-for-size is read at each collection: with it, V8's full
-// collections give the young generation back down to its first size, and
-// 1,000 filled 64 KiB ringbufs cost what they cost in QEMU
-// (docs/benchmarks.md, bench/ringbuf.ts; the relay and QMP benchmarks
-// measured no slower with it).
+// collections give the young generation back down to its first size: about
+// 4 KiB less resident memory per filled 64 KiB ringbuf in bench/ringbuf.ts,
+// and the relay and QMP benchmarks measured no slower with it
+// (docs/benchmarks.md).
 setFlagsFromString('--optimize-for-size');
 
 /**
