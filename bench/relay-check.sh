@@ -14,7 +14,7 @@ MIB=${1:-512}
 ROUNDS=${2:-3}
 BYTES=$((MIB << 20))
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CHARDEVD="$ROOT/dist/bin/chardevd.js"
+CHARDEVD="$ROOT/dist/bin/chardevd.cjs"
 command -v socat >/dev/null || { echo "socat is not installed (apt-get install socat)" >&2; exit 1; }
 [ -f "$CHARDEVD" ] || { echo "$CHARDEVD is missing: run npm run build" >&2; exit 1; }
 

@@ -2,28 +2,56 @@
 // the compiled modules into dist/bin, which package.json's "bin" names.
 // Node loads an ES module graph file by file, resolving and compiling
 // each: for the daemon's hundred and more modules that was most of its
-// start-up. A bundle is a few files; what a program loads only when it
-// is asked to (the HMP monitor, the web console, the schema's
-// introspection) stays in chunks of its own, loaded on first use.
-// Packages stay outside, resolved from node_modules as before.
-import { rmSync } from 'node:fs';
+// start-up. Packages stay outside, resolved from node_modules as before.
+//
+// chardevctl and chardevd-demux are ES modules; what they load only when
+// asked to stays in chunks of their own, loaded on first use. The daemon
+// is one CommonJS script started by a small launcher
+// (code-cache-launcher.cjs) from V8's code cache, written here: with the
+// cache, V8 does not compile the bundle at each start.
+import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/bin');
+const common = { bundle: true, platform: 'node', target: 'node20', packages: 'external', sourcemap: 'linked', logLevel: 'warning' };
 rmSync(outdir, { recursive: true, force: true });
+
 await build({
-  entryPoints: ['chardevd', 'chardevctl', 'chardevd-demux'].map((name) => join(root, `dist/src/cli/${name}.js`)),
+  ...common,
+  entryPoints: ['chardevctl', 'chardevd-demux'].map((name) => join(root, `dist/src/cli/${name}.js`)),
   outdir,
   chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
   splitting: true,
   format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: 'linked',
-  logLevel: 'warning',
 });
+
+const bundle = join(outdir, 'chardevd-bundle.cjs');
+await build({
+  ...common,
+  entryPoints: [join(root, 'dist/src/cli/chardevd.js')],
+  outfile: bundle,
+  format: 'cjs',
+  // import.meta.url, which finds the package's own files, is the bundle's URL.
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
+// The launcher compiles the bundle inside a function: the entry's "#!" line
+// is blanked (not removed, so that the source map's lines still hold).
+// A namespace import of a built-in (`import * as fs from 'node:fs'`)
+// becomes a copy of the module's every property, made with getters, at
+// each importing module's start (esbuild's __toESM, for CommonJS
+// packages); a built-in module already has every name a namespace import
+// is used for, and is used as it is.
+const source = readFileSync(bundle, 'utf8')
+  .replace(/^#![^\n]*/, '')
+  .replace(/__toESM\((require\("node:[a-z_/]+"\)), 1\)/g, '$1');
+if (/[^\x00-\x7f]/.test(source)) throw new Error(`${bundle} is not ASCII only: the launcher reads it as Latin-1`);
+writeFileSync(bundle, source);
+copyFileSync(join(root, 'scripts/code-cache-launcher.cjs'), join(outdir, 'chardevd.cjs'));
+chmodSync(join(outdir, 'chardevd.cjs'), 0o755);
+const launcher = createRequire(import.meta.url)(join(outdir, 'chardevd.cjs'));
+writeFileSync(`${bundle}.cache`, launcher.compileBundle(undefined).createCachedData());

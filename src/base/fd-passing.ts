@@ -1,7 +1,5 @@
 import { closeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { packageFile } from './package-root.js';
 
@@ -33,8 +31,11 @@ export let fdPassingUnavailable: string | undefined;
 
 const addon = ((): FdPassAddon | undefined => {
   try {
-    // Built by `npm ci` (binding.gyp).
-    return createRequire(import.meta.url)(fileURLToPath(packageFile('build/Release/fdpass.node'))) as FdPassAddon;
+    // Built by `npm ci` (binding.gyp). Opened as require() would open it,
+    // without loading node:module for that alone.
+    const module = { exports: {} };
+    process.dlopen(module, fileURLToPath(packageFile('build/Release/fdpass.node')));
+    return module.exports as FdPassAddon;
   } catch (error: unknown) {
     fdPassingUnavailable = `the fdpass addon is not built (${(error as Error).message.split('\n')[0]})`;
     return undefined;
@@ -132,7 +133,7 @@ function withErrnoCode<T>(call: () => T): T {
     return call();
   } catch (error: unknown) {
     const errno = (error as { errno?: number }).errno;
-    const code = errno === undefined ? undefined : Object.entries(constants.errno).find(([, number]) => number === errno)?.[0];
+    const code = errno === undefined ? undefined : Object.entries(process.getBuiltinModule('node:os').constants.errno).find(([, number]) => number === errno)?.[0];
     if (code !== undefined) Object.assign(error as object, { code });
     throw error;
   }

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { packageRequire } from '../base/package-require.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
 import { Chardev, type ChardevContext } from './chardev.js';
 import { ChardevError, describeSystemError } from './chardev-error.js';
@@ -248,7 +248,6 @@ interface PtyPair {
   readonly pty: string;
 }
 
-const require = createRequire(import.meta.url);
 let ptyNative: PtyNative | undefined;
 
 /**
@@ -259,7 +258,7 @@ let ptyNative: PtyNative | undefined;
  */
 function loadPtyNative(): PtyNative {
   if (ptyNative === undefined) {
-    const fromNodePty = createRequire(require.resolve('@lydell/node-pty'));
+    const fromNodePty = process.getBuiltinModule('node:module').createRequire(packageRequire().resolve('@lydell/node-pty'));
     ptyNative = fromNodePty(`@lydell/node-pty-${process.platform}-${process.arch}/pty.node`) as PtyNative;
   }
   return ptyNative;

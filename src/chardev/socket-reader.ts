@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { ReadBuffer, type ReadLease } from './read-buffer.js';
 
 /** What net.Socket keeps of its libuv handle (internal to Node; see readIntoBuffer). */
@@ -26,8 +26,14 @@ interface StreamHandle {
 export function readIntoBuffer(socket: net.Socket, deliver: (data: Buffer, lease: ReadLease | undefined) => void): net.Socket {
   const owner = socket as unknown as { _handle?: Partial<StreamHandle> | null };
   const handle = owner._handle;
-  // A TLS socket's handle holds the session: it stays where it is.
-  if (socket instanceof tls.TLSSocket || socket.connecting || typeof handle?.readStart !== 'function' || typeof handle.useUserBuffer !== 'function') {
+  // A TLS socket's handle holds the session: it stays where it is. (Every
+  // TLSSocket is `encrypted`; asked so, node:tls need not be loaded.)
+  if (
+    (socket as Partial<tls.TLSSocket>).encrypted === true ||
+    socket.connecting ||
+    typeof handle?.readStart !== 'function' ||
+    typeof handle.useUserBuffer !== 'function'
+  ) {
     socket.on('data', (chunk: Buffer) => deliver(chunk, undefined));
     return socket;
   }

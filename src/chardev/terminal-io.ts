@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Poller } from '@serialport/bindings-cpp/dist/poller.js';
+import { packageRequire } from '../base/package-require.js';
 import type { Chardev } from './chardev.js';
 import { describeSystemError } from './chardev-error.js';
 import { OUTPUT_QUEUE_LIMIT } from './stream-io.js';
@@ -32,15 +32,13 @@ export function readSize(chardev: Chardev): number {
   return Math.max(1, Math.min(chardev.frontend?.receiveCapacity() ?? 0, READ_CHUNK));
 }
 
-const require = createRequire(import.meta.url);
-
 type PollerModule = typeof import('@serialport/bindings-cpp/dist/poller.js');
 type OpenTty = (path: string, options: object) => Promise<number>;
 let pollerModule: PollerModule | undefined;
 let openTty: OpenTty | undefined;
 
 function loadPoller(): PollerModule {
-  pollerModule ??= require('@serialport/bindings-cpp/dist/poller.js') as PollerModule;
+  pollerModule ??= packageRequire()('@serialport/bindings-cpp/dist/poller.js') as PollerModule;
   return pollerModule;
 }
 
@@ -54,7 +52,7 @@ function loadPoller(): PollerModule {
  * not touch it) and no lock is taken, as QEMU takes none.
  */
 export async function configureTty(path: string, baudRate: number): Promise<void> {
-  openTty ??= (require('@serialport/bindings-cpp/dist/load-bindings.js') as { asyncOpen: OpenTty }).asyncOpen;
+  openTty ??= (packageRequire()('@serialport/bindings-cpp/dist/load-bindings.js') as { asyncOpen: OpenTty }).asyncOpen;
   const fd = await openTty(path, {
     baudRate,
     dataBits: 8,

@@ -1,5 +1,4 @@
-import * as dgram from 'node:dgram';
-import * as dns from 'node:dns';
+import type * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import type { ChardevUdp, InetSocketAddress, SocketAddressLegacy } from '../generated/qapi-types.gen.js';
 import type { ChardevBackendDefinition } from './backend-definition.js';
@@ -158,7 +157,7 @@ export class UdpChardev extends Chardev {
     }
     // QEMU sets SO_REUSEADDR (socket_set_fast_reuse), so two udp chardevs
     // may bind the same local port; only a socket bound without it blocks.
-    const socket = dgram.createSocket({ type: peer.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
+    const socket = process.getBuiltinModule('node:dgram').createSocket({ type: peer.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
     try {
       await bind(socket, bindTo);
     } catch (error: unknown) {
@@ -323,6 +322,7 @@ async function resolve(host: string | undefined, service: string, family: Family
     if (family === 6 && !passive) return { address: `::ffff:${host}`, family: 6, port };
     throw new LookupError('EAI_ADDRFAMILY');
   }
+  const dns = process.getBuiltinModule('node:dns');
   const hints = passive ? 0 : dns.ADDRCONFIG | (family === 6 ? dns.V4MAPPED : 0);
   try {
     const found = await dns.promises.lookup(host, { family: family ?? 0, hints });

@@ -1,23 +1,10 @@
 #!/usr/bin/env node
 /** The chardevd daemon. */
-import { constants } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import { ChardevHelpRequest } from '../chardev/option-error.js';
 import { ConfigError } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import { chardevdVersion } from '../daemon/version.js';
 import { nothingToServe, parseDaemonArgs, USAGE, UsageError } from './daemon-args.js';
-
-// V8 doubles its young generation each time as much as it holds has
-// survived, and a daemon keeps most of what it makes: the young generation
-// grows from 1 MiB to 8 MiB semi-spaces while chardevs are added and stays
-// there. Its limit (--max-semi-space-size) is fixed before any script runs,
-// but --optimize-for-size is read at each collection: with it, V8's full
-// collections give the young generation back down to its first size: about
-// 4 KiB less resident memory per filled 64 KiB ringbuf in bench/ringbuf.ts,
-// and the relay and QMP benchmarks measured no slower with it
-// (docs/benchmarks.md).
-setFlagsFromString('--optimize-for-size');
 
 /**
  * A message's first line starts with the program's name, as each of
@@ -34,6 +21,22 @@ const log = (message: string): void => {
   const named = lines.map((line, i) => (i === 0 || (location !== undefined && line.startsWith(location)) ? `chardevd: ${line}` : line));
   process.stderr.write(`${named.join('\n')}\n`);
 };
+
+/**
+ * V8 doubles its young generation each time as much as it holds has
+ * survived, and a daemon keeps most of what it makes: the young generation
+ * grows from 1 MiB to 8 MiB semi-spaces while chardevs are added and stays
+ * there. Its limit (--max-semi-space-size) is fixed before any script runs,
+ * but --optimize-for-size is read at each collection: with it, V8's full
+ * collections give the young generation back down to its first size: about
+ * 4 KiB less resident memory per filled 64 KiB ringbuf in bench/ringbuf.ts,
+ * and the relay and QMP benchmarks measured no slower with it
+ * (docs/benchmarks.md). Set once the daemon has started: node:v8 is not
+ * needed to start, and what the flag changes is a filled heap.
+ */
+function optimizeForSize(): void {
+  process.getBuiltinModule('node:v8').setFlagsFromString('--optimize-for-size');
+}
 
 async function main(): Promise<number> {
   let args;
@@ -76,7 +79,7 @@ async function main(): Promise<number> {
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      log(`terminating on signal ${constants.signals[signal]}`);
+      log(`terminating on signal ${process.getBuiltinModule('node:os').constants.signals[signal]}`);
       daemon.shutdown('host-signal');
     });
   }
@@ -95,6 +98,7 @@ async function main(): Promise<number> {
     log(error instanceof Error ? error.message : String(error));
     return 1;
   }
+  optimizeForSize();
   if (args.qmp.length === 0 && args.monitors.length === 0) log('no -qmp or -monitor listener given: nothing can manage this daemon (see --help)');
   // Like QEMU, the daemon runs until it is told to stop, even when no
   // listener or socket keeps Node's event loop busy (chardevs of files or null only).
@@ -104,4 +108,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-process.exit(await main());
+// No top-level await: the daemon is bundled as a CommonJS script (scripts/bundle-programs.js).
+void main().then((status) => process.exit(status));

@@ -1,5 +1,4 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { QmpAddress } from './address.js';
 import { ConnectError } from './errors.js';
 import { abortMessage, describeAddress } from './listener.js';
@@ -17,7 +16,7 @@ export function dialSocket(address: QmpAddress, timeoutMs: number): Promise<Sock
       typeof address === 'string'
         ? netConnect(address)
         : address.tls !== undefined
-          ? tlsConnect({ ...address.tls, host: address.host, port: address.port })
+          ? process.getBuiltinModule('node:tls').connect({ ...address.tls, host: address.host, port: address.port })
           : netConnect(address.port, address.host);
     const timer = setTimeout(() => {
       s.destroy();

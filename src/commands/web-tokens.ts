@@ -1,4 +1,3 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ChardevdError } from '../base/error.js';
 
 /** How long a token made by web-token-add lasts when no expiry is given, in seconds. */
@@ -20,7 +19,8 @@ export class WebTokenError extends ChardevdError {
  * The tokens that let a web viewer write: the configured one (`-web
  * ...,token=`), which never expires, and those web-token-add makes, each
  * with its expiry. Only their SHA-256 digests are kept, and a presented
- * token is compared digest to digest in constant time.
+ * token is compared digest to digest in constant time. node:crypto is
+ * loaded when a token is first made or presented, not at start-up.
  */
 export class WebTokens {
   readonly #configured: Buffer | undefined;
@@ -41,7 +41,7 @@ export class WebTokens {
     }
     this.#expire();
     if (this.#minted.size >= WEB_TOKEN_LIMIT) this.#minted.delete(this.#minted.keys().next().value!);
-    const token = randomBytes(16).toString('hex');
+    const token = process.getBuiltinModule('node:crypto').randomBytes(16).toString('hex');
     const expiresMs = this.now() + expiry * 1000;
     this.#minted.set(digest(token).toString('hex'), expiresMs);
     return { token, expires: Math.floor(expiresMs / 1000) };
@@ -51,7 +51,7 @@ export class WebTokens {
   allows(token: string | undefined): boolean {
     if (token === undefined || token.length === 0) return false;
     const presented = digest(token);
-    if (this.#configured !== undefined && timingSafeEqual(presented, this.#configured)) return true;
+    if (this.#configured !== undefined && process.getBuiltinModule('node:crypto').timingSafeEqual(presented, this.#configured)) return true;
     const expires = this.#minted.get(presented.toString('hex'));
     return expires !== undefined && expires > this.now();
   }
@@ -63,5 +63,5 @@ export class WebTokens {
 }
 
 function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(token).digest();
 }

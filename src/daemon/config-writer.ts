@@ -1,4 +1,4 @@
-import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describeSystemError } from '../chardev/chardev-error.js';
 
@@ -91,6 +91,8 @@ export class ConfigWriter {
 
   async #write(text: string): Promise<void> {
     const { path } = this.options;
+    // Loaded at the first write: a daemon that never saves its configuration does not load it to start.
+    const { open, readFile, rename, rm, stat } = process.getBuiltinModule('node:fs/promises');
     this.#written ??= await readFile(path, 'utf8').catch(() => undefined);
     if (text === this.#written) return;
     // Beside the file, so that the rename stays on one filesystem and is atomic.
@@ -126,7 +128,7 @@ export class ConfigWriter {
 async function syncDirectory(path: string): Promise<void> {
   let directory: FileHandle | undefined;
   try {
-    directory = await open(path, 'r');
+    directory = await process.getBuiltinModule('node:fs/promises').open(path, 'r');
     await directory.sync();
   } catch {
     // Best effort: the file is complete either way.

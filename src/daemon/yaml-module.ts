@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
+import { packageRequire } from '../base/package-require.js';
 
-const require = createRequire(import.meta.url);
 let yamlModule: typeof Yaml | undefined;
 
 /**
@@ -9,4 +8,4 @@ let yamlModule: typeof Yaml | undefined;
  * configuration written): a daemon started without either does not pay
  * for it, which is a sixth of its start-up.
  */
-export const yaml = (): typeof Yaml => (yamlModule ??= require('yaml') as typeof Yaml);
+export const yaml = (): typeof Yaml => (yamlModule ??= packageRequire()('yaml') as typeof Yaml);

@@ -45,7 +45,7 @@ export class DemuxEndpoint {
       role: options.role ?? 'secondary',
       ...(options.maxChannels !== undefined ? { maxChannels: options.maxChannels } : {}),
       ...(options.window !== undefined ? { window: options.window } : {}),
-      ...(nativeCrc32 !== undefined ? { crc32: nativeCrc32 } : {}),
+      crc32: nativeCrc32,
       write: (bytes) => output.write(bytes),
       incoming: (channel) => this.#incoming(channel),
       ready: () => {

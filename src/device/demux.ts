@@ -73,7 +73,7 @@ export class DemuxDevice implements ChardevFrontend {
     this.session = new DemuxSession({
       role: 'primary',
       ...(maxChannels !== undefined ? { maxChannels } : {}),
-      ...(nativeCrc32 !== undefined ? { crc32: nativeCrc32 } : {}),
+      crc32: nativeCrc32,
       write: (bytes) => this.chardev.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)),
       incoming: (channel) => this.#incoming(channel),
       refused: (channel, target, code, reason) => this.#emitRefused(channel, target, 'peer', code, reason),

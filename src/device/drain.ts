@@ -1,4 +1,3 @@
-import { setImmediate as nextPoll, setTimeout as sleep } from 'node:timers/promises';
 import type { Chardev } from '../chardev/chardev.js';
 import type { LinkDevice } from './link.js';
 
@@ -21,6 +20,7 @@ export const DRAIN_QUIET_MS = 20;
  * Resolves false when `timeoutMs` passed first.
  */
 export async function drainLinks(links: readonly LinkDevice[], chardevs: readonly Chardev[], timeoutMs = STOP_DRAIN_TIMEOUT_MS): Promise<boolean> {
+  const { setImmediate: nextPoll, setTimeout: sleep } = process.getBuiltinModule('node:timers/promises');
   const deadline = Date.now() + timeoutMs;
   let last: number | undefined;
   for (;;) {

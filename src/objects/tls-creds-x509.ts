@@ -1,5 +1,5 @@
-import { X509Certificate } from 'node:crypto';
-import * as tls from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type * as tls from 'node:tls';
 import type { TlsCredsX509Properties } from '../generated/qapi-types.gen.js';
 import { ObjectError } from './object-error.js';
 import { TlsCreds } from './tls-creds.js';
@@ -51,7 +51,7 @@ export class TlsCredsX509 extends TlsCreds {
     if (properties['sanity-check'] ?? true) sanityCheck(this.#cas, caPath, this.#cert, certPath, server);
     try {
       // What gnutls_certificate_set_x509_trust_file and _key_file2 would refuse.
-      tls.createSecureContext(this.#contextOptions());
+      process.getBuiltinModule('node:tls').createSecureContext(this.#contextOptions());
     } catch (error: unknown) {
       throw new ObjectError(`Cannot load certificate '${certPath ?? ''}' & key '${keyPath ?? ''}': ${(error as Error).message}`);
     }
@@ -88,7 +88,7 @@ export class TlsCredsX509 extends TlsCreds {
     // The server's certificate must name the host connected to (gnutls_x509_crt_check_hostname), as QEMU checks it.
     const options: tls.ConnectionOptions = { ...this.#contextOptions(), rejectUnauthorized: this.verifyPeer };
     if (!this.verifyPeer) options.checkServerIdentity = () => undefined;
-    else options.checkServerIdentity = (_name, cert) => tls.checkServerIdentity(host, cert);
+    else options.checkServerIdentity = (_name, cert) => process.getBuiltinModule('node:tls').checkServerIdentity(host, cert);
     if (tlsServerName(host) !== undefined) options.servername = host;
     return options;
   }
@@ -104,7 +104,7 @@ function sanityCheck(cas: readonly X509Certificate[], caPath: string, certPem: B
   let cert: X509Certificate | undefined;
   if (certPem !== undefined && certPath !== undefined) {
     try {
-      cert = new X509Certificate(certPem);
+      cert = new (process.getBuiltinModule('node:crypto').X509Certificate)(certPem);
     } catch (error: unknown) {
       throw new ObjectError(`Unable to import ${server ? 'server' : 'client'} certificate ${certPath}: ${(error as Error).message}`);
     }
@@ -131,7 +131,7 @@ function caCertificates(pem: Buffer, path: string): X509Certificate[] {
   const found = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
   try {
     if (found === null) throw new Error('no certificate');
-    return found.map((text) => new X509Certificate(text));
+    return found.map((text) => new (process.getBuiltinModule('node:crypto').X509Certificate)(text));
   } catch {
     throw new ObjectError(`Unable to import CA certificate list ${path}`);
   }

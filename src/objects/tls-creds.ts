@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { describeSystemError } from '../base/system-error.js';
 import type { QCryptoTLSCredsEndpoint, TlsCredsProperties } from '../generated/qapi-types.gen.js';
 import { ObjectError } from './object-error.js';
@@ -37,7 +37,7 @@ export abstract class TlsCreds {
 
   /** The secure context of a server endpoint's sessions, made once: every accepted session shares it. */
   serverContext(): tls.SecureContext {
-    this.#serverContext ??= tls.createSecureContext(this.serverOptions());
+    this.#serverContext ??= process.getBuiltinModule('node:tls').createSecureContext(this.serverOptions());
     return this.#serverContext;
   }
 

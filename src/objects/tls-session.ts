@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { Authz } from './authz.js';
 import { distinguishedName } from './peer-name.js';
 import type { TlsCreds } from './tls-creds.js';
@@ -35,7 +35,7 @@ export function acceptTls(raw: net.Socket, policy: TlsServerPolicy, done: (outco
   const { creds } = policy;
   const { pskCallback } = creds.serverOptions();
   // The checks are made below, once the handshake is done, as QEMU makes them.
-  const secure = new tls.TLSSocket(raw, {
+  const secure = new (process.getBuiltinModule('node:tls').TLSSocket)(raw, {
     isServer: true,
     secureContext: creds.serverContext(),
     requestCert: creds.authorizesPeers,
@@ -50,7 +50,7 @@ export function acceptTls(raw: net.Socket, policy: TlsServerPolicy, done: (outco
 
 /** Makes `raw`, just connected to `host`, a TLS client session; `done` as for acceptTls. */
 export function connectTls(raw: net.Socket, creds: TlsCreds, host: string, done: (outcome: TlsOutcome) => void): void {
-  const secure = tls.connect({ ...creds.clientOptions(host), socket: raw });
+  const secure = process.getBuiltinModule('node:tls').connect({ ...creds.clientOptions(host), socket: raw });
   guard(raw, secure, done, () => ({ socket: secure }), 'secureConnect');
 }
 

@@ -9,6 +9,6 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot: string = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The programs as package.json's "bin" installs them: the bundles the build writes to dist/bin. */
-export const CHARDEVD: string = join(repoRoot, 'dist/bin/chardevd.js');
+export const CHARDEVD: string = join(repoRoot, 'dist/bin/chardevd.cjs');
 export const CHARDEVCTL: string = join(repoRoot, 'dist/bin/chardevctl.js');
 export const CHARDEVD_DEMUX: string = join(repoRoot, 'dist/bin/chardevd-demux.js');

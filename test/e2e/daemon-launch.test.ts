@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite, test } from 'node:test';
+import { CHARDEVD } from '../support/paths.js';
+import { Connection } from '../support/qmp-transcript.js';
+import { untilListening } from '../support/servers.js';
+
+const EXIT_WAIT_MS = 10_000;
+
+/**
+ * Node's built-in modules a daemon serving QMP on a unix socket has no use
+ * for until a chardev, object or command asks for them: TLS and crypto
+ * (tls-creds objects, web tokens), DNS and UDP (inet addresses), zlib
+ * (demux frames), node:module (packages loaded on demand) and
+ * fs/promises (a configuration being saved).
+ */
+const NOT_AT_START = ['tls', 'crypto', 'dns', 'zlib', 'module', 'fs/promises', 'http'];
+
+suite('the chardevd program', () => {
+  test('starts from a code cache this Node.js accepts', () => {
+    const script = `const launcher = require(${JSON.stringify(CHARDEVD)});
+const compiled = launcher.compileBundle(require('node:fs').readFileSync(launcher.bundle + '.cache'));
+process.stdout.write(String(compiled.cachedDataRejected));`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(child.status, 0, child.stderr.slice(-2000));
+    assert.equal(child.stdout, 'false', 'V8 rejected the code cache the build wrote');
+  });
+
+  test('starts when its code cache does not fit (other V8 flags), compiled as usual', () => {
+    const child = spawnSync(process.execPath, ['--no-opt', CHARDEVD, '--version'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(child.status, 0, child.stderr.slice(-2000));
+    assert.match(child.stdout, /^chardevd version \S+\n$/);
+  });
+
+  test('serves QMP without loading TLS, crypto, DNS, zlib or node:module', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chardevd-test-'));
+    try {
+      // Preloaded into the daemon: at exit, the built-in modules it loaded, one per line.
+      const preload = join(dir, 'builtins-at-exit.cjs');
+      const listing = join(dir, 'builtins.txt');
+      writeFileSync(
+        preload,
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listing)}, process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join('\\n')));`,
+      );
+      const qmpPath = join(dir, 'qmp.sock');
+      const daemon = spawn(process.execPath, ['-r', preload, CHARDEVD, '-qmp', `unix:${qmpPath},server=on,wait=off`], { stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => daemon.once('exit', resolve));
+      try {
+        await untilListening(qmpPath);
+        const qmp = await Connection.negotiated(qmpPath);
+        const version = await qmp.execute('query-version');
+        assert.ok('return' in version, JSON.stringify(version));
+        await qmp.execute('quit');
+        const status = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_WAIT_MS, 'still running'))]);
+        assert.equal(status, 0);
+      } finally {
+        daemon.kill('SIGKILL');
+      }
+      const loaded = readFileSync(listing, 'utf8').split('\n');
+      assert.ok(loaded.includes('net'), 'the listing is not of built-in modules');
+      assert.deepEqual(
+        NOT_AT_START.filter((name) => loaded.includes(name)),
+        [],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
