@@ -7,10 +7,11 @@
 // chardevctl and chardevd-demux are ES modules; what they load only when
 // asked to stays in chunks of their own, loaded on first use. The daemon
 // is one CommonJS script started by a small launcher
-// (code-cache-launcher.cjs) from V8's code cache, written here: with the
-// cache, V8 does not compile the bundle at each start.
+// (code-cache-launcher.cjs) from V8's code cache, which a start of the
+// daemon writes here (train-code-cache.cjs): with the cache, V8 compiles
+// neither the bundle nor the functions a start runs at each start.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -51,7 +52,8 @@ const source = readFileSync(bundle, 'utf8')
   .replace(/__toESM\((require\("node:[a-z_/]+"\)), 1\)/g, '$1');
 if (/[^\x00-\x7f]/.test(source)) throw new Error(`${bundle} is not ASCII only: the launcher reads it as Latin-1`);
 writeFileSync(bundle, source);
-copyFileSync(join(root, 'scripts/code-cache-launcher.cjs'), join(outdir, 'chardevd.cjs'));
-chmodSync(join(outdir, 'chardevd.cjs'), 0o755);
-const launcher = createRequire(import.meta.url)(join(outdir, 'chardevd.cjs'));
-writeFileSync(`${bundle}.cache`, launcher.compileBundle(undefined).createCachedData());
+const launcher = join(outdir, 'chardevd.cjs');
+copyFileSync(join(root, 'scripts/code-cache-launcher.cjs'), launcher);
+chmodSync(launcher, 0o755);
+const training = spawnSync(process.execPath, [join(root, 'scripts/train-code-cache.cjs'), launcher], { encoding: 'utf8', timeout: 60_000 });
+if (training.status !== 0) throw new Error(`writing the daemon's code cache failed: ${training.stderr || training.error}`);

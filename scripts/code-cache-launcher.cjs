@@ -1,15 +1,29 @@
 #!/usr/bin/env node
 // Starts the daemon's bundle (chardevd-bundle.cjs, beside this file)
-// from the V8 code cache the build wrote beside it. Compiling the
-// bundle is a large part of the daemon's start-up, and Node.js 20
+// from the V8 code cache the build wrote beside it
+// (scripts/train-code-cache.cjs): compiling the bundle and the functions
+// a start runs was a large part of the daemon's start-up, and Node.js 20
 // caches compiled code only for its own modules. A cache that does not
 // fit this Node.js (another V8, other V8 flags) is rejected by V8 and
-// the bundle compiled as usual. Plain CommonJS: an ES module entry
-// would start Node's ES module loader, which costs more than it loads.
+// the bundle compiled as usual. Plain CommonJS: an ES module entry would
+// start Node's ES module loader, which costs more than it loads.
 'use strict';
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
+const { setFlagsFromString } = require('node:v8');
 const { Script } = require('node:vm');
+
+// V8 doubles its young generation each time as much as it holds has
+// survived, and a daemon keeps most of what it makes: the young generation
+// grows from 1 MiB to 8 MiB semi-spaces while chardevs are added and stays
+// there. Its limit (--max-semi-space-size) is fixed before any script runs,
+// but --optimize-for-size is read at each collection: with it, V8's full
+// collections give the young generation back down to its first size: about
+// 4 KiB less resident memory per filled 64 KiB ringbuf in bench/ringbuf.ts,
+// and the relay and QMP benchmarks measured no slower with it
+// (docs/benchmarks.md). Set before the bundle is compiled: V8 accepts a
+// code cache only under the flags it was made with.
+setFlagsFromString('--optimize-for-size');
 
 const bundle = join(__dirname, 'chardevd-bundle.cjs');
 
@@ -23,6 +37,12 @@ function compileBundle(cachedData) {
   return new Script(source, { filename: bundle, cachedData });
 }
 
+/** Runs the compiled bundle: the daemon starts with process.argv. */
+function runBundle(compiled) {
+  const bundleModule = { exports: {} };
+  compiled.runInThisContext()(bundleModule.exports, require, bundleModule, bundle, __dirname);
+}
+
 if (require.main === module) {
   let cachedData;
   try {
@@ -30,9 +50,7 @@ if (require.main === module) {
   } catch {
     // No cache (a build without one): compiled as usual.
   }
-  const bundleModule = { exports: {} };
-  compileBundle(cachedData).runInThisContext()(bundleModule.exports, require, bundleModule, bundle, __dirname);
+  runBundle(compileBundle(cachedData));
 } else {
-  // The build (scripts/bundle-programs.js) writes the cache from the same compilation.
-  module.exports = { bundle, compileBundle };
+  module.exports = { bundle, compileBundle, runBundle };
 }

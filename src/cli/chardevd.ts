@@ -22,22 +22,6 @@ const log = (message: string): void => {
   process.stderr.write(`${named.join('\n')}\n`);
 };
 
-/**
- * V8 doubles its young generation each time as much as it holds has
- * survived, and a daemon keeps most of what it makes: the young generation
- * grows from 1 MiB to 8 MiB semi-spaces while chardevs are added and stays
- * there. Its limit (--max-semi-space-size) is fixed before any script runs,
- * but --optimize-for-size is read at each collection: with it, V8's full
- * collections give the young generation back down to its first size: about
- * 4 KiB less resident memory per filled 64 KiB ringbuf in bench/ringbuf.ts,
- * and the relay and QMP benchmarks measured no slower with it
- * (docs/benchmarks.md). Set once the daemon has started: node:v8 is not
- * needed to start, and what the flag changes is a filled heap.
- */
-function optimizeForSize(): void {
-  process.getBuiltinModule('node:v8').setFlagsFromString('--optimize-for-size');
-}
-
 async function main(): Promise<number> {
   let args;
   try {
@@ -98,7 +82,6 @@ async function main(): Promise<number> {
     log(error instanceof Error ? error.message : String(error));
     return 1;
   }
-  optimizeForSize();
   if (args.qmp.length === 0 && args.monitors.length === 0) log('no -qmp or -monitor listener given: nothing can manage this daemon (see --help)');
   // Like QEMU, the daemon runs until it is told to stop, even when no
   // listener or socket keeps Node's event loop busy (chardevs of files or null only).
