@@ -28,13 +28,13 @@ setFlagsFromString('--optimize-for-size');
 const bundle = join(__dirname, 'chardevd-bundle.cjs');
 
 /**
- * The bundle compiled as Node compiles a CommonJS module, with
- * `cachedData` when given. The build makes the bundle ASCII only, so it is
- * read as Latin-1, which is read as it is, without decoding UTF-8.
+ * The bundle compiled, with `cachedData` when given. The build wrote it
+ * as the function Node wraps a CommonJS module in, so that its text is
+ * compiled as read, not copied into a wrapper first, and ASCII only, so
+ * that it is read as Latin-1, without decoding UTF-8.
  */
 function compileBundle(cachedData) {
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, 'latin1')}\n})`;
-  return new Script(source, { filename: bundle, cachedData });
+  return new Script(readFileSync(bundle, 'latin1'), { filename: bundle, cachedData });
 }
 
 /** Runs the compiled bundle: the daemon starts with process.argv. */
