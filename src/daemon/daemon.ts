@@ -24,6 +24,7 @@ import { acceptTls } from '../objects/tls-session.js';
 import { FdSets } from '../commands/fd-sets.js';
 import { WebTokens } from '../commands/web-tokens.js';
 import { CommandTally } from '../qmp/command-tally.js';
+import { HeapTrimmer } from '../base/heap-trim.js';
 import type { WebConfig } from '../web/web-option.js';
 import type { WebServer } from '../web/web-server.js';
 import type { Socket } from 'node:net';
@@ -109,6 +110,8 @@ export class Daemon implements DaemonControl {
   #shuttingDown = false;
   /** Writes --config-save's file; undefined without one. */
   readonly #configWriter: ConfigWriter | undefined;
+  /** Gives the C allocator's free memory back once the daemon goes quiet; from start() to shutdown. */
+  #heapTrimmer: HeapTrimmer | undefined;
 
   constructor(private readonly options: DaemonOptions) {
     this.webTokens = new WebTokens(options.web?.token);
@@ -164,6 +167,7 @@ export class Daemon implements DaemonControl {
    * first client, and so does a listener with wait=on.
    */
   async start(): Promise<void> {
+    this.#heapTrimmer ??= new HeapTrimmer();
     try {
       if ((this.options.monitors ?? []).length > 0) await this.#loadMonitors();
       this.#createObjects();
@@ -282,6 +286,7 @@ export class Daemon implements DaemonControl {
    * what it holds (at most CLOSE_FLUSH_TIMEOUT_MS, all at once).
    */
   async #closeAll(drain = false): Promise<void> {
+    this.#heapTrimmer?.dispose();
     for (const monitor of this.#chardevMonitors.splice(0)) monitor.detach();
     for (const socket of this.#handshaking) socket.destroy();
     // Web viewers leave their hubs now, before the hubs close.
