@@ -45,7 +45,7 @@ export function socketFd(socket: Socket): number | undefined {
  * buffer per read is memory the C allocator keeps after the garbage
  * collector frees it. The bytes handed to onMessage are a view of that
  * buffer, read into again by the next read: the next read on this
- * receiver comes in a later turn of the event loop, and not at all while
+ * receiver comes only after onMessage has returned, and not at all while
  * reading is off (setReading(false)). A consumer copies what it keeps
  * beyond the call, or turns reading off until it is done with the view;
  * receivers sharing one buffer (sharedReadBuffer) must copy.
