@@ -6,14 +6,19 @@
  * A watcher polls a duplicate of a connected socket's descriptor (the
  * original stays Node's, for writing; libuv allows one poll handle per
  * descriptor number, so the duplicate gets its own) and reads it with
- * recvmsg(), returning the bytes and the descriptors that came with them.
- * sendFds() is the other direction, for clients and tests. dupFlags()
- * and getFlags() serve the fd sets (/dev/fdset/N), which hand out
- * duplicates of descriptors whose access mode matches an open's flags.
+ * recvmsg() into a buffer the caller keeps, returning how many bytes came
+ * and the descriptors that came with them. sendFds() is the other
+ * direction, for clients and tests. dupFlags() and getFlags() serve the
+ * fd sets (/dev/fdset/N), which hand out duplicates of descriptors whose
+ * access mode matches an open's flags. trimHeap() gives the C allocator's
+ * free memory back to the system.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,7 +28,6 @@
 
 /* The kernel's limit of descriptors in one message (SCM_MAX_FD). */
 #define MAX_FDS 253
-#define READ_SIZE 65536
 
 typedef struct {
   uv_poll_t poll;
@@ -37,8 +41,6 @@ typedef struct {
   int handle_released;
   int finalized;
 } Watcher;
-
-static char read_buffer[READ_SIZE];
 
 #define CHECK(call)                                                       \
   do {                                                                    \
@@ -191,19 +193,25 @@ static napi_value close_watcher(napi_env env, napi_callback_info info) {
 }
 
 /*
- * receive(watcher, maxFds) -> null when nothing is waiting, else
- * { data: Buffer (empty at end of stream), fds: number[], truncated: boolean }.
+ * receive(watcher, buffer, maxFds) -> null when nothing is waiting, else
+ * { length: bytes read into buffer (0 at end of stream), fds: number[], truncated: boolean }.
  * Descriptors beyond maxFds are closed by the kernel (MSG_CTRUNC: truncated).
  */
 static napi_value receive(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   int32_t max_fds;
+  void *buffer;
+  size_t capacity;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Watcher *w = get_watcher(env, argv[0]);
   if (w == NULL) return NULL;
   if (w->closed) return throw_errno(env, "recvmsg", EBADF);
-  if (argc < 2 || napi_get_value_int32(env, argv[1], &max_fds) != napi_ok || max_fds < 0 || max_fds > MAX_FDS) {
+  if (argc < 3 || napi_get_buffer_info(env, argv[1], &buffer, &capacity) != napi_ok || capacity == 0) {
+    napi_throw_type_error(env, "FDPASS_ARG", "receive(watcher, non-empty Buffer, maxFds)");
+    return NULL;
+  }
+  if (napi_get_value_int32(env, argv[2], &max_fds) != napi_ok || max_fds < 0 || max_fds > MAX_FDS) {
     napi_throw_range_error(env, "FDPASS_ARG", "maxFds out of range");
     return NULL;
   }
@@ -211,7 +219,7 @@ static napi_value receive(napi_env env, napi_callback_info info) {
     char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
     struct cmsghdr align;
   } control;
-  struct iovec iov = {read_buffer, READ_SIZE};
+  struct iovec iov = {buffer, capacity};
   struct msghdr msg = {0};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -229,10 +237,9 @@ static napi_value receive(napi_env env, napi_callback_info info) {
     }
     return throw_errno(env, "recvmsg", errno);
   }
-  napi_value result, data, fds, truncated;
+  napi_value result, length, fds, truncated;
   CHECK(napi_create_object(env, &result));
-  void *copy;
-  CHECK(napi_create_buffer_copy(env, (size_t)n, read_buffer, &copy, &data));
+  CHECK(napi_create_int64(env, n, &length));
   CHECK(napi_create_array(env, &fds));
   uint32_t count = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
@@ -248,7 +255,7 @@ static napi_value receive(napi_env env, napi_callback_info info) {
     }
   }
   CHECK(napi_get_boolean(env, (msg.msg_flags & MSG_CTRUNC) != 0, &truncated));
-  CHECK(napi_set_named_property(env, result, "data", data));
+  CHECK(napi_set_named_property(env, result, "length", length));
   CHECK(napi_set_named_property(env, result, "fds", fds));
   CHECK(napi_set_named_property(env, result, "truncated", truncated));
   return result;
@@ -354,6 +361,25 @@ static napi_value dup_flags(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * trimHeap() -> whether memory went back: malloc_trim(0), which returns
+ * the free pages of glibc's heaps to the system, as QEMU's RCU thread
+ * does with malloc_trim(4 MiB) whenever it goes idle (util/rcu.c,
+ * call_rcu_thread). Node's buffers are malloc'd and freed by the garbage
+ * collector in bursts; glibc keeps what they leave free below the top of
+ * its heap. Other C libraries: nothing to do, false.
+ */
+static napi_value trim_heap(napi_env env, napi_callback_info info) {
+  (void)info;
+  int released = 0;
+#ifdef __GLIBC__
+  released = malloc_trim(0);
+#endif
+  napi_value result;
+  CHECK(napi_get_boolean(env, released != 0, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"watch", NULL, watch, NULL, NULL, NULL, napi_default, NULL},
@@ -364,6 +390,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sendFds", NULL, send_fds, NULL, NULL, NULL, napi_default, NULL},
       {"getFlags", NULL, get_flags, NULL, NULL, NULL, napi_default, NULL},
       {"dupFlags", NULL, dup_flags, NULL, NULL, NULL, napi_default, NULL},
+      {"trimHeap", NULL, trim_heap, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

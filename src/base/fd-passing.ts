@@ -1,46 +1,30 @@
 import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { packageFile } from './package-root.js';
+import { type NativeAddon, nativeAddon, nativeAddonUnavailable, type NativeReceived, type NativeWatcher } from './native-addon.js';
 
 /** What one recvmsg() returned: the bytes (empty at end of stream) and the descriptors that came with them. */
 export interface ReceivedMessage {
+  /** A view of the receiver's read buffer: valid during the onMessage call only (see FdReceiver). */
   readonly data: Buffer;
   readonly fds: readonly number[];
   /** The sender passed more descriptors than the reader takes; the kernel closed the rest. */
   readonly truncated: boolean;
 }
 
-declare const watcherBrand: unique symbol;
-type NativeWatcher = { readonly [watcherBrand]: true };
-
-/** The native addon (native/fdpass.c), exactly as it is typed there. */
-interface FdPassAddon {
-  watch(fd: number, onReadable: () => void): NativeWatcher;
-  start(watcher: NativeWatcher): void;
-  stop(watcher: NativeWatcher): void;
-  close(watcher: NativeWatcher): void;
-  receive(watcher: NativeWatcher, maxFds: number): ReceivedMessage | null;
-  sendFds(fd: number, data: Buffer, fds: readonly number[]): number;
-  getFlags(fd: number): number;
-  dupFlags(fd: number, flags: number): number;
-}
-
 /** Why descriptor passing is unavailable, or undefined when the addon loaded. */
-export let fdPassingUnavailable: string | undefined;
+export const fdPassingUnavailable = nativeAddonUnavailable;
 
-const addon = ((): FdPassAddon | undefined => {
-  try {
-    // Built by `npm ci` (binding.gyp). Opened as require() would open it,
-    // without loading node:module for that alone.
-    const module = { exports: {} };
-    process.dlopen(module, fileURLToPath(packageFile('build/Release/fdpass.node')));
-    return module.exports as FdPassAddon;
-  } catch (error: unknown) {
-    fdPassingUnavailable = `the fdpass addon is not built (${(error as Error).message.split('\n')[0]})`;
-    return undefined;
-  }
-})();
+const addon = nativeAddon;
+
+/** The most bytes one recvmsg() reads. */
+export const READ_BUFFER_BYTES = 64 << 10;
+
+/**
+ * A read buffer for receivers whose consumers copy what they keep before
+ * onMessage returns: reads happen one at a time on the event loop, so all
+ * of those receivers can share it.
+ */
+export const sharedReadBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 
 /** The descriptor of a connected Node socket (libuv's, still Node's to close); undefined when it has none. */
 export function socketFd(socket: Socket): number | undefined {
@@ -54,15 +38,26 @@ export function socketFd(socket: Socket): number | undefined {
  * sent with SCM_RIGHTS arrive with the bytes they came with. It polls a
  * duplicate of the socket's descriptor: Node keeps writing to and closing
  * the original, and must not read it (create it paused and never resume it).
+ *
+ * Every read goes into `readBuffer`, which the caller keeps, instead of a
+ * new buffer per read: a 64 KiB ringbuf-write is 87 KB of input, and a
+ * buffer per read is memory the C allocator keeps after the garbage
+ * collector frees it. The bytes handed to onMessage are a view of that
+ * buffer, read into again by the next read: the next read on this
+ * receiver comes only after onMessage has returned, and not at all while
+ * reading is off (setReading(false)). A consumer copies what it keeps
+ * beyond the call, or turns reading off until it is done with the view;
+ * receivers sharing one buffer (sharedReadBuffer) must copy.
  */
 export class FdReceiver {
   readonly #watcher: NativeWatcher;
   #closed = false;
 
   private constructor(
-    addonImpl: FdPassAddon,
+    addonImpl: NativeAddon,
     fd: number,
     private readonly maxFds: number,
+    private readonly readBuffer: Buffer,
     private readonly onMessage: (message: ReceivedMessage) => void,
     private readonly onError: (error: Error) => void,
   ) {
@@ -70,10 +65,16 @@ export class FdReceiver {
   }
 
   /** A receiver for `socket`, or undefined when the addon is missing or the socket has no descriptor. */
-  static open(socket: Socket, maxFds: number, onMessage: (message: ReceivedMessage) => void, onError: (error: Error) => void): FdReceiver | undefined {
+  static open(
+    socket: Socket,
+    maxFds: number,
+    readBuffer: Buffer,
+    onMessage: (message: ReceivedMessage) => void,
+    onError: (error: Error) => void,
+  ): FdReceiver | undefined {
     const fd = socketFd(socket);
     if (addon === undefined || fd === undefined) return undefined;
-    return new FdReceiver(addon, fd, maxFds, onMessage, onError);
+    return new FdReceiver(addon, fd, maxFds, readBuffer, onMessage, onError);
   }
 
   setReading(reading: boolean): void {
@@ -88,17 +89,17 @@ export class FdReceiver {
     addon!.close(this.#watcher);
   }
 
-  #readable(addonImpl: FdPassAddon): void {
+  #readable(addonImpl: NativeAddon): void {
     if (this.#closed) return;
-    let message: ReceivedMessage | null;
+    let received: NativeReceived | null;
     try {
-      message = addonImpl.receive(this.#watcher, this.maxFds);
+      received = addonImpl.receive(this.#watcher, this.readBuffer, this.maxFds);
     } catch (error: unknown) {
       this.onError(error as Error);
       return;
     }
     // Level-triggered: whatever is left wakes the poll again.
-    if (message !== null) this.onMessage(message);
+    if (received !== null) this.onMessage({ data: this.readBuffer.subarray(0, received.length), fds: received.fds, truncated: received.truncated });
   }
 }
 
@@ -122,7 +123,7 @@ export function duplicateWithFlags(fd: number, flags: number): number {
   return withErrnoCode(() => available().dupFlags(fd, flags));
 }
 
-function available(): FdPassAddon {
+function available(): NativeAddon {
   if (addon === undefined) throw new Error(`cannot duplicate descriptors: ${fdPassingUnavailable}`);
   return addon;
 }

@@ -1,13 +1,22 @@
 import { ChardevError } from './chardev-error.js';
 
+/** Base64 characters decoded at a time into the shared scratch buffer: 48 KiB of bytes. */
+const PIECE_CHARS = 64 << 10;
+/** Where ringbuf-write's data is decoded to on its way into the ring: one buffer, not one per write. */
+const scratch = Buffer.allocUnsafeSlow((PIECE_CHARS / 4) * 3);
+
 /**
- * The bytes of ringbuf-write's `data` in utf8 format. QEMU writes the
- * string's bytes as its JSON parser stored them, where `\u0000` became
- * the two bytes C0 80; chardevd writes the NUL byte itself, so that what
- * comes back out of ringbuf-read is what went in (docs/compatibility.md).
+ * Hands `sink` the bytes of ringbuf-write's `data` in utf8 format, valid
+ * only during the call: in the shared scratch buffer when they fit (no
+ * buffer per write), else in one of their own. QEMU writes the string's
+ * bytes as its JSON parser stored them, where `\u0000` became the two
+ * bytes C0 80; chardevd writes the NUL byte itself, so that what comes
+ * back out of ringbuf-read is what went in (docs/compatibility.md).
  */
-export function utf8Bytes(text: string): Buffer {
-  return Buffer.from(text, 'utf8');
+export function encodeUtf8(text: string, sink: (bytes: Uint8Array) => void): void {
+  // A UTF-16 unit takes at most 3 bytes (a surrogate pair, 2 units, takes 4), so this never truncates.
+  if (text.length * 3 > scratch.length) return sink(Buffer.from(text, 'utf8'));
+  sink(scratch.subarray(0, scratch.write(text, 0, 'utf8')));
 }
 
 /**
@@ -88,10 +97,6 @@ export function qemuBase64Bytes(text: string): Buffer {
   decodeQemuBase64(text, (piece) => pieces.push(Buffer.from(piece)));
   return Buffer.concat(pieces);
 }
-
-/** Base64 characters decoded at a time into the shared scratch buffer: 48 KiB of bytes. */
-const PIECE_CHARS = 64 << 10;
-const scratch = Buffer.allocUnsafeSlow((PIECE_CHARS / 4) * 3);
 
 /**
  * Decodes like qemuBase64Bytes and hands the bytes to `sink` in order, in

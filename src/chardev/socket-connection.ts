@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { closeFds, FdReceiver } from '../base/fd-passing.js';
+import { closeFds, FdReceiver, sharedReadBuffer } from '../base/fd-passing.js';
 import type { ReadLease } from './read-buffer.js';
 import { readIntoBuffer } from './socket-reader.js';
 import { StreamOutput } from './stream-io.js';
@@ -109,6 +109,7 @@ export function fdStreamConnection(socket: net.Socket, handlers: ConnectionHandl
   const receiver = FdReceiver.open(
     socket,
     MAX_PASSED_FDS,
+    sharedReadBuffer,
     ({ data, fds, truncated }) => {
       if (data.length === 0) {
         // The peer's end of the stream: the connection ends, as for any socket chardev.
@@ -122,7 +123,8 @@ export function fdStreamConnection(socket: net.Socket, handlers: ConnectionHandl
       } else if (fds.length > 0) {
         handlers.descriptors(fds);
       }
-      handlers.data(data);
+      // A copy: a frontend may keep what it is handed (a hub's or a link's queued output).
+      handlers.data(Buffer.from(data));
     },
     () => socket.destroy(),
   );

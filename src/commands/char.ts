@@ -2,7 +2,7 @@ import { ChardevError } from '../chardev/chardev-error.js';
 import { SUPPORTED_KINDS } from '../chardev/create.js';
 import { HubChardev } from '../chardev/hub.js';
 import { PtyChardev } from '../chardev/pty.js';
-import { decodeQemuBase64, qemuUtf8Text, utf8Bytes } from '../chardev/ringbuf-data.js';
+import { decodeQemuBase64, encodeUtf8, qemuUtf8Text } from '../chardev/ringbuf-data.js';
 import { readByCursor } from '../chardev/ringbuf-cursor.js';
 import { RingbufChardev } from '../chardev/ringbuf.js';
 import { SocketChardev } from '../chardev/socket.js';
@@ -76,7 +76,7 @@ export const charHandlers: HandlersOf<
   'ringbuf-write'({ device, data, format }, { daemon }) {
     const ringbuf = findRingbuf(daemon.chardevs.get(device), device);
     if (format === 'base64') decodeQemuBase64(data, (piece) => ringbuf.inject(piece));
-    else ringbuf.inject(utf8Bytes(data));
+    else encodeUtf8(data, (bytes) => ringbuf.inject(bytes));
     return {};
   },
 

@@ -24,6 +24,7 @@ import { acceptTls } from '../objects/tls-session.js';
 import { FdSets } from '../commands/fd-sets.js';
 import { WebTokens } from '../commands/web-tokens.js';
 import { CommandTally } from '../qmp/command-tally.js';
+import { HeapTrimmer } from '../base/heap-trim.js';
 import type { WebConfig } from '../web/web-option.js';
 import type { WebServer } from '../web/web-server.js';
 import type { Socket } from 'node:net';
@@ -109,6 +110,8 @@ export class Daemon implements DaemonControl {
   #shuttingDown = false;
   /** Writes --config-save's file; undefined without one. */
   readonly #configWriter: ConfigWriter | undefined;
+  /** Gives the C allocator's free memory back once the daemon goes quiet; from the end of start() to shutdown. */
+  #heapTrimmer: HeapTrimmer | undefined;
 
   constructor(private readonly options: DaemonOptions) {
     this.webTokens = new WebTokens(options.web?.token);
@@ -181,7 +184,10 @@ export class Daemon implements DaemonControl {
       await Promise.all([this.#closeAll(), this.#configWriter?.stop()]);
       throw error;
     }
-    if (!this.#shuttingDown) this.#configWriter?.start();
+    if (this.#shuttingDown) return;
+    this.#configWriter?.start();
+    // Once serving: nothing is worth trimming before, and watching collections is no part of starting.
+    this.#heapTrimmer ??= new HeapTrimmer();
   }
 
   /** The running configuration, as a config file holds it (query-config). */
@@ -282,6 +288,7 @@ export class Daemon implements DaemonControl {
    * what it holds (at most CLOSE_FLUSH_TIMEOUT_MS, all at once).
    */
   async #closeAll(drain = false): Promise<void> {
+    this.#heapTrimmer?.dispose();
     for (const monitor of this.#chardevMonitors.splice(0)) monitor.detach();
     for (const socket of this.#handshaking) socket.destroy();
     // Web viewers leave their hubs now, before the hubs close.

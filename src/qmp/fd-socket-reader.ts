@@ -9,7 +9,11 @@ export const MAX_PASSED_FDS = 16;
 
 /** What a monitor connection read with recvmsg() hears. */
 export interface FdSocketHandlers {
-  /** Input, and the descriptors that came with it (the handler's to own). */
+  /**
+   * Input, and the descriptors that came with it (the handler's to own).
+   * The chunk is a view of the read buffer (FdReceiver): the handler copies
+   * what it keeps, or turns reading off until it is done with it.
+   */
   data(chunk: Buffer, fds: readonly number[]): void;
   /** The peer closed its side, or the socket failed. */
   end(): void;
@@ -25,10 +29,11 @@ export interface FdSocketHandlers {
  * loses the rest unnoticed; a command cannot know which it got, so none
  * are kept, and `who` is named in the daemon's log.
  */
-export function fdSocketReader(socket: Socket, who: string, log: (message: string) => void, handlers: FdSocketHandlers): FdReceiver | undefined {
+export function fdSocketReader(socket: Socket, who: string, log: (message: string) => void, readBuffer: Buffer, handlers: FdSocketHandlers): FdReceiver | undefined {
   return FdReceiver.open(
     socket,
     MAX_PASSED_FDS,
+    readBuffer,
     ({ data, fds, truncated }) => {
       if (data.length === 0) {
         closeFds(fds);

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { READ_BUFFER_BYTES } from '../base/fd-passing.js';
 import { fdSocketReader } from './fd-socket-reader.js';
 import type { QmpTransport } from './transport.js';
 
@@ -18,7 +19,9 @@ export function fdSocketTransport(socket: Socket, log: (message: string) => void
     receiver?.close();
     handlers?.gone();
   };
-  const receiver = fdSocketReader(socket, `QMP client ${peer}`, log, {
+  // The connection's own read buffer: the session parses a chunk over several turns, keeping it
+  // unread meanwhile, and reads again only once it is done with it (QmpTransportHandlers.data).
+  const receiver = fdSocketReader(socket, `QMP client ${peer}`, log, Buffer.allocUnsafeSlow(READ_BUFFER_BYTES), {
     data: (chunk, fds) => handlers?.data(chunk, fds),
     end: leave,
   });

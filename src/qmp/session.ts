@@ -310,6 +310,7 @@ export class QmpSession<Context> implements DispatchMode {
         this.#parse();
       });
     }
+    // Never reading while input is left: the transport may read into the buffer that input is a view of.
     this.transport.setReading(!held && this.#input.length === 0);
   }
 }

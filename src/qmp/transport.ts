@@ -2,7 +2,11 @@ import type { Socket } from 'node:net';
 
 /** What a QMP session hears from its transport. */
 export interface QmpTransportHandlers {
-  /** Input; `fds` are descriptors passed with it (SCM_RIGHTS), the session's to own from now on. */
+  /**
+   * Input; `fds` are descriptors passed with it (SCM_RIGHTS), the session's to own from now on.
+   * The chunk may be a view of a buffer the transport reads into again (fdSocketTransport): the
+   * session keeps a chunk beyond the call only while it has reading turned off.
+   */
   data(chunk: Buffer, fds?: readonly number[]): void;
   /** The peer took output it had left waiting. */
   drain(): void;

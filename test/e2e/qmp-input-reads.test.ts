@@ -94,4 +94,27 @@ suite('QMP input over many reads', () => {
     const [read] = (await qmp.take(1)) as [{ return: string }];
     assert.ok(read.return.endsWith('297,298,299,'), 'the writes went in in order');
   });
+
+  test('four whole-ring ringbuf-writes sent in one write, parsed over many turns, each reach their ring intact', async () => {
+    const rings = ['q0', 'q1', 'q2', 'q3'];
+    for (const id of rings) qmp.socket.write(`{"execute": "chardev-add", "arguments": {"id": "${id}", "backend": {"type": "ringbuf", "data": {"size": ${RING}}}}}`);
+    assert.deepEqual(
+      await qmp.take(rings.length),
+      rings.map(() => ({ return: {} })),
+    );
+    const contents = rings.map((_, n) => Buffer.from(Array.from({ length: RING }, (_, i) => (i * 13 + n * 101 + (i >> 8)) & 0xff)));
+    // About 350 KB at once: more than one read, and each request more than a turn's parsing.
+    qmp.socket.write(
+      rings.map((id, n) => `{"execute": "ringbuf-write", "arguments": {"device": "${id}", "format": "base64", "data": "${contents[n]!.toString('base64')}"}}`).join(''),
+    );
+    assert.deepEqual(
+      await qmp.take(rings.length),
+      rings.map(() => ({ return: {} })),
+    );
+    for (const [n, id] of rings.entries()) {
+      qmp.socket.write(`{"execute": "ringbuf-read", "arguments": {"device": "${id}", "size": ${RING}, "format": "base64"}}`);
+      const [reply] = (await qmp.take(1)) as [{ return: string }];
+      assert.ok(Buffer.from(reply.return, 'base64').equals(contents[n]!), `ring ${id} holds what was written to it`);
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { type FdReceiver, fdPassingUnavailable } from '../../base/fd-passing.js';
+import { type FdReceiver, fdPassingUnavailable, sharedReadBuffer } from '../../base/fd-passing.js';
 import { fdSocketReader } from '../../qmp/fd-socket-reader.js';
 import type { QmpListenAddress } from '../../qmp/socket-listeners.js';
 import { SocketListeners } from '../../qmp/socket-listeners.js';
@@ -90,8 +90,9 @@ export class HmpServer {
     // Read with recvmsg(), Node never sees the peer's end: once the output is out, the socket goes.
     const ended = (): void => session?.endOfInput(() => (receiver === undefined ? socket.end() : socket.end(() => socket.destroy())));
     const receiver = passFds
-      ? fdSocketReader(socket, `monitor ${name}`, this.log, {
-          data: (chunk, fds) => session?.input(chunk, fds),
+      ? fdSocketReader(socket, `monitor ${name}`, this.log, sharedReadBuffer, {
+          // A copy: the session queues input while a command runs, and a console hands it to a chardev.
+          data: (chunk, fds) => session?.input(Buffer.from(chunk), fds),
           end: () => {
             // Nothing more to read: the poll stops for good, Node still writes the output.
             receiver?.close();

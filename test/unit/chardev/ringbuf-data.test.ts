@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { suite, test } from 'node:test';
-import { qemuBase64Bytes } from '../../../src/chardev/ringbuf-data.js';
+import { encodeUtf8, qemuBase64Bytes } from '../../../src/chardev/ringbuf-data.js';
 
 suite("qemuBase64Bytes: ringbuf-write's base64 as QEMU 7.2 decodes it", () => {
   test('what an encoder writes comes back byte for byte, with newlines anywhere (every length 0..300)', () => {
@@ -34,5 +34,28 @@ suite("qemuBase64Bytes: ringbuf-write's base64 as QEMU 7.2 decodes it", () => {
     for (const text of ['QUJD!', 'QU JD', 'QUJD\r\n', 'Q\u00e9']) {
       assert.throws(() => qemuBase64Bytes(text), { message: 'Base64 data contains invalid characters' });
     }
+  });
+});
+
+suite("encodeUtf8: ringbuf-write's utf8 data", () => {
+  const encoded = (text: string): Buffer => {
+    const pieces: Buffer[] = [];
+    encodeUtf8(text, (bytes) => pieces.push(Buffer.from(bytes)));
+    return Buffer.concat(pieces);
+  };
+
+  test('gives the UTF-8 bytes of the text: NUL, non-ASCII, astral and lone surrogates included', () => {
+    for (const text of ['', 'a', 'a\u0000b', 'é€', '\u{1F600}x', '\uD800', 'x\uDC00y']) {
+      assert.deepEqual(encoded(text), Buffer.from(text, 'utf8'), JSON.stringify(text));
+    }
+  });
+
+  test('texts around the scratch buffer size encode whole (16,383 to 16,385 three-byte characters, and astral ones)', () => {
+    for (const length of [16_383, 16_384, 16_385]) {
+      const text = '€'.repeat(length);
+      assert.ok(encoded(text).equals(Buffer.from(text, 'utf8')), `${length} characters`);
+    }
+    const astral = '\u{1F600}'.repeat(12_300);
+    assert.ok(encoded(astral).equals(Buffer.from(astral, 'utf8')), 'astral characters');
   });
 });
