@@ -2,6 +2,9 @@ import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { type NativeAddon, nativeAddon, nativeAddonUnavailable, type NativeReceived, type NativeWatcher } from './native-addon.js';
 
+/** Why descriptor passing is unavailable, or undefined when the addon loaded. */
+export { nativeAddonUnavailable as fdPassingUnavailable } from './native-addon.js';
+
 /** What one recvmsg() returned: the bytes (empty at end of stream) and the descriptors that came with them. */
 export interface ReceivedMessage {
   /** A view of the receiver's read buffer: valid during the onMessage call only (see FdReceiver). */
@@ -10,11 +13,6 @@ export interface ReceivedMessage {
   /** The sender passed more descriptors than the reader takes; the kernel closed the rest. */
   readonly truncated: boolean;
 }
-
-/** Why descriptor passing is unavailable, or undefined when the addon loaded. */
-export const fdPassingUnavailable = nativeAddonUnavailable;
-
-const addon = nativeAddon;
 
 /** The most bytes one recvmsg() reads. */
 export const READ_BUFFER_BYTES = 64 << 10;
@@ -54,14 +52,14 @@ export class FdReceiver {
   #closed = false;
 
   private constructor(
-    addonImpl: NativeAddon,
+    private readonly addon: NativeAddon,
     fd: number,
     private readonly maxFds: number,
     private readonly readBuffer: Buffer,
     private readonly onMessage: (message: ReceivedMessage) => void,
     private readonly onError: (error: Error) => void,
   ) {
-    this.#watcher = addonImpl.watch(fd, () => this.#readable(addonImpl));
+    this.#watcher = addon.watch(fd, () => this.#readable());
   }
 
   /** A receiver for `socket`, or undefined when the addon is missing or the socket has no descriptor. */
@@ -73,27 +71,27 @@ export class FdReceiver {
     onError: (error: Error) => void,
   ): FdReceiver | undefined {
     const fd = socketFd(socket);
-    if (addon === undefined || fd === undefined) return undefined;
-    return new FdReceiver(addon, fd, maxFds, readBuffer, onMessage, onError);
+    if (nativeAddon === undefined || fd === undefined) return undefined;
+    return new FdReceiver(nativeAddon, fd, maxFds, readBuffer, onMessage, onError);
   }
 
   setReading(reading: boolean): void {
     if (this.#closed) return;
-    if (reading) addon!.start(this.#watcher);
-    else addon!.stop(this.#watcher);
+    if (reading) this.addon.start(this.#watcher);
+    else this.addon.stop(this.#watcher);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    addon!.close(this.#watcher);
+    this.addon.close(this.#watcher);
   }
 
-  #readable(addonImpl: NativeAddon): void {
+  #readable(): void {
     if (this.#closed) return;
     let received: NativeReceived | null;
     try {
-      received = addonImpl.receive(this.#watcher, this.readBuffer, this.maxFds);
+      received = this.addon.receive(this.#watcher, this.readBuffer, this.maxFds);
     } catch (error: unknown) {
       this.onError(error as Error);
       return;
@@ -105,13 +103,12 @@ export class FdReceiver {
 
 /** Sends `data` and `fds` in one message on a connected unix socket's descriptor; the caller still owns `fds`. */
 export function sendWithFds(fd: number, data: Buffer, fds: readonly number[]): number {
-  if (addon === undefined) throw new Error(`cannot pass descriptors: ${fdPassingUnavailable}`);
-  return addon.sendFds(fd, data, fds);
+  return available('pass').sendFds(fd, data, fds);
 }
 
 /** fcntl(F_GETFL) of `fd`: its access mode (flags & 3) and status flags. Throws an errno error (`code`). */
 export function descriptorFlags(fd: number): number {
-  return withErrnoCode(() => available().getFlags(fd));
+  return withErrnoCode(() => available('duplicate').getFlags(fd));
 }
 
 /**
@@ -120,12 +117,13 @@ export function descriptorFlags(fd: number): number {
  * Throws an errno error (`code`).
  */
 export function duplicateWithFlags(fd: number, flags: number): number {
-  return withErrnoCode(() => available().dupFlags(fd, flags));
+  return withErrnoCode(() => available('duplicate').dupFlags(fd, flags));
 }
 
-function available(): NativeAddon {
-  if (addon === undefined) throw new Error(`cannot duplicate descriptors: ${fdPassingUnavailable}`);
-  return addon;
+/** The addon, or an error that says what cannot be done without it. */
+function available(what: 'pass' | 'duplicate'): NativeAddon {
+  if (nativeAddon === undefined) throw new Error(`cannot ${what} descriptors: ${nativeAddonUnavailable}`);
+  return nativeAddon;
 }
 
 /** The addon's errors carry `errno`; Node's carry `code` (EBADF), which is what callers test. */
