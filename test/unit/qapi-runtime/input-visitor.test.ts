@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { suite, test } from 'node:test';
+import { qapiTypeTable } from '../../../src/generated/qapi-type-table.gen.js';
 import { InputValidator, QapiInputError } from '../../../src/qapi-runtime/input-visitor.js';
 import type { TypeTable } from '../../../src/qapi-runtime/type-table.js';
 import { JsonDouble } from '../../../src/qobject/json-double.js';
@@ -161,5 +162,45 @@ suite('InputValidator', () => {
 
   test('names members of objects inside lists with index and dot', () => {
     refuses('Ranges', args('{"list": [{}, {"u8": "x"}]}'), "Invalid parameter type for 'list[1].u8', expected: integer");
+  });
+});
+
+suite('linking the type table', () => {
+  test('links every object type of the generated table the first time it is needed', () => {
+    const generated = new InputValidator(qapiTypeTable);
+    const objects = Object.entries(qapiTypeTable).filter(([, spec]) => spec.kind === 'object');
+    assert.ok(objects.length > 20);
+    for (const [name] of objects) {
+      try {
+        generated.validateArguments(name, {});
+      } catch (error: unknown) {
+        // Missing members are the caller's error; a TypeError would be a table that does not link.
+        assert.ok(error instanceof QapiInputError, `${name}: ${(error as Error).message}`);
+      }
+    }
+  });
+
+  test('validates a type that refers to itself, naming the member at its depth', () => {
+    const recursive = new InputValidator({
+      Tree: {
+        kind: 'object',
+        members: [
+          { name: 'children', type: 'TreeList', optional: true },
+          { name: 'leaf', type: 'bool', optional: true },
+        ],
+      },
+      TreeList: { kind: 'array', element: 'Tree' },
+    });
+    assert.deepEqual(recursive.validateArguments('Tree', { children: [{ children: [{ leaf: true }] }] }), { children: [{ children: [{ leaf: true }] }] });
+    assert.throws(
+      () => recursive.validateArguments('Tree', { children: [{ children: [{ leaf: 1 }] }] }),
+      (error: unknown) => error instanceof QapiInputError && error.message === "Invalid parameter type for 'children[0].children[0].leaf', expected: boolean",
+    );
+  });
+
+  test('a type the table does not hold is an internal error when a command needs it, not before', () => {
+    const broken = new InputValidator({ Holder: { kind: 'object', members: [{ name: 'x', type: 'Missing' }] } });
+    assert.throws(() => broken.validateArguments('Holder', { x: 1 }), { name: 'TypeError', message: 'unknown QAPI type Missing' });
+    assert.throws(() => broken.validateArguments('Absent', {}), { name: 'TypeError', message: 'unknown QAPI type Absent' });
   });
 });
