@@ -23,7 +23,7 @@ export function reduceHeap(): void {
 /** Quiet after the last garbage collection before the heap is trimmed. */
 const IDLE_MS = 200;
 
-/** Growth of V8's committed heap since the last reduction that is worth a memory-reducing collection. */
+/** Growth of V8's committed old generation since the last reduction that is worth a memory-reducing collection. */
 const REDUCE_GROWTH_BYTES = 1024 * 1024;
 
 /**
@@ -37,23 +37,26 @@ const REDUCE_GROWTH_BYTES = 1024 * 1024;
  * milliseconds and runs at most once per quiet spell, never per read.
  *
  * V8's heap grows the same way in a burst and keeps what it grew: after
- * 1,000 ringbufs were filled its committed size was 3 MiB above the start
- * with under 1 MiB more live, and V8's own memory reducer gives that back
- * only about 8 seconds after the heap went quiet. So when the committed
- * heap grew by REDUCE_GROWTH_BYTES since the last reduction, the quiet
- * spell runs V8's memory-reducing collections (about 20 ms there) before
- * the trim, and the daemon is back to its size when the burst is over, as
- * QEMU is once its RCU thread has trimmed. The collections the reduction
- * runs are its own: they start no other quiet spell, so a quiet daemon
- * runs no collection at all.
+ * 1,000 ringbufs were filled its old generation was 2.8 MiB above the
+ * start with under 1 MiB more live, and V8's own memory reducer gives that
+ * back only about 8 seconds after the heap went quiet. So when the old
+ * generation (committed) grew by REDUCE_GROWTH_BYTES since the last
+ * reduction, the quiet spell runs V8's memory-reducing collections (about
+ * 20 ms there) before the trim, and the daemon is back to its size when
+ * the burst is over, as QEMU is once its RCU thread has trimmed. The young
+ * generation does not count: a reduction gives it back to its smallest and
+ * the next burst of traffic grows it again; counted, it made every pause
+ * between relayed bursts a reduction (bench/link.ts: 0.1 ms more CPU per
+ * MiB relayed and half as many page faults again). The collections the
+ * reduction runs are its own: they start no other quiet spell.
  */
 export class HeapTrimmer implements Disposable {
   // node:perf_hooks is loaded here, not when the daemon's modules load.
   readonly #perfHooks = process.getBuiltinModule('node:perf_hooks');
   readonly #observer = new this.#perfHooks.PerformanceObserver((list) => this.#collected(list));
   #timer: NodeJS.Timeout | undefined;
-  /** V8's committed heap after the last reduction (or when made). */
-  #reducedSize = this.#committed();
+  /** V8's committed old generation after the last reduction, or at the first collection seen. */
+  #reducedSize: number | undefined;
   /** When the last reduction ran (performance.now()): the collections that started in between are its own. */
   #reductionStart = 0;
   #reductionEnd = -1;
@@ -69,17 +72,22 @@ export class HeapTrimmer implements Disposable {
   }
 
   /**
-   * V8's committed heap: v8.getHeapStatistics().total_heap_size, read
-   * without loading node:v8 (3.8 ms at the daemon's start).
+   * V8's committed old generation: its heap less the young generation.
+   * node:v8 is loaded at the first collection seen, not at start.
    */
-  #committed(): number {
-    return process.memoryUsage().heapTotal;
+  #oldGeneration(): number {
+    let size = 0;
+    for (const space of process.getBuiltinModule('node:v8').getHeapSpaceStatistics()) {
+      if (!space.space_name.startsWith('new_')) size += space.space_size;
+    }
+    return size;
   }
 
   /** Collections ran: reduce and trim once none has run for IDLE_MS, unless the reduction ran them all. */
   #collected(list: PerformanceObserverEntryList): void {
     const own = (startTime: number) => startTime >= this.#reductionStart && startTime <= this.#reductionEnd;
     if (list.getEntries().every((entry) => own(entry.startTime))) return;
+    this.#reducedSize ??= this.#oldGeneration();
     if (this.#timer !== undefined) {
       this.#timer.refresh();
       return;
@@ -91,11 +99,12 @@ export class HeapTrimmer implements Disposable {
   }
 
   #quiet(): void {
-    if (this.#committed() - this.#reducedSize >= REDUCE_GROWTH_BYTES) {
+    const size = this.#oldGeneration();
+    if (size - (this.#reducedSize ?? size) >= REDUCE_GROWTH_BYTES) {
       this.#reductionStart = this.#perfHooks.performance.now();
       reduceHeap();
       this.#reductionEnd = this.#perfHooks.performance.now();
-      this.#reducedSize = this.#committed();
+      this.#reducedSize = this.#oldGeneration();
     }
     trimHeap();
   }
