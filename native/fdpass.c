@@ -11,7 +11,7 @@
  * direction, for clients and tests. dupFlags() and getFlags() serve the
  * fd sets (/dev/fdset/N), which hand out duplicates of descriptors whose
  * access mode matches an open's flags. trimHeap() gives the C allocator's
- * free memory back to the system.
+ * free memory back to the system, reduceHeap() V8's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <node_api.h>
 #include <uv.h>
+#include "heap-reduce.h"
 
 /* The kernel's limit of descriptors in one message (SCM_MAX_FD). */
 #define MAX_FDS 253
@@ -380,7 +381,36 @@ static napi_value trim_heap(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * reduceHeap(): V8's memory-reducing full collections, now
+ * (native/heap-reduce.cc). V8's own memory reducer runs them only about
+ * 8 seconds after the heap went quiet; until then the heap stays as large
+ * as a burst of requests made it.
+ */
+static napi_value reduce_heap(napi_env env, napi_callback_info info) {
+  (void)info;
+  reduce_v8_heap();
+  napi_value result;
+  CHECK(napi_get_undefined(env, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+#ifdef __GLIBC__
+  /*
+   * glibc's trim threshold, fixed at its first value (128 KiB): glibc
+   * raises it to twice each larger mmap'd block freed, up to 64 MiB, and
+   * the daemon frees such blocks (a lexer carry it outgrew, the 1 MiB
+   * ring storage slab of removed ringbufs). V8's worker threads malloc in arenas of their own (TurboFan
+   * compiles there, in zones), and such an arena gives the free memory at
+   * its top back only when a free() finds more than the threshold there:
+   * malloc_trim() trims the main arena's top, not theirs. With the
+   * threshold raised they kept about 1.5 KiB per filled ringbuf after the
+   * fill in bench/ringbuf.ts. Fixing it also stops glibc raising its mmap
+   * threshold: blocks over it stay mmap'd, as the ring slabs are anyway.
+   */
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+#endif
   napi_property_descriptor properties[] = {
       {"watch", NULL, watch, NULL, NULL, NULL, napi_default, NULL},
       {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
@@ -391,6 +421,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"getFlags", NULL, get_flags, NULL, NULL, NULL, napi_default, NULL},
       {"dupFlags", NULL, dup_flags, NULL, NULL, NULL, napi_default, NULL},
       {"trimHeap", NULL, trim_heap, NULL, NULL, NULL, napi_default, NULL},
+      {"reduceHeap", NULL, reduce_heap, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

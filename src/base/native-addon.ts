@@ -11,7 +11,7 @@ export interface NativeReceived {
   readonly truncated: boolean;
 }
 
-/** The native addon (native/fdpass.c), exactly as it is typed there. */
+/** The native addon (native/fdpass.c, with native/heap-reduce.cc), exactly as it is typed there. */
 export interface NativeAddon {
   watch(fd: number, onReadable: () => void): NativeWatcher;
   start(watcher: NativeWatcher): void;
@@ -22,6 +22,7 @@ export interface NativeAddon {
   getFlags(fd: number): number;
   dupFlags(fd: number, flags: number): number;
   trimHeap(): boolean;
+  reduceHeap(): void;
 }
 
 /** Why the addon is unavailable, or undefined when it loaded. */
