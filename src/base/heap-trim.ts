@@ -55,8 +55,8 @@ export class HeapTrimmer implements Disposable {
   readonly #perfHooks = process.getBuiltinModule('node:perf_hooks');
   readonly #observer = new this.#perfHooks.PerformanceObserver((list) => this.#collected(list));
   #timer: NodeJS.Timeout | undefined;
-  /** V8's committed old generation after the last reduction, or at the first collection seen. */
-  #reducedSize: number | undefined;
+  /** V8's committed old generation after the last reduction, or when the trimmer was made. */
+  #reducedSize = this.#oldGeneration();
   /** When the last reduction ran (performance.now()): the collections that started in between are its own. */
   #reductionStart = 0;
   #reductionEnd = -1;
@@ -73,7 +73,7 @@ export class HeapTrimmer implements Disposable {
 
   /**
    * V8's committed old generation: its heap less the young generation.
-   * node:v8 is loaded at the first collection seen, not at start.
+   * node:v8 is loaded here, when the trimmer is made, once the daemon serves.
    */
   #oldGeneration(): number {
     let size = 0;
@@ -87,7 +87,6 @@ export class HeapTrimmer implements Disposable {
   #collected(list: PerformanceObserverEntryList): void {
     const own = (startTime: number) => startTime >= this.#reductionStart && startTime <= this.#reductionEnd;
     if (list.getEntries().every((entry) => own(entry.startTime))) return;
-    this.#reducedSize ??= this.#oldGeneration();
     if (this.#timer !== undefined) {
       this.#timer.refresh();
       return;
@@ -100,7 +99,7 @@ export class HeapTrimmer implements Disposable {
 
   #quiet(): void {
     const size = this.#oldGeneration();
-    if (size - (this.#reducedSize ?? size) >= REDUCE_GROWTH_BYTES) {
+    if (size - this.#reducedSize >= REDUCE_GROWTH_BYTES) {
       this.#reductionStart = this.#perfHooks.performance.now();
       reduceHeap();
       this.#reductionEnd = this.#perfHooks.performance.now();

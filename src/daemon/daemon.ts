@@ -192,8 +192,9 @@ export class Daemon implements DaemonControl {
     if (this.#shuttingDown) return;
     this.#configWriter?.start();
     // A second after serving: nothing is worth trimming before, and loading
-    // perf_hooks to watch collections cost the first client 4 to 6 ms of
-    // start-up to its greeting (bench/startup.ts).
+    // perf_hooks to watch collections (and node:v8 to size the heap) cost
+    // the first client 4 to 6 ms of start-up to its greeting
+    // (bench/startup.ts).
     this.#heapTrimmerStart = setTimeout(() => {
       this.#heapTrimmer = new HeapTrimmer();
     }, HEAP_TRIMMER_DELAY_MS).unref();
