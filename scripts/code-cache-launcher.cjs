@@ -10,7 +10,6 @@
 'use strict';
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { setFlagsFromString } = require('node:v8');
 const { Script } = require('node:vm');
 
 // V8 doubles its young generation each time as much as it holds has
@@ -25,10 +24,18 @@ const { Script } = require('node:vm');
 // collection, keeps the young generation at its first size in between:
 // without it, a full collection does not come before a daemon filling
 // 1,000 ringbufs goes quiet, and the young generation stays grown (8 MiB,
-// 4 KiB per ringbuf); the relay measured no slower with it. Set before the
-// bundle is compiled: V8 accepts a code cache only under the flags it was
-// made with.
-setFlagsFromString('--optimize-for-size --semi-space-growth-factor=1');
+// 4 KiB per ringbuf); the relay measured no slower with it.
+//
+// They are set a second after the daemon starts, not before: V8 accepts a
+// code cache only under the flags it was made with, Node's own for its
+// built-in modules as well as this bundle's. Set before, every built-in
+// the start loads after them (net, cluster, child_process, ...) was
+// compiled from its source, twice as slow (net 1.7 ms against 3.9 in a
+// fresh process): 8 ms of the daemon's start to its greeting
+// (bench/startup.ts). node:v8 is loaded then too. The cache of the bundle
+// is made without them (scripts/train-code-cache.cjs) and read without them.
+const MEMORY_FLAGS = '--optimize-for-size --semi-space-growth-factor=1';
+const MEMORY_FLAGS_DELAY_MS = 1000;
 
 const bundle = join(__dirname, 'chardevd-bundle.cjs');
 
@@ -56,6 +63,7 @@ if (require.main === module) {
     // No cache (a build without one): compiled as usual.
   }
   runBundle(compileBundle(cachedData));
+  setTimeout(() => process.getBuiltinModule('node:v8').setFlagsFromString(MEMORY_FLAGS), MEMORY_FLAGS_DELAY_MS).unref();
 } else {
   module.exports = { bundle, compileBundle, runBundle };
 }

@@ -69,4 +69,40 @@ process.stdout.write(String(compiled.cachedDataRejected));`;
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('sets its V8 memory flags once it has started', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chardevd-test-'));
+    try {
+      // Preloaded into the daemon: the V8 flags it sets, one call per line.
+      const preload = join(dir, 'flags-set.cjs');
+      const record = join(dir, 'flags.txt');
+      writeFileSync(
+        preload,
+        `const v8 = require('node:v8'); const set = v8.setFlagsFromString; v8.setFlagsFromString = (flags) => { require('node:fs').appendFileSync(${JSON.stringify(record)}, flags + '\\n'); set(flags); };`,
+      );
+      const qmpPath = join(dir, 'qmp.sock');
+      const daemon = spawn(process.execPath, ['-r', preload, CHARDEVD, '-qmp', `unix:${qmpPath},server=on,wait=off`], { stdio: 'ignore' });
+      try {
+        await untilListening(qmpPath);
+        const qmp = await Connection.negotiated(qmpPath);
+        const deadline = Date.now() + EXIT_WAIT_MS;
+        const recorded = (): string => {
+          try {
+            return readFileSync(record, 'utf8');
+          } catch {
+            return '';
+          }
+        };
+        while (recorded() === '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(recorded(), '--optimize-for-size --semi-space-growth-factor=1\n');
+        // Still serving after them.
+        assert.ok('return' in (await qmp.execute('query-version')));
+        await qmp.execute('quit');
+      } finally {
+        daemon.kill('SIGKILL');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
