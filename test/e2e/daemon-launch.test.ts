@@ -36,73 +36,71 @@ process.stdout.write(String(compiled.cachedDataRejected));`;
   });
 
   test('serves QMP without loading TLS, crypto, DNS, zlib or node:module', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chardevd-test-'));
-    try {
-      // Preloaded into the daemon: at exit, the built-in modules it loaded, one per line.
-      const preload = join(dir, 'builtins-at-exit.cjs');
-      const listing = join(dir, 'builtins.txt');
-      writeFileSync(
-        preload,
-        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listing)}, process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join('\\n')));`,
-      );
-      const qmpPath = join(dir, 'qmp.sock');
-      const daemon = spawn(process.execPath, ['-r', preload, CHARDEVD, '-qmp', `unix:${qmpPath},server=on,wait=off`], { stdio: 'ignore' });
-      const exited = new Promise<number | null>((resolve) => daemon.once('exit', resolve));
-      try {
-        await untilListening(qmpPath);
-        const qmp = await Connection.negotiated(qmpPath);
-        const version = await qmp.execute('query-version');
-        assert.ok('return' in version, JSON.stringify(version));
-        await qmp.execute('quit');
-        const status = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_WAIT_MS, 'still running'))]);
-        assert.equal(status, 0);
-      } finally {
-        daemon.kill('SIGKILL');
-      }
-      const loaded = readFileSync(listing, 'utf8').split('\n');
-      assert.ok(loaded.includes('net'), 'the listing is not of built-in modules');
-      assert.deepEqual(
-        NOT_AT_START.filter((name) => loaded.includes(name)),
-        [],
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // At exit, the built-in modules the daemon loaded, one per line.
+    const probe = (record: string) =>
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(record)}, process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join('\\n')));`;
+    const listing = await withProbedDaemon(probe, async (qmp, _recorded, exited) => {
+      const version = await qmp.execute('query-version');
+      assert.ok('return' in version, JSON.stringify(version));
+      await qmp.execute('quit');
+      const status = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_WAIT_MS, 'still running'))]);
+      assert.equal(status, 0);
+    });
+    const loaded = listing.split('\n');
+    assert.ok(loaded.includes('net'), 'the listing is not of built-in modules');
+    assert.deepEqual(
+      NOT_AT_START.filter((name) => loaded.includes(name)),
+      [],
+    );
   });
 
   test('sets its V8 memory flags once it has started', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chardevd-test-'));
-    try {
-      // Preloaded into the daemon: the V8 flags it sets, one call per line.
-      const preload = join(dir, 'flags-set.cjs');
-      const record = join(dir, 'flags.txt');
-      writeFileSync(
-        preload,
-        `const v8 = require('node:v8'); const set = v8.setFlagsFromString; v8.setFlagsFromString = (flags) => { require('node:fs').appendFileSync(${JSON.stringify(record)}, flags + '\\n'); set(flags); };`,
-      );
-      const qmpPath = join(dir, 'qmp.sock');
-      const daemon = spawn(process.execPath, ['-r', preload, CHARDEVD, '-qmp', `unix:${qmpPath},server=on,wait=off`], { stdio: 'ignore' });
-      try {
-        await untilListening(qmpPath);
-        const qmp = await Connection.negotiated(qmpPath);
-        const deadline = Date.now() + EXIT_WAIT_MS;
-        const recorded = (): string => {
-          try {
-            return readFileSync(record, 'utf8');
-          } catch {
-            return '';
-          }
-        };
-        while (recorded() === '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-        assert.equal(recorded(), '--optimize-for-size --semi-space-growth-factor=1\n');
-        // Still serving after them.
-        assert.ok('return' in (await qmp.execute('query-version')));
-        await qmp.execute('quit');
-      } finally {
-        daemon.kill('SIGKILL');
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // The V8 flags the daemon sets, one call per line.
+    const probe = (record: string) =>
+      `const v8 = require('node:v8'); const set = v8.setFlagsFromString; v8.setFlagsFromString = (flags) => { require('node:fs').appendFileSync(${JSON.stringify(record)}, flags + '\\n'); set(flags); };`;
+    await withProbedDaemon(probe, async (qmp, recorded) => {
+      const deadline = Date.now() + EXIT_WAIT_MS;
+      while (recorded() === '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(recorded(), '--optimize-for-size --semi-space-growth-factor=1\n');
+      // Still serving after them.
+      assert.ok('return' in (await qmp.execute('query-version')));
+    });
   });
 });
+
+/**
+ * Starts the daemon with a probe preloaded (`probe(record)`, a script that
+ * writes what it observes to the file `record`), runs `use` on a negotiated
+ * QMP connection, stops the daemon, and returns what the probe recorded.
+ */
+async function withProbedDaemon(
+  probe: (record: string) => string,
+  use: (qmp: Connection, recorded: () => string, exited: Promise<number | null>) => Promise<void>,
+): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'chardevd-test-'));
+  try {
+    const preload = join(dir, 'probe.cjs');
+    const record = join(dir, 'record.txt');
+    writeFileSync(preload, probe(record));
+    const recorded = (): string => {
+      try {
+        return readFileSync(record, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const qmpPath = join(dir, 'qmp.sock');
+    const daemon = spawn(process.execPath, ['-r', preload, CHARDEVD, '-qmp', `unix:${qmpPath},server=on,wait=off`], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => daemon.once('exit', resolve));
+    try {
+      await untilListening(qmpPath);
+      await use(await Connection.negotiated(qmpPath), recorded, exited);
+    } finally {
+      daemon.kill('SIGKILL');
+      await exited;
+    }
+    return recorded();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
