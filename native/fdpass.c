@@ -401,9 +401,10 @@ static napi_value init(napi_env env, napi_value exports) {
    * glibc's trim threshold, fixed at its first value (128 KiB): glibc
    * raises it to twice each larger mmap'd block freed, up to 64 MiB, and
    * the daemon frees such blocks (a lexer carry it outgrew, the 1 MiB
-   * ring storage slab of removed ringbufs). V8's worker threads malloc in arenas of their own (TurboFan
-   * compiles there, in zones), and such an arena gives the free memory at
-   * its top back only when a free() finds more than the threshold there:
+   * ring storage slab of removed ringbufs). V8's worker threads malloc in
+   * arenas of their own (TurboFan compiles there, in zones), and such an
+   * arena gives the free memory at its top back only when a free() finds
+   * more than the threshold there:
    * malloc_trim() trims the main arena's top, not theirs. With the
    * threshold raised they kept about 1.5 KiB per filled ringbuf after the
    * fill in bench/ringbuf.ts. Fixing it also stops glibc raising its mmap
