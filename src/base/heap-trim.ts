@@ -51,9 +51,8 @@ const REDUCE_GROWTH_BYTES = 1024 * 1024;
  * reduction runs are its own: they start no other quiet spell.
  */
 export class HeapTrimmer implements Disposable {
-  // node:perf_hooks is loaded here, not when the daemon's modules load.
-  readonly #perfHooks = process.getBuiltinModule('node:perf_hooks');
-  readonly #observer = new this.#perfHooks.PerformanceObserver((list) => this.#collected(list));
+  // Node loads perf_hooks behind these globals here, not when the daemon's modules load.
+  readonly #observer = new PerformanceObserver((list) => this.#collected(list));
   #timer: NodeJS.Timeout | undefined;
   /** V8's committed old generation after the last reduction, or when the trimmer was made. */
   #reducedSize = this.#oldGeneration();
@@ -100,9 +99,9 @@ export class HeapTrimmer implements Disposable {
   #quiet(): void {
     const size = this.#oldGeneration();
     if (size - this.#reducedSize >= REDUCE_GROWTH_BYTES) {
-      this.#reductionStart = this.#perfHooks.performance.now();
+      this.#reductionStart = performance.now();
       reduceHeap();
-      this.#reductionEnd = this.#perfHooks.performance.now();
+      this.#reductionEnd = performance.now();
       this.#reducedSize = this.#oldGeneration();
     }
     trimHeap();

@@ -1,5 +1,8 @@
 import { ChardevdError } from '../base/error.js';
 
+/** node:crypto, loaded on first use (see WebTokens). */
+const crypto = () => process.getBuiltinModule('node:crypto');
+
 /** How long a token made by web-token-add lasts when no expiry is given, in seconds. */
 export const WEB_TOKEN_DEFAULT_EXPIRY = 3600;
 
@@ -41,7 +44,7 @@ export class WebTokens {
     }
     this.#expire();
     if (this.#minted.size >= WEB_TOKEN_LIMIT) this.#minted.delete(this.#minted.keys().next().value!);
-    const token = process.getBuiltinModule('node:crypto').randomBytes(16).toString('hex');
+    const token = crypto().randomBytes(16).toString('hex');
     const expiresMs = this.now() + expiry * 1000;
     this.#minted.set(digest(token).toString('hex'), expiresMs);
     return { token, expires: Math.floor(expiresMs / 1000) };
@@ -51,7 +54,7 @@ export class WebTokens {
   allows(token: string | undefined): boolean {
     if (token === undefined || token.length === 0) return false;
     const presented = digest(token);
-    if (this.#configured !== undefined && process.getBuiltinModule('node:crypto').timingSafeEqual(presented, this.#configured)) return true;
+    if (this.#configured !== undefined && crypto().timingSafeEqual(presented, this.#configured)) return true;
     const expires = this.#minted.get(presented.toString('hex'));
     return expires !== undefined && expires > this.now();
   }
@@ -63,5 +66,5 @@ export class WebTokens {
 }
 
 function digest(token: string): Buffer {
-  return process.getBuiltinModule('node:crypto').createHash('sha256').update(token).digest();
+  return crypto().createHash('sha256').update(token).digest();
 }

@@ -4,6 +4,9 @@ import type { TlsCredsX509Properties } from '../generated/qapi-types.gen.js';
 import { ObjectError } from './object-error.js';
 import { TlsCreds } from './tls-creds.js';
 
+/** A parsed certificate; node:crypto is loaded with the first one, not at start-up. */
+const newCertificate = (pem: string | Buffer): X509Certificate => new (process.getBuiltinModule('node:crypto').X509Certificate)(pem);
+
 /**
  * tls-creds-x509 (crypto/tlscredsx509.c): the files QEMU reads from `dir`
  * (ca-cert.pem; server-cert.pem, server-key.pem and optional
@@ -104,7 +107,7 @@ function sanityCheck(cas: readonly X509Certificate[], caPath: string, certPem: B
   let cert: X509Certificate | undefined;
   if (certPem !== undefined && certPath !== undefined) {
     try {
-      cert = new (process.getBuiltinModule('node:crypto').X509Certificate)(certPem);
+      cert = newCertificate(certPem);
     } catch (error: unknown) {
       throw new ObjectError(`Unable to import ${server ? 'server' : 'client'} certificate ${certPath}: ${(error as Error).message}`);
     }
@@ -131,7 +134,7 @@ function caCertificates(pem: Buffer, path: string): X509Certificate[] {
   const found = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
   try {
     if (found === null) throw new Error('no certificate');
-    return found.map((text) => new (process.getBuiltinModule('node:crypto').X509Certificate)(text));
+    return found.map((text) => newCertificate(text));
   } catch {
     throw new ObjectError(`Unable to import CA certificate list ${path}`);
   }
