@@ -89,23 +89,24 @@ suite('FdReceiver: recvmsg() into a buffer the caller keeps', { skip: fdPassingU
     return { client, accepted: socket };
   }
 
-  function receiver(socket: Socket, buffer: Buffer, collected: Collected): FdReceiver {
-    const made = FdReceiver.open(
+  /** A connected pair whose accepted end a receiver with a buffer of `bytes` reads, reading on. */
+  async function reading(bytes: number): Promise<{ client: Socket; collected: Collected; reader: FdReceiver }> {
+    const { client, accepted: socket } = await pair();
+    const collected = new Collected();
+    const reader = FdReceiver.open(
       socket,
       4,
-      buffer,
+      Buffer.alloc(bytes),
       (message) => collected.take(message),
       (error) => assert.fail(error),
     );
-    assert.ok(made !== undefined, 'a receiver for a unix socket');
-    return made;
+    assert.ok(reader !== undefined, 'a receiver for a unix socket');
+    reader.setReading(true);
+    return { client, collected, reader };
   }
 
   test('descriptors arrive with the bytes they were sent with', async () => {
-    const { client, accepted: socket } = await pair();
-    const collected = new Collected();
-    const reader = receiver(socket, Buffer.alloc(64), collected);
-    reader.setReading(true);
+    const { client, collected, reader } = await reading(64);
     const passed = openSync('/dev/null', 'r');
     try {
       sendWithFds(socketFd(client)!, Buffer.from('with a descriptor'), [passed]);
@@ -121,10 +122,7 @@ suite('FdReceiver: recvmsg() into a buffer the caller keeps', { skip: fdPassingU
   });
 
   test('input longer than the buffer arrives whole, in pieces no longer than the buffer', async () => {
-    const { client, accepted: socket } = await pair();
-    const collected = new Collected();
-    const reader = receiver(socket, Buffer.alloc(16), collected);
-    reader.setReading(true);
+    const { client, collected, reader } = await reading(16);
     const sent = Buffer.from(Array.from({ length: 1000 }, (_, i) => i & 0xff));
     client.write(sent);
     await collected.until(() => collected.bytes.length >= sent.length, 'all the bytes');
@@ -172,10 +170,7 @@ suite('FdReceiver: recvmsg() into a buffer the caller keeps', { skip: fdPassingU
   });
 
   test("the peer's end of the stream is an empty message", async () => {
-    const { client, accepted: socket } = await pair();
-    const collected = new Collected();
-    const reader = receiver(socket, Buffer.alloc(64), collected);
-    reader.setReading(true);
+    const { client, collected, reader } = await reading(64);
     client.end('last words');
     await collected.until(() => collected.ended, 'the end of the stream');
     assert.equal(collected.bytes.toString(), 'last words');
