@@ -11,7 +11,8 @@
  * direction, for clients and tests. dupFlags() and getFlags() serve the
  * fd sets (/dev/fdset/N), which hand out duplicates of descriptors whose
  * access mode matches an open's flags. trimHeap() gives the C allocator's
- * free memory back to the system, reduceHeap() V8's.
+ * free memory back to the system, reduceHeap() V8's. mapLatin1() and
+ * mapBytes() map a file instead of reading it (native/mapped-file.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +27,8 @@
 #include <node_api.h>
 #include <uv.h>
 #include "heap-reduce.h"
+#include "mapped-file.h"
+#include "napi-errors.h"
 
 /* The kernel's limit of descriptors in one message (SCM_MAX_FD). */
 #define MAX_FDS 253
@@ -43,15 +46,7 @@ typedef struct {
   int finalized;
 } Watcher;
 
-#define CHECK(call)                                                       \
-  do {                                                                    \
-    if ((call) != napi_ok) {                                              \
-      napi_throw_error(env, "FDPASS_NAPI", "N-API call failed: " #call); \
-      return NULL;                                                        \
-    }                                                                     \
-  } while (0)
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
+napi_value throw_errno(napi_env env, const char *what, int err) {
   char message[160];
   snprintf(message, sizeof message, "%s: %s", what, strerror(err));
   napi_value code, msg, error, number;
@@ -423,6 +418,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"dupFlags", NULL, dup_flags, NULL, NULL, NULL, napi_default, NULL},
       {"trimHeap", NULL, trim_heap, NULL, NULL, NULL, napi_default, NULL},
       {"reduceHeap", NULL, reduce_heap, NULL, NULL, NULL, napi_default, NULL},
+      {"mapLatin1", NULL, map_latin1, NULL, NULL, NULL, napi_default, NULL},
+      {"mapBytes", NULL, map_bytes, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

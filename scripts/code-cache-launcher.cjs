@@ -41,15 +41,51 @@ const { Script } = require('node:vm');
 const MEMORY_FLAGS = '--optimize-for-size --semi-space-growth-factor=1';
 
 const bundle = join(__dirname, 'chardevd-bundle.cjs');
+const cache = `${bundle}.cache`;
+
+/**
+ * The native addon (native/mapped-file.c maps the two files), or
+ * undefined when it is not built: the files are read then. The daemon
+ * opens it again when it starts (src/base/native-addon.ts); opening a
+ * library already open costs next to nothing.
+ */
+const addon = (() => {
+  try {
+    const opened = { exports: {} };
+    process.dlopen(opened, join(__dirname, '..', '..', 'build', 'Release', 'fdpass.node'));
+    return opened.exports;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * The bundle's text. Mapped, not read: read, the text was copied twice
+ * into fresh memory at each start (a Buffer, then a V8 string) and the
+ * cache once, about 280 page faults more (docs/benchmarks.md,
+ * "Start-up"). The build wrote it ASCII only, so that one byte is one
+ * character (Latin-1), without decoding UTF-8.
+ */
+function bundleText() {
+  return addon === undefined ? readFileSync(bundle, 'latin1') : addon.mapLatin1(bundle);
+}
+
+/** The code cache the build wrote, mapped as the text is; undefined when there is none (a build without one). */
+function readCache() {
+  try {
+    return addon === undefined ? readFileSync(cache) : addon.mapBytes(cache);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The bundle compiled, with `cachedData` when given. The build wrote it
  * as the function Node wraps a CommonJS module in, so that its text is
- * compiled as read, not copied into a wrapper first, and ASCII only, so
- * that it is read as Latin-1, without decoding UTF-8.
+ * compiled as it is, not copied into a wrapper first.
  */
 function compileBundle(cachedData) {
-  return new Script(readFileSync(bundle, 'latin1'), { filename: bundle, cachedData });
+  return new Script(bundleText(), { filename: bundle, cachedData });
 }
 
 /** Runs the compiled bundle: the daemon starts with process.argv. */
@@ -59,14 +95,8 @@ function runBundle(compiled) {
 }
 
 if (require.main === module) {
-  let cachedData;
-  try {
-    cachedData = readFileSync(`${bundle}.cache`);
-  } catch {
-    // No cache (a build without one): compiled as usual.
-  }
-  runBundle(compileBundle(cachedData));
+  runBundle(compileBundle(readCache()));
   setImmediate(() => process.getBuiltinModule('node:v8').setFlagsFromString(MEMORY_FLAGS));
 } else {
-  module.exports = { bundle, compileBundle, runBundle };
+  module.exports = { bundle, cache, compileBundle, readCache, runBundle };
 }

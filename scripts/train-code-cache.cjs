@@ -25,7 +25,7 @@ launcher.runBundle(compiled);
 function greeted() {
   const socket = connect(qmpPath);
   socket.once('data', () => {
-    writeFileSync(`${launcher.bundle}.cache`, compiled.createCachedData());
+    writeFileSync(launcher.cache, compiled.createCachedData());
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   });

@@ -11,7 +11,7 @@ export interface NativeReceived {
   readonly truncated: boolean;
 }
 
-/** The native addon (native/fdpass.c, with native/heap-reduce.cc), exactly as it is typed there. */
+/** The native addon (native/fdpass.c, with native/heap-reduce.cc and native/mapped-file.c), exactly as it is typed there. */
 export interface NativeAddon {
   watch(fd: number, onReadable: () => void): NativeWatcher;
   start(watcher: NativeWatcher): void;
@@ -23,6 +23,10 @@ export interface NativeAddon {
   dupFlags(fd: number, flags: number): number;
   trimHeap(): boolean;
   reduceHeap(): void;
+  /** The file as a Latin-1 string over its mapped pages (native/mapped-file.c); the daemon's launcher compiles its bundle from it. */
+  mapLatin1(path: string): string;
+  /** The file's bytes as a Buffer over its mapped pages, copy on write. */
+  mapBytes(path: string): Buffer;
 }
 
 /** Why the addon is unavailable, or undefined when it loaded. */

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { suite, test } from 'node:test';
+import { nativeAddonUnavailable } from '../../src/base/native-addon.js';
 import { CHARDEVD } from '../support/paths.js';
 import { Connection } from '../support/qmp-transcript.js';
 import { untilListening } from '../support/servers.js';
@@ -22,11 +23,31 @@ const NOT_AT_START = ['tls', 'crypto', 'dns', 'zlib', 'module', 'fs/promises', '
 suite('the chardevd program', () => {
   test('starts from a code cache this Node.js accepts', () => {
     const script = `const launcher = require(${JSON.stringify(CHARDEVD)});
-const compiled = launcher.compileBundle(require('node:fs').readFileSync(launcher.bundle + '.cache'));
+const compiled = launcher.compileBundle(launcher.readCache());
 process.stdout.write(String(compiled.cachedDataRejected));`;
     const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(child.status, 0, child.stderr.slice(-2000));
     assert.equal(child.stdout, 'false', 'V8 rejected the code cache the build wrote');
+  });
+
+  test('maps its bundle instead of reading it', { skip: nativeAddonUnavailable }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chardevd-test-'));
+    const qmpPath = join(dir, 'qmp.sock');
+    const daemon = spawn(process.execPath, [CHARDEVD, '-qmp', `unix:${qmpPath},server=on,wait=off`], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => daemon.once('exit', resolve));
+    try {
+      await untilListening(qmpPath);
+      // /proc/PID/maps names the file of each mapping in its last field.
+      const mapped = readFileSync(`/proc/${daemon.pid}/maps`, 'utf8')
+        .split('\n')
+        .map((line) => line.split(/\s+/).slice(5).join(' '));
+      const bundle = join(dirname(CHARDEVD), 'chardevd-bundle.cjs');
+      assert.ok(mapped.includes(bundle), 'the bundle is not mapped');
+    } finally {
+      daemon.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('starts when its code cache does not fit (other V8 flags), compiled as usual', () => {
