@@ -67,13 +67,27 @@ const addon = (() => {
  * character (Latin-1), without decoding UTF-8.
  */
 function bundleText() {
-  return addon === undefined ? readFileSync(bundle, 'latin1') : addon.mapLatin1(bundle);
+  return mapped('mapLatin1', bundle) ?? readFileSync(bundle, 'latin1');
 }
 
 /** The code cache the build wrote, mapped as the text is; undefined when there is none (a build without one). */
 function readCache() {
   try {
-    return addon === undefined ? readFileSync(cache) : addon.mapBytes(cache);
+    return mapped('mapBytes', cache) ?? readFileSync(cache);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `path` mapped by the addon's `map` function, or undefined when it
+ * cannot be: no addon, an addon built from older sources (without the
+ * function), or a file the kernel will not map. Read instead, the file
+ * is the same text, only read.
+ */
+function mapped(map, path) {
+  try {
+    return addon?.[map](path);
   } catch {
     return undefined;
   }

@@ -50,6 +50,19 @@ process.stdout.write(String(compiled.cachedDataRejected));`;
     }
   });
 
+  test('starts and serves without its native addon, reading its bundle', async () => {
+    // The addon cannot be opened, as when it was not built; at exit, whether the bundle was mapped.
+    const probe = (record: string) =>
+      `const fs = require('node:fs'); process.dlopen = () => { throw new Error('no addon here'); }; process.on('exit', () => fs.writeFileSync(${JSON.stringify(record)}, fs.readFileSync('/proc/self/maps', 'utf8').includes('chardevd-bundle.cjs') ? 'mapped' : 'read'));`;
+    const recorded = await withProbedDaemon(probe, async (qmp, _recorded, exited) => {
+      assert.ok('return' in (await qmp.execute('query-version')));
+      await qmp.execute('quit');
+      const status = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_WAIT_MS, 'still running'))]);
+      assert.equal(status, 0);
+    });
+    assert.equal(recorded, 'read');
+  });
+
   test('starts when its code cache does not fit (other V8 flags), compiled as usual', () => {
     const child = spawnSync(process.execPath, ['--no-opt', CHARDEVD, '--version'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(child.status, 0, child.stderr.slice(-2000));
