@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { suite, test } from 'node:test';
 import { nativeAddonUnavailable } from '../../src/base/native-addon.js';
 import { CHARDEVD } from '../support/paths.js';
@@ -31,36 +31,13 @@ process.stdout.write(String(compiled.cachedDataRejected));`;
   });
 
   test('maps its bundle instead of reading it', { skip: nativeAddonUnavailable }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chardevd-test-'));
-    const qmpPath = join(dir, 'qmp.sock');
-    const daemon = spawn(process.execPath, [CHARDEVD, '-qmp', `unix:${qmpPath},server=on,wait=off`], { stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => daemon.once('exit', resolve));
-    try {
-      await untilListening(qmpPath);
-      // /proc/PID/maps names the file of each mapping in its last field.
-      const mapped = readFileSync(`/proc/${daemon.pid}/maps`, 'utf8')
-        .split('\n')
-        .map((line) => line.split(/\s+/).slice(5).join(' '));
-      const bundle = join(dirname(CHARDEVD), 'chardevd-bundle.cjs');
-      assert.ok(mapped.includes(bundle), 'the bundle is not mapped');
-    } finally {
-      daemon.kill('SIGKILL');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    }
+    assert.equal(await withProbedDaemon(bundleMappingProbe(''), servesAndQuits), 'mapped');
   });
 
   test('starts and serves without its native addon, reading its bundle', async () => {
-    // The addon cannot be opened, as when it was not built; at exit, whether the bundle was mapped.
-    const probe = (record: string) =>
-      `const fs = require('node:fs'); process.dlopen = () => { throw new Error('no addon here'); }; process.on('exit', () => fs.writeFileSync(${JSON.stringify(record)}, fs.readFileSync('/proc/self/maps', 'utf8').includes('chardevd-bundle.cjs') ? 'mapped' : 'read'));`;
-    const recorded = await withProbedDaemon(probe, async (qmp, _recorded, exited) => {
-      assert.ok('return' in (await qmp.execute('query-version')));
-      await qmp.execute('quit');
-      const status = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_WAIT_MS, 'still running'))]);
-      assert.equal(status, 0);
-    });
-    assert.equal(recorded, 'read');
+    // The addon cannot be opened, as when it was not built.
+    const noAddon = "process.dlopen = () => { throw new Error('no addon here'); };";
+    assert.equal(await withProbedDaemon(bundleMappingProbe(noAddon), servesAndQuits), 'read');
   });
 
   test('starts when its code cache does not fit (other V8 flags), compiled as usual', () => {
@@ -73,13 +50,7 @@ process.stdout.write(String(compiled.cachedDataRejected));`;
     // At exit, the built-in modules the daemon loaded, one per line.
     const probe = (record: string) =>
       `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(record)}, process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join('\\n')));`;
-    const listing = await withProbedDaemon(probe, async (qmp, _recorded, exited) => {
-      const version = await qmp.execute('query-version');
-      assert.ok('return' in version, JSON.stringify(version));
-      await qmp.execute('quit');
-      const status = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_WAIT_MS, 'still running'))]);
-      assert.equal(status, 0);
-    });
+    const listing = await withProbedDaemon(probe, servesAndQuits);
     const loaded = listing.split('\n');
     assert.ok(loaded.includes('net'), 'the listing is not of built-in modules');
     assert.deepEqual(
@@ -101,6 +72,19 @@ process.stdout.write(String(compiled.cachedDataRejected));`;
     });
   });
 });
+
+/** A probe that runs `before`, then writes at the daemon's exit whether its bundle is mapped ('mapped') or was read ('read'). */
+const bundleMappingProbe = (before: string) => (record: string) =>
+  `${before} const fs = require('node:fs'); process.on('exit', () => fs.writeFileSync(${JSON.stringify(record)}, fs.readFileSync('/proc/self/maps', 'utf8').includes('chardevd-bundle.cjs') ? 'mapped' : 'read'));`;
+
+/** Answers query-version, then quits with status 0 (so that a probe's exit handler runs). */
+async function servesAndQuits(qmp: Connection, _recorded: () => string, exited: Promise<number | null>): Promise<void> {
+  const version = await qmp.execute('query-version');
+  assert.ok('return' in version, JSON.stringify(version));
+  await qmp.execute('quit');
+  const status = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_WAIT_MS, 'still running'))]);
+  assert.equal(status, 0);
+}
 
 /**
  * Starts the daemon with a probe preloaded (`probe(record)`, a script that
